@@ -1,0 +1,27 @@
+"""Alembic environment: run from jinqiao.db.upgrade (or `jinqiao db upgrade`)."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from jinqiao.db import make_engine
+from jinqiao.schema import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    engine = make_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=engine.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

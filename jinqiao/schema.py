@@ -1,0 +1,208 @@
+"""The database schema: the single source of truth for every process.
+
+Registry tables use the stable ids of the import file as primary keys, so an import is an upsert.
+All times are stored as naive UTC datetimes (UtcDateTime makes that explicit and portable).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- registry -------------------------------------------------------------------------------
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    mediator_id: Mapped[str | None] = mapped_column(ForeignKey("responders.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BuildingPartyMember(Base):
+    """Tier `building`: the volunteers (楼道党员) responsible for one building."""
+
+    __tablename__ = "building_party_members"
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), primary_key=True)
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Responder(Base):
+    __tablename__ = "responders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    lives_alone: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    medical_notes: Mapped[str] = mapped_column(Text, default="")
+    checkin_deadline: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", community time
+    away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Contact(Base):
+    """Family contacts; those marked notify get an informational SMS, never an ask to acknowledge."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("resident_id", "phone"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("adapter", "source"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also its MQTT user name
+    resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"))
+    kind: Mapped[str] = mapped_column(String(32), default="pager")
+    adapter: Mapped[str] = mapped_column(String(32), default="native")
+    source: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_s: Mapped[int | None] = mapped_column(Integer)
+    password_hash: Mapped[str | None] = mapped_column(String(300))  # Mosquitto PBKDF2 form
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # presence, as last reported on the retained status topic
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    battery: Mapped[int | None] = mapped_column(Integer)
+
+
+class RosterShift(Base):
+    """Hotline duty: who is on duty, by kind of day, in the community's time zone."""
+
+    __tablename__ = "roster_shifts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day_kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday
+    start: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    end: Mapped[str] = mapped_column(String(5))  # "HH:MM", "24:00" allowed; end < start crosses midnight
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EscalationTier(Base):
+    __tablename__ = "escalation_tiers"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16))  # building | mediator | hotline
+    channels: Mapped[list] = mapped_column(JSON)  # ["sms", "voice"]
+    timeout_s: Mapped[int] = mapped_column(Integer)
+
+
+class PolicySetting(Base):
+    """Scalar policy values (ack_expiry_s, …) as key/value rows."""
+
+    __tablename__ = "policy_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+# --- device ingest ----------------------------------------------------------------------------
+
+
+class Event(Base):
+    """One stored device event. (device_id, event_id) is unique: a resend is stored once."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("device_id", "event_id", name="uq_events_device_event"),
+        Index("ix_events_unprocessed", "processed_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    device_ts: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    rssi: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    # the dispatcher's seam: events not yet turned into alerts have processed_at NULL
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Rejection(Base):
+    """Bad input, kept with its reason: nothing a device sent is lost, even when it is refused."""
+
+    __tablename__ = "rejections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # up to MAX_KEPT_PAYLOAD bytes of it
+
+
+class PresenceChange(Base):
+    """Every status message (online/offline) a device's status topic carried, with its time."""
+
+    __tablename__ = "presence_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retained: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,142 @@
+"""Typed settings: every JINQIAO_* variable, validated once at start-up and passed down.
+
+Values come from the environment, then from the TOML file named by JINQIAO_CONFIG (same keys,
+lower case, without the prefix). Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+ENV_PREFIX = "JINQIAO_"
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///jinqiao.db"
+    mqtt_url: str | None = None
+    mqtt_root: str = "jinqiao"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
+    gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    log_level: str = "info"
+    log_format: str = "auto"  # auto | json | console
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        scheme = v.split(":", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgresql+psycopg"):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if scheme == "postgresql":  # the plain scheme would pick psycopg2, which we do not ship
+            v = "postgresql+psycopg" + v[len("postgresql"):]
+        return v
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError("must be mqtt://user:pass@host:port or mqtts://…")
+        if not parts.hostname:
+            raise ValueError("has no host")
+        parts.port  # raises ValueError on a bad port
+        return v
+
+    @field_validator("mqtt_root")
+    @classmethod
+    def _mqtt_root(cls, v: str) -> str:
+        if not v or any(c in v for c in "+#") or v.startswith("/") or v.endswith("/"):
+            raise ValueError("must be a plain topic prefix such as 'jinqiao'")
+        return v
+
+    @field_validator("public_url", "twilio_api_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        if v.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError("must be debug, info, warning or error")
+        return v.lower()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        if v not in ("auto", "json", "console"):
+            raise ValueError("must be auto, json or console")
+        return v
+
+    @model_validator(mode="after")
+    def _twilio_all_or_nothing(self) -> "Settings":
+        given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from]
+        if any(given) and not all(given):
+            raise ValueError(
+                "JINQIAO_TWILIO_ACCOUNT_SID, JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM go together"
+            )
+        return self
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.mqtt_url is None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(ENV_PREFIX + "CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings, or raise SettingsError naming the variable."""
+    config_file = os.environ.get(ENV_PREFIX + "CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file: {config_file}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            name = ENV_PREFIX + field.upper() if field else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+    except Exception as exc:  # a malformed TOML file, for one
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: {exc}") from None

@@ -1,0 +1,164 @@
+"""Private Mosquitto and PostgreSQL instances for tests, on free ports, in temporary folders.
+
+Never the machine's own services: a test run owns what it starts and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+def find_binary(name: str, *extra_dirs: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in ("/usr/sbin", "/usr/local/sbin", *extra_dirs):
+        candidate = Path(d) / name
+        if candidate.exists():
+            return str(candidate)
+    raise FileNotFoundError(f"{name} is not installed (scripts/test.sh installs it)")
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto broker of our own. `conf_extra` adds configuration lines."""
+
+    workdir: Path
+    conf_extra: str = ""
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    BASE_CONF = (
+        "allow_anonymous true\n"
+        "persistence true\n"
+        "autosave_on_changes true\n"
+        "autosave_interval 1\n"
+        # the gateway keeps many QoS1 messages in flight and must find every queued one again
+        "max_inflight_messages 0\n"
+        "max_queued_messages 0\n"
+        "max_queued_bytes 0\n"
+    )
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            f"persistence_location {self.workdir}/\n"
+            + self.BASE_CONF
+            + self.conf_extra
+        )
+        if os.geteuid() == 0:  # mosquitto drops to its own user when started as root
+            shutil.chown(self.workdir, user="mosquitto") if _user_exists("mosquitto") else None
+        log = open(self.workdir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([find_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL cluster. As root it runs as the `postgres` user (it refuses root)."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+
+    def _run_as(self) -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        return ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> "Postgres":
+        initdb = find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))
+        pg_ctl = str(Path(initdb).with_name("pg_ctl"))
+        data = self.workdir / "data"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, user="postgres")
+        subprocess.run(
+            [*self._run_as(), initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} -c fsync=off -c max_connections=200"
+        subprocess.run(
+            [*self._run_as(), pg_ctl, "-D", str(data), "-l", str(self.workdir / "pg.log"), "-o", opts, "-w", "start"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self._pg_ctl = pg_ctl
+        self._data = data
+        return self
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self._run_as(), self._pg_ctl, "-D", str(self._data), "-m", "immediate", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
