@@ -1,0 +1,218 @@
+"""The gateway's core loop: store what devices send, then tell them, then acknowledge the broker.
+
+Messages arrive on paho's thread and wait in a queue. One writer thread takes whatever is waiting
+(one message when idle, hundreds under load), stores it all in one transaction, and only after the
+commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. A batch
+that fails to commit is retried, unacknowledged, until it succeeds: nothing is acknowledged that
+is not on disk.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+import structlog
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from devices.protocol import DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
+from gateway.mqtt_link import Inbound
+from jinqiao import metrics
+from jinqiao.schema import Device, Event, PresenceChange, Rejection
+
+log = structlog.get_logger("jinqiao.gateway")
+
+MAX_BATCH = 1000
+MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
+KNOWN_DEVICES_REFRESH_S = 30.0
+MISS_RELOAD_MIN_S = 1.0
+
+
+class Link(Protocol):
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
+    def ack(self, message: Inbound) -> None: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | Rejected:
+    where = topics.split(message.topic)
+    if where is None:
+        return Rejected("unknown_topic", f"not a device topic: {message.topic[:200]}")
+    device_id, kind = where
+    if kind == "event":
+        return parse_event(device_id, message.payload, message.retained)
+    return parse_status(device_id, message.payload)
+
+
+class KnownDevices:
+    """Which device ids are registered and active, cached; a miss re-reads (at most once a second)."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._ids: set[str] = set()
+        self._loaded_at = float("-inf")
+
+    def _reload(self) -> None:
+        with self._engine.connect() as conn:
+            self._ids = set(conn.scalars(select(Device.id).where(Device.active.is_(True))))
+        self._loaded_at = self._clock()
+
+    def __contains__(self, device_id: str) -> bool:
+        age = self._clock() - self._loaded_at
+        if age > KNOWN_DEVICES_REFRESH_S or (device_id not in self._ids and age > MISS_RELOAD_MIN_S):
+            self._reload()
+        return device_id in self._ids
+
+
+@dataclass
+class Batch:
+    """One batch, sorted into what goes to which table."""
+
+    events: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
+    statuses: list[tuple[Inbound, StatusReport]] = field(default_factory=list)
+    rejections: list[tuple[Inbound, Rejected]] = field(default_factory=list)
+
+
+class Ingest:
+    def __init__(
+        self,
+        engine: Engine,
+        topics: Topics,
+        link: Link | None = None,
+        now: Callable[[], datetime] = utcnow,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.engine = engine
+        self.topics = topics
+        self.link = link
+        self.now = now
+        self.max_batch = max_batch
+        self.known = KnownDevices(engine)
+        self._queue: queue.Queue[Inbound] = queue.Queue()
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert_event = dialect.insert(Event).on_conflict_do_nothing(index_elements=["device_id", "event_id"])
+
+    # paho's thread
+    def submit(self, message: Inbound) -> None:
+        self._queue.put(message)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # the writer thread
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            messages = [first]
+            while len(messages) < self.max_batch:
+                try:
+                    messages.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.process_until_stored(messages, stop)
+
+    def process_until_stored(self, messages: list[Inbound], stop: threading.Event) -> bool:
+        delay = 0.1
+        while True:
+            try:
+                self.process(messages)
+                return True
+            except SQLAlchemyError as exc:
+                metrics.STORE_FAILURES.inc()
+                log.error("gateway.store_failed", error=str(exc).splitlines()[0][:300], batch=len(messages), retry_in=delay)
+                if stop.wait(delay):
+                    return False  # unacknowledged: the broker delivers these again
+                delay = min(delay * 2, 5.0)
+
+    def process(self, messages: list[Inbound]) -> Batch:
+        batch = self.sort(messages)
+        at = self.now()
+        self.store(batch, at)
+        metrics.BATCH_SIZE.observe(len(messages))
+        self.answer(batch, at)
+        return batch
+
+    def sort(self, messages: list[Inbound]) -> Batch:
+        batch = Batch()
+        for message in messages:
+            parsed = classify(message, self.topics)
+            if not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
+                parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
+                                  getattr(parsed, "event_id", None))
+            if isinstance(parsed, DeviceEvent):
+                batch.events.append((message, parsed))
+            elif isinstance(parsed, StatusReport):
+                batch.statuses.append((message, parsed))
+            else:
+                batch.rejections.append((message, parsed))
+        return batch
+
+    def store(self, batch: Batch, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            if batch.events:
+                conn.execute(self._insert_event, [
+                    {"device_id": e.device_id, "event_id": e.event_id, "type": e.type, "received_at": at,
+                     "device_ts": e.device_ts, "battery": e.battery, "rssi": e.rssi, "payload": e.payload}
+                    for _, e in batch.events
+                ])
+                seen = {e.device_id for _, e in batch.events}
+                conn.execute(
+                    update(Device).where(Device.id == bindparam("did")).values(last_seen_at=at),
+                    [{"did": d} for d in sorted(seen)],
+                )
+            if batch.statuses:
+                self._store_presence(conn, batch.statuses, at)
+            if batch.rejections:
+                conn.execute(insert(Rejection), [
+                    {"received_at": at, "topic": m.topic[:300], "device_id": r.device_id, "event_id": r.event_id,
+                     "reason": r.reason, "detail": r.detail, "size": len(m.payload),
+                     "payload": m.payload[:MAX_KEPT_PAYLOAD]}
+                    for m, r in batch.rejections
+                ])
+
+    def _store_presence(self, conn, statuses: list[tuple[Inbound, StatusReport]], at: datetime) -> None:
+        ids = sorted({s.device_id for _, s in statuses})
+        current = dict(conn.execute(select(Device.id, Device.status).where(Device.id.in_(ids))).all())
+        for message, report in statuses:
+            # A retained status replayed on reconnect is news only if it differs from what we hold.
+            if message.retained and current.get(report.device_id) == report.status:
+                continue
+            current[report.device_id] = report.status
+            conn.execute(insert(PresenceChange).values(device_id=report.device_id, status=report.status, at=at,
+                                                       retained=message.retained))
+            conn.execute(update(Device).where(Device.id == report.device_id).values(status=report.status, status_at=at))
+
+    def answer(self, batch: Batch, at: datetime) -> None:
+        """After the commit: feedback to devices, then the broker acknowledgement."""
+        link = self.link
+        for message, event in batch.events:
+            metrics.EVENTS_ACCEPTED.labels(event.type).inc()
+            if link:
+                link.publish(self.topics.feedback(event.device_id), feedback(event.event_id, "received", at))
+                link.ack(message)
+        for message, report in batch.statuses:
+            metrics.PRESENCE.labels(report.status).inc()
+            if link:
+                link.ack(message)
+        for message, rejected in batch.rejections:
+            metrics.REJECTIONS.labels(rejected.reason).inc()
+            log.warning("gateway.rejected", reason=rejected.reason, detail=rejected.detail, topic=message.topic[:200],
+                        device_id=rejected.device_id, event_id=rejected.event_id, size=len(message.payload))
+            if link:
+                if rejected.device_id and rejected.reason != "bad_device_id" and message.topic.endswith("/event"):
+                    link.publish(self.topics.feedback(rejected.device_id),
+                                 feedback(rejected.event_id, "rejected", at, reason=rejected.reason))
+                link.ack(message)

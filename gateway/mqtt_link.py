@@ -1,0 +1,181 @@
+"""The one adapter over paho-mqtt: connect, subscribe, hand messages on, publish, acknowledge.
+
+paho's types stop here: a message becomes an `Inbound` value at once. Acknowledgement is manual,
+so the caller acknowledges a message only once what it means is durable. Nothing raises into
+paho's network thread; if that thread dies anyway, `alive()` says so and the service exits.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+log = structlog.get_logger("jinqiao.mqtt")
+
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+RECEIVE_MAXIMUM = 1000  # how many unacknowledged messages the broker may have in flight to us
+
+
+@dataclass(frozen=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    retained: bool
+    qos: int
+    mid: int
+    generation: int  # which connection it came on: acknowledgements never cross a reconnect
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> "BrokerAddress":
+        parts = urlsplit(url)
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+
+class MqttLink:
+    """A persistent-session subscriber with manual acknowledgement and automatic reconnects."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        subscriptions: list[str],
+        on_message: Callable[[Inbound], None],
+        mqtt5: bool = True,
+        ca_file: str | None = None,
+    ) -> None:
+        self.address = address
+        self.subscriptions = subscriptions
+        self._on_message_cb = on_message
+        self._mqtt5 = mqtt5
+        self._generation = 0
+        self._connected = threading.Event()
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if mqtt5 else mqtt.MQTTv311,
+            clean_session=None if mqtt5 else False,
+            manual_ack=True,
+        )
+        # Our callbacks catch everything themselves; this is a second net.
+        self._client.suppress_exceptions = True
+        self._client.max_inflight_messages_set(RECEIVE_MAXIMUM)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if address.username:
+            self._client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self._client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        props = None
+        if self._mqtt5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self._client.connect_async(
+            self.address.host,
+            self.address.port,
+            keepalive=30,
+            clean_start=False if self._mqtt5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+    def alive(self) -> bool:
+        """False once paho's network thread has ended without stop() being called."""
+        thread = getattr(self._client, "_thread", None)  # paho offers no public liveness check
+        return thread is not None and thread.is_alive()
+
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # --- outbound ----------------------------------------------------------------------------
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def ack(self, message: Inbound) -> None:
+        """Acknowledge to the broker; an ack from an older connection would free the wrong id."""
+        if message.qos == 0 or message.generation != self._generation:
+            return
+        self._client.ack(message.mid, message.qos)
+
+    # --- paho callbacks (paho's thread) ------------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        try:
+            if reason_code.is_failure:
+                log.error("mqtt.connect_refused", reason=str(reason_code), host=self.address.host)
+                return
+            self._generation += 1
+            if self._mqtt5:
+                # retainAsPublished: a device that publishes an event *retained* must be seen doing so
+                # (SPEC: a retained event is refused), not only when the broker replays it later.
+                client.subscribe([(t, SubscribeOptions(qos=1, retainAsPublished=True)) for t in self.subscriptions])
+            else:
+                client.subscribe([(t, 1) for t in self.subscriptions])
+            self._connected.set()
+            log.info(
+                "mqtt.connected",
+                host=self.address.host,
+                port=self.address.port,
+                session_present=bool(flags.session_present),
+                generation=self._generation,
+            )
+        except Exception:
+            log.exception("mqtt.on_connect_failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        log.warning("mqtt.disconnected", reason=str(reason_code))
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        try:
+            try:
+                topic = msg.topic
+            except UnicodeDecodeError:  # MQTT requires UTF-8 topics, but a broken client may not care
+                topic = msg._topic.decode("utf-8", errors="replace")
+            inbound = Inbound(topic, msg.payload, bool(msg.retain), msg.qos, msg.mid, self._generation)
+            self._on_message_cb(inbound)
+        except Exception:
+            # A message we failed to hand on stays unacknowledged and comes back on reconnect.
+            log.exception("mqtt.handler_failed", topic=getattr(msg, "topic", "?"))

@@ -1,0 +1,72 @@
+"""The gateway process: an MQTT link feeding the ingest writer, watched until told to stop."""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+from sqlalchemy import Engine
+
+from devices.protocol import Topics
+from gateway.ingest import Ingest
+from gateway.mqtt_link import BrokerAddress, MqttLink
+from jinqiao import metrics
+
+log = structlog.get_logger("jinqiao.gateway")
+
+
+class GatewayDied(RuntimeError):
+    """paho's network thread ended on its own: the process must exit so a supervisor restarts it."""
+
+
+class Gateway:
+    def __init__(self, engine: Engine, mqtt_url: str, root: str, gateway_id: str, mqtt5: bool = True) -> None:
+        self.topics = Topics(root)
+        self.ingest = Ingest(engine, self.topics)
+        self.link = MqttLink(
+            BrokerAddress.from_url(mqtt_url),
+            client_id=f"jinqiao-gateway-{gateway_id}",
+            subscriptions=[self.topics.event_filter, self.topics.status_filter],
+            on_message=self.ingest.submit,
+            mqtt5=mqtt5,
+        )
+        self.ingest.link = self.link
+        self._stop = threading.Event()
+        self._writer = threading.Thread(target=self._write, name="gateway-writer", daemon=True)
+
+    def _write(self) -> None:
+        try:
+            self.ingest.run(self._stop)
+        except Exception:
+            log.exception("gateway.writer_crashed")
+
+    def start(self) -> None:
+        self._writer.start()
+        self.link.start()
+        log.info("gateway.started", broker=f"{self.link.address.host}:{self.link.address.port}",
+                 subscriptions=self.link.subscriptions)
+
+    def healthy(self) -> bool:
+        return self.link.alive() and self._writer.is_alive()
+
+    def check(self) -> None:
+        metrics.MQTT_CONNECTED.set(1 if self.link.connected() else 0)
+        if not self.link.alive():
+            raise GatewayDied("the MQTT network thread has stopped")
+        if not self._writer.is_alive():
+            raise GatewayDied("the ingest writer thread has stopped")
+
+    def run_until(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Block, watching both threads, until `stop` is set; raise GatewayDied if one dies."""
+        self.start()
+        try:
+            while not stop.wait(interval):
+                self.check()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.link.stop()
+        self._writer.join(timeout=10)
+        log.info("gateway.stopped")

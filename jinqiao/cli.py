@@ -1,0 +1,128 @@
+"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade | user add | device add."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jinqiao.logs import configure_logging
+from jinqiao.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def cmd_up(args) -> int:
+    from jinqiao.runtime import run_up
+
+    return run_up(_settings())
+
+
+def cmd_gateway(args) -> int:
+    from jinqiao.runtime import run_gateway
+
+    return run_gateway(_settings())
+
+
+def cmd_web(args) -> int:
+    from jinqiao.runtime import run_web
+
+    return run_web(_settings())
+
+
+def cmd_dispatcher(args) -> int:
+    print("jinqiao dispatcher: not built yet (issue #3, the escalation engine)", file=sys.stderr)
+    return 2
+
+
+def cmd_db_upgrade(args) -> int:
+    from jinqiao.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from jinqiao.db import make_engine, session_factory, upgrade
+    from jinqiao.registry import RegistryError, import_registry
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        report = import_registry(session_factory(engine), args.file)
+    except RegistryError as exc:
+        print(f"jinqiao import: {args.file}: nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"jinqiao import: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    print("jinqiao user add: accounts come with issue #4 (operator board and accounts)", file=sys.stderr)
+    return 2
+
+
+def cmd_device_add(args) -> int:
+    from jinqiao.db import make_engine, session_factory, upgrade
+    from devices.registration import DeviceError, add_device
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        creds = add_device(session_factory(engine), device_id=args.id, resident_id=args.resident, kind=args.kind,
+                           heartbeat=args.heartbeat)
+    except DeviceError as exc:
+        print(f"jinqiao device add: {exc}", file=sys.stderr)
+        return 1
+    print(f"device {creds.device_id} registered")
+    print(f"MQTT user name: {creds.device_id}")
+    print(f"MQTT password:  {creds.password}")
+    print(f"publish events to: {settings.mqtt_root}/v1/dev/{creds.device_id}/event")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jinqiao", description="Jinqiao 金桥: emergency calls for older people who live alone")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run everything in one process (single site, demo)").set_defaults(fn=cmd_up)
+    sub.add_parser("gateway", help="run the MQTT gateway").set_defaults(fn=cmd_gateway)
+    sub.add_parser("dispatcher", help="run the escalation dispatcher").set_defaults(fn=cmd_dispatcher)
+    sub.add_parser("web", help="run the board, the API and health endpoints").set_defaults(fn=cmd_web)
+    imp = sub.add_parser("import", help="import the registry from a YAML file")
+    imp.add_argument("file")
+    imp.set_defaults(fn=cmd_import)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(fn=cmd_db_upgrade)
+    user = sub.add_parser("user", help="operator accounts").add_subparsers(dest="user_command", required=True)
+    user.add_parser("add", help="add an account").set_defaults(fn=cmd_user_add)
+    device = sub.add_parser("device", help="devices").add_subparsers(dest="device_command", required=True)
+    dev_add = device.add_parser("add", help="register a device and print its MQTT credentials")
+    dev_add.add_argument("id")
+    dev_add.add_argument("--resident", required=True)
+    dev_add.add_argument("--kind", default="pager", choices=["pager", "pull_cord", "fall_detector"])
+    dev_add.add_argument("--heartbeat", default=None, help="supervision interval, e.g. 10m")
+    dev_add.set_defaults(fn=cmd_device_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,638 @@
+"""The registry import (`jinqiao import FILE`): parse, validate, then upsert in one transaction.
+
+The file is the whole registry. Entities are keyed by their stable ids: an entity missing from the
+file is deactivated, never deleted; child collections (party members, contacts, roster shifts,
+escalation tiers) are made to match the file, touching only the rows that differ, so importing the
+same file twice writes nothing. Any problem anywhere means nothing is written.
+
+The pydantic models (one per kind of entry) are meant to validate the REST API's bodies as well.
+Their duration fields hold seconds and keep the file's names (`heartbeat`, `timeout`, …) so that
+an error names the field the user wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Annotated, Any, Callable, Hashable, Iterable, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import structlog
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jinqiao.db import transaction
+from jinqiao.schema import (
+    Building as BuildingRow,
+    BuildingPartyMember,
+    Community as CommunityRow,
+    Contact as ContactRow,
+    Device as DeviceRow,
+    EscalationTier,
+    PolicySetting,
+    Resident as ResidentRow,
+    Responder as ResponderRow,
+    RosterShift,
+)
+
+DAY_KINDS = ("workday", "weekend", "holiday")
+ACK_EXPIRY_KEY = "ack_expiry_s"
+_MAX_SECONDS = 2**31 - 1  # the columns are 32-bit integers
+
+
+class RegistryError(Exception):
+    """The registry file is wrong; `problems` names each entry and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"{len(self.problems)} problem(s) in the registry, nothing was changed:\n{lines}"
+
+
+# --- scalar types -------------------------------------------------------------------------------
+
+
+def _id(value: Any) -> str:
+    # A plain decimal id (`id: 17`) is read as an int; turning it back into text loses nothing.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        return value
+    raise ValueError(f"bad id '{value}' (letters, digits, _ and -, at most 64)")
+
+
+def _phone(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"\+[1-9]\d{1,14}", value):
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(value)):
+                return value
+        except phonenumbers.NumberParseException:
+            pass
+    raise ValueError(f"not an E.164 number '{value}'")
+
+
+def parse_duration(value: Any) -> int:
+    """"90s", "2m", "24h", "1h30m" → seconds (> 0)."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value) if isinstance(value, str) else None
+    if not m or not value:
+        raise ValueError(f"bad duration '{value}' (like 90s, 2m, 24h, 1h30m)")
+    h, mins, s = (int(g or 0) for g in m.groups())
+    seconds = h * 3600 + mins * 60 + s
+    if not 0 < seconds <= _MAX_SECONDS:
+        raise ValueError(f"bad duration '{value}' (must be more than 0s and less than 68 years)")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return "".join(f"{n}{unit}" for n, unit in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
+
+
+def _time_of_day(value: Any, allow_2400: bool = False) -> str:
+    if isinstance(value, str) and (
+        re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value) or (allow_2400 and value == "24:00")
+    ):
+        return value
+    raise ValueError(f"bad time '{value}' (HH:MM)")
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown time zone '{value}'") from None
+    return value
+
+
+def _language(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}", value):
+        return value
+    raise ValueError(f"bad language tag '{value}' (like zh-CN)")
+
+
+def _source(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= 200:
+        return value
+    raise ValueError(f"bad source '{value}'")
+
+
+Id = Annotated[str, BeforeValidator(_id)]
+Phone = Annotated[str, BeforeValidator(_phone)]
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+ShiftEnd = Annotated[str, BeforeValidator(lambda v: _time_of_day(v, allow_2400=True))]
+TimeZone = Annotated[str, BeforeValidator(_timezone)]
+Language = Annotated[str, BeforeValidator(_language)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused: a misspelt `hearbeat:` must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Building(_Model):
+    id: Id
+    name: Name
+    party_members: list[Id] = []  # responder ids, all notified by tier `building`
+
+
+class Community(_Model):
+    id: Id
+    name: Name
+    timezone: TimeZone = "Asia/Shanghai"
+    mediator: Id | None = None  # responder id, tier `mediator`
+    buildings: list[Building] = []
+
+
+class Checkin(_Model):
+    deadline: TimeOfDay  # community time
+
+
+class Contact(_Model):
+    name: Name
+    phone: Phone
+    notify: bool = False
+
+
+class Resident(_Model):
+    id: Id
+    name: Name
+    building: Id
+    address: Annotated[str, StringConstraints(max_length=300)] = ""
+    phone: Phone | None = None
+    lives_alone: bool = True
+    language: Language = "zh-CN"
+    medical_notes: str = ""
+    checkin: Checkin | None = None
+    contacts: list[Contact] = []
+
+
+class Device(_Model):
+    id: Id  # also its MQTT user name
+    resident: Id | None = None
+    kind: Literal["pager", "pull_cord", "fall_detector"] = "pager"
+    adapter: Literal["native", "zigbee2mqtt", "shelly", "tasmota"] = "native"
+    # validate_default so that a missing source is checked against the adapter too
+    source: Annotated[str, BeforeValidator(_source)] | None = Field(default=None, validate_default=True)
+    heartbeat: Duration | None = None  # seconds
+
+    @field_validator("source")
+    @classmethod
+    def _source_fits_adapter(cls, v: str | None, info: ValidationInfo) -> str | None:
+        adapter = info.data.get("adapter")
+        if adapter is None:  # the adapter itself was wrong; that error is enough
+            return v
+        if adapter != "native" and v is None:
+            raise ValueError(f"required for adapter '{adapter}'")
+        if adapter == "native" and v is not None:
+            raise ValueError("only devices behind an adapter (zigbee2mqtt, shelly, tasmota) have a source")
+        return v
+
+
+class Responder(_Model):
+    id: Id
+    name: Name
+    phone: Phone
+    language: Language = "zh-CN"
+
+
+class Shift(_Model):
+    start: TimeOfDay = Field(alias="from")
+    end: ShiftEnd = Field(alias="to")  # end < start crosses midnight
+    responder: Id
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, v: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and minutes(start) == minutes(v):
+            raise ValueError(f"shift from {start} to {v} is empty (a whole day is 00:00 to 24:00)")
+        return v
+
+
+class Hotline(_Model):
+    workday: list[Shift] = []
+    weekend: list[Shift] = []
+    holiday: list[Shift] = []
+
+
+def _channels(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("at least one of sms, voice")
+    if len(set(value)) != len(value):
+        raise ValueError(f"a channel is listed twice in {value}")
+    return value
+
+
+class Tier(_Model):
+    tier: Literal["building", "mediator", "hotline"]
+    channels: Annotated[list[Literal["sms", "voice"]], AfterValidator(_channels)]
+    timeout: Duration  # seconds
+
+
+class Escalation(_Model):
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+    ack_expiry: Duration = 24 * 3600  # seconds
+
+
+class RegistryDoc(_Model):
+    communities: list[Community] = []
+    residents: list[Resident] = []
+    devices: list[Device] = []
+    responders: list[Responder] = []
+    hotline: Hotline | None = None
+    escalation: Escalation
+
+
+# --- reading and validating -----------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 scalars and no silent duplicate keys.
+
+    YAML 1.1 reads `source: 0x00158d0001a2b3c4` as an integer (losing the adapter's device name),
+    `from: 20:00` as 1200 (base 60) and `language: no` as False. Here only plain decimals are
+    integers and only true/false are booleans; everything else stays text for the models to judge.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def read_yaml(text: str | bytes) -> Any:
+    """Parse registry YAML (safe: plain data only); a syntax error becomes a RegistryError with its line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise RegistryError([f"YAML syntax error{where}: {problem}"]) from None
+
+
+def load_registry_file(path: str | os.PathLike[str]) -> RegistryDoc:
+    """Read and validate a registry file; pure, touches no database. Raises RegistryError."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise RegistryError([f"{path}: cannot read: {e.strerror}"]) from None
+    return validate_registry(read_yaml(data))
+
+
+_LISTS: dict[str, type[_Model]] = {
+    "communities": Community, "residents": Resident, "devices": Device, "responders": Responder,
+}
+_MAPPINGS: dict[str, type[_Model]] = {"hotline": Hotline, "escalation": Escalation}
+
+
+def validate_registry(raw: Any) -> RegistryDoc:
+    """Validate parsed YAML, collecting every problem before raising RegistryError."""
+    if raw is None:
+        raise RegistryError(["the file is empty"])
+    if not isinstance(raw, dict):
+        raise RegistryError([f"top level: expected a mapping of sections ({', '.join([*_LISTS, *_MAPPINGS])}), "
+                             f"got {_kind(raw)}"])
+    problems = [f"unknown section '{key}'" for key in raw if key not in _LISTS and key not in _MAPPINGS]
+    # Entries are validated one by one, so a bad entry still lets the others be cross-checked.
+    valid: dict[str, Any] = {}
+    for section, model in _LISTS.items():
+        items = raw.get(section) or []
+        valid[section] = []
+        if not isinstance(items, list):
+            problems.append(f"{section}: expected a list, got {_kind(items)}")
+            continue
+        for i, item in enumerate(items):
+            entry = _validate(model, item, f"{section}[{_label(item, i)}]", problems)
+            if entry is not None:
+                valid[section].append(entry)
+    for section, model in _MAPPINGS.items():
+        valid[section] = None if raw.get(section) is None else _validate(model, raw[section], section, problems)
+    if raw.get("escalation") is None:
+        problems.append("escalation: required (the tiers to notify and their timeouts)")
+    problems += check_registry(RegistryDoc.model_construct(**valid), ids=_raw_ids(raw),
+                               hotline_given=raw.get("hotline") is not None)
+    if problems:
+        raise RegistryError(problems)
+    return RegistryDoc(**valid)
+
+
+def _validate(model: type[_Model], item: Any, label: str, problems: list[str]) -> Any:
+    try:
+        return model.model_validate(item)
+    except ValidationError as e:
+        problems.extend(_describe(err, label, item) for err in e.errors())
+        return None
+
+
+def _describe(err: Any, label: str, item: Any) -> str:
+    """One pydantic error as `section[id].field[id].field: message`, walking the raw data for ids."""
+    path, node = label, item
+    for part in err["loc"]:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            path += f"[{_label(node, part)}]"
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            path += f".{part}"
+    msg = {"extra_forbidden": "unknown field", "missing": "required"}.get(err["type"], err["msg"])
+    msg = msg.removeprefix("Value error, ")
+    if err["type"] in ("model_type", "dict_type"):
+        msg = f"expected a mapping, got {_kind(node)}"
+    return f"{path}: {msg[:1].lower()}{msg[1:]}"
+
+
+def _label(item: Any, index: int) -> str:
+    ident = item.get("id") if isinstance(item, dict) else None
+    return str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else str(index)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), f"'{value}'")
+
+
+def _raw_ids(raw: dict) -> dict[str, list[str]]:
+    """The ids the file defines, valid entries or not: a bad entry must not also make every
+    reference to it fail, and a duplicate is a duplicate even when one copy has other faults."""
+    def ids(items: Any) -> list[str]:
+        items = items if isinstance(items, list) else []
+        return [str(x["id"]) for x in items if isinstance(x, dict) and x.get("id") is not None]
+
+    communities = [c for c in raw.get("communities") or [] if isinstance(c, dict)] \
+        if isinstance(raw.get("communities"), list) else []
+    return {"communities": ids(communities), "buildings": [i for c in communities for i in ids(c.get("buildings"))],
+            **{section: ids(raw.get(section)) for section in ("residents", "devices", "responders")}}
+
+
+def _doc_ids(doc: RegistryDoc) -> dict[str, list[str]]:
+    return {"communities": [c.id for c in doc.communities],
+            "buildings": [b.id for c in doc.communities for b in c.buildings],
+            **{section: [e.id for e in getattr(doc, section)] for section in ("residents", "devices", "responders")}}
+
+
+def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, hotline_given: bool = False) -> list[str]:
+    """Cross-entry rules: unique ids, references that resolve, a hotline that is always staffed.
+
+    `ids` and `hotline_given` describe the raw file when some entries failed validation and are
+    missing from `doc`, so that their absence does not raise a second, misleading problem.
+    """
+    ids = _doc_ids(doc) if ids is None else ids
+    problems = [f"duplicate id '{i}' in {section}"
+                for section, found in ids.items() for i, n in Counter(found).items() if n > 1]
+    responders, buildings, residents = set(ids["responders"]), set(ids["buildings"]), set(ids["residents"])
+
+    def ref(where: str, kind: str, value: str | None, pool: set[str]) -> None:
+        if value is not None and value not in pool:
+            problems.append(f"{where}: unknown {kind} '{value}'")
+
+    for c in doc.communities:
+        ref(f"communities[{c.id}].mediator", "responder", c.mediator, responders)
+        for b in c.buildings:
+            where = f"communities[{c.id}].buildings[{b.id}].party_members"
+            for member in b.party_members:
+                ref(where, "responder", member, responders)
+            problems += [f"{where}: '{m}' is listed twice" for m, n in Counter(b.party_members).items() if n > 1]
+    for r in doc.residents:
+        ref(f"residents[{r.id}].building", "building", r.building, buildings)
+        seen: set[str] = set()
+        for i, c in enumerate(r.contacts):
+            if c.phone in seen:
+                problems.append(f"residents[{r.id}].contacts[{i}].phone: '{c.phone}' is already a contact")
+            seen.add(c.phone)
+    sources: dict[tuple[str, str], str] = {}
+    for d in doc.devices:
+        ref(f"devices[{d.id}].resident", "resident", d.resident, residents)
+        if d.source is not None:
+            owner = sources.setdefault((d.adapter, d.source), d.id)
+            if owner != d.id:
+                problems.append(f"devices[{d.id}].source: {d.adapter} source '{d.source}' is already device '{owner}'")
+
+    if doc.hotline is not None:
+        for kind in DAY_KINDS:
+            shifts = getattr(doc.hotline, kind)
+            for i, s in enumerate(shifts):
+                ref(f"hotline.{kind}[{i}].responder", "responder", s.responder, responders)
+            if not shifts:
+                problems.append(f"hotline.{kind}: no shifts (the hotline must always be staffed)")
+                continue
+            problems += [f"hotline.{kind}: roster gap {_hhmm(a)}–{_hhmm(b)} (nobody on duty)"
+                         for a, b in roster_gaps(shifts)]
+    elif not hotline_given and doc.escalation and any(t.tier == "hotline" for t in doc.escalation.tiers):
+        problems.append("hotline: missing, but escalation has a 'hotline' tier (the hotline must always be staffed)")
+    return problems
+
+
+def roster_gaps(shifts: Iterable[Shift]) -> list[tuple[int, int]]:
+    """Uncovered spans of the day in minutes, [start, end); a gap across midnight is one span."""
+    covered = [False] * 1440
+    for s in shifts:
+        a, b = minutes(s.start), minutes(s.end)
+        for m in range(a, b) if a < b else chain(range(a, 1440), range(0, b)):
+            covered[m] = True
+    gaps, m = [], 0
+    while m < 1440:
+        if covered[m]:
+            m += 1
+            continue
+        start = m
+        while m < 1440 and not covered[m]:
+            m += 1
+        gaps.append((start, m))
+    if len(gaps) > 1 and gaps[0][0] == 0 and gaps[-1][1] == 1440:
+        gaps = [(gaps[-1][0], gaps[0][1]), *gaps[1:-1]]
+    return gaps
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    deleted: int = 0  # child rows (contacts, shifts, …) removed to match the file
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated + self.deactivated + self.deleted
+
+
+@dataclass
+class ImportReport:
+    tables: dict[str, Counts] = field(default_factory=dict)
+
+    def counts(self, table: str) -> Counts:
+        return self.tables.setdefault(table, Counts())
+
+    @property
+    def changed(self) -> int:
+        return sum(c.changed for c in self.tables.values())
+
+    def __str__(self) -> str:
+        lines = [f"{table}: " + ", ".join(f"{n} {what}" for what, n in vars(c).items() if n)
+                 for table, c in self.tables.items() if c.changed]
+        return "\n".join(lines) or "no changes"
+
+
+def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc) -> ImportReport:
+    """Make the registry tables match the file, all or nothing. Raises RegistryError."""
+    if isinstance(path_or_doc, RegistryDoc):
+        doc = path_or_doc
+        if problems := check_registry(doc):
+            raise RegistryError(problems)
+    else:
+        doc = load_registry_file(path_or_doc)
+    report = ImportReport()
+    with transaction(sessions) as s:
+        _write(s, doc, report)
+    structlog.get_logger().info("registry.imported", changed=report.changed,
+                                **{t: vars(c) for t, c in report.tables.items() if c.changed})
+    return report
+
+
+def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
+    # Parents first, each section flushed before the next: the rows it refers to must exist.
+    entity = dict(key=lambda r: r.id, deactivate=True)
+    _sync(s, ResponderRow, report, **entity, desired={
+        r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, active=True) for r in doc.responders})
+    _sync(s, CommunityRow, report, **entity, desired={
+        c.id: dict(id=c.id, name=c.name, timezone=c.timezone, mediator_id=c.mediator, active=True)
+        for c in doc.communities})
+    _sync(s, BuildingRow, report, **entity, desired={
+        b.id: dict(id=b.id, community_id=c.id, name=b.name, active=True) for c in doc.communities for b in c.buildings})
+    building_ids = {b.id for c in doc.communities for b in c.buildings}
+    _sync(s, BuildingPartyMember, report, key=lambda r: (r.building_id, r.responder_id),
+          only=lambda r: r.building_id in building_ids, desired={
+              (b.id, m): dict(building_id=b.id, responder_id=m, position=i)
+              for c in doc.communities for b in c.buildings for i, m in enumerate(b.party_members)})
+    _sync(s, ResidentRow, report, **entity, desired={
+        r.id: dict(id=r.id, name=r.name, building_id=r.building, address=r.address, phone=r.phone,
+                   lives_alone=r.lives_alone, language=r.language, medical_notes=r.medical_notes,
+                   checkin_deadline=r.checkin.deadline if r.checkin else None, active=True)
+        for r in doc.residents})
+    resident_ids = {r.id for r in doc.residents}
+    # Contacts of residents no longer in the file stay with them: the resident is only deactivated.
+    _sync(s, ContactRow, report, key=lambda r: (r.resident_id, r.phone),
+          only=lambda r: r.resident_id in resident_ids, desired={
+              (r.id, c.phone): dict(resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, position=i)
+              for r in doc.residents for i, c in enumerate(r.contacts)})
+    _free_device_sources(s, doc, report)
+    _sync(s, DeviceRow, report, **entity, desired={
+        d.id: dict(id=d.id, resident_id=d.resident, kind=d.kind, adapter=d.adapter, source=d.source,
+                   heartbeat_s=d.heartbeat, active=True) for d in doc.devices})
+    hotline = doc.hotline or Hotline()
+    _sync(s, RosterShift, report, key=lambda r: (r.day_kind, r.position), desired={
+        (kind, i): dict(day_kind=kind, position=i, start=sh.start, end=sh.end, responder_id=sh.responder)
+        for kind in DAY_KINDS for i, sh in enumerate(getattr(hotline, kind))})
+    _sync(s, EscalationTier, report, key=lambda r: r.position, desired={
+        i: dict(position=i, tier=t.tier, channels=list(t.channels), timeout_s=t.timeout)
+        for i, t in enumerate(doc.escalation.tiers)})
+    _sync(s, PolicySetting, report, key=lambda r: r.key, only=lambda r: r.key == ACK_EXPIRY_KEY, desired={
+        ACK_EXPIRY_KEY: dict(key=ACK_EXPIRY_KEY, value=str(doc.escalation.ack_expiry))})
+
+
+def _sync(s: Session, model: type, report: ImportReport, *, key: Callable[[Any], Hashable],
+          desired: dict[Hashable, dict[str, Any]], deactivate: bool = False,
+          only: Callable[[Any], bool] = lambda r: True) -> None:
+    """Make the rows of `model` (those `only` selects) match `desired`, writing only what differs.
+
+    Rows missing from `desired` are deactivated (entities) or deleted (child rows).
+    """
+    counts = report.counts(model.__tablename__)
+    existing = {key(r): r for r in s.scalars(select(model)).all() if only(r)}
+    for k, row in existing.items():
+        if k in desired:
+            continue
+        if not deactivate:
+            s.delete(row)
+            counts.deleted += 1
+        elif row.active:
+            row.active = False
+            counts.deactivated += 1
+    s.flush()  # removed rows free their unique keys before new rows take them
+    for k, values in desired.items():
+        row = existing.get(k)
+        if row is None:
+            s.add(model(**values))
+            counts.created += 1
+        elif _assign(row, values):
+            counts.updated += 1
+    s.flush()
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _free_device_sources(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
+    """Release an (adapter, source) the file gives to another device, so that moves and swaps
+    do not trip the unique constraint. A device left out of the file loses it for good: the
+    gateway must map each physical source to exactly one device."""
+    claimed = {(d.adapter, d.source): d.id for d in doc.devices if d.source is not None}
+    in_file = {d.id for d in doc.devices}
+    freed = [row for row in s.scalars(select(DeviceRow).where(DeviceRow.source.is_not(None))).all()
+             if claimed.get((row.adapter, row.source), row.id) != row.id]
+    for row in freed:
+        row.source = None
+        if row.id not in in_file:
+            report.counts(DeviceRow.__tablename__).updated += 1
+    if freed:
+        s.flush()

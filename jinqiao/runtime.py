@@ -1,0 +1,117 @@
+"""Start-up and shutdown of the processes: `up` runs them all in one, the others run one each."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+
+import structlog
+import uvicorn
+
+from gateway.service import Gateway, GatewayDied
+from jinqiao.db import make_engine, upgrade
+from jinqiao.embedded_broker import EmbeddedBroker
+from jinqiao.settings import Settings
+from jinqiao.web import Readiness, create_app
+
+log = structlog.get_logger("jinqiao")
+
+
+@dataclass
+class Stopper:
+    """One stop flag for the whole process, set by SIGINT/SIGTERM or by a part that failed."""
+
+    event: threading.Event
+    reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        if not self.event.is_set():
+            self.reason = reason
+            self.event.set()
+
+
+def install_signal_handlers(stopper: Stopper) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stopper.stop(signal.Signals(signum).name))
+
+
+def mqtt_url_of(settings: Settings, broker: EmbeddedBroker | None) -> str:
+    return broker.url if broker else settings.mqtt_url  # type: ignore[return-value]
+
+
+def run_gateway(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    if settings.embedded_broker:
+        raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
+    stopper = Stopper(threading.Event())
+    install_signal_handlers(stopper)
+    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True)
+    try:
+        gateway.run_until(stopper.event)
+    except GatewayDied as exc:
+        log.error("gateway.died", error=str(exc))
+        return 3
+    return 0
+
+
+def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
+    """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # our Stopper owns the signals
+
+    def watchdog() -> None:
+        while not stopper.event.wait(1.0):
+            try:
+                watch()
+            except Exception as exc:
+                log.error("process.part_failed", error=str(exc))
+                stopper.stop(f"failure: {exc}")
+        server.should_exit = True
+
+    threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
+    server.run()
+    stopper.stop("http server ended")
+
+
+def run_web(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    stopper = Stopper(threading.Event())
+    install_signal_handlers(stopper)
+    app = create_app(Readiness(engine))
+    _serve_http(settings, app, stopper, watch=lambda: None)
+    return 0
+
+
+def run_up(settings: Settings) -> int:
+    """Everything in one process: the single-site mode and the demo."""
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    stopper = Stopper(threading.Event())
+    install_signal_handlers(stopper)
+    broker = None
+    if settings.embedded_broker:
+        broker = EmbeddedBroker("127.0.0.1", 1883)
+        broker.start()
+    gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
+                      mqtt5=broker is None)
+    gateway.start()
+    readiness = Readiness(engine, {"broker": gateway.link.connected})
+
+    def watch() -> None:
+        gateway.check()
+        if broker and not broker.alive():
+            raise RuntimeError("the embedded broker stopped")
+
+    log.info("jinqiao.up", http=f"http://{settings.http_host}:{settings.http_port}/",
+             database=settings.database_url.split("@")[-1], broker=mqtt_url_of(settings, broker))
+    try:
+        _serve_http(settings, create_app(readiness), stopper, watch)
+    finally:
+        gateway.stop()
+        if broker:
+            broker.stop()
+    log.info("jinqiao.stopped", reason=stopper.reason)
+    return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3

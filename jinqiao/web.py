@@ -1,0 +1,57 @@
+"""The HTTP process: health and metrics now; the REST API and the board plug in as routers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine
+
+from jinqiao.db import ping
+
+
+@dataclass
+class Readiness:
+    """What /readyz checks: the database always, the broker when this process holds a link to it."""
+
+    engine: Engine
+    broker_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    def report(self) -> tuple[bool, dict[str, str]]:
+        checks: dict[str, str] = {}
+        try:
+            ping(self.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready, and says why
+            checks["database"] = f"unreachable: {str(exc).splitlines()[0][:200]}"
+        for name, check in self.broker_checks.items():
+            try:
+                checks[name] = "ok" if check() else "not connected"
+            except Exception as exc:
+                checks[name] = f"error: {exc}"
+        return all(v == "ok" for v in checks.values()), checks
+
+
+def create_app(readiness: Readiness) -> FastAPI:
+    app = FastAPI(title="Jinqiao 金桥", version="1", docs_url="/docs")
+    app.state.readiness = readiness
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The database and the broker are reachable."""
+        ok, checks = readiness.report()
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["health"])
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

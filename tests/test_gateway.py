@@ -1,0 +1,174 @@
+"""The gateway against a real Mosquitto and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from devices.protocol import Topics
+from gateway.ingest import Ingest
+from gateway.mqtt_link import Inbound
+from gateway.service import Gateway
+from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from tests.support.mqtt_peer import Peer
+
+T = Topics("jinqiao")
+
+
+@pytest.fixture
+def registered(sessions):
+    with sessions.begin() as s:
+        s.add_all([Device(id="pgr-1", kind="pager"), Device(id="pgr-2", kind="pager"),
+                   Device(id="pgr-off", kind="pager", active=False)])
+
+
+@pytest.fixture
+def gateway(engine, mosquitto, registered):
+    gw = Gateway(engine, mosquitto.url, "jinqiao", "test")
+    gw.start()
+    assert gw.link.wait_connected(10)
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def peer(mosquitto):
+    p = Peer(mosquitto.port, "peer", subscribe=["jinqiao/v1/dev/+/feedback"])
+    yield p
+    p.close()
+
+
+def count(engine, model, *where) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def received(ref):
+    return lambda p: [f for f in p.feedback() if f["ref"] == ref and f["state"] == "received"]
+
+
+def test_a_press_is_stored_once_and_told_received(gateway, peer, engine):
+    for _ in range(5):  # a device that missed the feedback sends the same id again
+        peer.publish(T.event("pgr-1"), {"id": "e1", "type": "alarm", "ts": "2026-11-22T03:00:00Z", "battery": 80})
+    peer.wait_for(lambda p: len(received("e1")(p)) == 5)
+    assert count(engine, Event) == 1
+    with engine.connect() as conn:
+        row = conn.execute(select(Event)).one()
+    assert (row.device_id, row.event_id, row.type, row.battery) == ("pgr-1", "e1", "alarm", 80)
+    assert row.device_ts.isoformat() == "2026-11-22T03:00:00+00:00"
+    assert row.processed_at is None  # left for the dispatcher
+    fb = received("e1")(peer)[0]
+    assert fb["alert"] is None and fb["ts"].endswith("Z")
+
+
+def test_same_event_id_from_two_devices_is_two_events(gateway, peer, engine):
+    peer.publish(T.event("pgr-1"), {"id": "same", "type": "alarm"})
+    peer.publish(T.event("pgr-2"), {"id": "same", "type": "alarm"})
+    peer.wait_for(lambda p: len(received("same")(p)) == 2)
+    assert count(engine, Event) == 2
+
+
+BAD_INPUTS = [
+    ("not_json", "pgr-1", b"{nope", False),
+    ("not_json", "pgr-1", b"\xff\xfe\x00", False),
+    ("too_large", "pgr-1", json.dumps({"id": "big", "type": "alarm", "pad": "x" * 5000}).encode(), False),
+    ("not_object", "pgr-1", b"[1,2]", False),
+    ("bad_id", "pgr-1", b'{"id": 7, "type": "alarm"}', False),
+    ("bad_id", "pgr-1", b'{"id": "", "type": "alarm"}', False),
+    ("bad_type", "pgr-1", b'{"id": "a", "type": 3}', False),
+    ("unknown_type", "pgr-1", b'{"id": "a", "type": "party"}', False),
+    ("bad_ts", "pgr-1", b'{"id": "a", "type": "alarm", "ts": "yesterday"}', False),
+    ("bad_battery", "pgr-1", b'{"id": "a", "type": "alarm", "battery": 140}', False),
+    ("bad_rssi", "pgr-1", b'{"id": "a", "type": "alarm", "rssi": "strong"}', False),
+    ("unregistered", "ghost-9", b'{"id": "a", "type": "alarm"}', False),
+    ("unregistered", "pgr-off", b'{"id": "a", "type": "alarm"}', False),
+    ("retained", "pgr-1", b'{"id": "old", "type": "alarm"}', True),
+]
+
+
+@pytest.mark.parametrize("reason,device,payload,retain", BAD_INPUTS, ids=[f"{r}-{i}" for i, (r, *_ ) in enumerate(BAD_INPUTS)])
+def test_bad_input_is_recorded_answered_and_does_not_block(gateway, peer, engine, reason, device, payload, retain):
+    peer.publish(T.event(device), payload, retain=retain)
+    peer.publish(T.event("pgr-1"), {"id": "after", "type": "alarm"})
+    peer.wait_for(received("after"))
+    peer.wait_for(lambda p: [f for f in p.feedback() if f["state"] == "rejected"])
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection)).all()
+    assert [r.reason for r in rows] == [reason]
+    assert rows[0].payload == payload[:65536] and rows[0].size == len(payload)
+    assert count(engine, Event, Event.event_id == "after") == 1
+    assert count(engine, Event) == 1  # the bad one stored nothing
+    rejected = [f for f in peer.feedback() if f["state"] == "rejected"]
+    assert rejected[0]["reason"] == reason
+    if retain:
+        peer.publish(T.event(device), b"", retain=True)  # clear the retained message
+
+
+def test_presence_is_recorded_with_its_time_and_replays_are_not_news(gateway, peer, engine, mosquitto):
+    peer.publish(T.status("pgr-1"), "online", retain=True)
+    peer.publish(T.status("pgr-1"), "offline", retain=True)
+    peer.publish(T.status("pgr-1"), "sideways")
+    peer.wait_for(lambda p: count(engine, Rejection) == 1 and count(engine, PresenceChange) == 2 or None)
+    with engine.connect() as conn:
+        dev = conn.execute(select(Device).where(Device.id == "pgr-1")).one()
+        assert dev.status == "offline" and dev.status_at is not None
+        assert conn.scalar(select(Rejection.reason)) == "bad_status"
+    # the gateway reconnects: the broker replays the retained `offline`, which is not a change
+    gateway.link.stop()
+    gateway.link.start()
+    assert gateway.link.wait_connected(10)
+    peer.publish(T.event("pgr-1"), {"id": "mark", "type": "heartbeat"})
+    peer.wait_for(received("mark"))
+    assert count(engine, PresenceChange) == 2
+
+
+def test_an_event_published_while_the_gateway_is_down_arrives_when_it_returns(engine, mosquitto, registered, peer):
+    gw = Gateway(engine, mosquitto.url, "jinqiao", "durable")
+    gw.start()
+    assert gw.link.wait_connected(10)
+    gw.stop()  # its session stays on the broker
+    for i in range(50):
+        peer.publish(T.event("pgr-1"), {"id": f"while-down-{i}", "type": "alarm"})
+    assert count(engine, Event) == 0
+    gw = Gateway(engine, mosquitto.url, "jinqiao", "durable")
+    gw.start()
+    try:
+        peer.wait_for(lambda p: len([f for f in p.feedback() if f["state"] == "received"]) >= 50, timeout=15)
+        assert count(engine, Event) == 50
+    finally:
+        gw.stop()
+
+
+class RecordingLink:
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+        self.published: list[tuple[str, bytes]] = []
+
+    def publish(self, topic, payload, qos=1, retain=False):
+        self.published.append((topic, payload))
+
+    def ack(self, message):
+        self.acked.append(message.mid)
+
+
+def test_a_batch_that_cannot_be_stored_is_retried_and_never_acknowledged_first(engine, registered):
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    msg = Inbound(T.event("pgr-1"), b'{"id": "x1", "type": "alarm"}', False, 1, 42, 0)
+    with engine.begin() as conn:  # the database loses its events table
+        conn.exec_driver_sql("ALTER TABLE events RENAME TO events_away")
+    stop = threading.Event()
+    worker = threading.Thread(target=ingest.process_until_stored, args=([msg], stop))
+    worker.start()
+    worker.join(0.8)
+    assert worker.is_alive() and link.acked == [] and link.published == []
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE events_away RENAME TO events")
+    worker.join(10)
+    assert not worker.is_alive()
+    assert link.acked == [42]
+    assert json.loads(link.published[0][1])["state"] == "received"
+    assert count(engine, Event) == 1
