@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and PostgreSQL, against private Mosquitto and PostgreSQL
+# instances on free ports. Installs what is missing first. Extra arguments go to pytest.
+source "$(dirname "$0")/setup.sh"
+
+missing=()
+have_mosquitto || missing+=(mosquitto)
+have_postgres || missing+=(postgresql)
+apt_install "${missing[@]}"
+ensure_venv test
+
+mkdir -p test-artifacts
+exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"
