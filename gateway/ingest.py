@@ -97,6 +97,7 @@ class Ingest:
         self.link = link
         self.now = now
         self.max_batch = max_batch
+        self.on_stored: Callable[[], None] = lambda: None  # in one process, wakes the dispatcher at once
         self.known = KnownDevices(engine)
         self._queue: queue.Queue[Inbound] = queue.Queue()
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -143,6 +144,8 @@ class Ingest:
         self.store(batch, at)
         metrics.BATCH_SIZE.observe(len(messages))
         self.answer(batch, at)
+        if batch.events:
+            self.on_stored()
         return batch
 
     def sort(self, messages: list[Inbound]) -> Batch:

@@ -8,9 +8,11 @@ import structlog
 from sqlalchemy import Engine
 
 from devices.protocol import Topics
-from gateway.ingest import Ingest
+from gateway.feedback import publish_pending
+from gateway.ingest import Ingest, utcnow
 from gateway.mqtt_link import BrokerAddress, MqttLink
 from jinqiao import metrics
+from jinqiao.db import session_factory
 
 log = structlog.get_logger("jinqiao.gateway")
 
@@ -33,6 +35,22 @@ class Gateway:
         self.ingest.link = self.link
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write, name="gateway-writer", daemon=True)
+        self._sessions = session_factory(engine)
+        self._feedback = threading.Thread(target=self._send_feedback, name="gateway-feedback", daemon=True)
+        self.feedback_wake = threading.Event()
+
+    def _send_feedback(self) -> None:
+        """Device feedback from the dispatcher's outbox table: woken in-process, else polled."""
+        while not self._stop.is_set():
+            self.feedback_wake.wait(0.25)
+            self.feedback_wake.clear()
+            if not self.link.connected():
+                continue
+            try:
+                publish_pending(self._sessions, self.topics, self.link.publish, utcnow)
+            except Exception:
+                log.exception("gateway.feedback_failed")
+                self._stop.wait(1.0)
 
     def _write(self) -> None:
         try:
@@ -42,6 +60,7 @@ class Gateway:
 
     def start(self) -> None:
         self._writer.start()
+        self._feedback.start()
         self.link.start()
         log.info("gateway.started", broker=f"{self.link.address.host}:{self.link.address.port}",
                  subscriptions=self.link.subscriptions)
@@ -69,4 +88,5 @@ class Gateway:
         self._stop.set()
         self.link.stop()
         self._writer.join(timeout=10)
+        self._feedback.join(timeout=5)
         log.info("gateway.stopped")

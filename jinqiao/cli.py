@@ -38,8 +38,9 @@ def cmd_web(args) -> int:
 
 
 def cmd_dispatcher(args) -> int:
-    print("jinqiao dispatcher: not built yet (issue #3, the escalation engine)", file=sys.stderr)
-    return 2
+    from jinqiao.runtime import run_dispatcher
+
+    return run_dispatcher(_settings())
 
 
 def cmd_db_upgrade(args) -> int:

@@ -95,18 +95,12 @@ def parse_duration(value: Any) -> int:
     """"90s", "2m", "24h", "1h30m" → seconds (> 0)."""
     m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value) if isinstance(value, str) else None
     if not m or not value:
-        raise ValueError(f"bad duration '{value}' (like 90s, 2m, 24h, 1h30m)")
+        raise ValueError(f"bad duration '{value}'")
     h, mins, s = (int(g or 0) for g in m.groups())
     seconds = h * 3600 + mins * 60 + s
     if not 0 < seconds <= _MAX_SECONDS:
-        raise ValueError(f"bad duration '{value}' (must be more than 0s and less than 68 years)")
+        raise ValueError(f"bad duration '{value}' (must be more than 0s and fit in 68 years)")
     return seconds
-
-
-def format_duration(seconds: int) -> str:
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return "".join(f"{n}{unit}" for n, unit in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
 def _time_of_day(value: Any, allow_2400: bool = False) -> str:
@@ -149,7 +143,7 @@ Language = Annotated[str, BeforeValidator(_language)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-def minutes(hhmm: str) -> int:
+def _minutes(hhmm: str) -> int:
     h, m = hhmm.split(":")
     return int(h) * 60 + int(m)
 
@@ -241,7 +235,7 @@ class Shift(_Model):
     @classmethod
     def _not_empty(cls, v: str, info: ValidationInfo) -> str:
         start = info.data.get("start")
-        if start is not None and minutes(start) == minutes(v):
+        if start is not None and _minutes(start) == _minutes(v):
             raise ValueError(f"shift from {start} to {v} is empty (a whole day is 00:00 to 24:00)")
         return v
 
@@ -451,6 +445,12 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
             if c.phone in seen:
                 problems.append(f"residents[{r.id}].contacts[{i}].phone: '{c.phone}' is already a contact")
             seen.add(c.phone)
+    # An SMS reply or a keypress is attributed to a person by the number it came from.
+    phones: dict[str, str] = {}
+    for p in doc.responders:
+        owner = phones.setdefault(p.phone, p.id)
+        if owner != p.id:
+            problems.append(f"responders[{p.id}].phone: '{p.phone}' is already responder '{owner}'")
     sources: dict[tuple[str, str], str] = {}
     for d in doc.devices:
         ref(f"devices[{d.id}].resident", "resident", d.resident, residents)
@@ -478,7 +478,7 @@ def roster_gaps(shifts: Iterable[Shift]) -> list[tuple[int, int]]:
     """Uncovered spans of the day in minutes, [start, end); a gap across midnight is one span."""
     covered = [False] * 1440
     for s in shifts:
-        a, b = minutes(s.start), minutes(s.end)
+        a, b = _minutes(s.start), _minutes(s.end)
         for m in range(a, b) if a < b else chain(range(a, 1440), range(0, b)):
             covered[m] = True
     gaps, m = [], 0

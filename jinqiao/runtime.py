@@ -9,8 +9,11 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 
+from dispatcher.service import Dispatcher, build_dispatcher
+from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway, GatewayDied
-from jinqiao.db import make_engine, upgrade
+from jinqiao.api_alerts import alerts_router
+from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.settings import Settings
 from jinqiao.web import Readiness, create_app
@@ -76,13 +79,39 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
     stopper.stop("http server ended")
 
 
+def dispatcher_routers(dispatcher: Dispatcher, engine) -> list:
+    return [twilio_router(dispatcher.webhooks), alerts_router(session_factory(engine), dispatcher.alerts)]
+
+
 def run_web(settings: Settings) -> int:
+    """The API and health (the board comes with issue #4); operations go through the same Alerts shell."""
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    app = create_app(Readiness(engine))
+    dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
+    app = create_app(Readiness(engine), [alerts_router(session_factory(engine), dispatcher.alerts)])
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
+
+
+def run_dispatcher(settings: Settings) -> int:
+    """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
+    engine = make_engine(settings.database_url)
+    stopper = Stopper(threading.Event())
+    install_signal_handlers(stopper)
+    dispatcher = build_dispatcher(settings, engine)
+    dispatcher.engine.start()
+
+    def watch() -> None:
+        if not dispatcher.engine.alive():
+            raise RuntimeError("a dispatcher worker thread stopped")
+
+    try:
+        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])
+        _serve_http(settings, app, stopper, watch)
+    finally:
+        dispatcher.engine.stop()
+    return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3
 
 
 def run_up(settings: Settings) -> int:
@@ -97,19 +126,25 @@ def run_up(settings: Settings) -> int:
         broker.start()
     gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
                       mqtt5=broker is None)
+    dispatcher = build_dispatcher(settings, engine)
+    gateway.ingest.on_stored = dispatcher.engine.wake
+    dispatcher.engine.start()
     gateway.start()
     readiness = Readiness(engine, {"broker": gateway.link.connected})
 
     def watch() -> None:
         gateway.check()
+        if not dispatcher.engine.alive():
+            raise RuntimeError("a dispatcher worker thread stopped")
         if broker and not broker.alive():
             raise RuntimeError("the embedded broker stopped")
 
     log.info("jinqiao.up", http=f"http://{settings.http_host}:{settings.http_port}/",
              database=settings.database_url.split("@")[-1], broker=mqtt_url_of(settings, broker))
     try:
-        _serve_http(settings, create_app(readiness), stopper, watch)
+        _serve_http(settings, create_app(readiness, dispatcher_routers(dispatcher, engine)), stopper, watch)
     finally:
+        dispatcher.engine.stop()
         gateway.stop()
         if broker:
             broker.stop()

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # Outbound rate per sender number (Twilio's default for a long code is about 1 message a second).
+    sms_per_second: float = Field(default=1.0, gt=0)
+    calls_per_second: float = Field(default=1.0, gt=0)
     log_level: str = "info"
     log_format: str = "auto"  # auto | json | console
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
@@ -35,9 +35,11 @@ class Readiness:
         return all(v == "ok" for v in checks.values()), checks
 
 
-def create_app(readiness: Readiness) -> FastAPI:
+def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
     app = FastAPI(title="Jinqiao 金桥", version="1", docs_url="/docs")
     app.state.readiness = readiness
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -1,0 +1,117 @@
+"""The escalation decision: a pure function of an alert's state, the policy, who is reachable, and now.
+
+No database, no clock, no network. The shell (dispatcher/alerts.py) loads an alert, asks what to
+do, and writes the answer in the same transaction. Tiers are indexed in policy order; `round`
+counts how often the last tier has been repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    tier: str  # building | mediator | hotline
+    channels: tuple[str, ...]
+    timeout_s: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    tiers: tuple[TierPolicy, ...]
+    ack_expiry_s: int = 24 * 3600
+
+    @property
+    def last(self) -> int:
+        return len(self.tiers) - 1
+
+
+@dataclass(frozen=True)
+class AlertState:
+    state: str  # triggered | acknowledged | resolved | cancelled
+    tier_index: int  # -1: nobody notified yet in this cycle
+    tier_round: int
+    next_action_at: datetime | None
+    ack_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Notify tier `tier_index` (its `round`-th time) now; the next step is due at `next_action_at`."""
+
+    tier_index: int
+    round: int
+    next_action_at: datetime
+    skipped: tuple[int, ...] = ()  # tiers passed over because nobody could be reached
+    reopen: bool = False  # an expired acknowledgement: back to triggered, a new cycle from the top
+
+
+@dataclass(frozen=True)
+class NobodyReachable:
+    """No tier has anybody to reach. Try again after `retry_at`; the shell raises the alarm in logs."""
+
+    retry_at: datetime
+
+
+Decision = Notify | NobodyReachable
+
+
+def first_step(policy: Policy, reachable: tuple[int, ...], now: datetime) -> Decision:
+    """What to do when an alert opens: the first tier with anybody in it."""
+    return _advance(policy, reachable, now, tier_index=-1, tier_round=0)
+
+
+def due_step(alert: AlertState, policy: Policy, reachable: tuple[int, ...], now: datetime) -> Decision | None:
+    """What to do when the alert's timer may have come due; None when nothing is due."""
+    if alert.state == "triggered":
+        if alert.next_action_at is None or alert.next_action_at > now:
+            return None
+        return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
+    if alert.state == "acknowledged" and alert.ack_expires_at is not None and alert.ack_expires_at <= now:
+        step = _advance(policy, reachable, now, tier_index=-1, tier_round=0)
+        return Notify(step.tier_index, step.round, step.next_action_at, step.skipped, reopen=True) if isinstance(step, Notify) else step
+    return None
+
+
+def escalate_now(alert: AlertState, policy: Policy, reachable: tuple[int, ...], now: datetime,
+                 from_tier: int | None = None, from_round: int | None = None) -> Decision | None:
+    """A responder passed, or every delivery of a tier failed: the next tier at once.
+
+    `from_tier`/`from_round` name the step the trigger belongs to; a trigger about an older step
+    (the alert has moved on since) changes nothing, so a late failure report never skips a tier.
+    """
+    if alert.state != "triggered":
+        return None
+    if from_tier is not None and (from_tier, from_round) != (alert.tier_index, alert.tier_round):
+        return None
+    return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
+
+
+def _advance(policy: Policy, reachable: tuple[int, ...], now: datetime, tier_index: int, tier_round: int) -> Decision:
+    """The step after (tier_index, tier_round), skipping tiers with nobody in them.
+
+    After the last tier comes the last tier again (round + 1). If the last tier is empty, the
+    escalation wraps to the first tier that has someone: calling anybody beats calling nobody.
+    """
+    if not policy.tiers:
+        return NobodyReachable(now + timedelta(minutes=1))
+    skipped: list[int] = []
+    if tier_index < policy.last:
+        for candidate in range(tier_index + 1, len(policy.tiers)):
+            if reachable[candidate] > 0:
+                return _notify(policy, candidate, 0, now, skipped)
+            skipped.append(candidate)
+    if reachable[policy.last] > 0:
+        next_round = tier_round + 1 if tier_index == policy.last else 0
+        return _notify(policy, policy.last, next_round, now, [s for s in skipped if s != policy.last])
+    for candidate in range(len(policy.tiers)):
+        if reachable[candidate] > 0:
+            return _notify(policy, candidate, tier_round + 1, now, skipped)
+    return NobodyReachable(now + timedelta(seconds=policy.tiers[policy.last].timeout_s))
+
+
+def _notify(policy: Policy, tier_index: int, round_: int, now: datetime, skipped: list[int]) -> Notify:
+    timeout = timedelta(seconds=policy.tiers[tier_index].timeout_s)
+    return Notify(tier_index, round_, now + timeout, tuple(skipped))

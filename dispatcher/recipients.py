@@ -1,0 +1,110 @@
+"""Who each tier reaches right now, and the escalation policy, read from the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatcher.escalation import Policy, TierPolicy
+from dispatcher.roster import ChinaCalendar, HolidayCalendar, Shift, on_duty
+from jinqiao.schema import (
+    Building,
+    BuildingPartyMember,
+    Community,
+    EscalationTier,
+    PolicySetting,
+    Resident,
+    Responder,
+    RosterShift,
+)
+
+DEFAULT_POLICY = Policy(
+    tiers=(
+        TierPolicy("building", ("sms", "voice"), 120),
+        TierPolicy("mediator", ("sms", "voice"), 120),
+        TierPolicy("hotline", ("sms", "voice"), 120),
+    ),
+    ack_expiry_s=24 * 3600,
+)
+
+# Which tiers each kind of alert climbs: a dead battery must not wake the hotline at night.
+TIERS_BY_KIND = {
+    "emergency": ("building", "mediator", "hotline"),
+    "wellness": ("building", "mediator"),
+    "device": ("mediator",),
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    responder_id: str
+    name: str
+    phone: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an alert happens: what the recipients and the roster depend on."""
+
+    resident: Resident
+    building: Building
+    community: Community
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.community.timezone or "Asia/Shanghai")
+
+
+def load_policy(s: Session, kind: str = "emergency") -> Policy:
+    rows = s.scalars(select(EscalationTier).order_by(EscalationTier.position)).all()
+    expiry = s.get(PolicySetting, "ack_expiry_s")
+    base = (
+        Policy(tuple(TierPolicy(r.tier, tuple(r.channels), r.timeout_s) for r in rows),
+               int(expiry.value) if expiry else DEFAULT_POLICY.ack_expiry_s)
+        if rows else DEFAULT_POLICY
+    )
+    wanted = TIERS_BY_KIND.get(kind, TIERS_BY_KIND["emergency"])
+    return Policy(tuple(t for t in base.tiers if t.tier in wanted), base.ack_expiry_s)
+
+
+def load_place(s: Session, resident_id: str) -> Place:
+    resident = s.get(Resident, resident_id)
+    building = s.get(Building, resident.building_id)
+    community = s.get(Community, building.community_id)
+    return Place(resident, building, community)
+
+
+class Recipients:
+    """Resolves a tier to people. The calendar is shared so its missing-year warning is logged once."""
+
+    def __init__(self, calendar: HolidayCalendar | None = None) -> None:
+        self.calendar = calendar or ChinaCalendar()
+
+    def tier(self, s: Session, tier: str, place: Place, now: datetime) -> list[Person]:
+        if tier == "building":
+            rows = s.execute(
+                select(Responder)
+                .join(BuildingPartyMember, BuildingPartyMember.responder_id == Responder.id)
+                .where(BuildingPartyMember.building_id == place.building.id, Responder.active.is_(True))
+                .order_by(BuildingPartyMember.position)
+            ).scalars().all()
+        elif tier == "mediator":
+            mediator = s.get(Responder, place.community.mediator_id) if place.community.mediator_id else None
+            rows = [mediator] if mediator is not None and mediator.active else []
+        elif tier == "hotline":
+            shifts = [Shift(r.day_kind, r.start, r.end, r.responder_id)
+                      for r in s.scalars(select(RosterShift).order_by(RosterShift.position))]
+            ids = on_duty(shifts, self.calendar, place.tz, now)
+            found = {r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))}
+            rows = [found[i] for i in ids if i in found]
+        else:
+            rows = []
+        return [Person(r.id, r.name, r.phone, r.language or "zh-CN") for r in rows]
+
+    def all_tiers(self, s: Session, policy: Policy, place: Place, now: datetime) -> list[list[Person]]:
+        return [self.tier(s, t.tier, place, now) for t in policy.tiers]

@@ -1,0 +1,46 @@
+"""Wiring of the dispatcher from settings: notifier, outbox, alerts, engine, webhook context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine as DbEngine
+
+from dispatcher.alerts import Alerts
+from dispatcher.engine import Engine
+from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
+from dispatcher.outbox import Outbox, RateLimiter
+from dispatcher.twilio_adapter import TwilioSender
+from dispatcher.webhooks import WebhookContext
+from jinqiao.db import session_factory
+from jinqiao.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Dispatcher:
+    alerts: Alerts
+    outbox: Outbox
+    engine: Engine
+    webhooks: WebhookContext
+
+
+def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
+    sessions = session_factory(db)
+    if settings.twilio_enabled:
+        sender = TwilioSender(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from,
+                              api_url=settings.twilio_api_url)
+        notifier = TwilioNotifier(sender, settings.public_url, settings.twilio_from)
+        limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
+    else:
+        notifier = ConsoleNotifier()
+        limiter = RateLimiter({})
+    alerts = Alerts(sessions, now)
+    outbox = Outbox(sessions, notifier, now, limiter)
+    engine = Engine(alerts, outbox, now)
+    webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
+    return Dispatcher(alerts, outbox, engine, webhooks)

@@ -1,0 +1,35 @@
+"""Publishes the dispatcher's device feedback (acknowledged, resolved, cancelled) to the devices.
+
+Rows are claimed with SKIP LOCKED, so of several gateways one sends each. A gateway killed after
+publishing and before recording sends that feedback again: harmless for a device.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from devices.protocol import Topics, feedback
+from jinqiao.db import transaction
+from jinqiao.schema import DeviceFeedback
+
+log = structlog.get_logger("jinqiao.gateway")
+
+
+def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Callable[[str, bytes], None],
+                    now: Callable[[], datetime], limit: int = 200) -> int:
+    with transaction(sessions) as s:
+        stmt = select(DeviceFeedback).where(DeviceFeedback.sent_at.is_(None)).order_by(DeviceFeedback.id).limit(limit)
+        if s.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = s.scalars(stmt).all()
+        at = now()
+        for row in rows:
+            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code))
+            row.sent_at = at
+            log.info("device.feedback_sent", device_id=row.device_id, state=row.state, alert=row.alert_code)
+        return len(rows)
