@@ -390,7 +390,8 @@ class Alerts:
                                                    Contact.notify.is_(True)).order_by(Contact.position)).all()
         local = now.astimezone(place.tz).strftime("%H:%M")
         for c in contacts:
-            body = messages.family_sms(resident=place.resident.name, at=local, opened=opened, outcome=alert.outcome)
+            body = messages.family_sms(resident=place.resident.name, at=local, opened=opened, reason=alert.reason,
+                                       outcome=alert.outcome)
             self._enqueue(s, alert, now, key=f"{alert.id}:{alert.cycle}:family-{'open' if opened else 'closed'}:{c.phone}",
                           to=c.phone, name=c.name, channel="sms", purpose="family", priority=PRIORITY["family"], body=body)
 

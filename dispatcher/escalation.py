@@ -84,7 +84,9 @@ def escalate_now(alert: AlertState, policy: Policy, reachable: tuple[int, ...], 
     """
     if alert.state != "triggered":
         return None
-    if from_tier is not None and (from_tier, from_round) != (alert.tier_index, alert.tier_round):
+    if from_tier is not None and from_tier != alert.tier_index:
+        return None
+    if from_round is not None and from_round != alert.tier_round:
         return None
     return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
 
@@ -101,7 +103,8 @@ def _advance(policy: Policy, reachable: tuple[int, ...], now: datetime, tier_ind
     if tier_index < policy.last:
         for candidate in range(tier_index + 1, len(policy.tiers)):
             if reachable[candidate] > 0:
-                return _notify(policy, candidate, 0, now, skipped)
+                # keep the round: after a wrap, (tier, round) must not repeat an earlier step
+                return _notify(policy, candidate, tier_round, now, skipped)
             skipped.append(candidate)
     if reachable[policy.last] > 0:
         next_round = tier_round + 1 if tier_index == policy.last else 0

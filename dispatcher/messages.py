@@ -1,0 +1,281 @@
+"""Every text a person reads or hears from Jinqiao; pure functions, keyword-only arguments.
+
+Chinese (zh-CN) unless the recipient's language starts with `en`. Times arrive formatted in the
+community's zone ("14:02"): no clock and no time zone here. A Chinese SMS segment holds 70
+characters, so pages aim at one segment, but who, where and what are never cut to get there.
+Every SMS starts with the 【金桥】 signature, as Chinese carriers require of messages sent by an
+application; spoken texts do not. Answers name the alert's code, and the acknowledgement
+confirmation asks for "3 4821" rather than a bare 3: a bare reply goes to the newest alert sent
+to that number, which may by then be another one.
+"""
+
+from __future__ import annotations
+
+SIGN = "【金桥】"
+SIGN_EN = "[Jinqiao]"
+EMERGENCY_REASONS = frozenset({"alarm", "fall"})
+
+# reason -> what happened, after "who where": (zh, en)
+_WHAT = {
+    "alarm": ("按下呼叫器", "pressed the call button"),
+    "fall": ("跌倒报警", "fall detected"),
+    "checkin_missed": ("未按时报平安", "missed the daily check-in"),
+    "offline": ("呼叫器离线", "call button offline"),
+    "heartbeat_missed": ("呼叫器失联", "call button not heard from"),
+    "battery_low": ("呼叫器电量低", "call button battery low"),
+}
+# reason -> the family's sentence (None: not known), after "your family member": (zh, en)
+_FAMILY_WHAT = {
+    "alarm": ("{who}于{at}按下了呼叫器", "{who} pressed the call button at {at}"),
+    "fall": ("{who}于{at}触发了跌倒报警", "{who}'s fall detector went off at {at}"),
+    "checkin_missed": ("{who}截至{at}未按时报平安", "{who} had not checked in by {at}"),
+    "offline": ("{who}的呼叫器于{at}离线", "{who}'s call button went offline at {at}"),
+    "heartbeat_missed": ("{who}的呼叫器于{at}失去联系", "{who}'s call button stopped reporting at {at}"),
+    "battery_low": ("{who}的呼叫器于{at}电量低", "{who}'s call button ran low on battery at {at}"),
+    None: ("{who}于{at}发出了紧急呼叫", "{who} made an emergency call at {at}"),
+}
+# the resolution's outcome, told to the family: (zh, en); "other" says nothing more than "handled"
+_OUTCOME = {
+    "false_alarm": ("经核实为误报", "a false alarm"),
+    "helped_at_home": ("已在家中得到帮助", "helped at home"),
+    "family_came": ("家人已到场", "family came"),
+    "ambulance_called": ("已呼叫救护车", "an ambulance was called"),
+    "taken_to_hospital": ("已送医院", "taken to hospital"),
+}
+# tier -> who the recipient is for this alert: (zh, en)
+_TIER = {
+    "building": ("您是楼道党员。", "You are the building volunteer."),
+    "mediator": ("您是调解员。", "You are the community mediator."),
+    "hotline": ("您是求援热线值班员。", "You are on hotline duty."),
+}
+
+
+def is_english(language: str | None) -> bool:
+    return bool(language) and language.strip().lower().startswith("en")
+
+
+def reason_text(reason: str, *, language: str | None = None) -> str:
+    """What happened, as a short phrase ("跌倒报警"); an unknown reason is shown as it is."""
+    en = is_english(language)
+    if reason in _WHAT:
+        return _WHAT[reason][en]
+    return f"alert ({reason})" if en else f"报警（{reason}）"
+
+
+# --- pages: asking a responder to act -----------------------------------------------------------
+
+
+def page_sms(*, resident: str, address: str, reason: str, tier: str, code: str,
+             repeats: int = 0, language: str | None = None) -> str:
+    """【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按下呼叫器。您是楼道党员。回复1确认前往，2转下一级，3已处理。编号4821"""
+    en = is_english(language)
+    where, what = _where(address, en), reason_text(reason, language=language)
+    times, tier_line = _times(repeats, en), _tier(tier, en)
+    if en:
+        head = "[Jinqiao SOS]" if reason in EMERGENCY_REASONS else SIGN_EN
+        return (f"{head} {resident}, {where}: {what}{times}. {tier_line} "
+                f"Reply 1 to go, 2 to pass on, 3 when handled. Code {code}")
+    head = "【金桥紧急呼叫】" if reason in EMERGENCY_REASONS else SIGN
+    return f"{head}{resident} {where} {what}{times}。{tier_line}回复1确认前往，2转下一级，3已处理。编号{code}"
+
+
+def page_voice(*, resident: str, address: str, reason: str, tier: str,
+               repeats: int = 0, language: str | None = None) -> str:
+    """The spoken page; the call gathers one key: 1 acknowledges, 2 passes, * repeats."""
+    en = is_english(language)
+    where, what = _where(address, en), reason_text(reason, language=language)
+    times, tier_line = _times(repeats, en), _tier(tier, en)
+    if en:
+        head = "Jinqiao emergency call." if reason in EMERGENCY_REASONS else "Jinqiao community alert."
+        return (f"{head} {resident}, at {where}: {what}{times}. {tier_line} "
+                "Press 1 to accept and go. Press 2 to pass it to the next tier. Press star to hear this again.")
+    head = "金桥紧急呼叫。" if reason in EMERGENCY_REASONS else "金桥社区提醒。"
+    return f"{head}{resident}，住址{where}，{what}{times}。{tier_line}按1确认前往，按2转给下一级，按星号重听。"
+
+
+# --- spoken answers to a keypress -------------------------------------------------------------
+
+
+def voice_acknowledged(*, language: str | None = None) -> str:
+    return "Confirmed, thank you. Please go as soon as you can." if is_english(language) else "已确认，谢谢您。请尽快前往。"
+
+
+def voice_machine(*, language: str | None = None) -> str:
+    """Left on an answering machine, which never acknowledges: the SMS carries the details."""
+    if is_english(language):
+        return "This is a Jinqiao emergency call. Please read the text message we sent you."
+    return "这里是金桥紧急呼叫，请查看我们发给您的短信。"
+
+
+def voice_passed(*, language: str | None = None) -> str:
+    return "Passed to the next tier." if is_english(language) else "已转给下一级。"
+
+
+def voice_invalid_key(*, language: str | None = None) -> str:
+    return "Invalid key." if is_english(language) else "无效按键。"
+
+
+def voice_already_acknowledged(*, by_name: str, at_local: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f"This call was already accepted by {by_name} at {at_local}. No need to go."
+    return f"该呼叫已由{by_name}于{at_local}确认，无需前往。"
+
+
+def voice_already_closed(*, resident: str, state: str, language: str | None = None) -> str:
+    """The alert was resolved or cancelled before the key was pressed."""
+    en = is_english(language)
+    if state == "resolved":
+        return "This call has already been handled. No need to go." if en else "该呼叫已处理完毕，无需前往。"
+    if state == "cancelled":
+        return f"{resident} cancelled the call. No need to go." if en else f"{resident}已取消呼叫，无需前往。"
+    raise ValueError(f"not a closed state: {state!r}")
+
+
+# --- SMS answers to a reply -------------------------------------------------------------------
+
+
+def reply_acknowledged(*, resident: str, code: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f'{SIGN_EN} Confirmed: you took {resident}\'s call (code {code}). Reply "3 {code}" when it is handled.'
+    return f"{SIGN}已确认：您接下了{resident}的呼叫（编号{code}）。完成后回复“3 {code}”。"
+
+
+def reply_already_acknowledged(*, resident: str, code: str, by_name: str, at_local: str,
+                               language: str | None = None) -> str:
+    """A late acknowledgement: somebody else was first."""
+    if is_english(language):
+        return f"{SIGN_EN} {resident}'s call (code {code}) was already accepted by {by_name} at {at_local}. No need to go."
+    return f"{SIGN}{resident}的呼叫（编号{code}）已由{by_name}于{at_local}确认，无需前往。"
+
+
+def reply_already_closed(*, resident: str, code: str, state: str, language: str | None = None) -> str:
+    """A reply about an alert that is resolved or cancelled."""
+    if state not in ("resolved", "cancelled"):
+        raise ValueError(f"not a closed state: {state!r}")
+    return (notice_resolved if state == "resolved" else notice_cancelled)(resident=resident, code=code, language=language)
+
+
+def reply_passed(*, resident: str, code: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f'{SIGN_EN} Passed on: {resident}\'s call (code {code}). If you can go after all, reply "1 {code}".'
+    return f"{SIGN}已转下一级：{resident}的呼叫（编号{code}）。如仍可前往，回复“1 {code}”。"
+
+
+def reply_resolved(*, resident: str, code: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f"{SIGN_EN} Recorded: {resident}'s call (code {code}) is handled. Thank you!"
+    return f"{SIGN}已记录：{resident}的呼叫（编号{code}）已处理完毕。谢谢您！"
+
+
+def reply_no_open_alert(*, language: str | None = None) -> str:
+    return f"{SIGN_EN} You have no open call right now." if is_english(language) else f"{SIGN}您目前没有待处理的呼叫。"
+
+
+def reply_unknown_code(*, code: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f"{SIGN_EN} No call with code {code}. Please check the code."
+    return f"{SIGN}没有编号为{code}的呼叫，请核对编号。"
+
+
+def reply_help(*, language: str | None = None) -> str:
+    if is_english(language):
+        return f'{SIGN_EN} Reply 1 to accept, 2 to pass on, 3 when handled; with several calls add the code, e.g. "1 4821".'
+    return f"{SIGN}回复1确认，2转下一级，3已处理；多个呼叫时在数字后加编号，如“1 4821”。"
+
+
+# --- notices to everyone already paged --------------------------------------------------------
+
+
+def notice_sms(*, what: str, resident: str, code: str, by: str | None = None, language: str | None = None) -> str:
+    """The notice for `what` (acknowledged | resolved | cancelled); `by` is ignored for a cancel (the resident)."""
+    if what == "acknowledged":
+        return notice_acknowledged(resident=resident, code=code, by_name=by, language=language)
+    if what == "resolved":
+        return notice_resolved(resident=resident, code=code, by_name=by, language=language)
+    if what == "cancelled":
+        return notice_cancelled(resident=resident, code=code, language=language)
+    raise ValueError(f"no notice for {what!r}")
+
+
+def notice_acknowledged(*, resident: str, code: str, by_name: str | None, language: str | None = None) -> str:
+    if is_english(language):
+        return f"{SIGN_EN} {resident}'s call (code {code}) was accepted by {by_name or 'someone else'}. No need to go."
+    return f"{SIGN}{resident}的呼叫（编号{code}）已由{by_name or '他人'}接下，无需前往。"
+
+
+def notice_resolved(*, resident: str, code: str, by_name: str | None = None, language: str | None = None) -> str:
+    if is_english(language):
+        by = f" by {by_name}" if by_name else ""
+        return f"{SIGN_EN} {resident}'s call (code {code}) was handled{by}. No need to go."
+    by = f"由{by_name}" if by_name else ""
+    return f"{SIGN}{resident}的呼叫（编号{code}）已{by}处理完毕，无需前往。"
+
+
+def notice_cancelled(*, resident: str, code: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f"{SIGN_EN} {resident} cancelled the call (code {code}). No need to go."
+    return f"{SIGN}{resident}已取消呼叫（编号{code}），无需前往。"
+
+
+# --- family: informed, never asked to act -----------------------------------------------------
+
+
+def family_sms(*, resident: str, at: str, opened: bool, reason: str | None = None, outcome: str | None = None,
+               language: str | None = None) -> str:
+    """The family's SMS when an alert opens (`opened`) or is resolved; see family_opened/family_resolved."""
+    if opened:
+        return family_opened(resident=resident, reason=reason, at_local=at, language=language)
+    return family_resolved(resident=resident, at_local=at, outcome=outcome, language=language)
+
+
+def family_opened(*, resident: str, reason: str | None, at_local: str, language: str | None = None) -> str:
+    """【金桥】您的家人张秀英于14:02按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。
+
+    Without a reason the text says "an emergency call" (发出了紧急呼叫).
+    """
+    en = is_english(language)
+    if reason in _FAMILY_WHAT:
+        what = _FAMILY_WHAT[reason][en].format(who=resident, at=at_local)
+    else:
+        what = f"{resident} raised an alert ({reason}) at {at_local}" if en else f"{resident}于{at_local}发出报警（{reason}）"
+    if en:
+        return f"{SIGN_EN} Your family member {what}. Community volunteers are on it. No need to reply."
+    return f"{SIGN}您的家人{what}，社区志愿者正在联系处理。此短信无需回复。"
+
+
+def family_resolved(*, resident: str, at_local: str, outcome: str | None = None, language: str | None = None) -> str:
+    """The outcome (alerts.OUTCOMES) is told when it says more than "handled": the family wants to know."""
+    en = is_english(language)
+    told = _OUTCOME.get(outcome or "")
+    if en:
+        how = f" ({told[1]})" if told else ""
+        return f"{SIGN_EN} The call of your family member {resident} was handled at {at_local}{how}. No need to reply."
+    how = f"（{told[0]}）" if told else ""
+    return f"{SIGN}您的家人{resident}的呼叫已于{at_local}处理完毕{how}。此短信无需回复。"
+
+
+def family_cancelled(*, resident: str, at_local: str, language: str | None = None) -> str:
+    if is_english(language):
+        return f"{SIGN_EN} Your family member {resident} cancelled the call at {at_local}. No need to reply."
+    return f"{SIGN}您的家人{resident}已于{at_local}取消呼叫。此短信无需回复。"
+
+
+# --- pieces -----------------------------------------------------------------------------------
+
+
+def _where(address: str, en: bool) -> str:
+    # an empty address must still read as a place, not vanish between name and event
+    return address.strip() or ("address not on file" if en else "地址未登记")
+
+
+def _times(repeats: int, en: bool) -> str:
+    if repeats <= 0:
+        return ""
+    total = repeats + 1  # the first press plus the repeats
+    return f" ({total} times)" if en else f"（共{total}次）"
+
+
+def _tier(tier: str, en: bool) -> str:
+    if tier in _TIER:
+        return _TIER[tier][en]
+    return f"Your tier: {tier}." if en else f"您所在级别：{tier}。"
