@@ -16,7 +16,6 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Callable, Hashable, Iterable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +37,7 @@ from pydantic import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.roster import Shift as DutyShift, coverage_gaps
 from jinqiao.db import transaction
 from jinqiao.schema import (
     Building as BuildingRow,
@@ -148,8 +148,6 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -467,30 +465,18 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
             if not shifts:
                 problems.append(f"hotline.{kind}: no shifts (the hotline must always be staffed)")
                 continue
-            problems += [f"hotline.{kind}: roster gap {_hhmm(a)}–{_hhmm(b)} (nobody on duty)"
-                         for a, b in roster_gaps(shifts)]
+            problems += [f"hotline.{kind}: roster gap {a}–{b} (nobody on duty)" for a, b in roster_gaps(kind, shifts)]
     elif not hotline_given and doc.escalation and any(t.tier == "hotline" for t in doc.escalation.tiers):
         problems.append("hotline: missing, but escalation has a 'hotline' tier (the hotline must always be staffed)")
     return problems
 
 
-def roster_gaps(shifts: Iterable[Shift]) -> list[tuple[int, int]]:
-    """Uncovered spans of the day in minutes, [start, end); a gap across midnight is one span."""
-    covered = [False] * 1440
-    for s in shifts:
-        a, b = _minutes(s.start), _minutes(s.end)
-        for m in range(a, b) if a < b else chain(range(a, 1440), range(0, b)):
-            covered[m] = True
-    gaps, m = [], 0
-    while m < 1440:
-        if covered[m]:
-            m += 1
-            continue
-        start = m
-        while m < 1440 and not covered[m]:
-            m += 1
-        gaps.append((start, m))
-    if len(gaps) > 1 and gaps[0][0] == 0 and gaps[-1][1] == 1440:
+def roster_gaps(kind: str, shifts: Iterable[Shift]) -> list[tuple[str, str]]:
+    """Uncovered spans of one kind of day ('HH:MM', 'HH:MM'), by the dispatcher's own duty rule;
+    a gap across midnight is named as one span (22:00–06:00)."""
+    duty = [DutyShift(kind, s.start, s.end, s.responder) for s in shifts]
+    gaps = [(a, b) for _kind, a, b in coverage_gaps(duty) if _kind == kind]
+    if len(gaps) > 1 and gaps[0][0] == "00:00" and gaps[-1][1] == "24:00":
         gaps = [(gaps[-1][0], gaps[0][1]), *gaps[1:-1]]
     return gaps
 
