@@ -54,10 +54,16 @@ class FakeSystem:
         self._lock = threading.Condition()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fake-system")
         self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self._subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe([("jinqiao/v1/dev/+/event", 1), ("jinqiao/v1/dev/+/status", 1)])
         self.client.loop_start()
-        time.sleep(0.2)  # let the SUBACK arrive before any device speaks
+        assert self._subscribed.wait(5), "the fake system could not subscribe"
+
+    def _on_connect(self, client: mqtt.Client, *args: Any) -> None:
+        # again after a broker restart: a clean session forgets subscriptions
+        client.subscribe([("jinqiao/v1/dev/+/event", 1), ("jinqiao/v1/dev/+/status", 1)])
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         device, kind = msg.topic.split("/")[3:5]
@@ -129,6 +135,10 @@ def retained_status(port: int, device: str, timeout: float = 3.0) -> tuple[str, 
     client.disconnect()
     client.loop_stop()
     return got[0] if got else None
+
+
+def broker_log(mosquitto) -> str:
+    return (mosquitto.workdir / "mosquitto.log").read_text()
 
 
 def run_script(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
@@ -237,6 +247,9 @@ def test_online_is_retained_on_connect_and_the_will_says_offline_after_a_drop(mo
         pager.go_offline()  # no DISCONNECT: only the broker's will can say offline now
         assert system.wait_until(lambda: ("pgr-0005", "offline", False, 1) in system.statuses)
         assert retained_status(mosquitto.port, "pgr-0005") == ("offline", True, 1)
+        # Mosquitto logs a DISCONNECT as "disconnected" and a dropped socket as "closed its connection"
+        assert "Client pgr-0005 closed its connection" in broker_log(mosquitto)
+        assert "Client pgr-0005 disconnected" not in broker_log(mosquitto)
         # and it comes back
         pager.connect()
         assert retained_status(mosquitto.port, "pgr-0005") == ("online", True, 1)
@@ -247,12 +260,26 @@ def test_online_is_retained_on_connect_and_the_will_says_offline_after_a_drop(mo
     assert retained_status(mosquitto.port, "pgr-0005") == ("online", True, 1)
 
 
+def test_a_killed_pager_process_leaves_its_will(mosquitto, system):
+    proc = subprocess.Popen([sys.executable, str(PAGER), "--url", mosquitto.url, "--device", "pgr-0009",
+                             "interactive"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert system.wait_until(lambda: ("pgr-0009", "online", False, 1) in system.statuses, timeout=10)
+    finally:
+        proc.kill()  # SIGKILL: the process cannot say anything, only the broker's will can
+        proc.wait(5)
+    assert system.wait_until(lambda: ("pgr-0009", "offline", False, 1) in system.statuses)
+    assert retained_status(mosquitto.port, "pgr-0009") == ("offline", True, 1)
+
+
 def test_graceful_offline_publishes_offline_itself(mosquitto, system):
     with Pager(mosquitto.url, "pgr-0006") as pager:
         pager.go_offline(graceful=True)
         assert not pager.is_connected
     assert retained_status(mosquitto.port, "pgr-0006") == ("offline", True, 1)
-    assert [s for d, s, *_ in system.statuses if d == "pgr-0006"] == ["online", "offline"]
+    # the broker may pass messages on a little after it has stored the retained one
+    assert system.wait_until(lambda: [s for d, s, *_ in system.statuses if d == "pgr-0006"] == ["online", "offline"])
+    assert "Client pgr-0006 disconnected" in broker_log(mosquitto)
 
 
 def test_pager_resends_after_the_broker_comes_back(mosquitto, system):
@@ -361,13 +388,14 @@ def test_fleet_every_press_is_received_and_the_counts_add_up(mosquitto):
     # what the broker carried agrees with what the fleet says it sent
     distinct = {(d, e["id"]): e["type"] for d, e in system.events}
     assert Counter(distinct.values()) == Counter(summary["sent"])
-    assert len(system.events) == summary["publishes"]
+    assert system.wait_until(lambda: len(system.events) == summary["publishes"]), (len(system.events), summary)
     assert {d for d, s, *_ in system.statuses if s == "online"} == {f"pgr-{n:05d}" for n in range(1, 201)}
 
 
 def test_fleet_script_stop_heartbeats(mosquitto, system):
     result = run_script(str(FLEET), "--url", mosquitto.url, "--count", "30", "--heartbeat", "0.5", "--duration", "3",
-                        "--stop-heartbeats", "3", "--seed", "11", "--mqtt", "3", "--prefix", "hb-")
+                        "--stop-heartbeats", "3", "--seed", "11", "--mqtt", "3", "--prefix", "hb-",
+                        "--bind", "127.0.0.1,127.0.0.2")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     stopped = summary["stopped_heartbeats"]
@@ -384,3 +412,17 @@ def test_fleet_script_stop_heartbeats(mosquitto, system):
         else:
             assert len(ids) >= 4, device
     assert summary["connected"] == 30 and summary["pending"] == 0
+
+
+def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, system):
+    restart = threading.Timer(2.0, mosquitto.restart)
+    restart.start()
+    try:
+        summary = Fleet(mosquitto.url, 50, heartbeat=0.5, press_rate=5, duration=7, resend_initial=0.3,
+                        drain=5, progress=False, seed=3).run()
+    finally:
+        restart.join()
+    assert summary["disconnects"] == 50  # each device noticed the restart once
+    assert summary["connected"] == 50 and summary["pending"] == 0
+    assert summary["received"] == summary["events"]
+    assert len({(d, e["id"]) for d, e in system.events}) == summary["events"]
