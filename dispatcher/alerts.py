@@ -20,7 +20,8 @@ from dispatcher import escalation, messages
 from dispatcher.escalation import AlertState, NobodyReachable, Notify
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
 from jinqiao.db import transaction
-from jinqiao.schema import Alert, Contact, Device, DeviceFeedback, Event, Notification, Responder, TimelineEntry
+from jinqiao.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notification, Resident, Responder,
+                            TimelineEntry)
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
@@ -102,6 +103,10 @@ class Alerts:
 
     def _open_or_join(self, s: Session, device: Device, ev: Event, now: datetime) -> None:
         kind = KIND_OF_EVENT[ev.type]
+        if s.bind.dialect.name == "postgresql":
+            # Two dispatchers handling two presses of one resident: the second waits here, then
+            # sees the first one's alert and joins it instead of opening another.
+            s.execute(select(Resident.id).where(Resident.id == device.resident_id).with_for_update())
         alert = s.scalars(for_update(select(Alert).where(
             Alert.resident_id == device.resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES)
         ).order_by(Alert.id).limit(1), s)).first()

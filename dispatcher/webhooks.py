@@ -13,6 +13,7 @@ from typing import Callable
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,19 +56,20 @@ def twilio_router(ctx: WebhookContext) -> APIRouter:
     @router.post("/status")
     async def status(request: Request) -> Response:
         form = await signed_form(request)
-        handle_status(ctx, request.query_params.get("n"), form)
+        await run_in_threadpool(handle_status, ctx, request.query_params.get("n"), form)
         return Response(status_code=204)
 
     @router.post("/voice")
     async def voice(request: Request) -> Response:
         form = await signed_form(request)
-        twiml = handle_voice(ctx, request.query_params.get("n"), request.query_params.get("step"), form)
+        twiml = await run_in_threadpool(handle_voice, ctx, request.query_params.get("n"),
+                                        request.query_params.get("step"), form)
         return Response(twiml, media_type=XML)
 
     @router.post("/sms")
     async def sms(request: Request) -> Response:
         form = await signed_form(request)
-        handle_sms(ctx, form)
+        await run_in_threadpool(handle_sms, ctx, form)  # database work off the event loop
         return Response(twiml_sms_reply(None), media_type=XML)  # answers go out through the outbox
 
     return router
