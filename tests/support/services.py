@@ -74,6 +74,8 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             f"persistence_location {self.workdir}/\n"
             + self.BASE_CONF
+            # as root, Mosquitto would drop to its own user, which cannot write pytest's private folder
+            + ("user root\n" if os.geteuid() == 0 else "")
             + self.conf_extra
         )
         if os.geteuid() == 0:  # mosquitto drops to its own user when started as root
