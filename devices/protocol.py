@@ -93,8 +93,9 @@ def parse_event(device_id: str, payload: bytes, retained: bool) -> DeviceEvent |
     if not isinstance(doc, dict):
         return Rejected("not_object", f"a JSON {type(doc).__name__}, not an object", device_id)
     event_id = doc.get("id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
-        return Rejected("bad_id", "id must be a string of 1 to 64 characters", device_id)
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64 or not event_id.isprintable():
+        # control characters (NUL above all) cannot be stored in PostgreSQL text: refuse them here
+        return Rejected("bad_id", "id must be 1 to 64 printable characters", device_id)
     kind = doc.get("type")
     if not isinstance(kind, str):
         return Rejected("bad_type", "type must be a string", device_id, event_id)
@@ -107,8 +108,9 @@ def parse_event(device_id: str, payload: bytes, retained: bool) -> DeviceEvent |
     if battery is not None and (not _is_int(battery) or not 0 <= battery <= 100):
         return Rejected("bad_battery", "battery must be an integer from 0 to 100", device_id, event_id)
     rssi = doc.get("rssi")
-    if rssi is not None and not _is_int(rssi):
-        return Rejected("bad_rssi", "rssi must be an integer (dBm)", device_id, event_id)
+    if rssi is not None and (not _is_int(rssi) or not -200 <= rssi <= 50):
+        # out-of-range integers would overflow the database column and fail the whole batch
+        return Rejected("bad_rssi", "rssi must be an integer from -200 to 50 (dBm)", device_id, event_id)
     return DeviceEvent(device_id, event_id, kind, ts, battery, rssi, text)
 
 
@@ -153,6 +155,6 @@ def _peek_id(payload: bytes) -> str | None:
     try:
         doc = json.loads(payload)
         event_id = doc.get("id") if isinstance(doc, dict) else None
-        return event_id if isinstance(event_id, str) and len(event_id) <= 64 else None
+        return event_id if isinstance(event_id, str) and len(event_id) <= 64 and event_id.isprintable() else None
     except ValueError:
         return None

@@ -19,8 +19,12 @@ devices directly in the database, and measures:
                 is sent then, whatever came back), from device connections that measure scheduled
                 press -> `received` arrival. Reported: p50 / p95 / p99 / max.
 
-Load generators, broker, gateway and database all share this machine's CPUs; the table shows
-how much CPU each used. The script stops everything it started, also on Ctrl-C.
+The load generators are separate processes speaking MQTT 5 through a minimal client of their own
+(pre-encoded packets), so that they cost little next to what they measure; each connection stands
+for many devices. Load generators, broker, gateway and database all share this machine's CPUs:
+every run first waits for the machine to be quiet, and the table shows how much CPU each part used,
+and everything else on the machine. The script stops everything it started, also on Ctrl-C.
+Figures and their discussion: docs/benchmarks.md, "Gateway ingest".
 """
 
 from __future__ import annotations
@@ -160,6 +164,9 @@ class Postgres:
                                       text=True).stdout.strip()
         return self
 
+    def postmaster_pid(self) -> int:
+        return int((self._data / "postmaster.pid").read_text().split()[0])
+
     def create_database(self, name: str) -> str:
         import psycopg
 
@@ -193,17 +200,38 @@ def machine_cpu() -> dict[str, float]:
             "total": sum(v)}
 
 
+def process_tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def tree_cpu(pid: int) -> dict[int, float]:
+    return {p: proc_cpu(p) for p in process_tree(pid)}
+
+
 class CpuWindow:
     """CPU seconds used during a run: by our processes, and by everything else on the machine."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], trees: dict[str, int] | None = None) -> None:
         self.pids = {**pids, "bench": os.getpid()}
+        self.trees = trees or {}  # a process and all its children (PostgreSQL's backends)
         self.start_proc = {k: proc_cpu(p) for k, p in self.pids.items()}
+        self.start_trees = {k: tree_cpu(p) for k, p in self.trees.items()}
         self.start_machine = machine_cpu()
 
     def end(self, reported: dict[str, float]) -> dict[str, float]:
         """`reported`: CPU seconds the load processes measured themselves."""
         out = {k: proc_cpu(p) - self.start_proc[k] for k, p in self.pids.items()}
+        for k, p in self.trees.items():
+            before = self.start_trees[k]
+            out[k] = sum(v - before.get(q, 0.0) for q, v in tree_cpu(p).items() if v == v)
         if out.get("gateway") is not None and self.pids.get("gateway") == os.getpid():
             out["gateway"] = out.pop("bench")  # in-process: the benchmark's own process is the gateway's
         out.update(reported)
@@ -215,6 +243,15 @@ class CpuWindow:
         out["steal"] = m["steal"]
         out["machine_busy_pct"] = 100.0 * (1 - m["idle"] / max(m["total"], 1e-9))
         return out
+
+
+def wait_quiet(below_pct: float, max_wait: float) -> float:
+    """Wait until the machine is less than `below_pct` busy (over a second), at most `max_wait` s; the last busy %."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy = 100.0 - idle_pct()
+        if busy < below_pct or time.monotonic() >= deadline:
+            return busy
 
 
 def idle_pct(seconds: float = 1.0) -> float:
@@ -318,7 +355,8 @@ class RawClient:
     def subscribe(self, topics: list[str]) -> None:
         for i in range(0, len(topics), 200):
             self._sub_mid += 1
-            body = self._sub_mid.to_bytes(2, "big") + b"\x00" + b"".join(_mqtt_str(t) + b"\x01" for t in topics[i:i + 200])
+            filters = b"".join(_mqtt_str(t) + b"\x01" for t in topics[i:i + 200])  # QoS 1 each
+            body = self._sub_mid.to_bytes(2, "big") + b"\x00" + filters
             self._suback.clear()
             self.send(_packet(0x82, body))
             if not self._suback.wait(15):
@@ -609,15 +647,13 @@ class GatewayUnderTest:
             from jinqiao.db import make_engine
             from jinqiao.logs import configure_logging
 
-            configure_logging("warning", "json")
+            configure_logging("error", "json")
             self.engine = make_engine(self.db_url)
             self.gw = Gateway(self.engine, self.broker.url, TOPIC_ROOT, "bench")
             self.gw.start()
 
     def wait_ready(self, device: str, timeout: float = 30.0) -> None:
         """Resend a probe until `received` comes back, like a device does: then the gateway is subscribed."""
-        import paho.mqtt.client as mqtt
-
         got = threading.Event()
         c = _client(self.broker.port, f"bench-probe-{self.mode}")
         c.on_message = lambda *a: got.set()
@@ -635,7 +671,6 @@ class GatewayUnderTest:
         finally:
             c.disconnect()
             c.loop_stop()
-        del mqtt
 
     def stop(self) -> None:
         if self.proc:
@@ -679,6 +714,7 @@ class Bench:
     devices: list[str]
     workdir: Path
     ctx: mp.context.BaseContext = field(default_factory=lambda: mp.get_context("spawn"))
+    db_trees: dict[str, int] = field(default_factory=dict)  # {"postgres": postmaster pid}
     round_no: int = 0
 
     def count_events(self) -> int:
@@ -710,6 +746,7 @@ class Bench:
     def flood(self, want_feedback: bool, gateway: GatewayUnderTest | None) -> dict:
         """One flood run; with want_feedback it measures the gateway, otherwise the bare subscriber."""
         a = self.args
+        busy_before = self.quiet()
         self.round_no += 1
         prefix = f"r{self.round_no}{'g' if want_feedback else 'b'}-"
         results = self.ctx.Queue()
@@ -734,7 +771,7 @@ class Bench:
         pids = {"broker": self.broker.proc.pid}
         if gateway:
             pids["gateway"] = gateway.pid
-        cpu = CpuWindow(pids)
+        cpu = CpuWindow(pids, self.db_trees)
         time.sleep(0.2)
         go.set()
         out = self._gather(results, len(procs), a.timeout + 30)
@@ -747,6 +784,7 @@ class Bench:
             p.join(10)
         t0 = min(r["t0"] for r in pubs)
         res = {
+            "busy_before_pct": busy_before,
             "events": a.events,
             "publish_rate": a.events / (max(r["t_sent"] for r in pubs) - t0),
             "puback_rate": a.events / (max(r["t_last_ack"] for r in pubs) - t0),
@@ -764,8 +802,17 @@ class Bench:
                        complete=bare["n"] == a.events)
         return res
 
+    def quiet(self) -> float:
+        """Wait for the machine to calm down (other people's work shares it); the busy % when the run starts."""
+        a = self.args
+        busy = wait_quiet(a.quiet_below, a.quiet_wait) if a.quiet_wait > 0 else 100.0 - idle_pct(0.5)
+        if busy >= a.quiet_below:
+            print(f"  (machine still {busy:.0f}% busy before this run)", flush=True)
+        return busy
+
     def latency(self, gateway: GatewayUnderTest) -> dict:
         a = self.args
+        busy_before = self.quiet()
         self.round_no += 1
         results = self.ctx.Queue()
         ready, go = self.ctx.Event(), self.ctx.Event()
@@ -773,20 +820,31 @@ class Bench:
                         f"r{self.round_no}l-", ready, go, results)
         if not ready.wait(60):
             raise TimeoutError("the latency client did not get ready")
-        cpu = CpuWindow({"broker": self.broker.proc.pid, "gateway": gateway.pid})
+        cpu = CpuWindow({"broker": self.broker.proc.pid, "gateway": gateway.pid}, self.db_trees)
         go.set()
         (r,) = self._gather(results, 1, a.duration + 60)
         used = cpu.end({"load": r["cpu"]})
         p.join(10)
         lat = sorted(r["latency_ms"])
         q = statistics.quantiles(lat, n=1000, method="inclusive") if len(lat) > 1 else [float("nan")] * 999
-        return {"presses": r["n"], "received": r["received"], "achieved_rate": r["achieved_rate"],
+        return {"busy_before_pct": busy_before, "presses": r["n"], "received": r["received"],
+                "achieved_rate": r["achieved_rate"],
                 "max_send_lag_ms": r["max_send_lag_ms"], "p50": q[499], "p95": q[949], "p99": q[989],
                 "max": lat[-1] if lat else float("nan"), "mean": statistics.fmean(lat) if lat else float("nan"),
                 "cpu": used}
 
 
 # --- main ----------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def register_devices(engine, n: int) -> list[str]:
@@ -801,8 +859,8 @@ def register_devices(engine, n: int) -> list[str]:
 
 
 def fmt_cpu(c: dict) -> str:
-    parts = [f"{k} {c[k]:.1f}s" for k in ("broker", "subscriber", "gateway", "load", "others", "irq", "steal")
-             if k in c]
+    keys = ("broker", "subscriber", "gateway", "postgres", "load", "others", "irq", "steal")
+    parts = [f"{k} {c[k]:.1f}s" for k in keys if k in c]
     return ", ".join(parts) + f"; machine busy {c['machine_busy_pct']:.0f}%"
 
 
@@ -830,8 +888,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="TCP_NODELAY on the simulated devices' sockets")
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     ap.add_argument("--timeout", type=float, default=120.0, help="longest wait for one run")
+    ap.add_argument("--quiet-below", type=float, default=30.0, metavar="PCT",
+                    help="before each run, wait until the machine is less than PCT%% busy ...")
+    ap.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
+                    help="... but at most S seconds (0: do not wait)")
     ap.add_argument("--gateway-wrap", metavar="CMD",
                     help="prefix for the gateway subprocess, e.g. 'py-spy record -o gw.svg --' to profile it")
+    ap.add_argument("--no-bare", action="store_true", help="skip the bare baseline (A/B runs of the gateway)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, database)")
     a = ap.parse_args(argv)
@@ -844,7 +907,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = None
     try:
         os.environ["BENCH_NODELAY"] = "1" if a.client_nodelay == "on" else "0"  # read by the spawned load processes
-        broker = Broker(workdir / "mosquitto", persistence=a.broker_persistence, nodelay=a.broker_nodelay == "on").start()
+        broker = Broker(workdir / "mosquitto", persistence=a.broker_persistence,
+                        nodelay=a.broker_nodelay == "on").start()
         if a.db == "sqlite":
             db_url = f"sqlite:///{workdir}/bench.db"
             db_desc = "SQLite file (WAL, synchronous=FULL)"
@@ -857,8 +921,10 @@ def main(argv: list[str] | None = None) -> int:
         devices = register_devices(engine, a.devices)
         bench = Bench(a, broker, db_url, devices, workdir)
         bench.engine = engine
+        if pg:
+            bench.db_trees = {"postgres": pg.postmaster_pid()}
 
-        header = (f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), shared by broker, "
+        header = (f"machine: {os.cpu_count()} CPUs ({cpu_model()}), shared by broker, "
                   f"gateway, database and load generators; Python {platform.python_version()}\n"
                   f"broker: Mosquitto {broker.version()} on 127.0.0.1, persistence "
                   f"{'on' if a.broker_persistence else 'off'}, set_tcp_nodelay {a.broker_nodelay}; "
@@ -866,16 +932,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"database: {db_desc}\n"
                   f"load: {a.events} QoS1 events per run over {a.devices} devices, {a.pub_procs} publisher processes "
                   f"x {a.pub_conns} connections (MQTT 5); median of {a.rounds} runs")
-        idle = idle_pct()
-        header += f"\nmachine idle just before the runs: {idle:.0f}% (load average {os.getloadavg()[0]:.2f})"
+        header += (f"\nload average at the start: {os.getloadavg()[0]:.2f}; each run first waits (up to "
+                   f"{a.quiet_wait:.0f} s) for the machine to be under {a.quiet_below:.0f}% busy")
         print(header, flush=True)
 
         report: dict = {"args": {k: str(v) for k, v in vars(a).items()}, "header": header, "bare": [], "modes": {}}
-        for i in range(a.rounds):
+        for i in range(a.rounds if not a.no_bare else 0):
             r = bench.flood(False, None)
             report["bare"].append(r)
-            print(f"  bare run {i + 1}: {r['rate']:,.0f} msg/s ({r['received']}/{a.events}; {fmt_cpu(r['cpu'])})",
-                  flush=True)
+            print(f"  bare run {i + 1}: {r['rate']:,.0f} msg/s ({r['received']}/{a.events}; {fmt_cpu(r['cpu'])}; "
+                  f"busy before {r['busy_before_pct']:.0f}%)", flush=True)
 
         modes = ["subprocess", "inprocess"] if a.gateway == "both" else [a.gateway]
         for mode in modes:
@@ -887,37 +953,40 @@ def main(argv: list[str] | None = None) -> int:
                 r = bench.flood(True, gateway)
                 runs.append(r)
                 print(f"  gateway ({mode}) run {i + 1}: {r['rate']:,.0f} events/s "
-                      f"(stored {r['stored']}, received {r['received']}; {fmt_cpu(r['cpu'])})", flush=True)
+                      f"(stored {r['stored']}, received {r['received']}; {fmt_cpu(r['cpu'])}; "
+                      f"busy before {r['busy_before_pct']:.0f}%)", flush=True)
             lat = bench.latency(gateway)
-            print(f"  latency ({mode}): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms ({fmt_cpu(lat['cpu'])})",
-                  flush=True)
+            print(f"  latency ({mode}): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms ({fmt_cpu(lat['cpu'])}; "
+                  f"busy before {lat['busy_before_pct']:.0f}%)", flush=True)
             gateway.stop()
             gateway = None
             report["modes"][mode] = {"throughput": runs, "latency": lat}
 
-        bare = median_run(report["bare"])
+        bare = median_run(report["bare"]) if report["bare"] else None
         ok = all(r["complete"] for r in report["bare"])
-        lines = ["", f"{'':44}{'rate/s':>10}{'seconds':>9}   CPU during the run",
-                 f"{'bare paho QoS1 subscriber':44}{bare['rate']:>10,.0f}{bare['seconds']:>9.2f}   {fmt_cpu(bare['cpu'])}"]
-        verdicts = []
+        w = 40
+        title = f"median of {a.rounds} runs"
+        lines = ["", f"{title:{w}}{'rate/s':>9}{'seconds':>9}   CPU seconds during the run"]
+        if bare:
+            lines.append(f"{'bare paho QoS1 subscriber':{w}}{bare['rate']:>9,.0f}{bare['seconds']:>9.2f}   "
+                         f"{fmt_cpu(bare['cpu'])}")
         for mode, m in report["modes"].items():
-            g = median_run(m["throughput"])
-            ok = ok and all(r["complete"] for r in m["throughput"]) and m["latency"]["received"] == m["latency"]["presses"]
-            ratio = g["rate"] / bare["rate"]
-            lines.append(f"{f'gateway ({mode}): stored + received':44}{g['rate']:>10,.0f}{g['seconds']:>9.2f}   "
+            g, lat = median_run(m["throughput"]), m["latency"]
+            ok = ok and all(r["complete"] for r in m["throughput"]) and lat["received"] == lat["presses"]
+            lines.append(f"{f'gateway ({mode}), stored + received':{w}}{g['rate']:>9,.0f}{g['seconds']:>9.2f}   "
                          f"{fmt_cpu(g['cpu'])}")
-            lines.append(f"{f'  ratio to bare (goal >= {GOAL_RATIO:.2f})':44}{ratio:>10.2f}   "
-                         f"{'MET' if ratio >= GOAL_RATIO else 'NOT MET'}")
-            lat = m["latency"]
-            lines.append(f"{f'  latency @ {a.rate:.0f}/s for {a.duration:.0f} s, ms':44}"
-                         f"p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}  p99 {lat['p99']:.1f}  max {lat['max']:.1f}  "
-                         f"(goal p99 <= {GOAL_P99_MS:.0f}: {'MET' if lat['p99'] <= GOAL_P99_MS else 'NOT MET'})")
-            lines.append(f"{'':44}{lat['received']}/{lat['presses']} answered, sent at {lat['achieved_rate']:.1f}/s, "
-                         f"worst send lag {lat['max_send_lag_ms']:.1f} ms; {fmt_cpu(lat['cpu'])}")
-            verdicts.append(ratio >= GOAL_RATIO and lat["p99"] <= GOAL_P99_MS)
+            if bare:
+                ratio = g["rate"] / bare["rate"]
+                lines.append(f"{'  gateway / bare':{w}}{ratio:>9.2f}{'':9}   goal >= {GOAL_RATIO:.2f}: "
+                             f"{'met' if ratio >= GOAL_RATIO else 'NOT MET'}")
+            lines.append(f"{f'  latency, {a.rate:.0f} presses/s for {a.duration:.0f} s':{w}}"
+                         f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}, max {lat['max']:.1f}; "
+                         f"goal p99 <= {GOAL_P99_MS:.0f} ms: {'met' if lat['p99'] <= GOAL_P99_MS else 'NOT MET'}")
+            lines.append(f"{'':{w}}{lat['received']}/{lat['presses']} answered, sent at {lat['achieved_rate']:.1f}/s "
+                         f"(worst send lag {lat['max_send_lag_ms']:.1f} ms); {fmt_cpu(lat['cpu'])}")
         print("\n".join(lines))
         if not ok:
-            print("WARNING: some run did not complete (missing rows or feedback); its figure is not valid")
+            print("WARNING: some run did not complete (rows or feedback missing): its figures are not valid")
         if a.json:
             a.json.write_text(json.dumps(report, indent=1, default=str))
         return 0 if ok else 1

@@ -83,6 +83,8 @@ BAD_INPUTS = [
     ("bad_ts", "pgr-1", b'{"id": "a", "type": "alarm", "ts": "yesterday"}', False),
     ("bad_battery", "pgr-1", b'{"id": "a", "type": "alarm", "battery": 140}', False),
     ("bad_rssi", "pgr-1", b'{"id": "a", "type": "alarm", "rssi": "strong"}', False),
+    ("bad_rssi", "pgr-1", b'{"id": "a", "type": "alarm", "rssi": 99999999999999999999999}', False),
+    ("bad_id", "pgr-1", b'{"id": "a\\u0000b", "type": "alarm"}', False),
     ("unregistered", "ghost-9", b'{"id": "a", "type": "alarm"}', False),
     ("unregistered", "pgr-off", b'{"id": "a", "type": "alarm"}', False),
     ("retained", "pgr-1", b'{"id": "old", "type": "alarm"}', True),

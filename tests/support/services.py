@@ -61,6 +61,7 @@ class Mosquitto:
         "max_inflight_messages 0\n"
         "max_queued_messages 0\n"
         "max_queued_bytes 0\n"
+        "set_tcp_nodelay true\n"
     )
 
     @property
