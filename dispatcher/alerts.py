@@ -139,12 +139,15 @@ class Alerts:
         return alert
 
     def _new_code(self, s: Session) -> str:
-        """Four digits, unique among open alerts, so that `1 4821` names one alert."""
-        taken = set(s.scalars(select(Alert.code).where(Alert.state.in_(OPEN_STATES))))
-        while True:
-            code = f"{secrets.randbelow(9000) + 1000}"
-            if code not in taken:
-                return code
+        """Four digits, unique among open alerts, so that `1 4821` names one alert; longer only when
+        thousands are open at once (the four-digit space would otherwise run out)."""
+        for digits in (4, 5, 6, 7, 8):
+            low = 10 ** (digits - 1)
+            for _ in range(20):
+                code = f"{secrets.randbelow(9 * low) + low}"
+                if not s.scalar(select(Alert.id).where(Alert.code == code, Alert.state.in_(OPEN_STATES)).limit(1)):
+                    return code
+        raise RuntimeError("no free alert code")  # 20 draws at eight digits all taken: unreachable in practice
 
     # --- pass: timers that came due -----------------------------------------------------------
 

@@ -648,6 +648,7 @@ _ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<what>Messages
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # else every answer waits ~40 ms for Nagle's algorithm
     fake: FakeTwilio
     protocol_version = "HTTP/1.1"
 

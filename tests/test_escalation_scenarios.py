@@ -211,3 +211,14 @@ def test_family_gets_an_informational_sms_and_is_never_asked_to_ack(world):
     world.tick()
     family = [m for m in world.notifier.sent if m.to == "+61400000001"]
     assert len(family) == 1 and family[0].purpose == "family"
+
+
+def test_alert_codes_grow_longer_rather_than_run_out(world, sessions):
+    from jinqiao.schema import Alert
+
+    with sessions.begin() as s:  # every four-digit code is held by an open alert
+        s.add_all([Alert(code=str(c), resident_id="r-liu", kind="emergency", reason="alarm", state="triggered",
+                         opened_at=T0, updated_at=T0) for c in range(1000, 10000)])
+    world.press()
+    world.tick()
+    assert len(world.alert().code) == 5
