@@ -66,6 +66,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support import services  # noqa: E402  (after the path set-up)
+
 TOPIC_ROOT = "jinqiao"
 SID, TOKEN, FROM = "AC" + "0" * 32, "bench-token", "+15005550006"
 GOAL_PRESS_P99_MS = 50.0
@@ -94,41 +96,13 @@ def summary(values: list[float]) -> dict[str, float]:
 # --- services ----------------------------------------------------------------------------------
 
 
-class Postgres:
-    """A private cluster on a free port (as root it runs as `postgres`). fsync stays on unless asked:
-    production keeps it on, and every commit here is an fsync as it would be there."""
-
-    def __init__(self, workdir: Path, fsync: bool = True) -> None:
-        self.workdir, self.fsync, self.version = workdir, fsync, "?"
-
-    def _as(self) -> list[str]:
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def start(self) -> "Postgres":
-        from tests.support.services import find_binary, free_port
-
-        self.port = free_port()
-        initdb = find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))
-        self._pg_ctl = str(Path(initdb).with_name("pg_ctl"))
-        self._data = self.workdir / "data"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.workdir.chmod(0o755)
-        if os.geteuid() == 0:
-            shutil.chown(self.workdir, user="postgres")
-        subprocess.run([*self._as(), initdb, "-D", str(self._data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                       check=True, stdout=subprocess.DEVNULL)
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} "
-                f"-c fsync={'on' if self.fsync else 'off'}")
-        subprocess.run([*self._as(), self._pg_ctl, "-D", str(self._data), "-l", str(self.workdir / "pg.log"),
-                        "-o", opts, "-w", "start"], check=True, stdout=subprocess.DEVNULL)
-        self.version = subprocess.run([str(Path(initdb).with_name("postgres")), "--version"], capture_output=True,
-                                      text=True).stdout.strip()
-        return self
+class Postgres(services.Postgres):
+    """The tests' private cluster, plus the process list the CPU accounting needs."""
 
     def pids(self) -> list[int]:
         """The postmaster and its children (backends, checkpointer, WAL writer, …)."""
         try:
-            master = int((self._data / "postmaster.pid").read_text().split()[0])
+            master = self.postmaster_pid()
         except (OSError, ValueError, IndexError):
             return []
         found = [master]
@@ -140,18 +114,6 @@ class Postgres:
                 except (OSError, ValueError, IndexError):
                     pass
         return found
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        if getattr(self, "_pg_ctl", None):
-            subprocess.run([*self._as(), self._pg_ctl, "-D", str(self._data), "-m", "fast", "stop"], check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # --- CPU accounting ----------------------------------------------------------------------------

@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.services import Postgres  # noqa: E402  (after the path set-up)
+
 TOPIC_ROOT = "jinqiao"
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 20.0
@@ -130,54 +132,6 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-@dataclass
-class Postgres:
-    """A private cluster (as root it runs as `postgres`). fsync stays on unless asked: durability is the point."""
-
-    workdir: Path
-    fsync: bool = True
-    port: int = 0
-    version: str = "?"
-
-    def _as(self) -> list[str]:
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def start(self) -> "Postgres":
-        from tests.support.services import find_binary, free_port
-
-        self.port = free_port()
-        initdb = find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))
-        self._pg_ctl = str(Path(initdb).with_name("pg_ctl"))
-        self._data = self.workdir / "data"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.workdir, user="postgres")
-        subprocess.run([*self._as(), initdb, "-D", str(self._data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                       check=True, stdout=subprocess.DEVNULL)
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} "
-                f"-c fsync={'on' if self.fsync else 'off'}")
-        subprocess.run([*self._as(), self._pg_ctl, "-D", str(self._data), "-l", str(self.workdir / "pg.log"),
-                        "-o", opts, "-w", "start"], check=True, stdout=subprocess.DEVNULL)
-        self.version = subprocess.run([Path(initdb).with_name("postgres"), "--version"], capture_output=True,
-                                      text=True).stdout.strip()
-        return self
-
-    def postmaster_pid(self) -> int:
-        return int((self._data / "postmaster.pid").read_text().split()[0])
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        if getattr(self, "_pg_ctl", None):
-            subprocess.run([*self._as(), self._pg_ctl, "-D", str(self._data), "-m", "fast", "stop"], check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # --- CPU accounting ----------------------------------------------------------------------------

@@ -115,6 +115,8 @@ class Postgres:
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    fsync: bool = False  # off for tests; the benchmarks measure with it on
+    version: str = "?"
 
     def _run_as(self) -> list[str]:
         if os.geteuid() != 0:
@@ -133,6 +135,7 @@ class Postgres:
         pg_ctl = str(Path(initdb).with_name("pg_ctl"))
         data = self.workdir / "data"
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.chmod(0o755)
         if os.geteuid() == 0:
             shutil.chown(self.workdir, user="postgres")
         subprocess.run(
@@ -140,7 +143,7 @@ class Postgres:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} -c fsync=off -c max_connections=200"
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} -c fsync={'on' if self.fsync else 'off'} -c max_connections=200"
         subprocess.run(
             [*self._run_as(), pg_ctl, "-D", str(data), "-l", str(self.workdir / "pg.log"), "-o", opts, "-w", "start"],
             check=True,
@@ -148,7 +151,12 @@ class Postgres:
         )
         self._pg_ctl = pg_ctl
         self._data = data
+        self.version = subprocess.run([str(Path(initdb).with_name("postgres")), "--version"], capture_output=True,
+                                      text=True).stdout.strip()
         return self
+
+    def postmaster_pid(self) -> int:
+        return int((self._data / "postmaster.pid").read_text().split()[0])
 
     def create_database(self, name: str) -> str:
         import psycopg
