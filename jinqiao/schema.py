@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,6 +220,10 @@ class Alert(Base):
         Index("ix_alerts_due", "next_action_at"),
         Index("ix_alerts_resident_open", "resident_id", "state"),
         Index("ix_alerts_code", "code"),
+        # `1 4821` must name one alert: codes are unique among open alerts (two dispatchers may draw alike)
+        Index("uq_alerts_open_code", "code", unique=True,
+              postgresql_where=text("state IN ('triggered', 'acknowledged')"),
+              sqlite_where=text("state IN ('triggered', 'acknowledged')")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(8))  # short code for SMS replies ("1 4821")

@@ -1,0 +1,24 @@
+"""open alerts' codes are unique
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+OPEN = sa.text("state IN ('triggered', 'acknowledged')")
+
+
+def upgrade() -> None:
+    op.create_index('uq_alerts_open_code', 'alerts', ['code'], unique=True,
+                    postgresql_where=OPEN, sqlite_where=OPEN)
+
+
+def downgrade() -> None:
+    op.drop_index('uq_alerts_open_code', table_name='alerts')
