@@ -8,18 +8,22 @@ and every notification has a dedupe key, so a repeated step finds its rows inste
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import escalation, messages
-from dispatcher.escalation import AlertState, NobodyReachable, Notify
+from dispatcher.escalation import AlertState, NobodyReachable, Notify, Policy
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
-from jinqiao.db import transaction
+from jinqiao import wakeups
+from jinqiao.db import reading, transaction
 from jinqiao.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notification, Resident, Responder,
                             TimelineEntry)
 
@@ -63,20 +67,96 @@ def for_update(stmt, s: Session):
     return stmt
 
 
+def random_code(digits: int) -> str:
+    low = 10 ** (digits - 1)
+    return f"{secrets.randbelow(9 * low) + low}"
+
+
+def _cached(s: Session, kind: str, key, load):
+    """Registry rows read once per transaction: a pass over 25 alerts reads the policy once."""
+    cache = s.info.setdefault(kind, {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def policy_of(s: Session, kind: str) -> Policy:
+    return _cached(s, "jinqiao.policy", kind, lambda: load_policy(s, kind))
+
+
+def place_of(s: Session, resident_id: str) -> Place:
+    return _cached(s, "jinqiao.place", resident_id, lambda: load_place(s, resident_id))
+
+
+class LazyTiers(Sequence):
+    """Who each tier reaches, resolved only when the decision looks at that tier.
+
+    The decision asks about the next tier, and about later ones only when it is empty: resolving
+    the hotline roster for every press of a building with volunteers would be wasted work.
+    """
+
+    def __init__(self, resolve: Callable[[int], list[Person]], count: int) -> None:
+        self._resolve = resolve
+        self._count = count
+        self._people: dict[int, list[Person]] = {}
+
+    def people(self, index: int) -> list[Person]:
+        if index not in self._people:
+            self._people[index] = self._resolve(index)
+        return self._people[index]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):  # how many people tier `index` reaches
+        if isinstance(index, slice):
+            return [len(self.people(i)) for i in range(self._count)[index]]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return len(self.people(index % self._count))
+
+
+def upsert_notifications(s: Session, rows: list[dict]) -> None:
+    """One INSERT for a step's notifications; a row whose dedupe key exists (the step ran before) is left."""
+    if not rows:
+        return
+    dialect = postgresql if s.bind.dialect.name == "postgresql" else sqlite
+    s.execute(dialect.insert(Notification.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    wakeups.notify(s, wakeups.OUTBOX)  # the sender of another process (this one is woken directly)
+
+
 class Alerts:
     def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime],
                  recipients: Recipients | None = None, on_outbox: Callable[[], None] = lambda: None,
-                 on_timer: Callable[[], None] = lambda: None) -> None:
+                 on_timer: Callable[[], None] = lambda: None, codes: Callable[[int], str] = random_code) -> None:
         self.sessions = sessions
         self.now = now
         self.recipients = recipients or Recipients()
+        self.codes = codes  # draws an alert code of n digits
         self.on_outbox = on_outbox  # wakes the sender: a new notification goes out at once
         self.on_timer = on_timer  # lets the engine re-plan its next wake-up
 
     # --- pass: stored device events become alerts ----------------------------------------------
 
-    def process_events(self, limit: int = 200) -> int:
-        with transaction(self.sessions) as s:
+    def process_events(self, limit: int = 25) -> int:
+        """Small batches: on SQLite a pass holds the one write lock, and the sender waits for it."""
+        for attempt in range(3):
+            try:
+                count, queued = self._process_events(limit)
+                break
+            except IntegrityError as exc:
+                # Another dispatcher gave its new alert the code we drew, between our check and our
+                # insert (uq_alerts_open_code). Nothing was written; the next draw is another code.
+                if attempt == 2 or "uq_alerts_open_code" not in str(exc):
+                    raise
+                log.warning("alert.code_collision", attempt=attempt + 1)
+        if queued:
+            self.on_outbox()
+            self.on_timer()
+        return count
+
+    def _process_events(self, limit: int) -> tuple[int, bool]:
+        with transaction(self.sessions) as s, s.no_autoflush:
             events = s.scalars(for_update(
                 select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit), s)).all()
             now = self.now()
@@ -84,10 +164,7 @@ class Alerts:
             for ev in events:
                 queued |= self._handle_event(s, ev, now)
                 ev.processed_at = now
-        if queued:
-            self.on_outbox()
-            self.on_timer()
-        return len(events)
+        return len(events), queued
 
     def _handle_event(self, s: Session, ev: Event, now: datetime) -> bool:
         device = s.get(Device, ev.device_id)
@@ -131,29 +208,31 @@ class Alerts:
         self._timeline(s, alert, now, "opened", Actor("resident", "device"),
                        {"reason": reason, "kind": kind, "device_id": device_id, "event_id": source_event_id})
         log.info("alert.opened", alert_id=alert.id, code=alert.code, kind=kind, reason=reason, device_id=device_id)
-        place = load_place(s, resident_id)
-        policy = load_policy(s, kind)
-        tiers = self.recipients.all_tiers(s, policy, place, now)
-        self._apply(s, alert, escalation.first_step(policy, tuple(len(t) for t in tiers), now), policy, place, tiers, now)
+        place = place_of(s, resident_id)
+        policy = policy_of(s, kind)
+        tiers = self._tiers(s, policy, place, now)
+        self._apply(s, alert, escalation.first_step(policy, tiers, now), policy, place, tiers, now)
         self._family(s, alert, place, now, opened=True)
         return alert
+
+    def _tiers(self, s: Session, policy: Policy, place: Place, now: datetime) -> LazyTiers:
+        return LazyTiers(lambda i: self.recipients.tier(s, policy.tiers[i].tier, place, now), len(policy.tiers))
 
     def _new_code(self, s: Session) -> str:
         """Four digits, unique among open alerts, so that `1 4821` names one alert; longer only when
         thousands are open at once (the four-digit space would otherwise run out)."""
         for digits in (4, 5, 6, 7, 8):
-            low = 10 ** (digits - 1)
             for _ in range(20):
-                code = f"{secrets.randbelow(9 * low) + low}"
+                code = self.codes(digits)
                 if not s.scalar(select(Alert.id).where(Alert.code == code, Alert.state.in_(OPEN_STATES)).limit(1)):
                     return code
         raise RuntimeError("no free alert code")  # 20 draws at eight digits all taken: unreachable in practice
 
     # --- pass: timers that came due -----------------------------------------------------------
 
-    def escalate_due(self, limit: int = 100) -> int:
+    def escalate_due(self, limit: int = 25) -> int:
         """Every alert whose timer has passed takes its next step; late steps fire at once, none skipped."""
-        with transaction(self.sessions) as s:
+        with transaction(self.sessions) as s, s.no_autoflush:
             now = self.now()
             due = s.scalars(for_update(select(Alert).where(
                 Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES)
@@ -166,22 +245,22 @@ class Alerts:
         return len(due)
 
     def next_due(self) -> datetime | None:
-        with self.sessions() as s:
+        with reading(self.sessions) as s:
             return s.scalar(select(Alert.next_action_at).where(Alert.state.in_(OPEN_STATES))
                             .order_by(Alert.next_action_at).limit(1))
 
     def _step(self, s: Session, alert: Alert, now: datetime, decide, **kwargs) -> bool:
-        place = load_place(s, alert.resident_id)
-        policy = load_policy(s, alert.kind)
-        tiers = self.recipients.all_tiers(s, policy, place, now)
+        place = place_of(s, alert.resident_id)
+        policy = policy_of(s, alert.kind)
+        tiers = self._tiers(s, policy, place, now)
         state = AlertState(alert.state, alert.tier_index, alert.tier_round, alert.next_action_at, alert.ack_expires_at)
-        decision = decide(state, policy, tuple(len(t) for t in tiers), now, **kwargs)
+        decision = decide(state, policy, tiers, now, **kwargs)
         if decision is None:
             return False
         self._apply(s, alert, decision, policy, place, tiers, now)
         return True
 
-    def _apply(self, s: Session, alert: Alert, decision, policy, place: Place, tiers: list[list[Person]],
+    def _apply(self, s: Session, alert: Alert, decision, policy, place: Place, tiers: LazyTiers,
                now: datetime) -> None:
         alert.updated_at = now
         if isinstance(decision, NobodyReachable):
@@ -205,22 +284,24 @@ class Alerts:
         alert.tier_index, alert.tier_round = decision.tier_index, decision.round
         alert.step += 1
         alert.next_action_at = decision.next_action_at
-        people = tiers[decision.tier_index]
+        people = tiers.people(decision.tier_index)
         self._timeline(s, alert, now, "tier_notified", Actor("system", "system"), {
             "tier": tier.tier, "round": decision.round, "step": alert.step, "channels": list(tier.channels),
             "to": [p.name for p in people], "next_at": decision.next_action_at.isoformat()})
         log.info("escalation.tier_notified", alert_id=alert.id, tier=tier.tier, round=decision.round,
                  recipients=len(people))
         priority = PRIORITY["page-emergency"] if alert.kind == "emergency" else PRIORITY["page"]
-        for person in people:
-            for channel in tier.channels:
+        rows = []
+        for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
+            for person in people:
                 body = messages.page_sms(
                     language=person.language, resident=place.resident.name, address=place.resident.address,
                     reason=alert.reason, tier=tier.tier, code=alert.code, repeats=alert.repeat_presses,
                 ) if channel == "sms" else ""
-                self._enqueue(s, alert, now, key=f"{alert.id}:{alert.cycle}:{alert.step}:{person.responder_id}:{channel}",
-                              person=person, channel=channel, purpose="page", priority=priority, body=body,
-                              tier_index=decision.tier_index, tier_round=decision.round)
+                rows.append(self._row(alert, now, key=f"{alert.id}:{alert.cycle}:{alert.step}:{person.responder_id}:{channel}",
+                                      person=person, channel=channel, purpose="page", priority=priority, body=body,
+                                      tier_index=decision.tier_index, tier_round=decision.round))
+        upsert_notifications(s, rows)
 
     # --- operations (webhooks, the board, the API) ------------------------------------------
 
@@ -233,13 +314,13 @@ class Alerts:
             alert.state = "acknowledged"
             alert.acknowledged_at = now
             alert.acknowledged_by = actor.name
-            policy = load_policy(s, alert.kind)
+            policy = policy_of(s, alert.kind)
             alert.ack_expires_at = now + timedelta(seconds=policy.ack_expiry_s)
             alert.next_action_at = alert.ack_expires_at  # the only timer left: the expiry
             alert.updated_at = now
             self._timeline(s, alert, now, "acknowledged", actor, {})
             self._skip_unsent_pages(s, alert)
-            place = load_place(s, alert.resident_id)
+            place = place_of(s, alert.resident_id)
             self._notice_others(s, alert, place, now, actor, "acknowledged")
             self._device_feedback(s, alert, now, "acknowledged")
             log.info("alert.acknowledged", alert_id=alert.id, by=actor.name, channel=actor.channel)
@@ -265,7 +346,7 @@ class Alerts:
             alert.updated_at = now
             self._timeline(s, alert, now, "resolved", actor, {"outcome": outcome, "note": note})
             self._skip_unsent_pages(s, alert)
-            place = load_place(s, alert.resident_id)
+            place = place_of(s, alert.resident_id)
             self._notice_others(s, alert, place, now, actor, "resolved")
             self._device_feedback(s, alert, now, "resolved")
             self._family(s, alert, place, now, opened=False)
@@ -309,9 +390,10 @@ class Alerts:
         alert.source_event_id = ev.event_id
         self._timeline(s, alert, now, "cancelled", actor, {"event_id": ev.event_id})
         self._skip_unsent_pages(s, alert)
-        place = load_place(s, alert.resident_id)
+        place = place_of(s, alert.resident_id)
         self._notice_others(s, alert, place, now, actor, "cancelled")
         self._device_feedback(s, alert, now, "cancelled")
+        self._family(s, alert, place, now, cancelled=True)
         log.info("alert.cancelled", alert_id=alert.id)
         return True
 
@@ -358,18 +440,21 @@ class Alerts:
     def _timeline(self, s: Session, alert: Alert, now: datetime, what: str, actor: Actor, detail: dict) -> None:
         s.add(TimelineEntry(alert_id=alert.id, at=now, what=what, actor=actor.name, channel=actor.channel, detail=detail))
 
-    def _enqueue(self, s: Session, alert: Alert | None, now: datetime, *, key: str, person: Person | None = None,
-                 to: str | None = None, name: str = "", language: str = "zh-CN", channel: str, purpose: str,
-                 priority: int, body: str, tier_index: int | None = None, tier_round: int | None = None) -> None:
-        if s.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
-            return  # this step ran before: its rows are there
-        s.add(Notification(
+    def _enqueue(self, s: Session, alert: Alert | None, now: datetime, **row) -> None:
+        """Queue one notification (see _row); a key queued before is left as it is."""
+        upsert_notifications(s, [self._row(alert, now, **row)])
+
+    @staticmethod
+    def _row(alert: Alert | None, now: datetime, *, key: str, person: Person | None = None,
+             to: str | None = None, name: str = "", language: str = "zh-CN", channel: str, purpose: str,
+             priority: int, body: str, tier_index: int | None = None, tier_round: int | None = None) -> dict:
+        return dict(
             dedupe_key=key, alert_id=alert.id if alert else None,
             responder_id=person.responder_id if person else None, recipient_name=person.name if person else name,
             to_number=person.phone if person else to, channel=channel, purpose=purpose,
             cycle=alert.cycle if alert else 0, tier_index=tier_index, tier_round=tier_round, priority=priority,
-            body=body, language=person.language if person else language, status="queued", next_attempt_at=now,
-            created_at=now))
+            body=body, language=person.language if person else language, status="queued", final=False, failed=False,
+            attempts=0, next_attempt_at=now, created_at=now)
 
     def _skip_unsent_pages(self, s: Session, alert: Alert) -> None:
         s.execute(update(Notification).where(
@@ -383,25 +468,36 @@ class Alerts:
         return s.scalars(select(Responder).where(Responder.id.in_(ids)).order_by(Responder.id)).all() if ids else []
 
     def _notice_others(self, s: Session, alert: Alert, place: Place, now: datetime, actor: Actor, what: str) -> None:
+        rows = []
         for r in self._notified_people(s, alert):
             if r.id == actor.responder_id:
                 continue
             body = messages.notice_sms(language=r.language, what=what, resident=place.resident.name,
                                        by=actor.name, code=alert.code)
-            self._enqueue(s, alert, now, key=f"{alert.id}:{alert.cycle}:{what}:{r.id}", to=r.phone, name=r.name,
-                          language=r.language, channel="sms", purpose="notice", priority=PRIORITY["notice"], body=body)
+            rows.append(self._row(alert, now, key=f"{alert.id}:{alert.cycle}:{what}:{r.id}", to=r.phone, name=r.name,
+                                  language=r.language, channel="sms", purpose="notice", priority=PRIORITY["notice"],
+                                  body=body))
+        upsert_notifications(s, rows)
 
-    def _family(self, s: Session, alert: Alert, place: Place, now: datetime, opened: bool) -> None:
+    def _family(self, s: Session, alert: Alert, place: Place, now: datetime, opened: bool = False,
+                cancelled: bool = False) -> None:
+        """The family hears that a call opened, and how it ended (resolved, or cancelled by the resident)."""
         if alert.kind != "emergency":
             return
         contacts = s.scalars(select(Contact).where(Contact.resident_id == alert.resident_id,
                                                    Contact.notify.is_(True)).order_by(Contact.position)).all()
         local = now.astimezone(place.tz).strftime("%H:%M")
+        which = "open" if opened else "cancelled" if cancelled else "closed"
+        rows = []
         for c in contacts:
-            body = messages.family_sms(resident=place.resident.name, at=local, opened=opened, reason=alert.reason,
-                                       outcome=alert.outcome)
-            self._enqueue(s, alert, now, key=f"{alert.id}:{alert.cycle}:family-{'open' if opened else 'closed'}:{c.phone}",
-                          to=c.phone, name=c.name, channel="sms", purpose="family", priority=PRIORITY["family"], body=body)
+            if cancelled:
+                body = messages.family_cancelled(resident=place.resident.name, at_local=local)
+            else:
+                body = messages.family_sms(resident=place.resident.name, at=local, opened=opened, reason=alert.reason,
+                                           outcome=alert.outcome)
+            rows.append(self._row(alert, now, key=f"{alert.id}:{alert.cycle}:family-{which}:{c.phone}", to=c.phone,
+                                  name=c.name, channel="sms", purpose="family", priority=PRIORITY["family"], body=body))
+        upsert_notifications(s, rows)
 
     def _device_feedback(self, s: Session, alert: Alert, now: datetime, state: str) -> None:
         if alert.device_id:

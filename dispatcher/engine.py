@@ -76,6 +76,7 @@ class Engine:
         alerts.on_outbox = self.sender.wake
         alerts.on_timer = self._plan
         outbox.on_failed = self._page_failed
+        outbox.on_idle = self.sender.wake
         self.scheduler = BackgroundScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
 
@@ -120,4 +121,5 @@ class Engine:
         self.scheduler.shutdown(wait=False)
         self.escalator.stop()
         self.sender.stop()
+        self.outbox.close()
         log.info("dispatcher.stopped")

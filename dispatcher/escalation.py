@@ -7,6 +7,7 @@ counts how often the last tier has been repeated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,12 +59,12 @@ class NobodyReachable:
 Decision = Notify | NobodyReachable
 
 
-def first_step(policy: Policy, reachable: tuple[int, ...], now: datetime) -> Decision:
+def first_step(policy: Policy, reachable: Sequence[int], now: datetime) -> Decision:
     """What to do when an alert opens: the first tier with anybody in it."""
     return _advance(policy, reachable, now, tier_index=-1, tier_round=0)
 
 
-def due_step(alert: AlertState, policy: Policy, reachable: tuple[int, ...], now: datetime) -> Decision | None:
+def due_step(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime) -> Decision | None:
     """What to do when the alert's timer may have come due; None when nothing is due."""
     if alert.state == "triggered":
         if alert.next_action_at is None or alert.next_action_at > now:
@@ -75,7 +76,7 @@ def due_step(alert: AlertState, policy: Policy, reachable: tuple[int, ...], now:
     return None
 
 
-def escalate_now(alert: AlertState, policy: Policy, reachable: tuple[int, ...], now: datetime,
+def escalate_now(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime,
                  from_tier: int | None = None, from_round: int | None = None) -> Decision | None:
     """A responder passed, or every delivery of a tier failed: the next tier at once.
 
@@ -91,7 +92,7 @@ def escalate_now(alert: AlertState, policy: Policy, reachable: tuple[int, ...], 
     return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
 
 
-def _advance(policy: Policy, reachable: tuple[int, ...], now: datetime, tier_index: int, tier_round: int) -> Decision:
+def _advance(policy: Policy, reachable: Sequence[int], now: datetime, tier_index: int, tier_round: int) -> Decision:
     """The step after (tier_index, tier_round), skipping tiers with nobody in them.
 
     After the last tier comes the last tier again (round + 1). If the last tier is empty, the

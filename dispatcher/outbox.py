@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
@@ -18,12 +19,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import for_update
-from jinqiao.db import transaction
+from jinqiao.db import reading, transaction
 from jinqiao.schema import Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.outbox")
 
 SENDING_STALE = timedelta(seconds=60)
+REQUEUE_EVERY = timedelta(seconds=10)  # how often the sender looks for rows a dead process left in `sending`
+CHANNELS = ("sms", "voice")
 MAX_ATTEMPTS = 6
 BACKOFF_S = (1, 2, 5, 15, 30, 60)
 
@@ -32,6 +35,20 @@ class SendError(Exception):
     def __init__(self, message: str, temporary: bool) -> None:
         super().__init__(message)
         self.temporary = temporary
+
+
+@dataclass
+class _Result:
+    """What one attempt to send gave: the provider's id, or an error and whether to retry."""
+
+    note: Notification
+    sid: str | None = None
+    error: str | None = None
+    temporary: bool = False
+
+    @property
+    def gave_up(self) -> bool:
+        return self.error is not None and (not self.temporary or self.note.attempts >= MAX_ATTEMPTS)
 
 
 class Notifier(Protocol):
@@ -74,85 +91,149 @@ class RateLimiter:
 
 
 class Outbox:
+    """Sends queued notifications through `workers` concurrent requests (1: in the caller's thread).
+
+    With several workers, send_due claims as many rows as there are free workers and returns;
+    each worker sends one and its result joins the next group commit, and `on_idle` wakes the
+    caller to claim more. One slow provider answer then delays only its own message.
+    """
+
     def __init__(self, sessions: sessionmaker[Session], notifier: Notifier, now: Callable[[], datetime],
-                 limiter: RateLimiter, on_failed: Callable[[int], None] = lambda _id: None) -> None:
+                 limiter: RateLimiter, on_failed: Callable[[int], None] = lambda _id: None, workers: int = 1,
+                 on_idle: Callable[[], None] = lambda: None) -> None:
         self.sessions = sessions
         self.notifier = notifier
         self.now = now
         self.limiter = limiter
         self.on_failed = on_failed  # a page failed for good: the escalation may move on at once
+        self.on_idle = on_idle  # a worker came free: the sender may claim more
+        self.workers = max(1, workers)
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="outbox") if self.workers > 1 else None
+        self._in_flight = 0
+        self._results: list[_Result] = []
+        self._results_lock = threading.Lock()
+        self._next_requeue: datetime | None = None
 
     def send_due(self, limit: int = 50) -> int:
-        """Claim and send what is due, best first, within the rate limits. Returns how many were tried."""
+        """Claim and send what is due, best first, within the rate limits. Returns how many were claimed."""
         with self._lock:
-            self.requeue_stale()
-            sent = 0
-            for channel in ("sms", "voice"):
-                budget = min(limit, self.limiter.available(channel))
-                if budget <= 0:
-                    continue
-                for note_id in self._claim(channel, budget):
-                    self.limiter.take(channel)
-                    self._send_one(note_id)
-                    sent += 1
-            return sent
+            now = self.now()
+            if self._next_requeue is None or now >= self._next_requeue:
+                self.requeue_stale()
+                self._next_requeue = now + REQUEUE_EVERY
+            if self._pool is None:
+                notes = self._claim(limit)
+                for note in notes:
+                    self._finish(self._attempt(note))
+                return len(notes)
+            with self._results_lock:
+                free = self.workers - self._in_flight
+            notes = self._claim(min(limit, free)) if free > 0 else []
+            with self._results_lock:
+                self._in_flight += len(notes)
+            for note in notes:
+                self._pool.submit(self._work, note)
+            return len(notes)
 
-    def _claim(self, channel: str, budget: int) -> list[int]:
+    def idle(self) -> bool:
+        with self._results_lock:
+            return self._in_flight == 0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _work(self, note: Notification) -> None:
+        try:
+            self._finish(self._attempt(note))
+        finally:
+            with self._results_lock:
+                self._in_flight -= 1
+            self.on_idle()
+
+    def _claim(self, limit: int) -> list[Notification]:
+        """Due rows of every channel within its rate budget, marked `sending` in one transaction."""
+        budgets = {channel: min(limit, self.limiter.available(channel)) for channel in CHANNELS}
+        if limit <= 0 or not any(b > 0 for b in budgets.values()):
+            return []
         with transaction(self.sessions) as s:
             now = self.now()
-            notes = s.scalars(for_update(select(Notification).where(
-                Notification.status == "queued", Notification.channel == channel, Notification.next_attempt_at <= now
-            ).order_by(Notification.priority, Notification.created_at, Notification.id).limit(budget), s)).all()
+            notes: list[Notification] = []
+            for channel, budget in budgets.items():
+                if budget > 0:
+                    notes += s.scalars(for_update(select(Notification).where(
+                        Notification.status == "queued", Notification.channel == channel,
+                        Notification.next_attempt_at <= now
+                    ).order_by(Notification.priority, Notification.created_at, Notification.id).limit(budget), s)).all()
+            notes.sort(key=lambda n: (n.priority, n.created_at, n.id))
+            notes = notes[:limit]
             for n in notes:
                 n.status = "sending"
                 n.attempts += 1
                 n.sent_at = now  # when the attempt began; SENDING_STALE counts from here
-            return [n.id for n in notes]
+                self.limiter.take(n.channel)
+            s.flush()
+            for n in notes:
+                s.expunge(n)
+            return notes
 
-    def _send_one(self, note_id: int) -> None:
-        with self.sessions() as s:
-            note = s.get(Notification, note_id)
-            s.expunge(note)
+    def _attempt(self, note: Notification) -> "_Result":
         try:
-            sid = self.notifier.send(note)
+            return _Result(note, sid=self.notifier.send(note))
         except SendError as exc:
-            self._failed(note, str(exc), exc.temporary)
-            return
+            return _Result(note, error=str(exc), temporary=exc.temporary)
         except Exception as exc:  # a bug in an adapter must not stop the sender; retried like a 5xx
             log.exception("outbox.notifier_crashed", notification_id=note.id)
-            self._failed(note, f"internal error: {exc}", temporary=True)
-            return
+            return _Result(note, error=f"internal error: {exc}", temporary=True)
+
+    def _finish(self, result: "_Result") -> None:
+        """Record a result, together with any others that finished meanwhile (one commit for all)."""
+        with self._results_lock:
+            self._results.append(result)
         with transaction(self.sessions) as s:
+            with self._results_lock:
+                batch, self._results = self._results, []
             now = self.now()
+            for r in batch:
+                self._record(s, r, now)
+        for r in batch:
+            self._log(r)
+            if r.gave_up:
+                self.on_failed(r.note.id)
+
+    def _record(self, s: Session, r: "_Result", now: datetime) -> None:
+        note = r.note
+        if r.error is None:
             status = "delivered" if self.notifier.delivers_at_once else "sent"
             s.execute(update(Notification).where(Notification.id == note.id).values(
-                status=status, provider_sid=sid, provider_status=status, sent_at=now,
+                status=status, provider_sid=r.sid, provider_status=status, sent_at=now,
                 final=self.notifier.delivers_at_once, last_error=None))
             if note.alert_id:
                 s.add(TimelineEntry(alert_id=note.alert_id, at=now, what=f"{note.channel}_sent", actor=note.recipient_name,
                                     channel=note.channel, detail={"notification_id": note.id, "purpose": note.purpose,
-                                                                  "to": note.to_number, "sid": sid}))
-        log.info(f"{note.channel}.sent", notification_id=note.id, alert_id=note.alert_id, to=note.to_number,
-                 purpose=note.purpose, sid=sid)
+                                                                  "to": note.to_number, "sid": r.sid}))
+            return
+        values = dict(last_error=r.error[:500])
+        if r.gave_up:
+            values.update(status="failed", final=True, failed=True)
+        else:
+            values.update(status="queued",
+                          next_attempt_at=now + timedelta(seconds=BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]))
+        s.execute(update(Notification).where(Notification.id == note.id).values(**values))
+        if note.alert_id and r.gave_up:
+            s.add(TimelineEntry(alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
+                                channel=note.channel, detail={"notification_id": note.id, "error": r.error[:300]}))
 
-    def _failed(self, note: Notification, error: str, temporary: bool) -> None:
-        give_up = not temporary or note.attempts >= MAX_ATTEMPTS
-        with transaction(self.sessions) as s:
-            now = self.now()
-            values = dict(last_error=error[:500])
-            if give_up:
-                values.update(status="failed", final=True, failed=True)
-            else:
-                values.update(status="queued", next_attempt_at=now + timedelta(seconds=BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]))
-            s.execute(update(Notification).where(Notification.id == note.id).values(**values))
-            if note.alert_id and give_up:
-                s.add(TimelineEntry(alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
-                                    channel=note.channel, detail={"notification_id": note.id, "error": error[:300]}))
-        log.warning(f"{note.channel}.failed", notification_id=note.id, error=error[:300], temporary=temporary,
-                    attempts=note.attempts, gave_up=give_up)
-        if give_up:
-            self.on_failed(note.id)
+    @staticmethod
+    def _log(r: "_Result") -> None:
+        note = r.note
+        if r.error is None:
+            log.info(f"{note.channel}.sent", notification_id=note.id, alert_id=note.alert_id, to=note.to_number,
+                     purpose=note.purpose, sid=r.sid)
+        else:
+            log.warning(f"{note.channel}.failed", notification_id=note.id, error=r.error[:300], temporary=r.temporary,
+                        attempts=note.attempts, gave_up=r.gave_up)
 
     def requeue_stale(self) -> int:
         """Rows left in `sending` by a process that died mid-send go out again."""
@@ -165,6 +246,6 @@ class Outbox:
             return result.rowcount
 
     def next_due(self) -> datetime | None:
-        with self.sessions() as s:
+        with reading(self.sessions) as s:
             return s.scalar(select(Notification.next_attempt_at).where(Notification.status == "queued")
                             .order_by(Notification.next_attempt_at).limit(1))

@@ -105,6 +105,3 @@ class Recipients:
         else:
             rows = []
         return [Person(r.id, r.name, r.phone, r.language or "zh-CN") for r in rows]
-
-    def all_tiers(self, s: Session, policy: Policy, place: Place, now: datetime) -> list[list[Person]]:
-        return [self.tier(s, t.tier, place, now) for t in policy.tiers]

@@ -13,8 +13,10 @@ from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.webhooks import WebhookContext
+from jinqiao import wakeups
 from jinqiao.db import session_factory
 from jinqiao.settings import Settings
+from jinqiao.wakeups import Listener
 
 
 def utcnow() -> datetime:
@@ -27,6 +29,17 @@ class Dispatcher:
     outbox: Outbox
     engine: Engine
     webhooks: WebhookContext
+    listener: Listener | None = None  # PostgreSQL: wakes this dispatcher when another process wrote
+
+    def start(self) -> None:
+        self.engine.start()
+        if self.listener:
+            self.listener.start()
+
+    def stop(self) -> None:
+        if self.listener:
+            self.listener.stop()
+        self.engine.stop()
 
 
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
@@ -40,7 +53,10 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         notifier = ConsoleNotifier()
         limiter = RateLimiter({})
     alerts = Alerts(sessions, now)
-    outbox = Outbox(sessions, notifier, now, limiter)
+    outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     engine = Engine(alerts, outbox, now)
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
-    return Dispatcher(alerts, outbox, engine, webhooks)
+    listener = None
+    if db.dialect.name == "postgresql":
+        listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})
+    return Dispatcher(alerts, outbox, engine, webhooks, listener)

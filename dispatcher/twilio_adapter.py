@@ -7,6 +7,7 @@ The sender is synchronous (twilio uses `requests`); asyncio callers run it in a 
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -98,7 +99,19 @@ class TwilioSender:
     def __init__(self, account_sid: str, auth_token: str, from_number: str,
                  api_url: str = "https://api.twilio.com", timeout: float = 10.0):
         self.from_number = from_number
-        self._client = Client(account_sid, auth_token, http_client=_RedirectingHttpClient(api_url, timeout))
+        self._make = lambda: Client(account_sid, auth_token, http_client=_RedirectingHttpClient(api_url, timeout))
+        self._local = threading.local()  # one client (one requests.Session) per outbox worker thread
+        self._clients: list[Client] = []
+        self._clients_lock = threading.Lock()
+
+    @property
+    def _client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._make()
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
 
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> str:
         """Returns the message SID (SM…)."""
@@ -124,9 +137,12 @@ class TwilioSender:
         return str(call.sid)
 
     def close(self) -> None:
-        session = self._client.http_client.session  # type: ignore[attr-defined]
-        if session is not None:
-            session.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            session = client.http_client.session  # type: ignore[attr-defined]
+            if session is not None:
+                session.close()
 
 
 def validate_signature(auth_token: str, url: str, params: dict, signature: str | None) -> bool:

@@ -22,7 +22,7 @@ from dispatcher.alerts import Actor, Alerts, Outcome
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
-from jinqiao.db import transaction
+from jinqiao.db import reading, transaction
 from jinqiao.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
 
 log = structlog.get_logger("jinqiao.webhooks")
@@ -122,7 +122,7 @@ def handle_status(ctx: WebhookContext, n: str | None, form: dict[str, str]) -> N
 
 
 def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dict[str, str]) -> str:
-    with ctx.sessions() as s:
+    with reading(ctx.sessions) as s:
         note = s.get(Notification, _note_id(n)) if _note_id(n) else None
         alert = s.get(Alert, note.alert_id) if note and note.alert_id else None
         if note is None or alert is None:
@@ -229,7 +229,7 @@ def _act_on_reply(ctx: WebhookContext, action: str, alert_id: int, actor: Actor,
     if action == "ack":
         return _ack_answer(ctx.alerts.acknowledge(alert_id, actor), actor, language, tz, resident, spoken=False)
     if action == "pass":
-        with ctx.sessions() as s:
+        with reading(ctx.sessions) as s:
             note = s.scalars(select(Notification).where(
                 Notification.alert_id == alert_id, Notification.responder_id == actor.responder_id,
                 Notification.purpose == "page").order_by(Notification.id.desc()).limit(1)).first()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devices.protocol import Topics, feedback
-from jinqiao.db import transaction
+from jinqiao.db import reading, transaction
 from jinqiao.schema import DeviceFeedback
 
 log = structlog.get_logger("jinqiao.gateway")
@@ -22,6 +22,9 @@ log = structlog.get_logger("jinqiao.gateway")
 
 def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Callable[[str, bytes], None],
                     now: Callable[[], datetime], limit: int = 200) -> int:
+    with reading(sessions) as s:  # the usual answer is "nothing": never take SQLite's write lock for it
+        if s.scalar(select(DeviceFeedback.id).where(DeviceFeedback.sent_at.is_(None)).limit(1)) is None:
+            return 0
     with transaction(sessions) as s:
         stmt = select(DeviceFeedback).where(DeviceFeedback.sent_at.is_(None)).order_by(DeviceFeedback.id).limit(limit)
         if s.bind.dialect.name == "postgresql":

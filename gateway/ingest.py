@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from devices.protocol import DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
 from gateway.mqtt_link import Inbound
-from jinqiao import metrics
+from jinqiao import metrics, wakeups
+from jinqiao.db import write_lock
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
 
 log = structlog.get_logger("jinqiao.gateway")
@@ -220,9 +221,10 @@ class Ingest:
         return batch
 
     def store(self, batch: Batch, at: datetime) -> None:
-        with self.engine.begin() as conn:
+        with write_lock(self.engine), self.engine.begin() as conn:
             if batch.events:
                 self._events.write(conn, [e for _, e in batch.events], at)
+                wakeups.notify(conn, wakeups.EVENTS)  # a dispatcher in another process looks at once
             if batch.statuses:
                 self._store_presence(conn, batch.statuses, at)
             if batch.rejections:

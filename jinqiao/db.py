@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from collections import deque
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -12,6 +14,48 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "jinqiao_read_only"  # execution option: a transaction that only reads
+
+
+class FairLock:
+    """A reentrant lock handed to waiters in arrival order.
+
+    SQLite has one writer. Its busy handler polls with growing sleeps, so a thread that commits and
+    begins again at once (the escalator in a busy minute) would win every time against one that
+    waits (the sender). Queuing writers of one process here hands the write lock over in turn.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> "FairLock":
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return self
+            if self._owner is None and not self._waiters:
+                self._owner, self._depth = me, 1
+                return self
+            turn = threading.Event()
+            self._waiters.append(turn)
+        turn.wait()
+        with self._mutex:
+            self._owner, self._depth = me, 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._mutex:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._owner = -1  # reserved for the next in line until it wakes
+                self._waiters.popleft().set()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -37,9 +81,13 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
-            # IMMEDIATE takes the write lock up front: no deadlock when two processes upgrade a read.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # deferred: a WAL reader neither waits for nor blocks the writer
+            else:
+                # IMMEDIATE takes the write lock up front: no deadlock when two processes upgrade a read.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        engine.info_write_lock = FairLock()  # type: ignore[attr-defined]
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
@@ -51,10 +99,29 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def write_lock(engine: Engine) -> ContextManager:
+    """The in-process queue of SQLite writers (nothing on PostgreSQL, whose row locks suffice)."""
+    return getattr(engine, "info_write_lock", None) or nullcontext()
+
+
+def _engine_of(sessions: sessionmaker[Session]) -> Engine | None:
+    return sessions.kw.get("bind")
+
+
 @contextmanager
 def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    with sessions() as session, session.begin():
+    engine = _engine_of(sessions)
+    with write_lock(engine) if engine is not None else nullcontext():
+        with sessions() as session, session.begin():
+            yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads: on SQLite a deferred transaction, so it never takes the write lock."""
+    with sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
         yield session
 
 

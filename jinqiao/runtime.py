@@ -100,7 +100,7 @@ def run_dispatcher(settings: Settings) -> int:
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     dispatcher = build_dispatcher(settings, engine)
-    dispatcher.engine.start()
+    dispatcher.start()
 
     def watch() -> None:
         if not dispatcher.engine.alive():
@@ -110,7 +110,7 @@ def run_dispatcher(settings: Settings) -> int:
         app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])
         _serve_http(settings, app, stopper, watch)
     finally:
-        dispatcher.engine.stop()
+        dispatcher.stop()
     return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3
 
 
@@ -128,7 +128,7 @@ def run_up(settings: Settings) -> int:
                       mqtt5=broker is None)
     dispatcher = build_dispatcher(settings, engine)
     gateway.ingest.on_stored = dispatcher.engine.wake
-    dispatcher.engine.start()
+    dispatcher.start()
     gateway.start()
     readiness = Readiness(engine, {"broker": gateway.link.connected})
 
@@ -144,7 +144,7 @@ def run_up(settings: Settings) -> int:
     try:
         _serve_http(settings, create_app(readiness, dispatcher_routers(dispatcher, engine)), stopper, watch)
     finally:
-        dispatcher.engine.stop()
+        dispatcher.stop()
         gateway.stop()
         if broker:
             broker.stop()

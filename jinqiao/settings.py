@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Outbound rate per sender number (Twilio's default for a long code is about 1 message a second).
     sms_per_second: float = Field(default=1.0, gt=0)
     calls_per_second: float = Field(default=1.0, gt=0)
+    # Concurrent requests to Twilio: one slow answer (150 ms from China is common) must not hold up the rest.
+    send_workers: int = Field(default=8, ge=1, le=64)
     log_level: str = "info"
     log_format: str = "auto"  # auto | json | console
 
