@@ -73,10 +73,16 @@ def load_policy(s: Session, kind: str = "emergency") -> Policy:
 
 
 def load_place(s: Session, resident_id: str) -> Place:
-    resident = s.get(Resident, resident_id)
-    building = s.get(Building, resident.building_id)
-    community = s.get(Community, building.community_id)
-    return Place(resident, building, community)
+    """One query for the three rows (on PostgreSQL every round trip counts when alarms come fast)."""
+    row = s.execute(
+        select(Resident, Building, Community)
+        .join(Building, Building.id == Resident.building_id)
+        .join(Community, Community.id == Building.community_id)
+        .where(Resident.id == resident_id)
+    ).first()
+    if row is None:
+        raise LookupError(f"resident {resident_id!r} has no building or community")
+    return Place(*row)
 
 
 class Recipients:

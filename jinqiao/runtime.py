@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -34,6 +35,19 @@ class Stopper:
             self.event.set()
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_interpreter() -> None:
+    """Hand the GIL round more often (CPython's default is every 5 ms).
+
+    A service thread that waits on the database gives up the GIL at every statement and needs it
+    back to go on; behind busy outbox workers each round trip could wait a whole interval, and an
+    alert opening with 16 statements on PostgreSQL would lose ~80 ms to that alone.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def install_signal_handlers(stopper: Stopper) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stopper.stop(signal.Signals(signum).name))
@@ -44,6 +58,7 @@ def mqtt_url_of(settings: Settings, broker: EmbeddedBroker | None) -> str:
 
 
 def run_gateway(settings: Settings) -> int:
+    tune_interpreter()
     engine = make_engine(settings.database_url)
     if settings.embedded_broker:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
@@ -96,6 +111,7 @@ def run_web(settings: Settings) -> int:
 
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
+    tune_interpreter()
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
@@ -116,6 +132,7 @@ def run_dispatcher(settings: Settings) -> int:
 
 def run_up(settings: Settings) -> int:
     """Everything in one process: the single-site mode and the demo."""
+    tune_interpreter()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())

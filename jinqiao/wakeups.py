@@ -13,6 +13,7 @@ from typing import Callable
 import psycopg
 import structlog
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 log = structlog.get_logger("jinqiao.wakeups")
 
@@ -21,10 +22,20 @@ OUTBOX = "jinqiao_outbox"  # notifications were queued
 
 
 def notify(conn, channel: str) -> None:
-    """Within the caller's transaction (Session or Connection): delivered at commit, dropped on rollback."""
-    dialect = conn.bind.dialect if hasattr(conn, "bind") else conn.dialect
-    if dialect.name == "postgresql":
-        conn.execute(text(f"NOTIFY {channel}"))
+    """Within the caller's transaction (Session or Connection): delivered at commit, dropped on rollback.
+
+    PostgreSQL folds repeats within a transaction into one; we skip sending them at all.
+    """
+    if isinstance(conn, Session):  # our sessions live for one transaction: their info is its memory
+        if conn.bind.dialect.name != "postgresql":
+            return
+        sent = conn.info.setdefault("jinqiao.notified", set())
+        if channel in sent:
+            return
+        sent.add(channel)
+    elif conn.dialect.name != "postgresql":
+        return
+    conn.execute(text(f"NOTIFY {channel}"))
 
 
 class Listener:
@@ -55,10 +66,10 @@ class Listener:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     for channel in self.callbacks:
                         conn.execute(f"LISTEN {channel}")
-                    self._listening.set()
-                    log.info("wakeups.listening", channels=list(self.callbacks))
                     for callback in self.callbacks.values():
                         callback()  # anything that arrived while we were not listening
+                    self._listening.set()
+                    log.info("wakeups.listening", channels=list(self.callbacks))
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self.callbacks.get(note.channel, lambda: None)()

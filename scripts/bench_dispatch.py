@@ -402,6 +402,9 @@ def run_press(env: Env, args) -> dict:
     settings = load_settings(database_url=url, mqtt_url=broker.url, public_url=public, http_port=port,
                              twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from=FROM,
                              twilio_api_url=fake_url, sms_per_second=10000, calls_per_second=10000)
+    from jinqiao.runtime import tune_interpreter
+
+    tune_interpreter()  # as `jinqiao up` does
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, broker.url, TOPIC_ROOT, "bench")
     gateway.ingest.on_stored = dispatcher.engine.wake
@@ -418,7 +421,7 @@ def run_press(env: Env, args) -> dict:
     pub = None
     result: dict = {}
     try:
-        dispatcher.engine.start()
+        dispatcher.start()
         gateway.start()
         if http:
             http.start()
@@ -491,7 +494,7 @@ def run_press(env: Env, args) -> dict:
             server.should_exit = True
             http.join(5)
         gateway.stop()
-        dispatcher.engine.stop()
+        dispatcher.stop()
         try:
             fake_conn.send("stop")
             fake_conn.recv()

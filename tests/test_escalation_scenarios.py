@@ -104,6 +104,8 @@ def test_cancel_before_ack_cancels_and_tells_everyone(world):
     assert alert.state == "cancelled"
     assert world.sms_to("pm-li", "notice") and world.sms_to("pm-zhao", "notice")
     assert world.device_feedback() == [("cancelled", alert.code)]
+    family = world.sms_to("+61400000001", "family")  # the son in Sydney heard of the call; now of its end
+    assert len(family) == 2 and "取消呼叫" in family[1]
     world.later(minutes=10)
     assert len(world.paged()) == 4
 
@@ -116,6 +118,7 @@ def test_cancel_after_ack_is_only_recorded(world):
     world.tick()
     assert world.alert().state == "acknowledged"
     assert "cancel_recorded" in world.timeline()
+    assert not any("取消" in body for body in world.sms_to("+61400000001", "family"))  # help is still coming
 
 
 def test_an_ack_not_resolved_in_time_triggers_again_from_the_first_tier(world):

@@ -1,0 +1,122 @@
+"""The outbox sender with concurrent workers: a slow provider answer holds up only its own message."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from dispatcher.outbox import Outbox, RateLimiter, SendError
+from jinqiao.schema import Notification, TimelineEntry
+from tests.support.dispatch import T0, FakeClock, World
+
+SLOW = "+8613900000001"  # 李建国's number: his SMS and call hang until the test lets them go
+
+
+@dataclass
+class GatedNotifier:
+    """Sends at once, except to SLOW, which waits for `gate`; fails numbers in `fail`."""
+
+    sender_id: str = "+15550000000"
+    delivers_at_once: bool = False
+    gate: threading.Event = field(default_factory=threading.Event)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    fail: dict[str, bool] = field(default_factory=dict)  # number -> temporary
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, note: Notification) -> str:
+        if note.to_number == SLOW:
+            self.gate.wait(10)
+        if note.to_number in self.fail:
+            raise SendError("refused", self.fail[note.to_number])
+        with self.lock:
+            self.sent.append((note.to_number, note.channel))
+        return f"SID{note.id}"
+
+
+def statuses(sessions) -> dict[int, tuple[str, str]]:
+    with sessions() as s:
+        return {n.id: (n.to_number, n.status) for n in s.scalars(select(Notification))}
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def make_outbox(world: World, notifier, workers: int, failed: list[int]) -> Outbox:
+    woken = threading.Event()
+    outbox = Outbox(world.sessions, notifier, world.clock, RateLimiter({}), workers=workers,
+                    on_failed=failed.append, on_idle=woken.set)
+    outbox.woken = woken  # type: ignore[attr-defined]
+    return outbox
+
+
+def test_a_slow_answer_for_one_page_does_not_hold_up_the_others(sessions, example_registry):
+    world = World(sessions, example_registry, T0)
+    world.press()
+    world.alerts.process_events()  # the building tier: 2 SMS and 2 calls, and the family SMS
+    notifier = GatedNotifier()
+    outbox = make_outbox(world, notifier, workers=8, failed=[])
+    try:
+        assert outbox.send_due() == 5
+        wait_until(lambda: len(notifier.sent) == 3)  # all but 李建国's SMS and call went out, and were recorded
+        wait_until(lambda: sorted(st for _, st in statuses(sessions).values()) == ["sending"] * 2 + ["sent"] * 3)
+        assert not outbox.idle()
+        notifier.gate.set()
+        wait_until(outbox.idle)
+        assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5
+        with sessions() as s:
+            assert len(s.scalars(select(TimelineEntry).where(TimelineEntry.what.in_(("sms_sent", "voice_sent")))).all()) == 5
+        assert outbox.woken.is_set()  # a worker that comes free wakes the sender to claim more
+    finally:
+        notifier.gate.set()
+        outbox.close()
+
+
+def test_no_more_is_claimed_than_there_are_free_workers(sessions, example_registry):
+    world = World(sessions, example_registry, T0)
+    world.press()
+    world.alerts.process_events()
+    notifier = GatedNotifier()
+    outbox = make_outbox(world, notifier, workers=2, failed=[])
+    try:
+        first = outbox.send_due()  # two claimed; the SMS to SLOW goes first (emergency pages before family)
+        assert first == 2
+        assert outbox.send_due() in (0, 1, 2)  # only as many as came free meanwhile
+        notifier.gate.set()
+        deadline = time.monotonic() + 10
+        while sum(1 for _, st in statuses(sessions).values() if st == "sent") < 5 and time.monotonic() < deadline:
+            outbox.send_due()
+            time.sleep(0.01)
+        assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5
+    finally:
+        notifier.gate.set()
+        outbox.close()
+
+
+def test_with_workers_failures_are_retried_or_given_up_as_with_one(sessions, example_registry):
+    world = World(sessions, example_registry, T0)
+    world.press()
+    world.alerts.process_events()
+    notifier = GatedNotifier(fail={"+8613900000002": True, "+61400000001": False})  # 赵玉兰 5xx, family invalid
+    notifier.gate.set()
+    failed: list[int] = []
+    outbox = make_outbox(world, notifier, workers=8, failed=failed)
+    try:
+        outbox.send_due()
+        wait_until(outbox.idle)
+        by_number = {}
+        for nid, (to, st) in statuses(sessions).items():
+            by_number.setdefault(to, []).append(st)
+        assert sorted(by_number["+8613900000002"]) == ["queued", "queued"]  # temporary: back in the queue
+        assert by_number["+61400000001"] == ["failed"]  # permanent: given up, and the engine told
+        with sessions() as s:
+            family_id = s.scalar(select(Notification.id).where(Notification.to_number == "+61400000001"))
+        assert failed == [family_id]
+    finally:
+        outbox.close()
