@@ -100,7 +100,7 @@ class Outbox:
 
     def __init__(self, sessions: sessionmaker[Session], notifier: Notifier, now: Callable[[], datetime],
                  limiter: RateLimiter, on_failed: Callable[[int], None] = lambda _id: None, workers: int = 1,
-                 on_idle: Callable[[], None] = lambda: None) -> None:
+                 on_idle: Callable[[], None] = lambda: None, queue_per_worker: int = 4) -> None:
         self.sessions = sessions
         self.notifier = notifier
         self.now = now
@@ -108,6 +108,7 @@ class Outbox:
         self.on_failed = on_failed  # a page failed for good: the escalation may move on at once
         self.on_idle = on_idle  # a worker came free: the sender may claim more
         self.workers = max(1, workers)
+        self.queue_per_worker = max(1, queue_per_worker)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="outbox") if self.workers > 1 else None
         self._in_flight = 0
@@ -124,11 +125,12 @@ class Outbox:
                 self._next_requeue = now + REQUEUE_EVERY
             if self._pool is None:
                 notes = self._claim(limit)
-                for note in notes:
-                    self._finish(self._attempt(note))
+                self._finish(*[self._attempt(note) for note in notes])
                 return len(notes)
             with self._results_lock:
-                free = self.workers - self._in_flight
+                # a few rows queued per worker keep them busy between claims; not more, so that a new
+                # emergency is never stuck behind a long queue of claimed family SMS
+                free = self.workers * self.queue_per_worker - self._in_flight
             notes = self._claim(min(limit, free)) if free > 0 else []
             with self._results_lock:
                 self._in_flight += len(notes)
@@ -147,6 +149,8 @@ class Outbox:
     def _work(self, note: Notification) -> None:
         try:
             self._finish(self._attempt(note))
+        except Exception:  # the database failed us: the row stays `sending` and is queued again later
+            log.exception("outbox.record_failed", notification_id=note.id)
         finally:
             with self._results_lock:
                 self._in_flight -= 1
@@ -187,13 +191,15 @@ class Outbox:
             log.exception("outbox.notifier_crashed", notification_id=note.id)
             return _Result(note, error=f"internal error: {exc}", temporary=True)
 
-    def _finish(self, result: "_Result") -> None:
-        """Record a result, together with any others that finished meanwhile (one commit for all)."""
+    def _finish(self, *results: "_Result") -> None:
+        """Record results, together with any others that finished meanwhile (one commit for all)."""
+        if not results:
+            return
         with self._results_lock:
-            self._results.append(result)
+            self._results.extend(results)
         with transaction(self.sessions) as s:
             with self._results_lock:
-                batch, self._results = self._results, []
+                batch, self._results = self._results, []  # empty when another worker's commit took ours along
             now = self.now()
             for r in batch:
                 self._record(s, r, now)

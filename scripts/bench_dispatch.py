@@ -633,7 +633,7 @@ def run_timers(env: Env, args) -> dict:
     rng = random.Random(7)
     with engine.begin() as c:
         c.execute(insert(Alert), [dict(
-            code=f"{1000 + i % 9000}",  # only 9000 four-digit codes exist: see the report
+            code=f"{10000 + i}",  # codes are unique among open alerts; past 9000 they have five digits
             resident_id=f"r-{i}", device_id=None, kind="emergency", reason="alarm", state="triggered",
             opened_at=opened, updated_at=opened, source_event_id=None, cycle=0, tier_index=0, tier_round=0,
             step=1, next_action_at=far, repeat_presses=0) for i in range(n)])
@@ -667,7 +667,11 @@ def run_timers(env: Env, args) -> dict:
     now = lambda: datetime.now(timezone.utc)  # noqa: E731
     notifier = RecordingNotifier()
     alerts = Alerts(sessions, now)
-    outbox = Outbox(sessions, notifier, now, RateLimiter({}))
+    from jinqiao.runtime import tune_interpreter
+    from jinqiao.settings import Settings
+
+    tune_interpreter()  # as `jinqiao dispatcher` does
+    outbox = Outbox(sessions, notifier, now, RateLimiter({}), workers=Settings.model_fields["send_workers"].default)
     dispatcher = Engine(alerts, outbox, now)
     groups = {"service (dispatcher engine)": lambda: [os.getpid()]}
     if env.pg:
