@@ -67,6 +67,12 @@ def for_update(stmt, s: Session):
     return stmt
 
 
+def pass_size(s: Session) -> int:
+    """Rows a pass takes in one transaction. SQLite: few, since a pass holds its one write lock and the
+    sender waits for it. PostgreSQL: more, fewer commits; row locks leave other writers free."""
+    return 100 if s.bind.dialect.name == "postgresql" else 25
+
+
 def random_code(digits: int) -> str:
     low = 10 ** (digits - 1)
     return f"{secrets.randbelow(9 * low) + low}"
@@ -138,8 +144,8 @@ class Alerts:
 
     # --- pass: stored device events become alerts ----------------------------------------------
 
-    def process_events(self, limit: int = 25) -> int:
-        """Small batches: on SQLite a pass holds the one write lock, and the sender waits for it."""
+    def process_events(self, limit: int | None = None) -> int:
+        """Small batches on SQLite: a pass holds the one write lock, and the sender waits for it."""
         for attempt in range(3):
             try:
                 count, queued = self._process_events(limit)
@@ -155,8 +161,9 @@ class Alerts:
             self.on_timer()
         return count
 
-    def _process_events(self, limit: int) -> tuple[int, bool]:
+    def _process_events(self, limit: int | None) -> tuple[int, bool]:
         with transaction(self.sessions) as s, s.no_autoflush:
+            limit = limit or pass_size(s)
             events = s.scalars(for_update(
                 select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit), s)).all()
             now = self.now()
@@ -230,10 +237,11 @@ class Alerts:
 
     # --- pass: timers that came due -----------------------------------------------------------
 
-    def escalate_due(self, limit: int = 25) -> int:
+    def escalate_due(self, limit: int | None = None) -> int:
         """Every alert whose timer has passed takes its next step; late steps fire at once, none skipped."""
         with transaction(self.sessions) as s, s.no_autoflush:
             now = self.now()
+            limit = limit or pass_size(s)
             due = s.scalars(for_update(select(Alert).where(
                 Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES)
             ).order_by(Alert.next_action_at).limit(limit), s)).all()
