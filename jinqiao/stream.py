@@ -46,7 +46,7 @@ def fingerprint(s: Session) -> tuple:
             + (s.scalar(select(func.max(DeliveryReport.id))),))
 
 
-@dataclass
+@dataclass(eq=False)  # each one is itself, kept in a set
 class Subscriber:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue
