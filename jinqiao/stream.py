@@ -42,8 +42,8 @@ def newest_id(s: Session) -> int:
 
 def fingerprint(s: Session) -> tuple:
     """Changes that write no timeline entry: notifications queued, sent, reported on."""
-    return (s.execute(select(func.max(Notification.id), func.max(Notification.sent_at))).one()
-            + (s.scalar(select(func.max(DeliveryReport.id))),))
+    return (*s.execute(select(func.max(Notification.id), func.max(Notification.sent_at))).one(),
+            s.scalar(select(func.max(DeliveryReport.id))))
 
 
 @dataclass(eq=False)  # each one is itself, kept in a set
