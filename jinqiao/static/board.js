@@ -25,6 +25,7 @@ function countdown(iso) {
   const s = Math.max(0, Math.round((new Date(iso) - Date.now()) / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
+function reason(r) { const k = { offline: "offline_alert", low_battery: "low_battery_alert" }[r] || r; const w = t(k); return w; }
 function canAct() { return state.me && (state.me.role === "operator" || state.me.role === "admin"); }
 
 // --- sound and title ---------------------------------------------------------------------------
@@ -70,11 +71,12 @@ function alertCard(a, withActions) {
     <div class="head"><span class="badge">${t(a.kind)}</span><span class="badge st">${t(a.state)}</span>
       <span class="code">#${esc(a.code)}</span><span class="time">${t("opened_at")} ${when(a.opened_at)}</span></div>
     <h3><a href="#" data-action="card" data-resident="${esc(a.resident_id)}">${esc(a.resident_name)}</a></h3>
-    <p class="addr">${esc(a.address)} · ${esc(a.reason)}</p>
+    <p class="addr">${esc(a.address)} · ${esc(reason(a.reason))}</p>
     <p class="meta"><span>${t("tier")}: <b>${tierName}</b></span>${timer}
       ${a.repeat_presses ? `<span>${t("repeats")}: <b>${a.repeat_presses}</b></span>` : ""}
       ${a.acknowledged_by ? `<span>${t("by")}: <b class="by">${esc(a.acknowledged_by)}</b></span>` : ""}
-      ${a.outcome ? `<span>${t("outcome")}: <b>${t(a.outcome)}</b></span>` : ""}</p>
+      ${a.outcome ? `<span>${t("outcome")}: <b>${t(a.outcome)}</b></span>` : ""}
+      ${a.note ? `<span>${t("note")}: ${esc(a.note)}</span>` : ""}</p>
     ${notes ? `<ul class="notified">${notes}</ul>` : ""}
     ${actions}
     <a href="#" class="link" data-action="timeline" data-id="${a.id}">${t("timeline")}</a>
@@ -182,7 +184,7 @@ document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () 
 document.getElementById("search").addEventListener("submit", (ev) => { ev.preventDefault(); loadHistory(); });
 document.getElementById("f-community").addEventListener("change", () => { loadBoard(); if (state.tab === "history") loadHistory(); });
 document.getElementById("f-kind").addEventListener("change", () => { loadBoard(); if (state.tab === "history") loadHistory(); });
-document.getElementById("lang").addEventListener("click", () => { switchLanguage(); applyWords(); renderBoard(); });
+document.getElementById("lang").addEventListener("click", () => { switchLanguage(); applyWords(); showLive(streamOn); renderBoard(); });
 document.getElementById("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" }).catch(() => {});
   location.href = "/login";
@@ -190,10 +192,16 @@ document.getElementById("signout").addEventListener("click", async () => {
 setInterval(() => document.querySelectorAll(".countdown").forEach((el) => { el.textContent = countdown(el.dataset.at); }), 1000);
 
 // --- live stream -------------------------------------------------------------------------------
-function connect() {
+let streamOn = false;
+function showLive(on) {
+  streamOn = on;
   const live = document.getElementById("live");
+  live.className = on ? "live on" : "live off";
+  live.textContent = t(on ? "live" : "reconnecting");
+}
+function connect() {
   const source = new EventSource("/api/v1/stream");  // reconnects by itself, with Last-Event-ID
-  source.addEventListener("hello", () => { live.className = "live on"; live.textContent = t("live"); refreshSoon(); });
+  source.addEventListener("hello", () => { showLive(true); refreshSoon(); });
   source.addEventListener("entry", (ev) => {
     const e = JSON.parse(ev.data);
     window.jinqiaoLastEntry = e;
@@ -201,7 +209,7 @@ function connect() {
   });
   source.addEventListener("changed", refreshSoon);
   source.onerror = () => {
-    live.className = "live off"; live.textContent = t("reconnecting");
+    showLive(false);
     if (source.readyState === EventSource.CLOSED) {  // an HTTP error ends EventSource's own retries
       setTimeout(() => api("/api/v1/me").then(connect, () => setTimeout(connect, 2000)), 1000);
     }
@@ -210,6 +218,7 @@ function connect() {
 
 (async function start() {
   applyWords();
+  showLive(false);
   state.me = await api("/api/v1/me");
   document.getElementById("me").textContent = `${state.me.name} (${state.me.role})${canAct() ? "" : " · " + t("viewer_note")}`;
   const communities = await api("/api/v1/communities");

@@ -2,7 +2,7 @@
 "use strict";
 const WORDS = {
   zh: {
-    title: "金桥 · 值班台", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
+    title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed: "未报平安", offline_alert: "设备离线", low_battery_alert: "电量低", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
     limited: "登录失败次数过多，请稍后再试", signout: "退出", lang: "English",
     open: "待处理", history: "历史记录", devices: "设备状态", community: "社区", all: "全部",
     state: "状态", kind: "类型", search: "搜索（姓名、地址、编号）", go: "搜索",
@@ -22,7 +22,7 @@ const WORDS = {
     new_emergency: "【新紧急呼叫】", opened_at: "呼叫时间", viewer_note: "只读账户", notify_family: "通知家属",
   },
   en: {
-    title: "Jinqiao · Board", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
+    title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed: "check-in missed", offline_alert: "device offline", low_battery_alert: "battery low", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
     limited: "Too many failed sign-ins; try again later", signout: "Sign out", lang: "中文",
     open: "Open", history: "History", devices: "Devices", community: "Community", all: "All",
     state: "State", kind: "Kind", search: "Search (name, address, code)", go: "Search",
