@@ -19,7 +19,7 @@ from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal
 from jinqiao.api_alerts import alerts_router
 from jinqiao.api_registry import registry_router
 from jinqiao.auth import CSRF_COOKIE, SESSION_COOKIE, AuthConfig, Viewer, current_user, principal_of
-from jinqiao.stream import Hub, entries_since, newest_id, sse
+from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
 
 STATIC = Path(__file__).with_name("static")
 PUBLIC_FILES = {"app.css", "login.js", "i18n.js"}  # what the sign-in page needs; no data in them
@@ -125,17 +125,21 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
         reconnecting client sends Last-Event-ID and catches up) and `changed` (anything else)."""
         sub = hub.subscribe()
 
-        def read(cursor: int | None) -> tuple[int, list[dict]]:
+        def start() -> tuple[Cursor, list[dict]]:
             with sessions() as s:
-                if cursor is None:
-                    return newest_id(s), []
-                entries = entries_since(s, cursor)
-                return (entries[-1]["id"] if entries else cursor), entries
+                if last_event_id is None:
+                    return Cursor(newest_id(s)), []
+                cursor = Cursor(last_event_id)
+                return cursor, cursor.read(s, utcnow())
+
+        def read(cursor: Cursor) -> list[dict]:
+            with sessions() as s:
+                return cursor.read(s, utcnow())
 
         async def events():
             try:
-                cursor, entries = await asyncio.to_thread(read, last_event_id)
-                yield "retry: 1000\n" + sse("hello", {"user": user.name, "cursor": cursor})
+                cursor, entries = await asyncio.to_thread(start)
+                yield "retry: 1000\n" + sse("hello", {"user": user.name, "cursor": cursor.after})
                 for e in entries:
                     yield sse("entry", e, e["id"])
                 while True:
@@ -148,7 +152,7 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
                         continue
                     if kind == "close":
                         return
-                    cursor, entries = await asyncio.to_thread(read, cursor)
+                    entries = await asyncio.to_thread(read, cursor)
                     for e in entries:
                         yield sse("entry", e, e["id"])
                     if not entries:

@@ -2,7 +2,7 @@
 
 The database is the truth, and the dispatcher may be another process, so one poller thread per web
 process watches it (every 100 ms) and wakes the connected boards' streams when something changed;
-each stream then reads the timeline entries after its own cursor. Each entry is an event whose SSE
+each stream then reads the timeline entries after its own cursor (see Cursor). Each entry is an event whose SSE
 id is the entry's id: a board that reconnects (EventSource does so by itself, e.g. after a server
 restart) sends Last-Event-ID and gets every entry it missed. Changes that write no timeline entry
 (a notification sent or delivered) come as an id-less `changed` event.
@@ -15,6 +15,7 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jinqiao.schema import Alert, DeliveryReport, Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.stream")
+SETTLE = timedelta(seconds=10)
 POLL_S = 0.1  # three indexed max() queries per poll, for each web process, not each board
 MAX_CATCH_UP = 1000
 
@@ -34,6 +36,34 @@ def entries_since(s: Session, after: int, limit: int = MAX_CATCH_UP) -> list[dic
                      .where(TimelineEntry.id > after).order_by(TimelineEntry.id).limit(limit)).all()
     return [{"id": t.id, "alert_id": t.alert_id, "what": t.what, "actor": t.actor, "channel": t.channel,
              "at": t.at.isoformat(), "kind": kind, "code": code} for t, kind, code in rows]
+
+
+@dataclass
+class Cursor:
+    """Where a reader is in the timeline, safe against commits out of id order.
+
+    Ids are handed out before commit: on PostgreSQL a transaction that drew a lower id may commit
+    after one that drew a higher id. So the cursor moves only past entries older than SETTLE
+    (no transaction is open that long), and the ids above it already handed out are remembered.
+    """
+
+    after: int
+    sent: set[int] = field(default_factory=set)
+
+    def read(self, s: Session, now: datetime) -> list[dict[str, Any]]:
+        entries = entries_since(s, self.after)
+        new = [e for e in entries if e["id"] not in self.sent]
+        self.sent.update(e["id"] for e in new)
+        for e in entries:
+            if datetime.fromisoformat(e["at"]) > now - SETTLE:
+                break
+            self.after = e["id"]
+        self.sent = {i for i in self.sent if i > self.after}
+        return new
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def newest_id(s: Session) -> int:
@@ -94,14 +124,17 @@ class Hub:
             sub.put(item)
 
     def _run(self, stop: threading.Event) -> None:
-        seen = None
+        cursor, seen = None, None
         while not stop.is_set():
             try:
                 with self.sessions() as s:
-                    now_seen = (newest_id(s), fingerprint(s))
-                if seen is not None and now_seen != seen:
+                    if cursor is None:
+                        cursor, seen = Cursor(newest_id(s)), fingerprint(s)
+                    entries = cursor.read(s, utcnow())
+                    printed = fingerprint(s)
+                if entries or printed != seen:
                     self._broadcast(("wake", None))
-                seen = now_seen
+                seen = printed
             except Exception as exc:  # the database may be away for a while; the boards keep their connection
                 log.warning("stream.poll_failed", error=str(exc).splitlines()[0][:200])
                 stop.wait(1.0)

@@ -155,3 +155,31 @@ def test_a_bad_last_event_id_is_a_clear_422(db_url, world):
         assert r.status_code == 422
     finally:
         stop(web)
+
+
+def test_the_cursor_finds_an_entry_that_commits_after_a_higher_id(world, sessions):
+    """On PostgreSQL ids are drawn before commit: id 20 may be visible before id 15 is."""
+    from datetime import datetime, timedelta, timezone
+
+    from jinqiao.db import transaction
+    from jinqiao.schema import TimelineEntry
+    from jinqiao.stream import SETTLE, Cursor
+
+    dispatcher, _ = world
+    alert_id = open_alert(dispatcher)
+    now = datetime.now(timezone.utc)
+    with sessions() as s:
+        cursor = Cursor(0)
+        first = {e["id"] for e in cursor.read(s, now)}
+    with transaction(sessions) as s:
+        s.add(TimelineEntry(id=1000, alert_id=alert_id, at=now, what="late_high", actor="t", channel="web", detail={}))
+    with sessions() as s:
+        assert [e["what"] for e in cursor.read(s, now)] == ["late_high"]
+    with transaction(sessions) as s:
+        s.add(TimelineEntry(id=900, alert_id=alert_id, at=now, what="late_low", actor="t", channel="web", detail={}))
+    with sessions() as s:
+        assert [e["what"] for e in cursor.read(s, now)] == ["late_low"]  # found, and only once
+        assert cursor.read(s, now) == []
+        later = now + SETTLE + timedelta(seconds=1)
+        assert cursor.read(s, later) == [] and cursor.after == 1000 and cursor.sent == set()
+    assert first
