@@ -54,9 +54,12 @@ def device_health(d: Device, now: datetime) -> dict[str, Any]:
             "low_battery": d.battery is not None and d.battery < LOW_BATTERY}
 
 
-def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> APIRouter:
+def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime],
+                    reads: sessionmaker[Session] | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["registry"])
     editor = RegistryEditor(sessions)
+    reads = reads or sessions
+    reader = RegistryEditor(reads)
 
     def run(change: Callable[[], None], status: int = 200, body: Any = None) -> JSONResponse:
         try:
@@ -74,7 +77,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
         return to_file_form(model.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     def section(name: str) -> list[dict]:
-        return editor.read()[name]
+        return reader.read()[name]
 
     def one(name: str, entry_id: str) -> dict:
         for e in section(name):
@@ -134,7 +137,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/residents/{entry_id}", responses=ERRORS)
     def resident_card(user: Viewer, entry_id: EntryId) -> dict:
         """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
-        with sessions() as s:
+        with reads() as s:
             r = s.get(Resident, entry_id)
             if r is None:
                 raise HTTPException(404, f"residents: no entry '{entry_id}'")
@@ -176,7 +179,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/devices")
     def devices(user: Viewer) -> list[dict]:
         """Active devices with their health: offline, heartbeat overdue, low battery."""
-        with sessions() as s:
+        with reads() as s:
             t = now()
             rows = {d.id: d for d in s.scalars(select(Device).where(Device.active.is_(True)))}
         return [{**e, **device_health(rows[e["id"]], t)} for e in section("devices") if e["id"] in rows]
@@ -184,7 +187,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/devices/{entry_id}", responses=ERRORS)
     def device(user: Viewer, entry_id: EntryId) -> dict:
         entry = one("devices", entry_id)
-        with sessions() as s:
+        with reads() as s:
             return {**entry, **device_health(s.get(Device, entry_id), now())}
 
     @router.post("/devices", status_code=201, responses=ERRORS)
@@ -226,7 +229,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/roster")
     def roster(user: Viewer) -> dict:
         """The hotline duty roster by kind of day (workday, weekend, holiday)."""
-        return editor.read().get("hotline") or {kind: [] for kind in reg.DAY_KINDS}
+        return reader.read().get("hotline") or {kind: [] for kind in reg.DAY_KINDS}
 
     @router.put("/roster", responses=ERRORS)
     def edit_roster(user: Admin, body: reg.Hotline):
@@ -235,7 +238,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/policy")
     def policy(user: Viewer) -> dict:
         """The escalation policy: tiers with channels and timeouts, and how long an acknowledgement holds."""
-        return editor.read().get("escalation") or {"tiers": []}
+        return reader.read().get("escalation") or {"tiers": []}
 
     @router.put("/policy", responses=ERRORS)
     def edit_policy(user: Admin, body: reg.Escalation):
