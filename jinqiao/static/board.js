@@ -23,13 +23,15 @@ function when(iso) { return iso ? new Date(iso).toLocaleString(lang() === "en" ?
 function countdown(iso) {
   if (!iso) return "–";
   const s = Math.max(0, Math.round((new Date(iso) - Date.now()) / 1000));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  const mmss = `${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 function reason(r) { const k = { offline: "offline_alert", low_battery: "low_battery_alert" }[r] || r; const w = t(k); return w; }
 function canAct() { return state.me && (state.me.role === "operator" || state.me.role === "admin"); }
 
 // --- sound and title ---------------------------------------------------------------------------
 function beep() {
+  window.jinqiaoBeeps = (window.jinqiaoBeeps || 0) + 1;  // what the browser test can see of a sound
   try {
     state.audio = state.audio || new (window.AudioContext || window.webkitAudioContext)();
     const ctx = state.audio;
@@ -56,7 +58,9 @@ function newEmergency() { beep(); flashTitle(); }
 // --- rendering ---------------------------------------------------------------------------------
 function alertCard(a, withActions) {
   const tierName = a.tier ? t(a.tier) : t("no_tier");
-  const timer = a.state === "triggered" ? `<span>${t("next_tier")}: <b class="countdown" data-at="${esc(a.next_action_at)}">${countdown(a.next_action_at)}</b></span>`
+  const tiers = (state.board && state.board.tiers) || [];
+  const next = tiers[a.tier_index + 1] || tiers[tiers.length - 1];
+  const timer = a.state === "triggered" ? `<span>${t("next_tier")}${next ? " → " + t(next) : ""}: <b class="countdown" data-at="${esc(a.next_action_at)}">${countdown(a.next_action_at)}</b></span>`
     : a.state === "acknowledged" ? `<span>${t("expires")}: <b class="countdown" data-at="${esc(a.next_action_at)}">${countdown(a.next_action_at)}</b></span>` : "";
   const notes = (a.notifications || []).map((n) =>
     `<li>${esc(n.recipient_name || n.to_number)} · ${t(n.channel)} · <span class="st st-${esc(n.status)}">${t(n.status)}${n.provider_status ? " (" + esc(n.provider_status) + ")" : ""}</span></li>`).join("");
