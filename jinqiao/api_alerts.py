@@ -1,38 +1,41 @@
-"""Minimal alerts API (list, one with its timeline, ack, resolve).
-
-Until accounts exist (issue #4) every route here answers only requests from this machine.
-"""
+"""Alerts API: list (filter, search, paginate), one with its timeline and notifications, ack, resolve,
+and the board's view of open alerts. Reading needs `viewer`; taking and closing a call `operator`.
+Every action is done in the signed-in person's name, so the timeline shows who did it."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import OUTCOMES, Actor, AlertNotFound, Alerts
-from jinqiao.schema import Alert, Notification, TimelineEntry
+from jinqiao.auth import Operator, Viewer
+from jinqiao.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
-LOCAL = {"127.0.0.1", "::1", "localhost", "testclient"}
-
-
-def local_only(request: Request) -> None:
-    if request.client is None or request.client.host not in LOCAL:
-        raise HTTPException(status_code=403, detail="this API answers only local requests until accounts exist")
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+KIND_ORDER = {"emergency": 0, "wellness": 1, "device": 2}
 
 
 class AlertOut(BaseModel):
     id: int
     code: str
     resident_id: str
+    resident_name: str = ""
+    address: str = ""
+    building_id: str | None = None
+    community_id: str | None = None
     device_id: str | None
     kind: str
     reason: str
     state: str
     opened_at: datetime
+    updated_at: datetime
     tier_index: int
+    tier: str | None = None  # the tier reached: building | mediator | hotline
     tier_round: int
     next_action_at: datetime | None
     repeat_presses: int
@@ -46,6 +49,7 @@ class AlertOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
+    id: int
     at: datetime
     what: str
     actor: str | None
@@ -64,6 +68,8 @@ class NotificationOut(BaseModel):
     status: str
     provider_status: str | None
     tier_index: int | None
+    created_at: datetime
+    sent_at: datetime | None
 
     model_config = {"from_attributes": True}
 
@@ -73,56 +79,131 @@ class AlertDetail(AlertOut):
     notifications: list[NotificationOut]
 
 
-class AckIn(BaseModel):
-    by: str = Field(default="operator", min_length=1, max_length=200)
+class BoardAlert(AlertOut):
+    notifications: list[NotificationOut]
+
+
+class Board(BaseModel):
+    open: list[BoardAlert]
+    recent: list[AlertOut]  # the last closed ones
+    tiers: list[str]  # the escalation policy's tiers, in order
 
 
 class ResolveIn(BaseModel):
-    by: str = Field(default="operator", min_length=1, max_length=200)
-    outcome: str = Field(pattern="^(" + "|".join(OUTCOMES) + ")$")
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     note: str = Field(default="", max_length=2000)
 
 
+class ActionOut(BaseModel):
+    changed: bool
+    state: str
+    by: str | None
+
+
+def _enriched(s: Session, rows: list[tuple[Alert, Resident, Building]]) -> list[dict]:
+    tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
+    out = []
+    for alert, resident, building in rows:
+        d = AlertOut.model_validate(alert).model_dump()
+        d.update(resident_name=resident.name, address=resident.address, building_id=building.id,
+                 community_id=building.community_id,
+                 tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None)
+        out.append(d)
+    return out
+
+
+def _joined():
+    return (select(Alert, Resident, Building).join(Resident, Resident.id == Alert.resident_id)
+            .join(Building, Building.id == Resident.building_id))
+
+
 def alerts_router(sessions: sessionmaker[Session], alerts: Alerts) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(local_only)])
+    router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-    @router.get("", response_model=list[AlertOut])
-    def list_alerts(state: str | None = Query(default=None, pattern="^(triggered|acknowledged|resolved|cancelled|open)$"),
-                    limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)):
+    @router.get("/alerts", response_model=list[AlertOut])
+    def list_alerts(user: Viewer,
+                    state: Annotated[Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"]
+                                     | None, Query()] = None,
+                    kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
+                    community: Annotated[str | None, Query(max_length=64)] = None,
+                    q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+        """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
+        stmt = _joined()
+        if state == "open":
+            stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
+        elif state == "closed":
+            stmt = stmt.where(Alert.state.in_(("resolved", "cancelled")))
+        elif state:
+            stmt = stmt.where(Alert.state == state)
+        if kind:
+            stmt = stmt.where(Alert.kind == kind)
+        if community:
+            stmt = stmt.where(Building.community_id == community)
+        if q:
+            like = f"%{q.strip()}%"
+            stmt = stmt.where(or_(Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(),
+                                  Resident.address.like(like)))
         with sessions() as s:
-            stmt = select(Alert)
-            if state == "open":
-                stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
-            elif state:
-                stmt = stmt.where(Alert.state == state)
-            return s.scalars(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all()
+            return _enriched(s, s.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all())
 
-    @router.get("/{alert_id}", response_model=AlertDetail)
-    def one_alert(alert_id: int):
+    @router.get("/board", response_model=Board)
+    def board(user: Viewer, community: Annotated[str | None, Query(max_length=64)] = None,
+              kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None):
+        """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
+        kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
+        open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
+        recent_stmt = _joined().where(Alert.state.in_(("resolved", "cancelled")))
+        if community:
+            open_stmt = open_stmt.where(Building.community_id == community)
+            recent_stmt = recent_stmt.where(Building.community_id == community)
+        if kind:
+            open_stmt = open_stmt.where(Alert.kind == kind)
+            recent_stmt = recent_stmt.where(Alert.kind == kind)
         with sessions() as s:
-            alert = s.get(Alert, alert_id)
-            if alert is None:
+            opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
+            ids = [a["id"] for a in opened]
+            notes: dict[int, list] = {i: [] for i in ids}
+            if ids:
+                for n in s.scalars(select(Notification).where(Notification.alert_id.in_(ids),
+                                                              Notification.purpose.in_(("page", "confirm")))
+                                   .order_by(Notification.id)):
+                    notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
+            recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
+            tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
+        return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
+
+    @router.get("/alerts/{alert_id}", response_model=AlertDetail)
+    def one_alert(user: Viewer, alert_id: AlertId):
+        with sessions() as s:
+            row = s.execute(_joined().where(Alert.id == alert_id)).first()
+            if row is None:
                 raise HTTPException(404, f"no alert {alert_id}")
-            timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)).all()
-            notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)).all()
-            return AlertDetail.model_validate({**AlertOut.model_validate(alert).model_dump(),
-                                               "timeline": [TimelineOut.model_validate(t) for t in timeline],
-                                               "notifications": [NotificationOut.model_validate(n) for n in notes]})
+            timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id)
+                                 .order_by(TimelineEntry.id)).all()
+            notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id)
+                              .order_by(Notification.id)).all()
+            return {**_enriched(s, [tuple(row)])[0],
+                    "timeline": [TimelineOut.model_validate(t) for t in timeline],
+                    "notifications": [NotificationOut.model_validate(n) for n in notes]}
 
-    @router.post("/{alert_id}/ack")
-    def ack(alert_id: int, body: AckIn):
+    @router.post("/alerts/{alert_id}/ack", response_model=ActionOut)
+    def ack(user: Operator, alert_id: AlertId):
+        """Take the call, in your own name."""
         try:
-            outcome = alerts.acknowledge(alert_id, Actor(body.by, "web"))
+            outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
         except AlertNotFound:
             raise HTTPException(404, f"no alert {alert_id}")
-        return {"changed": outcome.changed, "state": outcome.state, "acknowledged_by": outcome.by}
+        return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
-    @router.post("/{alert_id}/resolve")
-    def resolve(alert_id: int, body: ResolveIn):
+    @router.post("/alerts/{alert_id}/resolve", response_model=ActionOut)
+    def resolve(user: Operator, alert_id: AlertId, body: ResolveIn):
+        """Close the call with its outcome and a note, in your own name."""
         try:
-            outcome = alerts.resolve(alert_id, Actor(body.by, "web"), body.outcome, body.note)
+            outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
         except AlertNotFound:
             raise HTTPException(404, f"no alert {alert_id}")
-        return {"changed": outcome.changed, "state": outcome.state}
+        return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
     return router

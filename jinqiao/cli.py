@@ -71,9 +71,59 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _accounts(settings: Settings):
+    from jinqiao.accounts import Accounts
+    from jinqiao.db import make_engine, session_factory, upgrade
+    from dispatcher.service import utcnow
+
+    upgrade(settings.database_url)
+    return Accounts(session_factory(make_engine(settings.database_url)), utcnow)
+
+
+def _read_password(args) -> str | None:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("jinqiao user add: no terminal to ask for the password; use --password-stdin", file=sys.stderr)
+        return None
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        print("jinqiao user add: the two passwords differ; nothing was changed", file=sys.stderr)
+        return None
+    return first
+
+
 def cmd_user_add(args) -> int:
-    print("jinqiao user add: accounts come with issue #4 (operator board and accounts)", file=sys.stderr)
-    return 2
+    from jinqiao.accounts import AccountError
+
+    settings = _settings()
+    password = _read_password(args)
+    if password is None:
+        return 1
+    try:
+        _accounts(settings).add_user(args.name, args.role, password)
+    except AccountError as exc:
+        print(f"jinqiao user add: {exc}", file=sys.stderr)
+        return 1
+    print(f"account {args.name} ({args.role}) added")
+    return 0
+
+
+def cmd_user_token(args) -> int:
+    from jinqiao.accounts import AccountError
+
+    settings = _settings()
+    try:
+        token = _accounts(settings).create_token(args.name, args.label)
+    except AccountError as exc:
+        print(f"jinqiao user token: {exc}", file=sys.stderr)
+        return 1
+    print(token)
+    print(f"(an API token for {args.name}; send it as 'Authorization: Bearer <token>'; it is shown only now)",
+          file=sys.stderr)
+    return 0
 
 
 def cmd_device_add(args) -> int:
@@ -109,7 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(fn=cmd_db_upgrade)
     user = sub.add_parser("user", help="operator accounts").add_subparsers(dest="user_command", required=True)
-    user.add_parser("add", help="add an account").set_defaults(fn=cmd_user_add)
+    user_add = user.add_parser("add", help="add an account (the password is asked twice, or read from stdin)")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    user_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user_add.set_defaults(fn=cmd_user_add)
+    user_token = user.add_parser("token", help="create an API token for an account and print it")
+    user_token.add_argument("name")
+    user_token.add_argument("--label", default="", help="what the token is for")
+    user_token.set_defaults(fn=cmd_user_token)
     device = sub.add_parser("device", help="devices").add_subparsers(dest="device_command", required=True)
     dev_add = device.add_parser("add", help="register a device and print its MQTT credentials")
     dev_add.add_argument("id")

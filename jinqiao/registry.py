@@ -32,6 +32,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 from sqlalchemy import select
@@ -135,7 +136,9 @@ def _source(value: Any) -> str:
 
 Id = Annotated[str, BeforeValidator(_id)]
 Phone = Annotated[str, BeforeValidator(_phone)]
-Duration = Annotated[int, BeforeValidator(parse_duration)]
+# Text in the file and the API ("2m"), seconds once validated; the JSON schema says what to send.
+Duration = Annotated[int, BeforeValidator(parse_duration),
+                     WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$", "examples": ["2m", "1h30m"]})]
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
 ShiftEnd = Annotated[str, BeforeValidator(lambda v: _time_of_day(v, allow_2400=True))]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]

@@ -13,7 +13,7 @@ import uvicorn
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway, GatewayDied
-from jinqiao.api_alerts import alerts_router
+from jinqiao.board import web_routers
 from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.settings import Settings
@@ -75,8 +75,9 @@ def run_gateway(settings: Settings) -> int:
 
 def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
+    # open board streams must not hold a shutdown up: they reconnect to the next process
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                            lifespan="off")
+                            lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # our Stopper owns the signals
 
@@ -94,8 +95,15 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
     stopper.stop("http server ended")
 
 
-def dispatcher_routers(dispatcher: Dispatcher, engine) -> list:
-    return [twilio_router(dispatcher.webhooks), alerts_router(session_factory(engine), dispatcher.alerts)]
+def dispatcher_routers(dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> list:
+    return [twilio_router(dispatcher.webhooks),
+            *web_routers(session_factory(engine), dispatcher.alerts, secure_cookies=secure_cookies,
+                         now=dispatcher.alerts.now)]
+
+
+def secure_cookies(settings: Settings) -> bool:
+    """Session cookies are Secure when the service is reached over https."""
+    return settings.public_url.startswith("https://")
 
 
 def run_web(settings: Settings) -> int:
@@ -104,7 +112,8 @@ def run_web(settings: Settings) -> int:
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
-    app = create_app(Readiness(engine), [alerts_router(session_factory(engine), dispatcher.alerts)])
+    app = create_app(Readiness(engine), web_routers(session_factory(engine), dispatcher.alerts,
+                                                    secure_cookies=secure_cookies(settings), now=dispatcher.alerts.now))
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
 
@@ -159,7 +168,7 @@ def run_up(settings: Settings) -> int:
     log.info("jinqiao.up", http=f"http://{settings.http_host}:{settings.http_port}/",
              database=settings.database_url.split("@")[-1], broker=mqtt_url_of(settings, broker))
     try:
-        _serve_http(settings, create_app(readiness, dispatcher_routers(dispatcher, engine)), stopper, watch)
+        _serve_http(settings, create_app(readiness, dispatcher_routers(dispatcher, engine, secure_cookies(settings))), stopper, watch)
     finally:
         dispatcher.stop()
         gateway.stop()

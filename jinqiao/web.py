@@ -36,10 +36,13 @@ class Readiness:
 
 
 def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
-    app = FastAPI(title="Jinqiao 金桥", version="1", docs_url="/docs")
+    # /docs and /openapi.json are served by jinqiao.board, behind sign-in
+    app = FastAPI(title="Jinqiao 金桥", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.readiness = readiness
     for router in routers:
         app.include_router(router)
+        for key, value in getattr(router, "app_state", {}).items():  # e.g. the auth configuration
+            setattr(app.state, key, value)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

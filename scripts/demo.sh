@@ -7,6 +7,12 @@ ensure_venv test
 mkdir -p var
 export JINQIAO_DATABASE_URL="${JINQIAO_DATABASE_URL:-sqlite:///$ROOT/var/demo.db}"
 .venv/bin/jinqiao import deploy/demo/registry.yaml
+# a demo administrator for the board (a real deployment creates its own: see the README)
+DEMO_USER="${JINQIAO_DEMO_USER:-demo}"
+DEMO_PASSWORD="${JINQIAO_DEMO_PASSWORD:-jinqiao-demo}"
+if ! out=$(printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/jinqiao user add "$DEMO_USER" --role admin --password-stdin 2>&1); then
+  case "$out" in *"exists already"*) ;; *) echo "$out" >&2; exit 1 ;; esac
+fi
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -31,7 +37,8 @@ pids+=($!)
 
 cat <<MSG
 
-Jinqiao demo: API on http://127.0.0.1:8000/api/v1/alerts (OpenAPI at /docs), MQTT on 127.0.0.1:1883.
+Jinqiao demo: the board on http://127.0.0.1:8000/  (sign in as ${DEMO_USER} / ${DEMO_PASSWORD}),
+the API under /api/v1 (OpenAPI at /docs once signed in), MQTT on 127.0.0.1:1883.
 In a few seconds a simulated pager presses its button. Watch the log: the building volunteers
 (李建国, 赵玉兰) are paged and miss the call; two minutes later the mediator 王芳 is paged and
 replies "1"; the pager is told "acknowledged". What the fake Twilio sent: var/fake_twilio.log.

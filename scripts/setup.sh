@@ -22,6 +22,7 @@ apt_install() {  # apt_install PACKAGE... : install what is missing, once
 have_mosquitto() { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; }
 have_postgres() { command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }
 have_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; }
+have_cjk_font() { [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null; }
 
 ensure_venv() {  # ensure_venv EXTRAS : the project in .venv, reinstalled when pyproject.toml changes
   local extras="$1" stamp=".venv/.installed-$1"

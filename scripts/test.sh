@@ -6,6 +6,8 @@ source "$(dirname "$0")/setup.sh"
 missing=()
 have_mosquitto || missing+=(mosquitto)
 have_postgres || missing+=(postgresql)
+have_chromium || missing+=(chromium)
+have_cjk_font || missing+=(fonts-wqy-microhei)  # readable board screenshots
 apt_install "${missing[@]}"
 ensure_venv test
 

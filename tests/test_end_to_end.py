@@ -21,6 +21,7 @@ from jinqiao.web import Readiness, create_app
 from simulators.fake_twilio import FakeTwilio
 from tests.support.mqtt_peer import Peer
 from tests.support.services import free_port, wait_for_port
+from tests.support.web import bearer, make_users
 
 T = Topics("jinqiao")
 SID, TOKEN = "AC" + "0" * 32, "test-token"
@@ -47,7 +48,8 @@ def system(db_url, engine, mosquitto, example_registry):
     http.start()
     wait_for_port(port)
     assert gateway.link.wait_connected(10)
-    yield {"twilio": twilio, "public": public, "dispatcher": dispatcher, "mosquitto": mosquitto}
+    tokens = make_users(session_factory(engine), ["viewer"])
+    yield {"twilio": twilio, "public": public, "dispatcher": dispatcher, "mosquitto": mosquitto, "token": tokens["viewer"]}
     server.should_exit = True
     http.join(5)
     gateway.stop()
@@ -78,7 +80,7 @@ def test_press_reaches_the_volunteers_who_reply_1_and_the_device_is_told(system)
         twilio.wait_for(lambda: [m for m in twilio.messages if m.to == "+8613900000002" and "无需前往" in (m.body or "")],
                         timeout=10)
         assert first_sms < 5
-        with httpx.Client(base_url=system["public"]) as http:
+        with httpx.Client(base_url=system["public"], headers=bearer(system["token"])) as http:
             alert = http.get(f"/api/v1/alerts/{http.get('/api/v1/alerts').json()[0]['id']}").json()
         assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "李建国"
         assert [e["what"] for e in alert["timeline"]][:2] == ["opened", "tier_notified"]

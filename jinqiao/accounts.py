@@ -1,0 +1,180 @@
+"""Accounts: people who sign in to the board, their sessions, API tokens, and the sign-in rate limit.
+
+Passwords are argon2id hashes (argon2-cffi). Session and API tokens are 256 random bits, so the
+database keeps only their SHA-256: a stolen database copy signs nobody in. Everything lives in the
+database, so several web processes agree on who is signed in and on how many attempts failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import structlog
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jinqiao.db import transaction
+from jinqiao.schema import ApiToken, SignInFailure, User, WebSession
+
+log = structlog.get_logger("jinqiao.accounts")
+
+ROLES = ("viewer", "operator", "admin")
+RANK = {role: i for i, role in enumerate(ROLES)}
+NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+MIN_PASSWORD = 10
+SESSION_LIFETIME = timedelta(hours=12)
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_NAME = 5
+MAX_FAILURES_PER_ADDRESS = 20
+TOKEN_PREFIX = "jq_"
+
+
+class AccountError(ValueError):
+    """A bad account request (name taken, weak password, unknown role); the message says which."""
+
+
+class TooManyFailures(Exception):
+    """Too many failed sign-ins for this name or address; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: their account, role and how they proved it (session or token)."""
+
+    user_id: int
+    name: str
+    role: str
+    via: str  # session | token
+    csrf_token: str | None = None  # sessions only
+
+    def has(self, role: str) -> bool:
+        return RANK[self.role] >= RANK[role]
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime],
+                 hasher: PasswordHasher | None = None, reads: sessionmaker[Session] | None = None) -> None:
+        self.sessions = sessions
+        self.reads = reads or sessions  # who is asking is looked up on every request: no write lock
+        self.now = now
+        self.hasher = hasher or PasswordHasher()
+        # verifying against a dummy hash keeps an unknown name as slow as a wrong password
+        self._dummy = self.hasher.hash(secrets.token_hex(16))
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password: str) -> User:
+        if not NAME_RE.fullmatch(name or ""):
+            raise AccountError(f"bad name '{name}' (letters, digits, _ . @ -, at most 64)")
+        if role not in ROLES:
+            raise AccountError(f"unknown role '{role}' (one of {', '.join(ROLES)})")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        with transaction(self.sessions) as s:
+            if s.scalar(select(User).where(User.name == name)) is not None:
+                raise AccountError(f"an account named '{name}' exists already")
+            user = User(name=name, role=role, password_hash=self.hasher.hash(password), active=True,
+                        created_at=self.now())
+            s.add(user)
+            s.flush()
+        log.info("account.added", user=name, role=role)
+        return user
+
+    def create_token(self, name: str, label: str = "") -> str:
+        """A new API token for the account; returned once, only its hash is kept."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with transaction(self.sessions) as s:
+            user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
+            if user is None:
+                raise AccountError(f"no active account named '{name}'")
+            s.add(ApiToken(user_id=user.id, label=label[:200], token_hash=digest(token), created_at=self.now()))
+        log.info("account.token_created", user=name, label=label)
+        return token
+
+    # --- signing in ----------------------------------------------------------------------------
+
+    def sign_in(self, name: str, password: str, address: str) -> tuple[str, WebSession]:
+        """Check the password (within the rate limit) and open a session: (cookie token, session row)."""
+        now = self.now()
+        keys = [f"name:{name[:180]}", f"addr:{address[:180]}"]
+        with transaction(self.sessions) as s:
+            self._check_limit(s, keys, now)
+            user = s.scalar(select(User).where(User.name == name))
+            ok = self._verify(user.password_hash if user else self._dummy, password) and user is not None
+            if not ok or not user.active:
+                s.add_all(SignInFailure(key=k, at=now) for k in keys)
+                failed = True
+            else:
+                failed = False
+                s.execute(delete(SignInFailure).where(SignInFailure.key == keys[0]))
+                s.execute(delete(WebSession).where(WebSession.expires_at < now))
+                token = secrets.token_urlsafe(32)
+                row = WebSession(token_hash=digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                                 created_at=now, expires_at=now + SESSION_LIFETIME)
+                s.add(row)
+                if self.hasher.check_needs_rehash(user.password_hash):
+                    user.password_hash = self.hasher.hash(password)
+        if failed:
+            log.warning("account.sign_in_failed", user=name, address=address)
+            raise AccountError("wrong name or password")
+        log.info("account.signed_in", user=name, address=address)
+        return token, row
+
+    def _verify(self, hashed: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _check_limit(self, s: Session, keys: list[str], now: datetime) -> None:
+        since = now - FAILURE_WINDOW
+        for key, limit in zip(keys, (MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS)):
+            count, oldest = s.execute(select(func.count(), func.min(SignInFailure.at))
+                                      .where(SignInFailure.key == key, SignInFailure.at >= since)).one()
+            if count >= limit:
+                retry = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1
+                log.warning("account.sign_in_limited", key=key, failures=count)
+                raise TooManyFailures(max(retry, 1))
+
+    def sign_out(self, token: str) -> None:
+        with transaction(self.sessions) as s:
+            s.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
+
+    # --- who is this? --------------------------------------------------------------------------
+
+    def by_session(self, token: str) -> Principal | None:
+        with self.reads() as s:
+            row = s.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                            .where(WebSession.token_hash == digest(token))).first()
+        if row is None:
+            return None
+        session, user = row
+        if session.expires_at <= self.now() or not user.active:
+            return None
+        return Principal(user.id, user.name, user.role, "session", session.csrf_token)
+
+    def by_token(self, token: str) -> Principal | None:
+        with self.reads() as s:
+            row = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == digest(token))).first()
+        if row is None:
+            return None
+        api_token, user = row
+        if api_token.revoked_at is not None or not user.active:
+            return None
+        return Principal(user.id, user.name, user.role, "token")

@@ -1,0 +1,84 @@
+"""FastAPI dependencies for who is asking: a session cookie or an `Authorization: Bearer` token.
+
+Cookie-authenticated requests that change something must carry the session's CSRF token in the
+`X-CSRF-Token` header (the board's script reads it from the `jinqiao_csrf` cookie, which a page on
+another site cannot read): a forged form from elsewhere brings the cookie but not the header.
+Token-authenticated requests need no CSRF token: a browser never adds a bearer token by itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from jinqiao.accounts import RANK, Accounts, Principal
+
+SESSION_COOKIE = "jinqiao_session"
+CSRF_COOKIE = "jinqiao_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    accounts: Accounts
+    secure_cookies: bool  # Secure flag: when the public URL is https
+
+
+class NotSignedIn(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(401, "sign in first (session cookie or Authorization: Bearer token)",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+def _config(request: Request) -> AuthConfig:
+    return request.app.state.auth
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The signed-in person of this request, or None (cached on the request)."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    accounts = _config(request).accounts
+    found: Principal | None = None
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        found = accounts.by_token(header[7:].strip())
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        found = accounts.by_session(cookie)
+    request.state.principal = found
+    return found
+
+
+def current_user(request: Request) -> Principal:
+    principal = principal_of(request)
+    if principal is None:
+        raise NotSignedIn()
+    if principal.via == "session" and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, principal.csrf_token or ""):
+            raise HTTPException(403, "missing or wrong CSRF token (send the jinqiao_csrf cookie's value "
+                                     "in the X-CSRF-Token header)")
+    return principal
+
+
+def require(role: str) -> Callable[..., Principal]:
+    """A dependency: the request's person, who must hold at least `role`."""
+    if role not in RANK:
+        raise ValueError(f"unknown role {role}")
+
+    def dependency(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if not user.has(role):
+            raise HTTPException(403, f"this needs the role '{role}' (you are '{user.role}')")
+        return user
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,200 @@
+"""The board's web side: sign-in and sign-out, the pages and their files, the live stream, and the
+OpenAPI documents (behind sign-in like everything else). `web_routers` assembles the whole web API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Callable
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.alerts import Alerts
+from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
+from jinqiao.api_alerts import alerts_router
+from jinqiao.api_registry import registry_router
+from jinqiao.auth import CSRF_COOKIE, SESSION_COOKIE, AuthConfig, Viewer, current_user, principal_of
+from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
+
+STATIC = Path(__file__).with_name("static")
+PUBLIC_FILES = {"app.css", "login.js", "i18n.js"}  # what the sign-in page needs; no data in them
+KEEPALIVE_S = 15.0
+
+
+class SignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+    via: str
+
+
+def _static(name: str) -> FileResponse:
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise HTTPException(404, f"no file {name}")
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+def session_router(config: AuthConfig) -> APIRouter:
+    router = APIRouter(tags=["session"])
+    accounts = config.accounts
+
+    @router.get("/login", include_in_schema=False)
+    def login_page():
+        return _static("login.html")
+
+    @router.post("/api/v1/session", response_model=Me, responses={401: {}, 429: {}})
+    def sign_in(body: SignIn, request: Request):
+        """Sign in with name and password: sets the session cookie (HttpOnly) and the CSRF cookie."""
+        address = request.client.host if request.client else "unknown"
+        try:
+            token, session = accounts.sign_in(body.name, body.password, address)
+        except TooManyFailures as e:
+            return JSONResponse({"detail": str(e)}, 429, headers={"Retry-After": str(e.retry_after)})
+        except AccountError as e:
+            return JSONResponse({"detail": str(e)}, 401)
+        principal = accounts.by_session(token)
+        response = JSONResponse({"name": principal.name, "role": principal.role, "via": "session"})
+        age = int(SESSION_LIFETIME.total_seconds())
+        response.set_cookie(SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax",
+                            secure=config.secure_cookies, path="/")
+        response.set_cookie(CSRF_COOKIE, session.csrf_token, max_age=age, httponly=False, samesite="strict",
+                            secure=config.secure_cookies, path="/")
+        return response
+
+    @router.delete("/api/v1/session")
+    def sign_out(user: Annotated[Principal, Depends(current_user)], request: Request):
+        """Sign out: the session ends on every web process."""
+        if token := request.cookies.get(SESSION_COOKIE):
+            accounts.sign_out(token)
+        response = JSONResponse({"signed_out": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    @router.get("/api/v1/me", response_model=Me)
+    def me(user: Viewer):
+        return {"name": user.name, "role": user.role, "via": user.via}
+
+    return router
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    def board_page(request: Request):
+        if principal_of(request) is None:
+            return RedirectResponse("/login", status_code=303)
+        return _static("board.html")
+
+    @router.get("/static/{name}")
+    def static_file(name: str, request: Request):
+        if name not in PUBLIC_FILES and principal_of(request) is None:
+            raise HTTPException(401, "sign in first")
+        return _static(name)
+
+    @router.get("/openapi.json")
+    def openapi(user: Viewer, request: Request):
+        return JSONResponse(request.app.openapi())
+
+    @router.get("/docs")
+    def docs(user: Viewer):
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+
+    return router
+
+
+def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+    @router.get("/stream", response_class=StreamingResponse,
+                responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
+    async def stream(user: Viewer, request: Request,
+                     last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None):
+        """Alert changes as Server-Sent Events: `entry` (a timeline entry; its id is the SSE id, so a
+        reconnecting client sends Last-Event-ID and catches up) and `changed` (anything else)."""
+        sub = hub.subscribe()
+
+        def start() -> tuple[Cursor, list[dict]]:
+            with sessions() as s:
+                if last_event_id is None:
+                    return Cursor(newest_id(s)), []
+                cursor = Cursor(last_event_id)
+                return cursor, cursor.read(s, utcnow())
+
+        def read(cursor: Cursor) -> list[dict]:
+            with sessions() as s:
+                return cursor.read(s, utcnow())
+
+        async def events():
+            try:
+                cursor, entries = await asyncio.to_thread(start)
+                yield "retry: 1000\n" + sse("hello", {"user": user.name, "cursor": cursor.after})
+                for e in entries:
+                    yield sse("entry", e, e["id"])
+                while True:
+                    try:
+                        kind, _ = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                    except asyncio.TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield ": keep-alive\n\n"
+                        continue
+                    if kind == "close":
+                        return
+                    entries = await asyncio.to_thread(read, cursor)
+                    for e in entries:
+                        yield sse("entry", e, e["id"])
+                    if not entries:
+                        yield sse("changed", {})
+            finally:
+                hub.unsubscribe(sub)
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return router
+
+
+def read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for reading only. On SQLite the project's engine begins every transaction with
+    BEGIN IMMEDIATE (the write lock), which a board's reads and the stream's poll must not take:
+    here each SELECT runs on its own WAL snapshot and never waits for, or holds up, a writer."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return sessions
+    reader = create_engine(engine.url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(reader, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    return sessionmaker(reader, expire_on_commit=False)
+
+
+def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cookies: bool,
+                now: Callable[[], datetime], accounts: Accounts | None = None) -> list[APIRouter]:
+    """Every router of the board and the API. The first one carries the auth configuration, which
+    create_app puts on app.state (see `app_state`)."""
+    reads = read_sessions(sessions)
+    accounts = accounts or Accounts(sessions, now, reads=reads)
+    config = AuthConfig(accounts, secure_cookies)
+    hub = Hub(reads)
+    first = session_router(config)
+    first.app_state = {"auth": config, "stream_hub": hub}  # type: ignore[attr-defined]
+    return [first, pages_router(), stream_router(hub, reads), alerts_router(reads, alerts),
+            registry_router(sessions, now, reads)]

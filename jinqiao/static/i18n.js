@@ -1,0 +1,53 @@
+// Words of the board and the sign-in page, Chinese first; the language switch keeps its choice.
+"use strict";
+const WORDS = {
+  zh: {
+    title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed: "未报平安", offline_alert: "设备离线", low_battery_alert: "电量低", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
+    limited: "登录失败次数过多，请稍后再试", signout: "退出", lang: "English",
+    open: "待处理", history: "历史记录", devices: "设备状态", community: "社区", all: "全部",
+    state: "状态", kind: "类型", search: "搜索（姓名、地址、编号）", go: "搜索",
+    emergency: "紧急呼叫", wellness: "平安关怀", device: "设备告警",
+    triggered: "待响应", acknowledged: "已接警", resolved: "已结案", cancelled: "已取消",
+    closed: "已关闭", none_open: "目前没有待处理的呼叫",
+    tier: "已通知层级", next_tier: "升级倒计时", expires: "确认有效期", repeats: "重复按键",
+    building: "楼道党员", mediator: "调解员", hotline: "求援热线", no_tier: "尚未通知",
+    ack: "接警", resolve: "结案", note: "备注", outcome: "处理结果", timeline: "处理记录", card: "档案",
+    false_alarm: "误报", helped_at_home: "上门帮助", family_came: "家属到场", ambulance_called: "已叫救护车",
+    taken_to_hospital: "已送医院", other: "其他",
+    notified: "已通知", sms: "短信", voice: "电话",
+    queued: "排队中", sending: "发送中", sent: "已发送", delivered: "已送达", failed: "失败", skipped: "已跳过",
+    address: "地址", medical: "健康情况", contacts: "联系人", volunteers: "负责党员", devices_of: "设备",
+    offline: "离线", overdue: "心跳超时", low_battery: "电量低", ok: "正常", battery: "电量", last_seen: "最后在线",
+    live: "实时", reconnecting: "重新连接中…", close: "关闭", by: "处理人", recent: "最近结案",
+    new_emergency: "【新紧急呼叫】", opened_at: "呼叫时间", viewer_note: "只读账户", notify_family: "通知家属",
+  },
+  en: {
+    title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed: "check-in missed", offline_alert: "device offline", low_battery_alert: "battery low", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
+    limited: "Too many failed sign-ins; try again later", signout: "Sign out", lang: "中文",
+    open: "Open", history: "History", devices: "Devices", community: "Community", all: "All",
+    state: "State", kind: "Kind", search: "Search (name, address, code)", go: "Search",
+    emergency: "Emergency", wellness: "Wellness", device: "Device",
+    triggered: "Triggered", acknowledged: "Acknowledged", resolved: "Resolved", cancelled: "Cancelled",
+    closed: "Closed", none_open: "No open calls",
+    tier: "Tier reached", next_tier: "Next tier in", expires: "Ack expires in", repeats: "Repeat presses",
+    building: "Building volunteers", mediator: "Mediator", hotline: "Hotline", no_tier: "Nobody yet",
+    ack: "Acknowledge", resolve: "Resolve", note: "Note", outcome: "Outcome", timeline: "Timeline", card: "Card",
+    false_alarm: "False alarm", helped_at_home: "Helped at home", family_came: "Family came",
+    ambulance_called: "Ambulance called", taken_to_hospital: "Taken to hospital", other: "Other",
+    notified: "Notified", sms: "SMS", voice: "Call",
+    queued: "queued", sending: "sending", sent: "sent", delivered: "delivered", failed: "failed", skipped: "skipped",
+    address: "Address", medical: "Medical notes", contacts: "Contacts", volunteers: "Volunteers", devices_of: "Devices",
+    offline: "Offline", overdue: "Heartbeat overdue", low_battery: "Low battery", ok: "OK", battery: "Battery",
+    last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", close: "Close", by: "By",
+    recent: "Recently closed", new_emergency: "[NEW EMERGENCY]", opened_at: "Opened",
+    viewer_note: "read-only account", notify_family: "notify family",
+  },
+};
+function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }
+function t(key) { return (WORDS[lang()] || WORDS.zh)[key] ?? key; }
+function applyWords(root = document) {
+  document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
+  root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+}
+function switchLanguage() { localStorage.setItem("jinqiao.lang", lang() === "en" ? "zh" : "en"); }

@@ -1,0 +1,79 @@
+"""Accounts for tests that talk to the web API: a user of each role and their bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from jinqiao.accounts import ROLES, Accounts
+
+PASSWORD = "correct horse battery staple"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_users(sessions: sessionmaker[Session], roles=ROLES) -> dict[str, str]:
+    """One account per role, named after it (password PASSWORD); returns role → API token."""
+    accounts = Accounts(sessions, utcnow)
+    tokens = {}
+    for role in roles:
+        accounts.add_user(role, role, PASSWORD)
+        tokens[role] = accounts.create_token(role, "tests")
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Served:
+    """An ASGI app on a real uvicorn server in a thread, on a free port (closed by `stop`)."""
+
+    def __init__(self, app, port: int | None = None) -> None:
+        import threading
+
+        import uvicorn
+
+        from tests.support.services import free_port
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="off", timeout_graceful_shutdown=1))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "Served":
+        from tests.support.services import wait_for_port
+
+        self.thread.start()
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def web_system(engine, registry_path, settings=None):
+    """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
+    from dispatcher.service import build_dispatcher
+    from jinqiao.db import session_factory
+    from jinqiao.registry import import_registry
+    from jinqiao.runtime import dispatcher_routers
+    from jinqiao.settings import load_settings
+    from jinqiao.web import Readiness, create_app
+
+    import_registry(session_factory(engine), registry_path)
+    dispatcher = build_dispatcher(settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+    app = create_app(Readiness(engine), dispatcher_routers(dispatcher, engine))
+    return app, dispatcher
+
+
+def open_alert(dispatcher, resident_id: str = "r-zhang", kind: str = "emergency") -> int:
+    from jinqiao.db import transaction
+
+    with transaction(dispatcher.alerts.sessions) as s:
+        return dispatcher.alerts.open_alert(s, resident_id=resident_id, kind=kind, reason="alarm", now=utcnow()).id

@@ -1,0 +1,67 @@
+"""The alerts API: filters, search, paging, the board's order, one alert with its timeline,
+and clear 4xx for what is wrong."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from dispatcher.alerts import Actor
+from tests.support.web import Served, bearer, make_users, open_alert, web_system
+
+
+@pytest.fixture
+def api(engine, example_registry):
+    app, dispatcher = web_system(engine, example_registry)
+    tokens = make_users(dispatcher.alerts.sessions, ["operator"])
+    server = Served(app).start()
+    with httpx.Client(base_url=server.url, headers=bearer(tokens["operator"]), timeout=10) as http:
+        yield http, dispatcher
+    server.stop()
+
+
+def test_filters_search_and_paging(api):
+    http, dispatcher = api
+    zhang = open_alert(dispatcher, "r-zhang", "emergency")
+    liu = open_alert(dispatcher, "r-liu", "wellness")
+    dispatcher.alerts.resolve(zhang, Actor("值班员", "web"), "false_alarm", "")
+    ids = lambda **q: [a["id"] for a in http.get("/api/v1/alerts", params=q).json()]  # noqa: E731
+    assert ids() == [liu, zhang]  # newest first
+    assert ids(state="open") == [liu] and ids(state="closed") == [zhang] and ids(state="resolved") == [zhang]
+    assert ids(kind="emergency") == [zhang] and ids(kind="wellness") == [liu]
+    assert ids(community="tianshui-wulin") == [liu, zhang] and ids(community="elsewhere") == []
+    assert ids(q="刘") == [liu] and ids(q="r-zhang") == [zhang]
+    assert ids(limit=1) == [liu] and ids(limit=1, offset=1) == [zhang]
+    one = http.get("/api/v1/alerts", params={"q": "刘"}).json()[0]
+    assert one["resident_name"] == "刘德明" and one["community_id"] == "tianshui-wulin" and one["tier"] == "building"
+    for bad in ({"state": "burning"}, {"kind": "x"}, {"limit": 0}, {"limit": 5000}, {"offset": -1}):
+        assert http.get("/api/v1/alerts", params=bad).status_code == 422, bad
+
+
+def test_board_puts_emergencies_first_then_oldest(api):
+    http, dispatcher = api
+    wellness = open_alert(dispatcher, "r-liu", "wellness")
+    emergency = open_alert(dispatcher, "r-zhang", "emergency")
+    board = http.get("/api/v1/board").json()
+    assert [a["id"] for a in board["open"]] == [emergency, wellness]
+    assert board["tiers"] == ["building", "mediator", "hotline"]
+    paged = {n["recipient_name"] for n in board["open"][0]["notifications"]}
+    assert paged == {"李建国", "赵玉兰"}
+    assert [a["id"] for a in http.get("/api/v1/board", params={"kind": "wellness"}).json()["open"]] == [wellness]
+
+
+def test_one_alert_ack_twice_and_unknown_ids(api):
+    http, dispatcher = api
+    alert_id = open_alert(dispatcher)
+    assert http.post(f"/api/v1/alerts/{alert_id}/ack").json() == {"changed": True, "state": "acknowledged",
+                                                                   "by": "operator"}
+    assert http.post(f"/api/v1/alerts/{alert_id}/ack").json()["changed"] is False
+    detail = http.get(f"/api/v1/alerts/{alert_id}").json()
+    assert [e["what"] for e in detail["timeline"]][:1] == ["opened"]
+    assert ("acknowledged", "operator", "web") in [(e["what"], e["actor"], e["channel"]) for e in detail["timeline"]]
+    assert detail["notifications"]
+    assert http.get("/api/v1/alerts/999999").status_code == 404
+    assert http.post("/api/v1/alerts/999999/ack").status_code == 404
+    assert http.get("/api/v1/alerts/99999999999999").status_code == 422
+    assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "went_fishing"}).status_code == 422
+    assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "other", "note": "x" * 2001}).status_code == 422

@@ -1,0 +1,137 @@
+"""Every route against every role and anonymous. The table is the rule book: a route the app has
+and the table does not (or the other way round) fails the test, so no route goes out unguarded."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # older FastAPI: app.routes is already flat
+    iter_route_contexts = None
+
+from tests.support.web import Served, bearer, make_users, open_alert, web_system
+
+# who may: public | page (redirects to sign-in) | webhook (Twilio signature) | viewer | operator | admin
+RULES: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("GET", "/metrics"): "public",
+    ("GET", "/login"): "public",
+    ("POST", "/api/v1/session"): "public",
+    ("POST", "/twilio/sms"): "webhook",
+    ("POST", "/twilio/status"): "webhook",
+    ("POST", "/twilio/voice"): "webhook",
+    ("GET", "/"): "page",
+    ("GET", "/static/{name}"): "viewer",  # board.js here; the sign-in page's own files are public (below)
+    ("GET", "/docs"): "viewer",
+    ("GET", "/openapi.json"): "viewer",
+    ("DELETE", "/api/v1/session"): "viewer",
+    ("GET", "/api/v1/me"): "viewer",
+    ("GET", "/api/v1/stream"): "viewer",
+    ("GET", "/api/v1/alerts"): "viewer",
+    ("GET", "/api/v1/board"): "viewer",
+    ("GET", "/api/v1/alerts/{alert_id}"): "viewer",
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
+    **{("GET", p): "viewer" for p in ("/api/v1/communities", "/api/v1/communities/{entry_id}", "/api/v1/buildings",
+                                      "/api/v1/residents", "/api/v1/residents/{entry_id}", "/api/v1/devices",
+                                      "/api/v1/devices/{entry_id}", "/api/v1/responders",
+                                      "/api/v1/responders/{entry_id}", "/api/v1/roster", "/api/v1/policy")},
+    **{(m, f"/api/v1/{kind}{tail}"): "admin" for kind in ("communities", "buildings", "residents", "devices", "responders")
+       for m, tail in (("POST", ""), ("PUT", "/{entry_id}"), ("DELETE", "/{entry_id}"))},
+    ("PUT", "/api/v1/roster"): "admin",
+    ("PUT", "/api/v1/policy"): "admin",
+}
+RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}
+ENTRY = {"communities": "tianshui-wulin", "buildings": "wulin-3", "residents": "r-liu", "devices": "pgr-0001",
+         "responders": "pm-sun"}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route, included routers unfolded (FastAPI ≥ 0.16x keeps them nested)."""
+    routes = iter_route_contexts(app.routes) if iter_route_contexts else app.routes
+    found = set()
+    for route in routes:
+        if route.path is not None and route.methods:
+            found |= {(m, route.path) for m in set(route.methods) - {"HEAD"}}
+    assert len(found) > 20
+    return found
+
+
+def concrete(path: str, alert_id: int) -> str:
+    kind = path.split("/")[3] if path.startswith("/api/v1/") else ""
+    return (path.replace("{alert_id}", str(alert_id)).replace("{entry_id}", ENTRY.get(kind, "x"))
+            .replace("{name}", "board.js"))
+
+
+@pytest.fixture
+def served(engine, example_registry):
+    app, dispatcher = web_system(engine, example_registry)
+    tokens = make_users(dispatcher.alerts.sessions)
+    alert_id = open_alert(dispatcher)
+    server = Served(app).start()
+    yield app, server, tokens, alert_id
+    server.stop()
+
+
+def call(http: httpx.Client, method: str, path: str, headers: dict) -> int:
+    if path == "/api/v1/stream":
+        with http.stream(method, path, headers=headers) as r:
+            return r.status_code
+    body = {} if method in ("POST", "PUT") else None
+    return http.request(method, path, headers=headers, json=body).status_code
+
+
+def test_every_route_has_a_rule(served):
+    app = served[0]
+    assert app_routes(app) - set(RULES) == set(), "routes without a rule in RULES"
+    assert set(RULES) - app_routes(app) == set(), "rules for routes that do not exist"
+
+
+def test_every_route_refuses_whoever_lacks_its_role(served):
+    app, server, tokens, alert_id = served
+    wrong = []
+    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False) as http:
+        for (method, template), rule in sorted(RULES.items()):
+            path = concrete(template, alert_id)
+            for who in ("anonymous", "viewer", "operator", "admin"):
+                headers = bearer(tokens[who]) if who != "anonymous" else {}
+                status = call(http, method, path, headers)
+                if rule == "public":
+                    ok = status not in (401, 403)
+                elif rule == "webhook":
+                    ok = status == 403  # nobody, signed in or not, without Twilio's signature
+                elif rule == "page":
+                    ok = (status == 303) if who == "anonymous" else (status == 200)
+                elif who == "anonymous":
+                    ok = status == 401
+                elif RANK[who] < RANK[rule]:
+                    ok = status == 403
+                else:
+                    ok = status not in (401, 403) and status < 500
+                if not ok:
+                    wrong.append(f"{method} {path} as {who}: {status} (rule {rule})")
+    assert wrong == []
+
+
+def test_sign_in_page_files_are_public_and_the_board_redirects(served):
+    _, server, tokens, _ = served
+    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+        for name in ("app.css", "login.js", "i18n.js"):
+            assert http.get(f"/static/{name}").status_code == 200
+        assert http.get("/static/board.html").status_code == 401
+        assert http.get("/static/../schema.py").status_code in (401, 404)
+        assert http.get("/static/nothing.js", headers=bearer(tokens["viewer"])).status_code == 404
+        r = http.get("/")
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+        assert "金桥" in http.get("/login").text
+
+
+def test_a_resident_name_is_never_served_without_signing_in(served):
+    _, server, _, _ = served
+    with httpx.Client(base_url=server.url, follow_redirects=True) as http:
+        for path in ("/", "/docs", "/openapi.json", "/api/v1/board", "/api/v1/alerts", "/api/v1/residents",
+                     "/api/v1/residents/r-zhang", "/static/board.js"):
+            assert "张" not in http.get(path).text, path
