@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import Alerts
@@ -20,6 +19,7 @@ from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal
 from jinqiao.api_alerts import alerts_router
 from jinqiao.api_registry import registry_router
 from jinqiao.auth import CSRF_COOKIE, SESSION_COOKIE, AuthConfig, Viewer, current_user, principal_of
+from jinqiao.db import read_only
 from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
 
 STATIC = Path(__file__).with_name("static")
@@ -167,30 +167,11 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
     return router
 
 
-def read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Sessions for reading only. On SQLite the project's engine begins every transaction with
-    BEGIN IMMEDIATE (the write lock), which a board's reads and the stream's poll must not take:
-    here each SELECT runs on its own WAL snapshot and never waits for, or holds up, a writer."""
-    engine = sessions.kw["bind"]
-    if engine.dialect.name != "sqlite":
-        return sessions
-    reader = create_engine(engine.url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @event.listens_for(reader, "connect")
-    def _pragmas(dbapi_conn, _record) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA query_only=ON")
-        cur.close()
-
-    return sessionmaker(reader, expire_on_commit=False)
-
-
 def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cookies: bool,
                 now: Callable[[], datetime], accounts: Accounts | None = None) -> list[APIRouter]:
     """Every router of the board and the API. The first one carries the auth configuration, which
     create_app puts on app.state (see `app_state`)."""
-    reads = read_sessions(sessions)
+    reads = read_only(sessions)  # who is asking, the board, the stream: never SQLite's write lock
     accounts = accounts or Accounts(sessions, now, reads=reads)
     config = AuthConfig(accounts, secure_cookies)
     hub = Hub(reads)

@@ -117,6 +117,13 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
             yield session
 
 
+def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A sessionmaker whose sessions only read (the board, the API's GETs, the stream's poll):
+    on SQLite their transactions begin deferred, so they neither wait for nor hold up a writer."""
+    engine = _engine_of(sessions)
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
 @contextmanager
 def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session that only reads: on SQLite a deferred transaction, so it never takes the write lock."""

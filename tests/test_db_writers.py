@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select, text
 
-from jinqiao.db import FairLock, make_engine, reading, session_factory, transaction, upgrade
+from jinqiao.db import FairLock, make_engine, read_only, reading, session_factory, transaction, upgrade
 from jinqiao.schema import PolicySetting
 
 
@@ -95,3 +95,18 @@ def test_reading_sessions_begin_deferred_and_transactions_immediate_on_sqlite(tm
 def _count(sessions) -> int:
     with reading(sessions) as s:
         return s.scalar(select(func.count()).select_from(PolicySetting))
+
+
+def test_read_only_sessions_begin_deferred_and_share_the_engine(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    upgrade(url)
+    engine = make_engine(url)
+    seen: list[str] = []
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", lambda conn, cur, stmt, *a: seen.append(stmt))
+    reads = read_only(session_factory(engine))
+    with reads() as s:
+        s.execute(text("SELECT 2"))
+    assert seen[:2] == ["BEGIN", "SELECT 2"]
+    engine.dispose()
