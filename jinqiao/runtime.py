@@ -49,7 +49,8 @@ def run_gateway(settings: Settings) -> int:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True)
+    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
+                      adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     try:
         gateway.run_until(stopper.event)
     except GatewayDied as exc:
@@ -125,7 +126,7 @@ def run_up(settings: Settings) -> int:
         broker = EmbeddedBroker("127.0.0.1", 1883)
         broker.start()
     gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
-                      mqtt5=broker is None)
+                      mqtt5=broker is None, adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     dispatcher = build_dispatcher(settings, engine)
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.engine.start()

@@ -54,7 +54,6 @@ class Settings(BaseSettings):
     # Mosquitto files `jinqiao device add` (and `jinqiao device export-auth`) rewrite.
     mosquitto_password_file: str | None = None
     mosquitto_acl_file: str | None = None
-    mqtt_gateway_user: str = Field(default="jinqiao-gateway", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     @field_validator("database_url")
     @classmethod

@@ -209,7 +209,7 @@ class _DeviceClient(mqtt.Client):
 
 
 def new_client(device: str, address: BrokerAddress, topics: Topics, *, protocol: int, password: str | None,
-               wait_for_tcp: bool = True) -> mqtt.Client:
+               wait_for_tcp: bool = True, ca_file: str | None = None, will: bool = True) -> mqtt.Client:
     """A paho client set up as a device: client id and user name are the device id, and the
     retained `offline` will tells the system when the device vanishes without a word.
     wait_for_tcp=False is for external event loops (fleet.py): connect() returns at once."""
@@ -223,9 +223,10 @@ def new_client(device: str, address: BrokerAddress, topics: Topics, *, protocol:
     )
     client.wait_for_tcp = wait_for_tcp
     client.username_pw_set(device, password)
-    client.will_set(topics.status, OFFLINE, qos=1, retain=True)
+    if will:
+        client.will_set(topics.status, OFFLINE, qos=1, retain=True)
     if address.tls:
-        client.tls_set()
+        client.tls_set(ca_certs=ca_file)  # None: the system's CAs
     return client
 
 
@@ -266,6 +267,7 @@ class Pager:
         *,
         keepalive: int = 30,
         on_feedback: FeedbackCallback | None = None,
+        ca_file: str | None = None,
     ) -> None:
         if protocol not in (3, 5):
             raise ValueError("protocol must be 3 (MQTT 3.1.1) or 5")
@@ -278,6 +280,7 @@ class Pager:
         self._resend_initial = resend_initial
         self._resend_max = resend_max
         self._on_feedback = on_feedback
+        self._ca_file = ca_file
         self._rng = random.Random()
         # One condition guards all state below. Never call paho while holding it: paho calls
         # our callbacks while holding its own locks, and the two orders would deadlock.
@@ -302,7 +305,8 @@ class Pager:
                 raise PagerError("pager is closed")
             if self._client is not None:
                 return self
-        client = new_client(self.device, self._address, self.topics, protocol=self._protocol, password=self._password)
+        client = new_client(self.device, self._address, self.topics, protocol=self._protocol, password=self._password,
+                            ca_file=self._ca_file)
         client.on_connect = self._handle_connect
         client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
