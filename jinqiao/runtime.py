@@ -13,6 +13,7 @@ from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway, GatewayDied
 from jinqiao.api_alerts import alerts_router
+from jinqiao.api_supervision import supervision_router
 from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.settings import Settings
@@ -81,7 +82,8 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
 
 
 def dispatcher_routers(dispatcher: Dispatcher, engine) -> list:
-    return [twilio_router(dispatcher.webhooks), alerts_router(session_factory(engine), dispatcher.alerts)]
+    return [twilio_router(dispatcher.webhooks), alerts_router(session_factory(engine), dispatcher.alerts),
+            supervision_router(session_factory(engine), dispatcher.supervisor.rules)]
 
 
 def run_web(settings: Settings) -> int:
@@ -90,7 +92,8 @@ def run_web(settings: Settings) -> int:
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
-    app = create_app(Readiness(engine), [alerts_router(session_factory(engine), dispatcher.alerts)])
+    app = create_app(Readiness(engine), [alerts_router(session_factory(engine), dispatcher.alerts),
+                                         supervision_router(session_factory(engine), dispatcher.supervisor.rules)])
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
 
