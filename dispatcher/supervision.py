@@ -8,7 +8,8 @@ the residents' check-in deadlines, their newest check-in, their away periods and
 - a resident with a deadline who has not checked in since local midnight once the deadline has
   passed (in the community's time zone, every day) needs a `wellness` alert, once per local day;
 - a resident away (away_from <= t < away_to) gets neither; emergencies are never supervised here.
-A device that never sent anything is not supervised yet: it has not been installed.
+A device that never sent anything is not supervised yet: it has not been installed. A button that
+sleeps between presses (Shelly Button1) is supervised by its heartbeat interval only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class DeviceView:
     last_seen_at: datetime | None
     status: str | None
     status_at: datetime | None
+    # a button that sleeps between presses (a Shelly Button1 on battery) is "offline" most of the
+    # time by design: only its heartbeat interval says whether it is still alive
+    sleeps: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def is_away(resident: ResidentView, at: datetime) -> bool:
 
 def device_problem(device: DeviceView, rules: Rules, now: datetime) -> str | None:
     """What is wrong with a device right now, if anything."""
-    if device.status == "offline" and device.status_at is not None:
+    if device.status == "offline" and device.status_at is not None and not device.sleeps:
         if (now - device.status_at).total_seconds() > rules.offline_grace_s:
             return OFFLINE
     if device.heartbeat_s and device.last_seen_at is not None:

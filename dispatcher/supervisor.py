@@ -40,6 +40,7 @@ CURSOR = "events"
 MARGIN_S = 10.0  # how far behind `now` the cursor stays: longer than any commit of a gateway batch
 SCAN_LIMIT = 20_000
 SYSTEM = Actor("system", "system")
+SLEEPING_ADAPTERS = frozenset({"shelly"})  # Shelly Button1 drops off Wi-Fi between presses
 
 
 @dataclass
@@ -116,8 +117,8 @@ class Supervisor:
 
     def _devices(self, s: Session) -> dict[str, tuple[DeviceView, int | None]]:
         rows = s.execute(select(Device.id, Device.resident_id, Device.heartbeat_s, Device.last_seen_at, Device.status,
-                                Device.status_at, Device.battery).where(Device.active.is_(True))).all()
-        return {r[0]: (DeviceView(*r[:6]), r[6]) for r in rows}
+                                Device.status_at, Device.battery, Device.adapter).where(Device.active.is_(True))).all()
+        return {r[0]: (DeviceView(*r[:6], sleeps=r[7] in SLEEPING_ADAPTERS), r[6]) for r in rows}
 
     # --- 1. events since the cursor -----------------------------------------------------------
 

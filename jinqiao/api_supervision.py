@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.alerts import OPEN_STATES
 from dispatcher.supervision import (HEARTBEAT_MISSED, OFFLINE, DeviceView, ResidentView, Rules, device_problem,
                                     is_away)
+from dispatcher.supervisor import SLEEPING_ADAPTERS
 from jinqiao.api_alerts import local_only
 from jinqiao.db import transaction
 from jinqiao.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
@@ -87,7 +88,7 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
         out = []
         for d in devices:
             problem = device_problem(DeviceView(d.id, d.resident_id, d.heartbeat_s, d.last_seen_at, d.status,
-                                                d.status_at), rules, at)
+                                                d.status_at, sleeps=d.adapter in SLEEPING_ADAPTERS), rules, at)
             overdue = bool(d.heartbeat_s and d.last_seen_at and
                            (at - d.last_seen_at).total_seconds() > d.heartbeat_s + rules.heartbeat_slack_s)
             out.append(DeviceHealth(

@@ -246,3 +246,15 @@ def test_two_supervisors_at_once_open_each_alert_once(world, sessions):
     assert errors == []
     assert [a.reason for a in world.alerts_of("device")] == ["heartbeat_missed"]
     assert [a.reason for a in world.alerts_of("wellness")] == ["checkin_missed"]
+
+
+def test_a_sleeping_shelly_button_is_judged_by_its_heartbeat_not_its_online_topic(world):
+    with world.sessions.begin() as s:
+        s.add(Device(id="sh-1", resident_id="r-liu", adapter="shelly", source="shellybutton1-A4CF12F45301",
+                     heartbeat_s=6 * 3600))
+    world.event("sh-1", "heartbeat", battery=90)
+    world.presence("sh-1", "offline")  # it went back to sleep
+    world.at(datetime(2026, 12, 1, 13, 0, tzinfo=SH))
+    assert world.alerts_of("device") == []
+    world.at(datetime(2026, 12, 1, 14, 1, tzinfo=SH))  # six hours and a minute without a word
+    assert [(a.device_id, a.reason) for a in world.alerts_of("device")] == [("sh-1", "heartbeat_missed")]

@@ -37,6 +37,10 @@ def res(**kw) -> ResidentView:
     (dev(status="offline", status_at=NOW - timedelta(seconds=181)), "offline"),
     (dev(status="offline", status_at=NOW - timedelta(seconds=181), last_seen_at=NOW - timedelta(hours=2)), "offline"),
     (dev(heartbeat_s=None, status="offline", status_at=NOW - timedelta(hours=5)), "offline"),
+    # a sleeping button (Shelly Button1) is offline between presses: only its heartbeat counts
+    (dev(sleeps=True, status="offline", status_at=NOW - timedelta(hours=5)), None),
+    (dev(sleeps=True, status="offline", status_at=NOW - timedelta(hours=5), last_seen_at=NOW - timedelta(hours=1)),
+     "heartbeat_missed"),
 ])
 def test_device_problem(device, expected):
     assert device_problem(device, RULES, NOW) == expected
