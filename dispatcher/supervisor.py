@@ -72,10 +72,11 @@ class Supervisor:
                     return result  # another dispatcher is running this pass right now
                 now = self.now()
                 devices = self._devices(s)
-                result.more = self._scan(s, cursor, devices, now, result)
+                result.more, levels = self._scan(s, cursor, devices, now, result)
                 residents = self._residents(s)  # after the scan: it may have stored a check-in
                 closes = self._devices_pass(s, devices, residents, now, result)
                 self._checkins(s, residents, now, result)
+                self._store_levels(s, levels, devices)  # last: device rows stay locked for a moment only
                 cursor.ran_at = now
         except IntegrityError:  # two first runs created the cursor at once; the next run is normal
             log.info("supervision.cursor_race")
@@ -122,7 +123,8 @@ class Supervisor:
 
     # --- 1. events since the cursor -----------------------------------------------------------
 
-    def _scan(self, s: Session, cursor: SupervisionCursor, devices: dict, now: datetime, result: PassResult) -> bool:
+    def _scan(self, s: Session, cursor: SupervisionCursor, devices: dict, now: datetime,
+              result: PassResult) -> tuple[bool, dict[str, int]]:
         rows = s.execute(select(Event.id, Event.device_id, Event.type, Event.battery, Event.received_at)
                          .where(Event.id > cursor.last_event_id).order_by(Event.id).limit(SCAN_LIMIT)).all()
         settled_before = now - timedelta(seconds=MARGIN_S)
@@ -148,12 +150,16 @@ class Supervisor:
                 low.append((row_id, device_id, battery))
         self._store_checkins(s, checkins)
         self._maintenance(s, low, devices, now, result)
-        for device_id in sorted(levels):  # in id order, as the gateway locks devices: never a deadlock
-            if devices[device_id][1] != levels[device_id]:
-                s.execute(update(Device).where(Device.id == device_id).values(battery=levels[device_id]))
         moved = advance > cursor.last_event_id
         cursor.last_event_id = advance
-        return len(rows) == SCAN_LIMIT and moved
+        return len(rows) == SCAN_LIMIT and moved, levels
+
+    @staticmethod
+    def _store_levels(s: Session, levels: dict[str, int], devices: dict) -> None:
+        """Each device's newest battery level, for the API; in id order, as the gateway locks devices."""
+        for device_id in sorted(levels):
+            if devices[device_id][1] != levels[device_id]:
+                s.execute(update(Device).where(Device.id == device_id).values(battery=levels[device_id]))
 
     def _store_checkins(self, s: Session, checkins: dict[str, datetime]) -> None:
         if not checkins:

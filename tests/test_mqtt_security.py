@@ -12,16 +12,20 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from devices.mosquitto_auth import export_auth, verify_hash
 from devices.registration import add_device, mosquitto_hash
 from gateway.service import Gateway
 from jinqiao.registry import import_registry
+from jinqiao.schema import Event
+from simulators.buttons import CommodityButton
 from tests.support.services import Mosquitto, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +33,7 @@ PRODUCTION_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 NOT_AUTHORIZED = 0x87
 ACCEPTED = (0x00, 0x10)  # success, or success with nobody subscribed
 GATEWAY_PASSWORD = "gateway-secret"
+BRIDGE_PASSWORD = "bridge-secret"
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -74,6 +79,8 @@ def secured(sessions, example_registry, tmp_path):
                                source="shellybutton1-A4CF12F45301").password
     workdir = tmp_path / "broker"
     make_ca_and_server_cert(workdir / "certs")
+    # the Zigbee2MQTT bridge's account is the operator's to set; jinqiao keeps it
+    (workdir / "jinqiao.passwd").write_text(f"zigbee2mqtt:{mosquitto_hash(BRIDGE_PASSWORD)}\n")
     files = export_auth(sessions, root="jinqiao", password_file=workdir / "jinqiao.passwd",
                         acl_file=workdir / "jinqiao.acl", gateway_password=GATEWAY_PASSWORD)
     assert files.without_password == ["pgr-0001"]  # imported from the file: no password until one is issued
@@ -233,8 +240,24 @@ def test_the_gateway_and_a_pager_work_end_to_end_over_tls_with_their_accounts(se
         with Pager(f"mqtts://localhost:{tls_port}", "dev-a", password=creds["dev-a"], ca_file=ca) as pager:
             event_id = pager.press()
             assert pager.wait_for(event_id, timeout=15)["state"] == "received"
+        # commodity buttons through their own accounts: the gateway's ACL lets it read their topics too
+        with CommodityButton("localhost", tls_port, "shelly", "shellybutton1-A4CF12F45301", user="sh-1",
+                             password=creds["sh-1"], tls=True, ca_file=ca) as shelly:
+            assert shelly.send("press")
+        with CommodityButton("localhost", tls_port, "zigbee2mqtt", "0x00158d0001a2b3c4", user="zigbee2mqtt",
+                             password=BRIDGE_PASSWORD, tls=True, ca_file=ca) as bridge:
+            assert bridge.send("press", action="emergency")
+        deadline = time.monotonic() + 15
+        while len(alarms(engine)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alarms(engine) == ["dev-a", "sh-1", "z2m-sos-liu"]
     finally:
         gw.stop()
+
+
+def alarms(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(Event.device_id).where(Event.type == "alarm")))
 
 
 def test_export_is_atomic_idempotent_and_keeps_accounts_it_does_not_manage(sessions, example_registry, tmp_path):
