@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,11 +76,11 @@ class Supervisor:
                 residents = self._residents(s)  # after the scan: it may have stored a check-in
                 closes = self._devices_pass(s, devices, residents, now, result)
                 self._checkins(s, residents, now, result)
-                self._store_levels(s, levels, devices)  # last: device rows stay locked for a moment only
                 cursor.ran_at = now
         except IntegrityError:  # two first runs created the cursor at once; the next run is normal
             log.info("supervision.cursor_race")
             return result
+        self._store_levels(levels, devices)
         for close in closes:
             outcome = self.alerts.resolve(close.alert_id, SYSTEM, "other", f"device {close.device_id} is back")
             if outcome.changed:
@@ -154,12 +154,16 @@ class Supervisor:
         cursor.last_event_id = advance
         return len(rows) == SCAN_LIMIT and moved, levels
 
-    @staticmethod
-    def _store_levels(s: Session, levels: dict[str, int], devices: dict) -> None:
-        """Each device's newest battery level, for the API; in id order, as the gateway locks devices."""
-        for device_id in sorted(levels):
-            if devices[device_id][1] != levels[device_id]:
-                s.execute(update(Device).where(Device.id == device_id).values(battery=levels[device_id]))
+    def _store_levels(self, levels: dict[str, int], devices: dict) -> None:
+        """Each device's newest battery level, for the API, in a short transaction of its own: the
+        gateway marks devices seen with every event, and must not wait for this pass. In id order,
+        as the gateway locks them, so the two never deadlock. Idempotent: a later run writes the same."""
+        changed = [{"d": d, "b": levels[d]} for d in sorted(levels) if devices[d][1] != levels[d]]
+        if not changed:
+            return
+        stmt = update(Device.__table__).where(Device.__table__.c.id == bindparam("d")).values(battery=bindparam("b"))
+        with self.sessions.begin() as s:
+            s.connection().execute(stmt, changed)
 
     def _store_checkins(self, s: Session, checkins: dict[str, datetime]) -> None:
         if not checkins:

@@ -54,7 +54,7 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
     runner = threading.Thread(target=lambda: summary.update(fleet.run()), daemon=True)
     try:
         runner.start()
-        deadline = time.monotonic() + 25
+        deadline = time.monotonic() + 90  # a bound for a loaded machine, not a performance goal
         while len(device_alerts(engine)) < SILENT and time.monotonic() < deadline:
             time.sleep(0.2)
         alerted_at = time.monotonic()
