@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devices.protocol import DEVICE_ID
+
+ADAPTERS = ("native", "zigbee2mqtt", "shelly", "tasmota")
 from jinqiao.db import transaction
 from jinqiao.schema import Device, Resident
 
@@ -41,6 +43,8 @@ def add_device(
     resident_id: str,
     kind: str = "pager",
     heartbeat: str | None = None,
+    adapter: str = "native",
+    source: str | None = None,
 ) -> DeviceCredentials:
     from jinqiao.registry import parse_duration  # the registry's own duration rules
 
@@ -52,12 +56,35 @@ def add_device(
             heartbeat_s = parse_duration(heartbeat)
         except ValueError as exc:
             raise DeviceError(f"--heartbeat: {exc}") from None
-    password = secrets.token_urlsafe(18)
+    if adapter not in ADAPTERS:
+        raise DeviceError(f"--adapter must be one of {', '.join(ADAPTERS)}")
+    if (adapter == "native") != (source is None) or (source is not None and not 0 < len(source) <= 200):
+        raise DeviceError("--source (1 to 200 characters) is required for an adapter device, and only for one")
+    password = new_password()
     with transaction(sessions) as s:
         if s.get(Resident, resident_id) is None:
             raise DeviceError(f"unknown resident {resident_id!r}")
         if s.scalar(select(Device.id).where(Device.id == device_id)):
             raise DeviceError(f"device {device_id!r} exists already")
-        s.add(Device(id=device_id, resident_id=resident_id, kind=kind, adapter="native", heartbeat_s=heartbeat_s,
-                     password_hash=mosquitto_hash(password), active=True))
+        if source is not None:
+            owner = s.scalar(select(Device.id).where(Device.adapter == adapter, Device.source == source))
+            if owner:
+                raise DeviceError(f"{adapter} source {source!r} is already device {owner!r}")
+        s.add(Device(id=device_id, resident_id=resident_id, kind=kind, adapter=adapter, source=source,
+                     heartbeat_s=heartbeat_s, password_hash=mosquitto_hash(password), active=True))
+    return DeviceCredentials(device_id, password)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def reset_password(sessions: sessionmaker[Session], device_id: str) -> DeviceCredentials:
+    """A new MQTT password for a registered device (one imported from a file has none yet)."""
+    password = new_password()
+    with transaction(sessions) as s:
+        device = s.get(Device, device_id)
+        if device is None:
+            raise DeviceError(f"unknown device {device_id!r}")
+        device.password_hash = mosquitto_hash(password)
     return DeviceCredentials(device_id, password)

@@ -79,6 +79,7 @@ class Engine:
         outbox.on_idle = self.sender.wake
         self.scheduler = BackgroundScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
+        self.extra: list[Worker] = []  # further passes (supervision), each its own worker on the tick
 
     def _escalate(self) -> bool:
         events = self.alerts.process_events()
@@ -110,16 +111,30 @@ class Engine:
         self.sender.start()
         self.scheduler.add_job(self.escalator.wake, IntervalTrigger(seconds=TICK_S), id="tick-escalator")
         self.scheduler.add_job(self.sender.wake, IntervalTrigger(seconds=TICK_S), id="tick-sender")
+        for worker in self.extra:
+            worker.start()
         self.scheduler.start()
         self._plan()
         log.info("dispatcher.started")
 
     def alive(self) -> bool:
-        return self.escalator.alive() and self.sender.alive()
+        return self.escalator.alive() and self.sender.alive() and all(w.alive() for w in self.extra)
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
         self.escalator.stop()
         self.sender.stop()
+        for worker in self.extra:
+            worker.stop()
         self.outbox.close()
         log.info("dispatcher.stopped")
+
+
+def add_pass(engine: Engine, name: str, work: Callable[[], object]) -> Worker:
+    """Run `work` on its own worker thread, every tick (and at once when it says it found more).
+
+    Called before engine.start(). The pass must be safe to run twice and on two processes at once.
+    """
+    worker = Worker(name, lambda: bool(work()))
+    engine.extra.append(worker)
+    return worker

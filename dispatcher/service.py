@@ -8,9 +8,11 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine as DbEngine
 
 from dispatcher.alerts import Alerts
-from dispatcher.engine import Engine
+from dispatcher.engine import Engine, add_pass
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
+from dispatcher.supervision import Rules
+from dispatcher.supervisor import Supervisor
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.webhooks import WebhookContext
 from jinqiao import wakeups
@@ -29,6 +31,7 @@ class Dispatcher:
     outbox: Outbox
     engine: Engine
     webhooks: WebhookContext
+    supervisor: Supervisor | None = None
     listener: Listener | None = None  # PostgreSQL: wakes this dispatcher when another process wrote
 
     def start(self) -> None:
@@ -56,7 +59,10 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     engine = Engine(alerts, outbox, now)
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
+    supervisor = Supervisor(sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack,
+                                                           settings.battery_low))
+    add_pass(engine, "supervisor", supervisor.run)
     listener = None
     if db.dialect.name == "postgresql":
         listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})
-    return Dispatcher(alerts, outbox, engine, webhooks, listener)
+    return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener)

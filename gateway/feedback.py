@@ -1,7 +1,9 @@
 """Publishes the dispatcher's device feedback (acknowledged, resolved, cancelled) to the devices.
 
 Rows are claimed with SKIP LOCKED, so of several gateways one sends each. A gateway killed after
-publishing and before recording sends that feedback again: harmless for a device.
+publishing and before recording sends that feedback again: harmless for a device. Rows for a
+commodity button, or of an alert no press of the resident opened (a device alert), are marked done
+without being published.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices.protocol import Topics, feedback
 from jinqiao.db import reading, transaction
-from jinqiao.schema import DeviceFeedback
+from jinqiao.schema import Device, DeviceFeedback
 
 log = structlog.get_logger("jinqiao.gateway")
 
@@ -31,8 +33,15 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
             stmt = stmt.with_for_update(skip_locked=True)
         rows = s.scalars(stmt).all()
         at = now()
+        adapters = dict(s.execute(select(Device.id, Device.adapter).where(
+            Device.id.in_({row.device_id for row in rows}))).all()) if rows else {}
         for row in rows:
-            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code))
             row.sent_at = at
+            if row.ref is None or adapters.get(row.device_id, "native") != "native":
+                # A supervision alert (the device itself was silent) answers no press of the resident's:
+                # "help is on the way" would mislead them. A commodity button cannot show anything.
+                log.info("device.feedback_skipped", device_id=row.device_id, state=row.state, alert=row.alert_code)
+                continue
+            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code))
             log.info("device.feedback_sent", device_id=row.device_id, state=row.state, alert=row.alert_code)
         return len(rows)

@@ -23,8 +23,10 @@ import structlog
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from devices import adapters
 from devices.protocol import DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
 from gateway.mqtt_link import Inbound
+from gateway.sources import KnownSources
 from jinqiao import metrics, wakeups
 from jinqiao.db import write_lock
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
@@ -139,6 +141,9 @@ class Batch:
     events: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
     statuses: list[tuple[Inbound, StatusReport]] = field(default_factory=list)
     rejections: list[tuple[Inbound, Rejected]] = field(default_factory=list)
+    # events of commodity buttons (devices/adapters.py): stored like the others, but such a device
+    # cannot show feedback, so nothing is published back to it
+    quiet: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
 
 
 class Ingest:
@@ -157,6 +162,8 @@ class Ingest:
         self.max_batch = max_batch
         self.on_stored: Callable[[], None] = lambda: None  # in one process, wakes the dispatcher at once
         self.known = KnownDevices(engine)
+        self.sources = KnownSources(engine)
+        self.adapter_topics = adapters.AdapterTopics()
         self._queue: queue.Queue[Inbound] = queue.Queue()
         self._events = EventWriter(engine)
 
@@ -196,20 +203,28 @@ class Ingest:
                 delay = min(delay * 2, 5.0)
 
     def process(self, messages: list[Inbound]) -> Batch:
-        batch = self.sort(messages)
         at = self.now()
+        batch = self.sort(messages, at)
         self.store(batch, at)
         metrics.BATCH_SIZE.observe(len(messages))
         self.answer(batch, at)
-        if batch.events:
+        if batch.events or batch.quiet:
             self.on_stored()
         return batch
 
-    def sort(self, messages: list[Inbound]) -> Batch:
+    def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:
         batch = Batch()
         for message in messages:
             parsed = classify(message, self.topics)
-            if not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
+            if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
+                adapted = adapters.parse(message.topic, message.payload, message.retained, at or self.now(),
+                                         self.adapter_topics)
+                if adapted is not None:
+                    parsed = self.sources.resolve(adapted)
+                    if isinstance(parsed, DeviceEvent):
+                        batch.quiet.append((message, parsed))
+                        continue
+            elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
                 parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
                                   getattr(parsed, "event_id", None))
             if isinstance(parsed, DeviceEvent):
@@ -222,8 +237,8 @@ class Ingest:
 
     def store(self, batch: Batch, at: datetime) -> None:
         with write_lock(self.engine), self.engine.begin() as conn:
-            if batch.events:
-                self._events.write(conn, [e for _, e in batch.events], at)
+            if batch.events or batch.quiet:
+                self._events.write(conn, [e for _, e in batch.events] + [e for _, e in batch.quiet], at)
                 wakeups.notify(conn, wakeups.EVENTS)  # a dispatcher in another process looks at once
             if batch.statuses:
                 self._store_presence(conn, batch.statuses, at)
@@ -255,13 +270,16 @@ class Ingest:
 
     def _answer(self, batch: Batch, at: datetime) -> None:
         link = self.link
-        for kind, n in Counter(e.type for _, e in batch.events).items():
+        for kind, n in Counter(e.type for _, e in batch.events + batch.quiet).items():
             metrics.EVENTS_ACCEPTED.labels(kind).inc(n)
         if link and batch.events:
             received = received_feedback(at)
             feedback_topic = self.topics.feedback
             for message, event in batch.events:
                 link.publish(feedback_topic(event.device_id), received(event.event_id))
+                link.ack(message)
+        if link:
+            for message, _ in batch.quiet:
                 link.ack(message)
         for message, report in batch.statuses:
             metrics.PRESENCE.labels(report.status).inc()

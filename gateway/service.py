@@ -7,6 +7,7 @@ import threading
 import structlog
 from sqlalchemy import Engine
 
+from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
 from gateway.feedback import publish_pending
 from gateway.ingest import Ingest, utcnow
@@ -22,13 +23,16 @@ class GatewayDied(RuntimeError):
 
 
 class Gateway:
-    def __init__(self, engine: Engine, mqtt_url: str, root: str, gateway_id: str, mqtt5: bool = True) -> None:
+    def __init__(self, engine: Engine, mqtt_url: str, root: str, gateway_id: str, mqtt5: bool = True,
+                 adapters: tuple[str, ...] = ADAPTERS, ca_file: str | None = None) -> None:
         self.topics = Topics(root)
         self.ingest = Ingest(engine, self.topics)
         self.link = MqttLink(
             BrokerAddress.from_url(mqtt_url),
             client_id=f"jinqiao-gateway-{gateway_id}",
-            subscriptions=[self.topics.event_filter, self.topics.status_filter],
+            # our own topics, and the commodity buttons' topics of the adapters in use
+            subscriptions=[self.topics.event_filter, self.topics.status_filter, *AdapterTopics().filters(adapters)],
+            ca_file=ca_file,
             on_message=self.ingest.submit,
             mqtt5=mqtt5,
         )

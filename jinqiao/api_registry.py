@@ -4,7 +4,7 @@ deactivate, through the import's own models and checks (jinqiao.registry_edit)."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Callable
 
 from fastapi import APIRouter, HTTPException, Path
@@ -13,13 +13,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.supervision import Rules
 from jinqiao import registry as reg
+from jinqiao.api_supervision import health_of
 from jinqiao.auth import Admin, Viewer
 from jinqiao.registry_edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
 from jinqiao.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
 
 EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-LOW_BATTERY = 20  # percent
 
 
 class Problems(BaseModel):
@@ -43,19 +44,8 @@ class CommunityIn(reg._Model):
 ERRORS = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Problems}}
 
 
-def device_health(d: Device, now: datetime) -> dict[str, Any]:
-    """Offline (its last will or status said so), heartbeat overdue (nothing heard for more than
-    its supervision interval), low battery (under 20 %)."""
-    overdue = None
-    if d.heartbeat_s:
-        overdue = d.last_seen_at is None or now - d.last_seen_at > timedelta(seconds=d.heartbeat_s)
-    return {"status": d.status, "status_at": d.status_at, "last_seen_at": d.last_seen_at, "battery": d.battery,
-            "offline": d.status == "offline", "heartbeat_overdue": overdue,
-            "low_battery": d.battery is not None and d.battery < LOW_BATTERY}
-
-
 def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime],
-                    reads: sessionmaker[Session] | None = None) -> APIRouter:
+                    reads: sessionmaker[Session] | None = None, supervision: Rules = Rules()) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["registry"])
     editor = RegistryEditor(sessions)
     reads = reads or sessions
@@ -160,7 +150,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
                 "community_name": community.name if community else None,
                 "volunteers": [{"id": v.id, "name": v.name, "phone": v.phone} for v in volunteers],
                 "mediator": {"id": mediator.id, "name": mediator.name, "phone": mediator.phone} if mediator else None,
-                "devices": [{"id": d.id, "kind": d.kind, "active": d.active, **device_health(d, t)} for d in devices],
+                "devices": [{"id": d.id, "kind": d.kind, "active": d.active, **health_of(d, supervision, t)} for d in devices],
             }
 
     @router.post("/residents", status_code=201, responses=ERRORS)
@@ -182,13 +172,13 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
         with reads() as s:
             t = now()
             rows = {d.id: d for d in s.scalars(select(Device).where(Device.active.is_(True)))}
-        return [{**e, **device_health(rows[e["id"]], t)} for e in section("devices") if e["id"] in rows]
+        return [{**e, **health_of(rows[e["id"]], supervision, t)} for e in section("devices") if e["id"] in rows]
 
     @router.get("/devices/{entry_id}", responses=ERRORS)
     def device(user: Viewer, entry_id: EntryId) -> dict:
         entry = one("devices", entry_id)
         with reads() as s:
-            return {**entry, **device_health(s.get(Device, entry_id), now())}
+            return {**entry, **health_of(s.get(Device, entry_id), supervision, now())}
 
     @router.post("/devices", status_code=201, responses=ERRORS)
     def create_device(user: Admin, body: reg.Device):

@@ -15,9 +15,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import Alerts
+from dispatcher.supervision import Rules
 from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
 from jinqiao.api_alerts import alerts_router
 from jinqiao.api_registry import registry_router
+from jinqiao.api_supervision import supervision_router
 from jinqiao.auth import CSRF_COOKIE, SESSION_COOKIE, AuthConfig, Viewer, current_user, principal_of
 from jinqiao.db import read_only
 from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
@@ -168,7 +170,8 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
 
 
 def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cookies: bool,
-                now: Callable[[], datetime], accounts: Accounts | None = None) -> list[APIRouter]:
+                now: Callable[[], datetime], accounts: Accounts | None = None,
+                supervision: Rules = Rules()) -> list[APIRouter]:
     """Every router of the board and the API. The first one carries the auth configuration, which
     create_app puts on app.state (see `app_state`)."""
     reads = read_only(sessions)  # who is asking, the board, the stream: never SQLite's write lock
@@ -178,4 +181,4 @@ def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cooki
     first = session_router(config)
     first.app_state = {"auth": config, "stream_hub": hub}  # type: ignore[attr-defined]
     return [first, pages_router(), stream_router(hub, reads), alerts_router(reads, alerts),
-            registry_router(sessions, now, reads)]
+            registry_router(sessions, now, reads, supervision), supervision_router(sessions, supervision, now=now)]

@@ -1,4 +1,5 @@
-"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade | user add | device add."""
+"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade | user add |
+device add | device password | device export-auth."""
 
 from __future__ import annotations
 
@@ -135,15 +136,79 @@ def cmd_device_add(args) -> int:
     engine = make_engine(settings.database_url)
     try:
         creds = add_device(session_factory(engine), device_id=args.id, resident_id=args.resident, kind=args.kind,
-                           heartbeat=args.heartbeat)
+                           heartbeat=args.heartbeat, adapter=args.adapter, source=args.source)
     except DeviceError as exc:
         print(f"jinqiao device add: {exc}", file=sys.stderr)
         return 1
     print(f"device {creds.device_id} registered")
+    if args.adapter == "zigbee2mqtt":
+        print(f"Zigbee2MQTT device '{args.source}': pair it with the bridge; it needs no MQTT account of its own")
+    else:
+        print(f"MQTT user name: {creds.device_id}")
+        print(f"MQTT password:  {creds.password}")
+    if args.adapter == "native":
+        print(f"publish events to: {settings.mqtt_root}/v1/dev/{creds.device_id}/event")
+    return _export_auth_if_configured(settings, engine, "jinqiao device add")
+
+
+def _export_auth_if_configured(settings: Settings, engine, command: str) -> int:
+    if not (settings.mosquitto_password_file and settings.mosquitto_acl_file):
+        return 0
+    return _export_auth(settings, engine, settings.mosquitto_password_file, settings.mosquitto_acl_file, command)
+
+
+def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, command: str) -> int:
+    from urllib.parse import unquote, urlsplit
+
+    from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
+    from jinqiao.db import session_factory
+
+    url = urlsplit(settings.mqtt_url or "")
+    user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
+    password = unquote(url.password) if url.password else None
+    try:
+        files = export_auth(session_factory(engine), root=settings.mqtt_root, password_file=password_file,
+                            acl_file=acl_file, gateway_user=user, gateway_password=password)
+    except OSError as exc:
+        print(f"{command}: cannot write the Mosquitto files: {exc}", file=sys.stderr)
+        return 1
+    print(f"Mosquitto files written: {password_file} ({files.accounts} device accounts), {acl_file}; "
+          "reload Mosquitto (SIGHUP) to apply them")
+    if files.without_password:
+        print(f"no password yet (run `jinqiao device password ID`): {' '.join(files.without_password)}")
+    return 0
+
+
+def cmd_device_password(args) -> int:
+    from devices.registration import DeviceError, reset_password
+    from jinqiao.db import make_engine, session_factory, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        creds = reset_password(session_factory(engine), args.id)
+    except DeviceError as exc:
+        print(f"jinqiao device password: {exc}", file=sys.stderr)
+        return 1
     print(f"MQTT user name: {creds.device_id}")
     print(f"MQTT password:  {creds.password}")
-    print(f"publish events to: {settings.mqtt_root}/v1/dev/{creds.device_id}/event")
-    return 0
+    return _export_auth_if_configured(settings, engine, "jinqiao device password")
+
+
+def cmd_device_export_auth(args) -> int:
+    from jinqiao.db import make_engine, upgrade
+
+    settings = _settings()
+    password_file = args.password_file or settings.mosquitto_password_file
+    acl_file = args.acl_file or settings.mosquitto_acl_file
+    if not (password_file and acl_file):
+        print("jinqiao device export-auth: give --password-file and --acl-file (or set "
+              "JINQIAO_MOSQUITTO_PASSWORD_FILE and JINQIAO_MOSQUITTO_ACL_FILE)", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    return _export_auth(settings, make_engine(settings.database_url), password_file, acl_file,
+                        "jinqiao device export-auth")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     dev_add.add_argument("--resident", required=True)
     dev_add.add_argument("--kind", default="pager", choices=["pager", "pull_cord", "fall_detector"])
     dev_add.add_argument("--heartbeat", default=None, help="supervision interval, e.g. 10m")
+    dev_add.add_argument("--adapter", default="native", choices=["native", "zigbee2mqtt", "shelly", "tasmota"])
+    dev_add.add_argument("--source", default=None, help="for an adapter: the Zigbee2MQTT name, Shelly id or Tasmota topic")
     dev_add.set_defaults(fn=cmd_device_add)
+    dev_pw = device.add_parser("password", help="give a registered device a new MQTT password and print it")
+    dev_pw.add_argument("id")
+    dev_pw.set_defaults(fn=cmd_device_password)
+    dev_auth = device.add_parser("export-auth", help="write Mosquitto's password file and ACL from the registry")
+    dev_auth.add_argument("--password-file", default=None)
+    dev_auth.add_argument("--acl-file", default=None)
+    dev_auth.set_defaults(fn=cmd_device_export_auth)
     return parser
 
 

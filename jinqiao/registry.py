@@ -16,6 +16,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, Hashable, Iterable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -134,6 +135,35 @@ def _source(value: Any) -> str:
     raise ValueError(f"bad source '{value}'")
 
 
+def _away_time(value: Any) -> date | datetime:
+    """A day (`2026-12-10`) or an instant with its zone (`2026-12-10T08:00:00+08:00`)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value or " " in value \
+                else date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"'{value.isoformat()}' has no time zone (write +08:00, or give a plain date)")
+        return value
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"bad date or time '{value}' (2026-12-10, or 2026-12-10T08:00:00+08:00)")
+
+
+def away_bounds(start: date | datetime, end: date | datetime | None, tz: str) -> tuple[datetime, datetime | None]:
+    """UTC bounds of an away period: a plain day counts whole, in the community's zone (`to` included)."""
+    zone = ZoneInfo(tz)
+
+    def utc(v: date | datetime, next_day: bool) -> datetime:
+        if not isinstance(v, datetime):
+            v = datetime.combine(v + timedelta(days=1) if next_day else v, dtime(0, 0), zone)
+        return v.astimezone(timezone.utc)
+
+    return utc(start, False), (None if end is None else utc(end, True))
+
+
 Id = Annotated[str, BeforeValidator(_id)]
 Phone = Annotated[str, BeforeValidator(_phone)]
 # Text in the file and the API ("2m"), seconds once validated; the JSON schema says what to send.
@@ -179,6 +209,13 @@ class Checkin(_Model):
     deadline: TimeOfDay  # community time
 
 
+class Away(_Model):
+    """The resident is away (with family, in hospital): no wellness or device alerts meanwhile."""
+
+    start: Annotated[object, BeforeValidator(_away_time)] = Field(alias="from")
+    end: Annotated[object, BeforeValidator(_away_time)] | None = Field(default=None, alias="to")  # None: until further notice
+
+
 class Contact(_Model):
     name: Name
     phone: Phone
@@ -195,6 +232,7 @@ class Resident(_Model):
     language: Language = "zh-CN"
     medical_notes: str = ""
     checkin: Checkin | None = None
+    away: Away | None = None
     contacts: list[Contact] = []
 
 
@@ -439,8 +477,13 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
             for member in b.party_members:
                 ref(where, "responder", member, responders)
             problems += [f"{where}: '{m}' is listed twice" for m, n in Counter(b.party_members).items() if n > 1]
+    zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
     for r in doc.residents:
         ref(f"residents[{r.id}].building", "building", r.building, buildings)
+        if r.away is not None and r.away.end is not None:
+            start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))
+            if end <= start:
+                problems.append(f"residents[{r.id}].away.to: ends before it starts")
         seen: set[str] = set()
         for i, c in enumerate(r.contacts):
             if c.phone in seen:
@@ -547,10 +590,12 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
           only=lambda r: r.building_id in building_ids, desired={
               (b.id, m): dict(building_id=b.id, responder_id=m, position=i)
               for c in doc.communities for b in c.buildings for i, m in enumerate(b.party_members)})
+    zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
     _sync(s, ResidentRow, report, **entity, desired={
         r.id: dict(id=r.id, name=r.name, building_id=r.building, address=r.address, phone=r.phone,
                    lives_alone=r.lives_alone, language=r.language, medical_notes=r.medical_notes,
-                   checkin_deadline=r.checkin.deadline if r.checkin else None, active=True)
+                   checkin_deadline=r.checkin.deadline if r.checkin else None,
+                   **_away_columns(r, zones), active=True)
         for r in doc.residents})
     resident_ids = {r.id for r in doc.residents}
     # Contacts of residents no longer in the file stay with them: the resident is only deactivated.
@@ -571,6 +616,17 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
         for i, t in enumerate(doc.escalation.tiers)})
     _sync(s, PolicySetting, report, key=lambda r: r.key, only=lambda r: r.key == ACK_EXPIRY_KEY, desired={
         ACK_EXPIRY_KEY: dict(key=ACK_EXPIRY_KEY, value=str(doc.escalation.ack_expiry))})
+
+
+def _away_columns(r: Resident, zones: dict[str, str]) -> dict[str, datetime | None]:
+    """Only a file that says `away:` manages the period (`away: null` ends it); without the key the
+    columns stay as they are, so that a period set on the board survives a routine import."""
+    if "away" not in r.model_fields_set:
+        return {}
+    if r.away is None:
+        return {"away_from": None, "away_to": None}
+    start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))
+    return {"away_from": start, "away_to": end}
 
 
 def _sync(s: Session, model: type, report: ImportReport, *, key: Callable[[Any], Hashable],

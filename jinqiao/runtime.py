@@ -64,7 +64,8 @@ def run_gateway(settings: Settings) -> int:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True)
+    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
+                      adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     try:
         gateway.run_until(stopper.event)
     except GatewayDied as exc:
@@ -96,9 +97,10 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
 
 
 def dispatcher_routers(dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> list:
+    sessions = session_factory(engine)
     return [twilio_router(dispatcher.webhooks),
-            *web_routers(session_factory(engine), dispatcher.alerts, secure_cookies=secure_cookies,
-                         now=dispatcher.alerts.now)]
+            *web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies, now=dispatcher.alerts.now,
+                         supervision=dispatcher.supervisor.rules)]
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -107,13 +109,14 @@ def secure_cookies(settings: Settings) -> bool:
 
 
 def run_web(settings: Settings) -> int:
-    """The API and health (the board comes with issue #4); operations go through the same Alerts shell."""
+    """The board, the API and health; operations go through the same Alerts shell as the dispatcher's."""
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
-    app = create_app(Readiness(engine), web_routers(session_factory(engine), dispatcher.alerts,
-                                                    secure_cookies=secure_cookies(settings), now=dispatcher.alerts.now))
+    sessions = session_factory(engine)
+    app = create_app(Readiness(engine), web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies(settings),
+                                                    now=dispatcher.alerts.now, supervision=dispatcher.supervisor.rules))
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
 
@@ -151,7 +154,7 @@ def run_up(settings: Settings) -> int:
         broker = EmbeddedBroker("127.0.0.1", 1883)
         broker.start()
     gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
-                      mqtt5=broker is None)
+                      mqtt5=broker is None, adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     dispatcher = build_dispatcher(settings, engine)
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.start()

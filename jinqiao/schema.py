@@ -393,3 +393,55 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(200))  # "name:<name>" or "addr:<ip>"
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- device supervision and daily check-in (dispatcher/supervisor.py) ----------------------------
+
+
+class MaintenanceItem(Base):
+    """Something to fix that is not an emergency (a low battery): listed for operators, closed by one."""
+
+    __tablename__ = "maintenance_items"
+    __table_args__ = (
+        # one open item per device and reason, however many low readings come in
+        Index("uq_maintenance_open", "device_id", "reason", unique=True,
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    resident_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))  # battery_low
+    battery: Mapped[int | None] = mapped_column(Integer)
+    source_event: Mapped[int] = mapped_column(Integer)  # events.id that opened it: never reopened by that one
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SupervisionCursor(Base):
+    """How far the supervision pass has read the events table; its row lock serializes the pass."""
+
+    __tablename__ = "supervision_cursor"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    ran_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ResidentCheckin(Base):
+    """The newest `checkin` of each resident (from any of their devices)."""
+
+    __tablename__ = "resident_checkins"
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CheckinMiss(Base):
+    """A missed daily check-in, once per resident and local day: the marker that makes it once."""
+
+    __tablename__ = "checkin_misses"
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, community time
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    alert_id: Mapped[int | None] = mapped_column(Integer)  # None: suppressed (away)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     send_workers: int = Field(default=8, ge=1, le=64)
     log_level: str = "info"
     log_format: str = "auto"  # auto | json | console
+    # Device supervision (docs/devices.md): seconds a device may report `offline` before a device
+    # alert, seconds of slack on top of each device's heartbeat interval, and the battery level
+    # (percent) below which a maintenance item opens.
+    offline_grace: float = Field(default=180.0, ge=0)
+    heartbeat_slack: float = Field(default=30.0, ge=0)
+    battery_low: int = Field(default=20, ge=1, le=100)
+    # Commodity-button adapters the gateway subscribes for (comma separated; empty for none).
+    adapters: str = "zigbee2mqtt,shelly,tasmota"
+    # The CA the gateway trusts for mqtts:// (unset: the system's CAs).
+    mqtt_ca_file: str | None = None
+    # Mosquitto files `jinqiao device add` (and `jinqiao device export-auth`) rewrite.
+    mosquitto_password_file: str | None = None
+    mosquitto_acl_file: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -95,6 +108,19 @@ class Settings(BaseSettings):
         if v not in ("auto", "json", "console"):
             raise ValueError("must be auto, json or console")
         return v
+
+    @field_validator("adapters")
+    @classmethod
+    def _adapters(cls, v: str) -> str:
+        names = [a.strip() for a in v.split(",") if a.strip()]
+        wrong = [a for a in names if a not in ("zigbee2mqtt", "shelly", "tasmota")]
+        if wrong:
+            raise ValueError(f"unknown adapter {wrong[0]!r}: use zigbee2mqtt, shelly, tasmota")
+        return ",".join(names)
+
+    @property
+    def adapter_list(self) -> tuple[str, ...]:
+        return tuple(a for a in self.adapters.split(",") if a)
 
     @model_validator(mode="after")
     def _twilio_all_or_nothing(self) -> "Settings":

@@ -499,6 +499,11 @@ class Fleet:
         sources = self.options.source_addresses or ("",)
         self._devices = [_Device(d, topics_for(self.options.root, d), silent=d in silent, source=sources[n % len(sources)])
                          for n, d in enumerate(ids)]
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """End the traffic now (from another thread): run() drains, says goodbye and returns."""
+        self._stop.set()
 
     def run(self) -> dict[str, Any]:
         opts = self.options
@@ -538,7 +543,7 @@ class Fleet:
     def _watch(self, workers: list[_Worker], started: float, until: float, stop_when_settled: bool) -> None:
         """Print progress once a second until `until` (or until nothing is pending, when draining)."""
         next_report = time.monotonic() + 1.0
-        while (now := time.monotonic()) < until:
+        while (now := time.monotonic()) < until and not (self._stop.is_set() and not stop_when_settled):
             stats = _Stats.total([w.stats for w in workers])
             if stop_when_settled and stats.pending == 0:
                 return

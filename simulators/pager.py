@@ -6,6 +6,12 @@ As a script:
     python simulators/pager.py --device pgr-0001 offline            # power cut: the broker sends the will
     python simulators/pager.py --device pgr-0001 offline --graceful
     python simulators/pager.py --device pgr-0001 interactive         # press / cancel / ... from stdin
+    python simulators/pager.py --as shelly --source shellybutton1-A4CF12F45301 --device sh-1 press
+    python simulators/pager.py --as zigbee2mqtt --source sos-liu --device z-1 --action emergency press
+
+MQTT 5 is the default (`--mqtt 3` for 3.1.1). With `--as zigbee2mqtt|shelly|tasmota` it publishes
+what such a button publishes (simulators/buttons.py); those get no feedback, so a command is done
+once the broker acknowledges it (exit 1 if the broker refused it).
 
 Exit codes of the event commands: 0 `received` (or the `--until` state) came, 1 `rejected`,
 2 timed out (`--timeout`), 3 could not connect.
@@ -209,7 +215,7 @@ class _DeviceClient(mqtt.Client):
 
 
 def new_client(device: str, address: BrokerAddress, topics: Topics, *, protocol: int, password: str | None,
-               wait_for_tcp: bool = True) -> mqtt.Client:
+               wait_for_tcp: bool = True, ca_file: str | None = None, will: bool = True) -> mqtt.Client:
     """A paho client set up as a device: client id and user name are the device id, and the
     retained `offline` will tells the system when the device vanishes without a word.
     wait_for_tcp=False is for external event loops (fleet.py): connect() returns at once."""
@@ -223,9 +229,10 @@ def new_client(device: str, address: BrokerAddress, topics: Topics, *, protocol:
     )
     client.wait_for_tcp = wait_for_tcp
     client.username_pw_set(device, password)
-    client.will_set(topics.status, OFFLINE, qos=1, retain=True)
+    if will:
+        client.will_set(topics.status, OFFLINE, qos=1, retain=True)
     if address.tls:
-        client.tls_set()
+        client.tls_set(ca_certs=ca_file)  # None: the system's CAs
     return client
 
 
@@ -266,6 +273,7 @@ class Pager:
         *,
         keepalive: int = 30,
         on_feedback: FeedbackCallback | None = None,
+        ca_file: str | None = None,
     ) -> None:
         if protocol not in (3, 5):
             raise ValueError("protocol must be 3 (MQTT 3.1.1) or 5")
@@ -278,6 +286,7 @@ class Pager:
         self._resend_initial = resend_initial
         self._resend_max = resend_max
         self._on_feedback = on_feedback
+        self._ca_file = ca_file
         self._rng = random.Random()
         # One condition guards all state below. Never call paho while holding it: paho calls
         # our callbacks while holding its own locks, and the two orders would deadlock.
@@ -302,7 +311,8 @@ class Pager:
                 raise PagerError("pager is closed")
             if self._client is not None:
                 return self
-        client = new_client(self.device, self._address, self.topics, protocol=self._protocol, password=self._password)
+        client = new_client(self.device, self._address, self.topics, protocol=self._protocol, password=self._password,
+                            ca_file=self._ca_file)
         client.on_connect = self._handle_connect
         client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
@@ -590,6 +600,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
     parser.add_argument("--resend-initial", type=float, default=1.0)
     parser.add_argument("--resend-max", type=float, default=30.0)
+    parser.add_argument("--ca-file", default=None, help="CA certificate to trust for mqtts:// (default: the system's)")
+    parser.add_argument("--as", dest="as_", choices=("native", "zigbee2mqtt", "shelly", "tasmota"), default="native",
+                        help="act as a commodity button: its own topics and payloads, no feedback")
+    parser.add_argument("--source", default=None,
+                        help="with --as: the Zigbee2MQTT friendly name, Shelly id or Tasmota topic")
+    parser.add_argument("--action", default=None,
+                        help="with --as: the button's own action word (e.g. emergency, SS, TRIPLE)")
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
     event = argparse.ArgumentParser(add_help=False)
@@ -651,13 +668,57 @@ def run_interactive_command(pager: Pager, command: str, args: list[str]) -> None
         print(INTERACTIVE_HELP, flush=True)
 
 
+def run_button(args: argparse.Namespace) -> int:
+    """--as zigbee2mqtt|shelly|tasmota: publish what such a button publishes; done at the PUBACK."""
+    try:
+        from simulators.buttons import ButtonError, CommodityButton
+    except ImportError:  # run as a script: simulators/ itself is on sys.path
+        from buttons import ButtonError, CommodityButton  # type: ignore[no-redef]
+
+    if not args.source:
+        print("--source is required with --as", file=sys.stderr)
+        return EXIT_REJECTED
+    if args.command in ("fall", "interactive"):
+        print(f"a {args.as_} button cannot {args.command}", file=sys.stderr)
+        return EXIT_REJECTED
+    address = parse_broker_url(args.url)
+    user = "zigbee2mqtt" if args.as_ == "zigbee2mqtt" else args.device  # the bridge speaks for Zigbee buttons
+    button = CommodityButton(address.host, address.port, args.as_, args.source, user=user,
+                             password=args.password if args.password is not None else address.password,
+                             protocol=args.mqtt, tls=address.tls, ca_file=args.ca_file)
+    try:
+        button.connect(timeout=min(args.timeout, 10.0))
+    except ButtonError as exc:
+        print(f"{args.source}: {exc}", file=sys.stderr)
+        return EXIT_NO_CONNECTION
+    try:
+        if args.command == "offline":
+            button.go_offline()
+            print(f"{args.source}: offline (connection dropped, will sent by the broker)")
+            return EXIT_OK
+        ok = button.send(args.command, action=args.action, battery=args.battery, timeout=args.timeout)
+    except ButtonError as exc:
+        print(f"{args.source}: {exc}", file=sys.stderr)
+        return EXIT_TIMEOUT
+    finally:
+        if args.command != "offline":
+            button.close()
+    if not ok:
+        print(f"{args.source}: refused by the broker: {' '.join(button.refusals)}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{args.source}: {args.as_} {args.command} published (such a button gets no feedback)", flush=True)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
+    if args.as_ != "native":
+        return run_button(args)
     pager = Pager(args.url, args.device, root=args.root, password=args.password, protocol=args.mqtt,
                   resend_initial=args.resend_initial, resend_max=args.resend_max,
-                  on_feedback=show_feedback(args.device))
+                  on_feedback=show_feedback(args.device), ca_file=args.ca_file)
     try:
         pager.connect(timeout=min(args.timeout, 10.0))
     except PagerConnectError as exc:

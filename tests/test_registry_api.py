@@ -116,8 +116,8 @@ def test_resident_card_and_device_health(admin):
     assert [v["id"] for v in card["volunteers"]] == ["pm-li", "pm-zhao"]
     assert card["mediator"]["id"] == "med-wang" and card["community"] == "tianshui-wulin"
     pager = [d for d in card["devices"] if d["id"] == "pgr-0001"][0]
-    assert pager["offline"] and pager["heartbeat_overdue"] and pager["low_battery"] and pager["battery"] == 12
+    assert pager["offline"] and pager["heartbeat_overdue"] and pager["battery_low"] and pager["battery"] == 12
     devices = {d["id"]: d for d in http.get("/api/v1/devices").json()}
-    assert devices["pgr-0001"]["offline"] and not devices["z2m-sos-liu"]["low_battery"]
+    assert devices["pgr-0001"]["offline"] and not devices["z2m-sos-liu"]["battery_low"]
     with sessions() as s:
         assert s.get(Resident, "r-zhang").active

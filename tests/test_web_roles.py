@@ -41,6 +41,10 @@ RULES: dict[tuple[str, str], str] = {
                                       "/api/v1/responders/{entry_id}", "/api/v1/roster", "/api/v1/policy")},
     **{(m, f"/api/v1/{kind}{tail}"): "admin" for kind in ("communities", "buildings", "residents", "devices", "responders")
        for m, tail in (("POST", ""), ("PUT", "/{entry_id}"), ("DELETE", "/{entry_id}"))},
+    ("GET", "/api/v1/supervision/devices"): "viewer",
+    ("GET", "/api/v1/supervision/residents/{resident_id}"): "viewer",
+    ("GET", "/api/v1/supervision/maintenance"): "viewer",
+    ("POST", "/api/v1/supervision/maintenance/{item_id}/close"): "operator",
     ("PUT", "/api/v1/roster"): "admin",
     ("PUT", "/api/v1/policy"): "admin",
 }
@@ -63,7 +67,7 @@ def app_routes(app) -> set[tuple[str, str]]:
 def concrete(path: str, alert_id: int) -> str:
     kind = path.split("/")[3] if path.startswith("/api/v1/") else ""
     return (path.replace("{alert_id}", str(alert_id)).replace("{entry_id}", ENTRY.get(kind, "x"))
-            .replace("{name}", "board.js"))
+            .replace("{name}", "board.js").replace("{resident_id}", "r-zhang").replace("{item_id}", "1"))
 
 
 @pytest.fixture

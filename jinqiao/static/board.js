@@ -125,8 +125,10 @@ async function loadHistory() {
   document.getElementById("history-list").innerHTML = list.map((a) => alertCard(a, false)).join("") || `<p class="empty">–</p>`;
 }
 function health(d) {
-  const bad = [d.offline && t("offline"), d.heartbeat_overdue && t("overdue"), d.low_battery && t("low_battery")].filter(Boolean);
-  return bad.length ? `<span class="bad">${bad.join(" · ")}</span>` : `<span class="good">${t("ok")}</span>`;
+  const bad = [d.offline && t("offline"), d.heartbeat_overdue && t("overdue"), d.battery_low && t("low_battery")].filter(Boolean);
+  // a commodity button (Zigbee, Shelly, Tasmota) has no light or sound: whoever calls back must tell the resident
+  const mute = d.can_show_feedback === false ? ` <span class="mute">${t("no_feedback")}</span>` : "";
+  return (bad.length ? `<span class="bad">${bad.join(" · ")}</span>` : `<span class="good">${t("ok")}</span>`) + mute;
 }
 async function loadDevices() {
   const list = await api("/api/v1/devices");

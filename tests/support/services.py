@@ -51,6 +51,8 @@ class Mosquitto:
     conf_extra: str = ""
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    # a whole configuration of its own instead of the test one (it must listen on `port`)
+    conf_text: str | None = None
 
     BASE_CONF = (
         "allow_anonymous true\n"
@@ -71,14 +73,17 @@ class Mosquitto:
     def start(self) -> "Mosquitto":
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            f"persistence_location {self.workdir}/\n"
-            + self.BASE_CONF
-            # as root, Mosquitto would drop to its own user, which cannot write pytest's private folder
-            + ("user root\n" if os.geteuid() == 0 else "")
-            + self.conf_extra
-        )
+        if self.conf_text is not None:
+            conf.write_text(("user root\n" if os.geteuid() == 0 else "") + self.conf_text)
+        else:
+            conf.write_text(
+                f"listener {self.port} 127.0.0.1\n"
+                f"persistence_location {self.workdir}/\n"
+                + self.BASE_CONF
+                # as root, Mosquitto would drop to its own user, which cannot write pytest's private folder
+                + ("user root\n" if os.geteuid() == 0 else "")
+                + self.conf_extra
+            )
         if os.geteuid() == 0:  # mosquitto drops to its own user when started as root
             shutil.chown(self.workdir, user="mosquitto") if _user_exists("mosquitto") else None
         log = open(self.workdir / "mosquitto.log", "ab")

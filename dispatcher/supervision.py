@@ -1,0 +1,134 @@
+"""Device supervision and the daily check-in: which alerts to open and which to close. Pure.
+
+From what the registry and the gateway recorded (heartbeat interval, last message, presence),
+the residents' check-in deadlines, their newest check-in, their away periods and `now`:
+- a device `offline` for longer than the grace period, or silent for longer than its heartbeat
+  interval (plus a little slack for the trip), needs a `device` alert; one that is well again
+  closes its open device alert;
+- a resident with a deadline who has not checked in since local midnight once the deadline has
+  passed (in the community's time zone, every day) needs a `wellness` alert, once per local day;
+- a resident away (away_from <= t < away_to) gets neither; emergencies are never supervised here.
+A device that never sent anything is not supervised yet: it has not been installed. A button that
+sleeps between presses (Shelly Button1) is supervised by its heartbeat interval only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+OFFLINE, HEARTBEAT_MISSED, CHECKIN_MISSED = "offline", "heartbeat_missed", "checkin_missed"
+
+
+@dataclass(frozen=True)
+class Rules:
+    offline_grace_s: float = 180.0
+    heartbeat_slack_s: float = 30.0
+    battery_low: int = 20  # a battery level below this is a maintenance item
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    id: str
+    resident_id: str | None
+    heartbeat_s: int | None
+    last_seen_at: datetime | None
+    status: str | None
+    status_at: datetime | None
+    # a button that sleeps between presses (a Shelly Button1 on battery) is "offline" most of the
+    # time by design: only its heartbeat interval says whether it is still alive
+    sleeps: bool = False
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    id: str
+    timezone: str
+    checkin_deadline: str | None  # "HH:MM", community time
+    away_from: datetime | None
+    away_to: datetime | None
+    last_checkin_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OpenDeviceAlert:
+    resident_id: str
+    device_id: str
+    reason: str  # offline | heartbeat_missed
+
+
+@dataclass(frozen=True)
+class CloseDeviceAlert:
+    alert_id: int
+    device_id: str
+
+
+@dataclass(frozen=True)
+class MissedCheckin:
+    resident_id: str
+    day: date  # the local day whose check-in is missing
+    deadline_at: datetime
+    suppressed: bool  # away at the deadline: recorded, no alert
+
+
+def is_away(resident: ResidentView, at: datetime) -> bool:
+    if resident.away_from is None:
+        return False
+    return resident.away_from <= at and (resident.away_to is None or at < resident.away_to)
+
+
+def device_problem(device: DeviceView, rules: Rules, now: datetime) -> str | None:
+    """What is wrong with a device right now, if anything."""
+    if device.status == "offline" and device.status_at is not None and not device.sleeps:
+        if (now - device.status_at).total_seconds() > rules.offline_grace_s:
+            return OFFLINE
+    if device.heartbeat_s and device.last_seen_at is not None:
+        if (now - device.last_seen_at).total_seconds() > device.heartbeat_s + rules.heartbeat_slack_s:
+            return HEARTBEAT_MISSED
+    return None
+
+
+def decide_devices(devices: list[DeviceView], residents: dict[str, ResidentView], open_alerts: dict[str, list[int]],
+                   rules: Rules, now: datetime) -> list[OpenDeviceAlert | CloseDeviceAlert]:
+    """`open_alerts`: device id -> its open device alerts. Residents not given are not supervised."""
+    decisions: list[OpenDeviceAlert | CloseDeviceAlert] = []
+    for device in devices:
+        problem = device_problem(device, rules, now)
+        already = open_alerts.get(device.id, [])
+        if problem is None:
+            decisions += [CloseDeviceAlert(alert_id, device.id) for alert_id in already]
+            continue
+        resident = residents.get(device.resident_id) if device.resident_id else None
+        if already or resident is None or is_away(resident, now):
+            continue
+        decisions.append(OpenDeviceAlert(resident.id, device.id, problem))
+    return decisions
+
+
+def checkin_deadline(resident: ResidentView, day: date) -> datetime:
+    hh, mm = (int(x) for x in resident.checkin_deadline.split(":"))
+    return datetime.combine(day, time(hh, mm), ZoneInfo(resident.timezone))
+
+
+def decide_checkin(resident: ResidentView, already_marked: bool, now: datetime) -> MissedCheckin | None:
+    """Today's (local) check-in of one resident: missing once its deadline has passed?"""
+    if not resident.checkin_deadline or already_marked:
+        return None
+    tz = ZoneInfo(resident.timezone)
+    today = now.astimezone(tz).date()
+    deadline = checkin_deadline(resident, today)
+    if now < deadline:
+        return None
+    day_start = datetime.combine(today, time(0, 0), tz)
+    if resident.last_checkin_at is not None and resident.last_checkin_at >= day_start:
+        return None  # checked in today (even late: then they are fine, and nobody need go)
+    return MissedCheckin(resident.id, today, deadline, suppressed=is_away(resident, deadline) or is_away(resident, now))
+
+
+def local_day(resident: ResidentView, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(resident.timezone)).date()
+
+
+def battery_is_low(battery: int | None, event_type: str, rules: Rules) -> bool:
+    return event_type == "battery_low" or (battery is not None and battery < rules.battery_low)

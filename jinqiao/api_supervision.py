@@ -1,0 +1,160 @@
+"""Read-only views of device health and the daily check-in, and the maintenance list (close an item).
+
+Until accounts exist (issue #4) these routes, like the alerts API, answer only local requests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.alerts import OPEN_STATES
+from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem,
+                                    is_away)
+from dispatcher.supervisor import SLEEPING_ADAPTERS
+from jinqiao.auth import Operator, Viewer
+from jinqiao.db import reading, transaction
+from jinqiao.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
+
+
+class DeviceHealth(BaseModel):
+    id: str
+    resident_id: str | None
+    kind: str
+    adapter: str
+    source: str | None
+    # a commodity button (zigbee2mqtt, shelly, tasmota) has no display: the resident is never told
+    # `received` or that help is on the way, so whoever calls back must say so
+    can_show_feedback: bool
+    heartbeat_s: int | None
+    last_seen_at: datetime | None
+    status: str | None
+    status_at: datetime | None
+    battery: int | None
+    offline: bool  # its status topic says `offline` (a device alert follows after the grace period)
+    heartbeat_overdue: bool
+    battery_low: bool
+    open_alert_id: int | None  # its open device alert, if any
+
+
+class MaintenanceOut(BaseModel):
+    id: int
+    device_id: str
+    resident_id: str | None
+    reason: str
+    battery: int | None
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    note: str | None
+
+    model_config = {"from_attributes": True}
+
+
+class ResidentSupervision(BaseModel):
+    resident_id: str
+    checkin_deadline: str | None
+    last_checkin_at: datetime | None
+    away_from: datetime | None
+    away_to: datetime | None
+    away_now: bool
+    can_show_feedback: bool  # at least one of the resident's devices can show feedback
+    devices: list[DeviceHealth]
+
+
+class CloseIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+def health_of(d: Device, rules: Rules, at: datetime) -> dict:
+    """A device's health by the supervision rules: what the board and both device APIs show."""
+    problem = device_problem(DeviceView(d.id, d.resident_id, d.heartbeat_s, d.last_seen_at, d.status,
+                                        d.status_at, sleeps=d.adapter in SLEEPING_ADAPTERS), rules, at)
+    overdue = bool(d.heartbeat_s and d.last_seen_at and
+                   (at - d.last_seen_at).total_seconds() > d.heartbeat_s + rules.heartbeat_slack_s)
+    return dict(adapter=d.adapter, can_show_feedback=d.adapter == "native", status=d.status,
+                last_seen_at=d.last_seen_at, battery=d.battery,
+                offline=d.status == "offline",  # as it said; a device alert follows after the grace period
+                heartbeat_overdue=overdue or problem == HEARTBEAT_MISSED,
+                battery_low=d.battery is not None and d.battery < rules.battery_low)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
+                       now: Callable[[], datetime] = _utcnow) -> APIRouter:
+    """Everyone signed in reads; operators close maintenance items, under their own name."""
+    router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
+
+    def health(s: Session, devices: list[Device]) -> list[DeviceHealth]:
+        at = now()
+        ids = [d.id for d in devices]
+        alerts = dict(s.execute(select(Alert.device_id, Alert.id).where(
+            Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.in_(ids))).all()) if ids else {}
+        return [DeviceHealth(id=d.id, resident_id=d.resident_id, kind=d.kind, source=d.source, heartbeat_s=d.heartbeat_s,
+                             status_at=d.status_at, open_alert_id=alerts.get(d.id), **health_of(d, rules, at))
+                for d in devices]
+
+    @router.get("/devices", response_model=list[DeviceHealth])
+    def device_health(_: Viewer, problems: bool = Query(default=False, description="only devices with something wrong"),
+                      limit: int = Query(default=1000, ge=1, le=10000), offset: int = Query(default=0, ge=0)):
+        with reading(sessions) as s:
+            devices = s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id)
+                                .limit(limit).offset(offset)).all()
+            rows = health(s, devices)
+        if problems:
+            rows = [r for r in rows if r.offline or r.heartbeat_overdue or r.battery_low or r.open_alert_id]
+        return rows
+
+    @router.get("/residents/{resident_id}", response_model=ResidentSupervision)
+    def resident(_: Viewer, resident_id: str):
+        with reading(sessions) as s:
+            r = s.get(Resident, resident_id)
+            if r is None:
+                raise HTTPException(404, f"no resident {resident_id}")
+            devices = s.scalars(select(Device).where(Device.resident_id == resident_id, Device.active.is_(True))
+                                .order_by(Device.id)).all()
+            checkin = s.get(ResidentCheckin, resident_id)
+            zone = s.scalar(select(Community.timezone).join(Building, Building.community_id == Community.id)
+                            .where(Building.id == r.building_id))
+            view = ResidentView(r.id, zone or "Asia/Shanghai", r.checkin_deadline, r.away_from, r.away_to,
+                                checkin.last_at if checkin else None)
+            rows = health(s, devices)
+        return ResidentSupervision(resident_id=r.id, checkin_deadline=r.checkin_deadline,
+                                   last_checkin_at=view.last_checkin_at, away_from=r.away_from, away_to=r.away_to,
+                                   away_now=is_away(view, now()), can_show_feedback=any(d.can_show_feedback for d in rows),
+                                   devices=rows)
+
+    @router.get("/maintenance", response_model=list[MaintenanceOut])
+    def maintenance(_: Viewer, state: str = Query(default="open", pattern="^(open|closed|all)$"),
+                    limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)):
+        with reading(sessions) as s:
+            stmt = select(MaintenanceItem)
+            if state == "open":
+                stmt = stmt.where(MaintenanceItem.closed_at.is_(None))
+            elif state == "closed":
+                stmt = stmt.where(MaintenanceItem.closed_at.is_not(None))
+            return s.scalars(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+
+    @router.post("/maintenance/{item_id}/close")
+    def close(user: Operator, item_id: int, body: CloseIn):
+        with transaction(sessions) as s:
+            stmt = select(MaintenanceItem).where(MaintenanceItem.id == item_id)
+            if s.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            item = s.scalars(stmt).first()
+            if item is None:
+                raise HTTPException(404, f"no maintenance item {item_id}")
+            if item.closed_at is not None:
+                return {"changed": False, "closed_by": item.closed_by, "closed_at": item.closed_at}
+            item.closed_at, item.closed_by, item.note = now().astimezone(timezone.utc), user.name, body.note or None
+            return {"changed": True, "closed_by": item.closed_by, "closed_at": item.closed_at}
+
+    return router

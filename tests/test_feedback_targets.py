@@ -1,0 +1,31 @@
+"""Which device feedback is published: only answers to a resident's own press, only to native buttons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from devices.protocol import Topics
+from gateway.feedback import publish_pending
+from jinqiao.schema import Device, DeviceFeedback
+
+AT = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+
+
+def test_feedback_for_supervision_alerts_and_commodity_buttons_is_marked_done_unpublished(sessions):
+    with sessions.begin() as s:
+        s.add_all([Device(id="pgr-1"), Device(id="z-1", adapter="zigbee2mqtt", source="sos")])
+        s.flush()
+        s.add_all([
+            DeviceFeedback(device_id="pgr-1", ref="e1", alert_code="1234", state="acknowledged", created_at=AT),
+            DeviceFeedback(device_id="pgr-1", ref=None, alert_code="2345", state="acknowledged", created_at=AT),
+            DeviceFeedback(device_id="z-1", ref="z2m-abc", alert_code="3456", state="acknowledged", created_at=AT),
+            DeviceFeedback(device_id="gone", ref="e9", alert_code="4567", state="resolved", created_at=AT),
+        ])
+    published: list[tuple[str, bytes]] = []
+    assert publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append((t, p)), lambda: AT) == 4
+    assert [t for t, _ in published] == ["jinqiao/v1/dev/pgr-1/feedback", "jinqiao/v1/dev/gone/feedback"]
+    with sessions() as s:
+        assert all(r.sent_at == AT for r in s.scalars(select(DeviceFeedback)))
+    assert publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append((t, p)), lambda: AT) == 0

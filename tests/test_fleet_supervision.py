@@ -1,0 +1,79 @@
+"""A thousand simulated pagers on a real Mosquitto, the real gateway and the real dispatcher:
+ten of them stop their heartbeats, and exactly those ten raise device alerts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from dispatcher.service import build_dispatcher
+from gateway.service import Gateway
+from jinqiao.schema import Alert, Building, Community, Device, Resident, Responder
+from jinqiao.settings import load_settings
+from simulators.fleet import Fleet, device_ids
+
+COUNT, SILENT = 1000, 10
+HEARTBEAT_S = 2  # each device's interval in the registry, and how often the fleet sends
+SLACK_S = 8.0  # supervision's allowance on top of it: a silent device is alerted 10 s after its last word
+
+
+@pytest.fixture
+def registry(engine, sessions):
+    ids = device_ids("pgr-", COUNT)
+    with sessions.begin() as s:
+        s.add(Responder(id="med", name="王芳", phone="+8613900000004"))
+        s.flush()
+        s.add(Community(id="c", name="社区", mediator_id="med"))
+        s.flush()
+        s.add(Building(id="b", community_id="c", name="1幢"))
+    with engine.begin() as conn:
+        conn.execute(insert(Resident), [{"id": f"r-{d}", "name": d, "building_id": "b"} for d in ids])
+        conn.execute(insert(Device), [{"id": d, "resident_id": f"r-{d}", "heartbeat_s": HEARTBEAT_S} for d in ids])
+    return ids
+
+
+def device_alerts(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(Alert.device_id).where(Alert.kind == "device")))
+
+
+def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url, mosquitto, registry):
+    settings = load_settings(database_url=db_url, mqtt_url=mosquitto.url, heartbeat_slack=SLACK_S)
+    dispatcher = build_dispatcher(settings, engine)
+    gateway = Gateway(engine, mosquitto.url, "jinqiao", "fleet")
+    gateway.ingest.on_stored = dispatcher.engine.wake
+    gateway.start()
+    assert gateway.link.wait_connected(10)
+    dispatcher.engine.start()
+    fleet = Fleet(mosquitto.url, COUNT, heartbeat=HEARTBEAT_S, stop_heartbeats=SILENT, duration=120, drain=2,
+                  connect_rate=1000, seed=5, progress=False)
+    summary: dict = {}
+    runner = threading.Thread(target=lambda: summary.update(fleet.run()), daemon=True)
+    try:
+        runner.start()
+        deadline = time.monotonic() + 90  # a bound for a loaded machine, not a performance goal
+        while len(device_alerts(engine)) < SILENT and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alerted_at = time.monotonic()
+        # one more full supervision period: a healthy device that had been missed would show up now
+        while time.monotonic() < alerted_at + HEARTBEAT_S + SLACK_S + 1:
+            time.sleep(0.2)
+        alerted = device_alerts(engine)
+        with engine.connect() as conn:
+            seen = conn.scalar(select(func.count()).select_from(Device).where(Device.last_seen_at.is_not(None)))
+            reasons = set(conn.scalars(select(Alert.reason).where(Alert.kind == "device")))
+            kinds = set(conn.scalars(select(Alert.kind)))
+    finally:
+        dispatcher.engine.stop()  # before the fleet's end silences everyone
+        fleet.stop()
+        runner.join(60)
+        gateway.stop()
+    assert len(fleet.silent_devices) == SILENT
+    assert alerted == fleet.silent_devices
+    assert reasons == {"heartbeat_missed"} and kinds == {"device"}
+    assert seen == COUNT  # every device was heard from, so every one was supervised
+    assert summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 5
+    assert dispatcher.engine.extra[0].errors == 0
