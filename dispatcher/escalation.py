@@ -23,6 +23,9 @@ class TierPolicy:
 class Policy:
     tiers: tuple[TierPolicy, ...]
     ack_expiry_s: int = 24 * 3600
+    # How often the last tier is called again; None: at its timeout. A dead pager must not wake the
+    # mediator every two minutes all night, an emergency must.
+    repeat_s: int | None = None
 
     @property
     def last(self) -> int:
@@ -117,5 +120,8 @@ def _advance(policy: Policy, reachable: Sequence[int], now: datetime, tier_index
 
 
 def _notify(policy: Policy, tier_index: int, round_: int, now: datetime, skipped: list[int]) -> Notify:
-    timeout = timedelta(seconds=policy.tiers[tier_index].timeout_s)
+    wait = policy.tiers[tier_index].timeout_s
+    if tier_index == policy.last and policy.repeat_s is not None:
+        wait = policy.repeat_s  # nobody after this tier: the wait is until it is called again
+    timeout = timedelta(seconds=wait)
     return Notify(tier_index, round_, now + timeout, tuple(skipped))

@@ -38,6 +38,9 @@ TIERS_BY_KIND = {
     "device": ("mediator",),
 }
 
+# How often the last tier hears of it again while nobody acknowledges (None: at the tier's timeout).
+REPEAT_BY_KIND = {"device": 30 * 60}
+
 
 @dataclass(frozen=True)
 class Person:
@@ -69,7 +72,7 @@ def load_policy(s: Session, kind: str = "emergency") -> Policy:
         if rows else DEFAULT_POLICY
     )
     wanted = TIERS_BY_KIND.get(kind, TIERS_BY_KIND["emergency"])
-    return Policy(tuple(t for t in base.tiers if t.tier in wanted), base.ack_expiry_s)
+    return Policy(tuple(t for t in base.tiers if t.tier in wanted), base.ack_expiry_s, REPEAT_BY_KIND.get(kind))
 
 
 def load_place(s: Session, resident_id: str) -> Place:

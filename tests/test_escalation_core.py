@@ -194,3 +194,23 @@ def test_every_step_of_a_wrapping_escalation_has_its_own_tier_and_round():
     # No hotline duty: building, mediator, wrap to building (round 1), mediator (round 1), …
     seen = _walk((1, 1, 0), 6)
     assert len(set(seen)) == len(seen), seen
+
+
+DEVICE = Policy(tiers=(TierPolicy("mediator", ("sms",), 120),), repeat_s=1800)  # a dead pager: the mediator only
+
+
+@pytest.mark.parametrize(
+    ("policy", "reachable", "state", "expected_next"),
+    [
+        pytest.param(DEVICE, (1,), None, T0 + timedelta(minutes=30), id="device alert: the mediator again in 30 min"),
+        pytest.param(DEVICE, (1,), triggered(0, 0, T0), T0 + timedelta(minutes=30), id="and every 30 min after"),
+        pytest.param(Policy(EXAMPLE.tiers, repeat_s=600), EVERYONE, None, T1,
+                     id="repeat_s leaves the tiers before the last alone"),
+        pytest.param(Policy(EXAMPLE.tiers, repeat_s=600), EVERYONE, triggered(1, 0, T0), T0 + timedelta(minutes=10),
+                     id="the last tier waits repeat_s"),
+        pytest.param(EXAMPLE, EVERYONE, triggered(2, 0, T0), T1, id="no repeat_s: the hotline again at its timeout"),
+    ],
+)
+def test_the_last_tier_is_called_again_after_repeat_s(policy, reachable, state, expected_next):
+    decision = first_step(policy, reachable, T0) if state is None else due_step(state, policy, reachable, T0)
+    assert isinstance(decision, Notify) and decision.next_action_at == expected_next

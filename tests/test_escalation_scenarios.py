@@ -225,3 +225,19 @@ def test_alert_codes_grow_longer_rather_than_run_out(world, sessions):
     world.press()
     world.tick()
     assert len(world.alert().code) == 5
+
+
+def test_a_device_alert_pages_only_the_mediator_and_again_every_half_hour_not_every_two_minutes(world):
+    from jinqiao.db import transaction
+
+    with transaction(world.sessions) as s:
+        world.alerts.open_alert(s, resident_id="r-zhang", kind="device", reason="offline", now=world.clock(),
+                                device_id="pgr-0001")
+    world.tick()
+    assert world.paged() == [("med-wang", "sms"), ("med-wang", "voice")]
+    world.later(minutes=2)
+    world.later(minutes=27)
+    assert len(world.paged()) == 2  # the night is not spent paging her about a battery
+    world.later(minutes=1)
+    assert world.paged()[2:] == [("med-wang", "sms"), ("med-wang", "voice")]
+    assert not world.sms_to("+61400000001", "family")  # the family hears of emergencies only
