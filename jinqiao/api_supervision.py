@@ -46,6 +46,7 @@ class MaintenanceOut(BaseModel):
     id: int
     device_id: str
     resident_id: str | None
+    resident_name: str | None = None  # for the board's device tab
     reason: str
     battery: int | None
     opened_at: datetime
@@ -136,12 +137,13 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
     def maintenance(_: Viewer, state: str = Query(default="open", pattern="^(open|closed|all)$"),
                     limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)):
         with reading(sessions) as s:
-            stmt = select(MaintenanceItem)
+            stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
             if state == "open":
                 stmt = stmt.where(MaintenanceItem.closed_at.is_(None))
             elif state == "closed":
                 stmt = stmt.where(MaintenanceItem.closed_at.is_not(None))
-            return s.scalars(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+            rows = s.execute(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+            return [MaintenanceOut.model_validate(item).model_copy(update={"resident_name": name}) for item, name in rows]
 
     @router.post("/maintenance/{item_id}/close")
     def close(user: Operator, item_id: int, body: CloseIn):

@@ -77,7 +77,8 @@ def test_maintenance_items_are_listed_and_closed_once_by_an_operator_under_their
         s.add(Event(device_id="pgr-0001", event_id="lb", type="battery_low", received_at=clock(), payload="{}"))
     supervisor.run()
     [item] = client.get("/api/v1/supervision/maintenance").json()
-    assert (item["device_id"], item["resident_id"], item["reason"]) == ("pgr-0001", "r-zhang", "battery_low")
+    assert (item["device_id"], item["resident_id"], item["resident_name"], item["reason"]) == (
+        "pgr-0001", "r-zhang", "张秀英", "battery_low")
     done = client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={"note": "换了电池"})
     assert done.json()["changed"] is True and done.json()["closed_by"] == "operator"  # the signed-in account
     admin = {"Authorization": f"Bearer {client.tokens['admin']}"}
