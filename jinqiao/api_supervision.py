@@ -1,6 +1,6 @@
 """Read-only views of device health and the daily check-in, and the maintenance list (close an item).
 
-Until accounts exist (issue #4) these routes, like the alerts API, answer only local requests.
+Everyone signed in reads; an operator (or admin) closes a maintenance item, under their account name.
 """
 
 from __future__ import annotations
