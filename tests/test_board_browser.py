@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import update
 
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
 from jinqiao.db import session_factory
 from jinqiao.registry import import_registry
+from jinqiao.schema import Resident
 from jinqiao.runtime import dispatcher_routers
 from jinqiao.settings import load_settings
 from jinqiao.web import Readiness, create_app
@@ -40,6 +42,8 @@ def chromium_path() -> str:
 def system(db_url, engine, mosquitto, example_registry):
     settings = load_settings(database_url=db_url, mqtt_url=mosquitto.url)
     import_registry(session_factory(engine), example_registry)
+    with session_factory(engine).begin() as s:  # r-zhang's 10:00 check-in would open a wellness alert by the clock
+        s.execute(update(Resident).values(checkin_deadline=None))
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "board")
     gateway.ingest.on_stored = dispatcher.engine.wake
@@ -224,10 +228,8 @@ def test_a_low_battery_shows_on_the_device_tab_and_an_operator_closes_it(system,
 def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system, browser, db_url):
     from datetime import datetime, timedelta, timezone
 
-    from sqlalchemy import update
-
     from jinqiao.db import transaction
-    from jinqiao.schema import Device, Resident
+    from jinqiao.schema import Device
     from tests.support.web import open_alert
 
     server, _ = system
@@ -236,7 +238,6 @@ def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system
         s.execute(update(Device).where(Device.id == "pgr-0001").values(status="offline", status_at=ago, last_seen_at=ago))
         s.execute(update(Device).where(Device.id == "z2m-sos-liu").values(last_seen_at=ago))  # heartbeat 2h
         s.execute(update(Resident).where(Resident.id == "r-liu").values(checkin_deadline="00:00"))  # always passed
-        s.execute(update(Resident).where(Resident.id == "r-zhang").values(checkin_deadline=None))  # not by the clock
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     sign_in(page, server)
     open_alert(server.dispatcher, resident_id="r-zhang")  # an emergency, opened after the others
