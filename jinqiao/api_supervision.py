@@ -1,14 +1,14 @@
 """Read-only views of device health and the daily check-in, and the maintenance list (close an item).
 
-Until accounts exist (issue #4) these routes, like the alerts API, answer only local requests.
+Everyone signed in reads; an operator (or admin) closes a maintenance item, under their account name.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Annotated, Callable
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +46,7 @@ class MaintenanceOut(BaseModel):
     id: int
     device_id: str
     resident_id: str | None
+    resident_name: str | None = None  # for the board's device tab
     reason: str
     battery: int | None
     opened_at: datetime
@@ -65,6 +66,10 @@ class ResidentSupervision(BaseModel):
     away_now: bool
     can_show_feedback: bool  # at least one of the resident's devices can show feedback
     devices: list[DeviceHealth]
+
+
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column's range: a larger id is a 422, not a crash
+ResidentId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class CloseIn(BaseModel):
@@ -114,7 +119,7 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
         return rows
 
     @router.get("/residents/{resident_id}", response_model=ResidentSupervision)
-    def resident(_: Viewer, resident_id: str):
+    def resident(_: Viewer, resident_id: ResidentId):
         with reading(sessions) as s:
             r = s.get(Resident, resident_id)
             if r is None:
@@ -136,15 +141,16 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
     def maintenance(_: Viewer, state: str = Query(default="open", pattern="^(open|closed|all)$"),
                     limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)):
         with reading(sessions) as s:
-            stmt = select(MaintenanceItem)
+            stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
             if state == "open":
                 stmt = stmt.where(MaintenanceItem.closed_at.is_(None))
             elif state == "closed":
                 stmt = stmt.where(MaintenanceItem.closed_at.is_not(None))
-            return s.scalars(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+            rows = s.execute(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+            return [MaintenanceOut.model_validate(item).model_copy(update={"resident_name": name}) for item, name in rows]
 
     @router.post("/maintenance/{item_id}/close")
-    def close(user: Operator, item_id: int, body: CloseIn):
+    def close(user: Operator, item_id: ItemId, body: CloseIn):
         with transaction(sessions) as s:
             stmt = select(MaintenanceItem).where(MaintenanceItem.id == item_id)
             if s.bind.dialect.name == "postgresql":

@@ -77,7 +77,8 @@ def test_maintenance_items_are_listed_and_closed_once_by_an_operator_under_their
         s.add(Event(device_id="pgr-0001", event_id="lb", type="battery_low", received_at=clock(), payload="{}"))
     supervisor.run()
     [item] = client.get("/api/v1/supervision/maintenance").json()
-    assert (item["device_id"], item["resident_id"], item["reason"]) == ("pgr-0001", "r-zhang", "battery_low")
+    assert (item["device_id"], item["resident_id"], item["resident_name"], item["reason"]) == (
+        "pgr-0001", "r-zhang", "张秀英", "battery_low")
     done = client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={"note": "换了电池"})
     assert done.json()["changed"] is True and done.json()["closed_by"] == "operator"  # the signed-in account
     admin = {"Authorization": f"Bearer {client.tokens['admin']}"}
@@ -101,3 +102,10 @@ def test_a_viewer_reads_but_may_not_close_and_nobody_reads_without_signing_in(se
     assert client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={}, headers=viewer).status_code == 403
     anonymous = TestClient(client.app)
     assert anonymous.get("/api/v1/supervision/devices").status_code == 401
+
+
+def test_an_id_past_the_columns_range_is_refused_not_a_crash(setup):
+    client, *_ = setup
+    assert client.post("/api/v1/supervision/maintenance/81222999298150874482258022628327424/close", json={}).status_code == 422
+    assert client.post("/api/v1/supervision/maintenance/0/close", json={}).status_code == 422
+    assert client.get("/api/v1/supervision/residents/" + "x" * 65).status_code == 422

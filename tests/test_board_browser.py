@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import update
 
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
 from jinqiao.db import session_factory
 from jinqiao.registry import import_registry
+from jinqiao.schema import Resident
 from jinqiao.runtime import dispatcher_routers
 from jinqiao.settings import load_settings
 from jinqiao.web import Readiness, create_app
@@ -40,6 +42,8 @@ def chromium_path() -> str:
 def system(db_url, engine, mosquitto, example_registry):
     settings = load_settings(database_url=db_url, mqtt_url=mosquitto.url)
     import_registry(session_factory(engine), example_registry)
+    with session_factory(engine).begin() as s:  # r-zhang's 10:00 check-in would open a wellness alert by the clock
+        s.execute(update(Resident).values(checkin_deadline=None))
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "board")
     gateway.ingest.on_stored = dispatcher.engine.wake
@@ -154,3 +158,102 @@ def test_the_board_reconnects_after_a_server_restart_and_catches_up(system, brow
     expect(page.locator("article.alert[data-state=triggered]")).to_contain_text("刘", timeout=10000)
     expect(page.locator("#live.on")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+
+
+def sign_in(page, server, name: str = "operator") -> None:
+    page.goto(server.url + "/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#live.on")).to_be_visible()
+
+
+def api_json(page, url: str, until, timeout: float = 10.0):
+    """GET with the page's own session until `until(body)` holds (the dispatcher works on its own thread)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        body = page.request.get(url).json()
+        if until(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_a_low_battery_shows_on_the_device_tab_and_an_operator_closes_it(system, browser, db_url):
+    server, mosquitto = system
+    make_users(server.dispatcher.alerts.sessions, ["viewer"])
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    sign_in(page, server)
+    peer = Peer(mosquitto.port, "pgr-0001")
+    try:  # the device's own warning, through the real broker and gateway, read by the Supervisor
+        peer.publish(T.event("pgr-0001"), {"id": "battery-board-1", "type": "battery_low", "battery": 12})
+    finally:
+        peer.close()
+    items = api_json(page, server.url + "/api/v1/supervision/maintenance", until=bool)
+    assert [(i["device_id"], i["battery"]) for i in items] == [("pgr-0001", 12)]
+
+    viewer = browser.new_page()  # a viewer sees the item but may not close it
+    sign_in(viewer, server, "viewer")
+    viewer.click("button[data-tab=devices]")
+    expect(viewer.locator("#maintenance-list tr[data-item]")).to_contain_text("张秀英")
+    expect(viewer.locator("#maintenance-list [data-action=close-item]")).to_have_count(0)
+
+    page.click("button[data-tab=devices]")
+    row = page.locator(f"#maintenance-list tr[data-item='{items[0]['id']}']")
+    for words in ("pgr-0001", "张秀英", "电量低", "12%"):
+        expect(row).to_contain_text(words)
+    row.locator("input.mnote").fill("换了电池")
+    shot(page, "5-maintenance", db_url)
+    button = row.get_by_role("button", name="已处理")
+
+    # without the CSRF token the server refuses; the operator is told, the item stays open
+    csrf = [c for c in page.context.cookies() if c["name"] == "jinqiao_csrf"]
+    page.context.clear_cookies(name="jinqiao_csrf")
+    said = []
+    page.once("dialog", lambda d: (said.append(d.message), d.accept()))
+    button.click()
+    expect(button).to_be_enabled()
+    assert said and "CSRF" in said[0]
+    assert len(page.request.get(server.url + "/api/v1/supervision/maintenance").json()) == 1
+    page.context.add_cookies(csrf)
+    button.click()
+    expect(page.locator("#maintenance-list")).to_contain_text("没有待维护的设备")
+    [closed] = page.request.get(server.url + "/api/v1/supervision/maintenance?state=closed").json()
+    assert (closed["id"], closed["closed_by"], closed["note"]) == (items[0]["id"], "operator", "换了电池")
+    assert closed["closed_at"] is not None
+    assert page.request.get(server.url + "/api/v1/supervision/maintenance").json() == []
+
+
+def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system, browser, db_url):
+    from datetime import datetime, timedelta, timezone
+
+    from jinqiao.db import transaction
+    from jinqiao.schema import Device
+    from tests.support.web import open_alert
+
+    server, _ = system
+    ago = datetime.now(timezone.utc) - timedelta(hours=3)
+    with transaction(server.dispatcher.alerts.sessions) as s:
+        s.execute(update(Device).where(Device.id == "pgr-0001").values(status="offline", status_at=ago, last_seen_at=ago))
+        s.execute(update(Device).where(Device.id == "z2m-sos-liu").values(last_seen_at=ago))  # heartbeat 2h
+        s.execute(update(Resident).where(Resident.id == "r-liu").values(checkin_deadline="00:00"))  # always passed
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    sign_in(page, server)
+    open_alert(server.dispatcher, resident_id="r-zhang")  # an emergency, opened after the others
+    cards = page.locator("#open-list article.alert")
+    expect(cards).to_have_count(4, timeout=10000)
+    reasons = {"kind-device": ("设备离线", "设备心跳超时"), "kind-wellness": ("未按时报平安",)}
+    for kind, words in reasons.items():
+        for w in words:
+            expect(page.locator(f"#open-list article.{kind} .addr", has_text=w)).to_have_count(1)
+    expect(page.locator("#open-list article.kind-device", has_text="设备离线")).to_contain_text("张秀英")
+    expect(page.locator("#open-list article.kind-device", has_text="设备心跳超时")).to_contain_text("刘德明")
+    kinds = [c.split("kind-")[1].split()[0] for c in cards.evaluate_all("els => els.map(e => e.className)")]
+    assert kinds == ["emergency", "wellness", "device", "device"]  # the emergency first, though newest
+    shot(page, "6-supervision-reasons", db_url)
+    page.click("#lang")
+    for words in ("device offline", "device heartbeat missed", "daily check-in missed"):
+        expect(page.locator("#open-list .addr", has_text=words)).to_have_count(1)
+    page.click("button[data-tab=devices]")
+    expect(page.locator("#tab-devices")).to_contain_text("Nothing to maintain")

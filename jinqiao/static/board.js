@@ -26,7 +26,9 @@ function countdown(iso) {
   const mmss = `${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
-function reason(r) { const k = { offline: "offline_alert", low_battery: "low_battery_alert" }[r] || r; const w = t(k); return w; }
+// the reasons dispatcher/supervision.py gives its alerts (emergencies carry the event type: alarm, fall)
+const SUPERVISION_REASONS = { offline: "offline_alert", heartbeat_missed: "heartbeat_missed_alert", checkin_missed: "checkin_missed_alert" };
+function reason(r) { return t(SUPERVISION_REASONS[r] || r); }
 function canAct() { return state.me && (state.me.role === "operator" || state.me.role === "admin"); }
 
 // --- sound and title ---------------------------------------------------------------------------
@@ -130,7 +132,24 @@ function health(d) {
   const mute = d.can_show_feedback === false ? ` <span class="mute">${t("no_feedback")}</span>` : "";
   return (bad.length ? `<span class="bad">${bad.join(" · ")}</span>` : `<span class="good">${t("ok")}</span>`) + mute;
 }
+function maintenanceRow(m) {
+  const close = canAct() ? `<td><div class="actions"><input class="mnote" data-id="${m.id}" placeholder="${t("note")}" maxlength="2000">
+    <button class="resolve" data-action="close-item" data-id="${m.id}">${t("close_item")}</button></div></td>` : "";
+  return `<tr data-item="${m.id}"><td>${esc(m.device_id)}</td>
+    <td>${m.resident_id ? `<a href="#" data-action="card" data-resident="${esc(m.resident_id)}">${esc(m.resident_name || m.resident_id)}</a>` : "–"}</td>
+    <td>${esc(m.reason === "battery_low" ? t("low_battery") : m.reason)}</td><td class="battery">${m.battery == null ? "–" : esc(m.battery) + "%"}</td>
+    <td>${when(m.opened_at)}</td>${close}</tr>`;
+}
+async function loadMaintenance() {
+  const items = await api("/api/v1/supervision/maintenance?state=open");
+  const typed = new Map([...document.querySelectorAll("input.mnote")].map((el) => [el.dataset.id, el.value]));
+  document.getElementById("maintenance-list").innerHTML = items.length ? `<table class="devices maintenance"><tr>
+    <th>${t("device_col")}</th><th>${t("resident")}</th><th></th><th>${t("battery")}</th><th>${t("since")}</th>${canAct() ? "<th></th>" : ""}</tr>`
+    + items.map(maintenanceRow).join("") + "</table>" : `<p class="empty">${t("none_maintenance")}</p>`;
+  document.querySelectorAll("input.mnote").forEach((el) => { el.value = typed.get(el.dataset.id) || ""; });  // a refresh keeps a note being typed
+}
 async function loadDevices() {
+  await loadMaintenance();
   const list = await api("/api/v1/devices");
   document.getElementById("device-list").innerHTML = `<table class="devices"><tr><th>ID</th><th>${t("kind")}</th><th></th>
     <th>${t("battery")}</th><th>${t("last_seen")}</th></tr>` + list.map((d) => `<tr data-device="${esc(d.id)}">
@@ -177,6 +196,11 @@ document.addEventListener("click", async (ev) => {
       const note = document.querySelector(`input.note[data-id="${id}"]`).value;
       await api(`/api/v1/alerts/${id}/resolve`, { method: "POST", body: JSON.stringify({ outcome, note }) });
       refreshSoon();
+    } else if (el.dataset.action === "close-item") {
+      el.disabled = true;
+      const note = document.querySelector(`input.mnote[data-id="${id}"]`).value;
+      await api(`/api/v1/supervision/maintenance/${id}/close`, { method: "POST", body: JSON.stringify({ note }) });
+      await loadDevices();
     } else if (el.dataset.action === "timeline") await showTimeline(id);
     else if (el.dataset.action === "card") await showCard(el.dataset.resident);
   } catch (e) { alert(e.message); el.disabled = false; }
@@ -190,11 +214,12 @@ document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () 
 document.getElementById("search").addEventListener("submit", (ev) => { ev.preventDefault(); loadHistory(); });
 document.getElementById("f-community").addEventListener("change", () => { loadBoard(); if (state.tab === "history") loadHistory(); });
 document.getElementById("f-kind").addEventListener("change", () => { loadBoard(); if (state.tab === "history") loadHistory(); });
-document.getElementById("lang").addEventListener("click", () => { switchLanguage(); applyWords(); showLive(streamOn); renderBoard(); });
+document.getElementById("lang").addEventListener("click", () => { switchLanguage(); applyWords(); showLive(streamOn); renderBoard(); if (state.tab === "devices") loadDevices(); });
 document.getElementById("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" }).catch(() => {});
   location.href = "/login";
 });
+setInterval(() => { if (state.tab === "devices" && !document.hidden) loadDevices().catch(console.warn); }, 30000);  // no stream event for these
 setInterval(() => document.querySelectorAll(".countdown").forEach((el) => { el.textContent = countdown(el.dataset.at); }), 1000);
 
 // --- live stream -------------------------------------------------------------------------------

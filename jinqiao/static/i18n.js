@@ -2,7 +2,7 @@
 "use strict";
 const WORDS = {
   zh: {
-    title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed: "未报平安", offline_alert: "设备离线", low_battery_alert: "电量低", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
+    title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed_alert: "未按时报平安", offline_alert: "设备离线", heartbeat_missed_alert: "设备心跳超时", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
     limited: "登录失败次数过多，请稍后再试", signout: "退出", lang: "English",
     open: "待处理", history: "历史记录", devices: "设备状态", community: "社区", all: "全部",
     state: "状态", kind: "类型", search: "搜索（姓名、地址、编号）", go: "搜索",
@@ -20,9 +20,10 @@ const WORDS = {
     offline: "离线", overdue: "心跳超时", no_feedback: "无回执（按钮不显示“已收到”，回电时请告知老人）", low_battery: "电量低", ok: "正常", battery: "电量", last_seen: "最后在线",
     live: "实时", reconnecting: "重新连接中…", close: "关闭", by: "处理人", recent: "最近结案",
     new_emergency: "【新紧急呼叫】", opened_at: "呼叫时间", viewer_note: "只读账户", notify_family: "通知家属",
+    maintenance: "待维护设备", none_maintenance: "没有待维护的设备", device_col: "设备", resident: "老人", since: "开始时间", close_item: "已处理",
   },
   en: {
-    title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed: "check-in missed", offline_alert: "device offline", low_battery_alert: "battery low", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
+    title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
     limited: "Too many failed sign-ins; try again later", signout: "Sign out", lang: "中文",
     open: "Open", history: "History", devices: "Devices", community: "Community", all: "All",
     state: "State", kind: "Kind", search: "Search (name, address, code)", go: "Search",
@@ -41,6 +42,7 @@ const WORDS = {
     last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", close: "Close", by: "By",
     recent: "Recently closed", new_emergency: "[NEW EMERGENCY]", opened_at: "Opened",
     viewer_note: "read-only account", notify_family: "notify family",
+    maintenance: "Maintenance", none_maintenance: "Nothing to maintain", device_col: "Device", resident: "Resident", since: "Since", close_item: "Done",
   },
 };
 function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }
