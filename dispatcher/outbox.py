@@ -114,6 +114,7 @@ class Outbox:
         self._in_flight = 0
         self._results: list[_Result] = []
         self._results_lock = threading.Lock()
+        self._recording = False  # a worker is writing results: the others leave theirs to it
         self._next_requeue: datetime | None = None
 
     def send_due(self, limit: int = 50) -> int:
@@ -192,44 +193,59 @@ class Outbox:
             return _Result(note, error=f"internal error: {exc}", temporary=True)
 
     def _finish(self, *results: "_Result") -> None:
-        """Record results, together with any others that finished meanwhile (one commit for all)."""
-        if not results:
-            return
+        """Record results. While one worker writes, the others' results wait and go in its next
+        transaction: under load, one commit records many sends."""
         with self._results_lock:
             self._results.extend(results)
-        with transaction(self.sessions) as s:
+            if self._recording or not self._results:
+                return  # the worker that is recording takes these along
+            self._recording = True
+        try:
+            while True:
+                with self._results_lock:
+                    batch, self._results = self._results, []
+                    if not batch:
+                        self._recording = False
+                        return
+                with transaction(self.sessions) as s:
+                    self._record(s, batch, self.now())
+                for r in batch:
+                    self._log(r)
+                    if r.gave_up:
+                        self.on_failed(r.note.id)
+        except BaseException:
             with self._results_lock:
-                batch, self._results = self._results, []  # empty when another worker's commit took ours along
-            now = self.now()
-            for r in batch:
-                self._record(s, r, now)
-        for r in batch:
-            self._log(r)
-            if r.gave_up:
-                self.on_failed(r.note.id)
+                self._recording = False
+            raise
 
-    def _record(self, s: Session, r: "_Result", now: datetime) -> None:
-        note = r.note
-        if r.error is None:
-            status = "delivered" if self.notifier.delivers_at_once else "sent"
-            s.execute(update(Notification).where(Notification.id == note.id).values(
-                status=status, provider_sid=r.sid, provider_status=status, sent_at=now,
-                final=self.notifier.delivers_at_once, last_error=None))
-            if note.alert_id:
-                s.add(TimelineEntry(alert_id=note.alert_id, at=now, what=f"{note.channel}_sent", actor=note.recipient_name,
-                                    channel=note.channel, detail={"notification_id": note.id, "purpose": note.purpose,
-                                                                  "to": note.to_number, "sid": r.sid}))
-            return
-        values = dict(last_error=r.error[:500])
-        if r.gave_up:
-            values.update(status="failed", final=True, failed=True)
-        else:
-            values.update(status="queued",
-                          next_attempt_at=now + timedelta(seconds=BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]))
-        s.execute(update(Notification).where(Notification.id == note.id).values(**values))
-        if note.alert_id and r.gave_up:
-            s.add(TimelineEntry(alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
-                                channel=note.channel, detail={"notification_id": note.id, "error": r.error[:300]}))
+    def _record(self, s: Session, batch: list["_Result"], now: datetime) -> None:
+        """One UPDATE per kind of outcome for the whole batch (by primary key), and their timeline rows."""
+        done = "delivered" if self.notifier.delivers_at_once else "sent"
+        sent, retry, failed, timeline = [], [], [], []
+        for r in batch:
+            note = r.note
+            if r.error is None:
+                sent.append(dict(id=note.id, status=done, provider_sid=r.sid, provider_status=done, sent_at=now,
+                                 final=self.notifier.delivers_at_once, last_error=None))
+                if note.alert_id:
+                    timeline.append(TimelineEntry(
+                        alert_id=note.alert_id, at=now, what=f"{note.channel}_sent", actor=note.recipient_name,
+                        channel=note.channel, detail={"notification_id": note.id, "purpose": note.purpose,
+                                                      "to": note.to_number, "sid": r.sid}))
+            elif r.gave_up:
+                failed.append(dict(id=note.id, status="failed", final=True, failed=True, last_error=r.error[:500]))
+                if note.alert_id:
+                    timeline.append(TimelineEntry(
+                        alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
+                        channel=note.channel, detail={"notification_id": note.id, "error": r.error[:300]}))
+            else:
+                wait = BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]
+                retry.append(dict(id=note.id, status="queued", last_error=r.error[:500],
+                                  next_attempt_at=now + timedelta(seconds=wait)))
+        for rows in (sent, retry, failed):
+            if rows:
+                s.execute(update(Notification), rows)
+        s.add_all(timeline)
 
     @staticmethod
     def _log(r: "_Result") -> None:
