@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher.calendar_days import StoredCalendar
 from dispatcher.escalation import Policy, TierPolicy
-from dispatcher.roster import ChinaCalendar, HolidayCalendar, Shift, on_duty
+from dispatcher.roster import HolidayCalendar, Shift, on_duty
 from jinqiao.schema import (
     Building,
     BuildingPartyMember,
@@ -89,10 +90,14 @@ def load_place(s: Session, resident_id: str) -> Place:
 
 
 class Recipients:
-    """Resolves a tier to people. The calendar is shared so its missing-year warning is logged once."""
+    """Resolves a tier to people. The calendar is shared so its missing-year warning is logged once.
+
+    By default it is China's calendar with the stored calendar days as overrides, re-read at most
+    once a minute (dispatcher.calendar_days); a calendar passed in is used as it is.
+    """
 
     def __init__(self, calendar: HolidayCalendar | None = None) -> None:
-        self.calendar = calendar or ChinaCalendar()
+        self.calendar = calendar if calendar is not None else StoredCalendar()
 
     def tier(self, s: Session, tier: str, place: Place, now: datetime) -> list[Person]:
         if tier == "building":
@@ -108,6 +113,8 @@ class Recipients:
         elif tier == "hotline":
             shifts = [Shift(r.day_kind, r.start, r.end, r.responder_id)
                       for r in s.scalars(select(RosterShift).order_by(RosterShift.position))]
+            if isinstance(self.calendar, StoredCalendar):
+                self.calendar.refresh(s, now)
             ids = on_duty(shifts, self.calendar, place.tz, now)
             found = {r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))}
             rows = [found[i] for i in ids if i in found]

@@ -105,10 +105,19 @@ class ChinaCalendar:
     _warned_years: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        bad = {day: kind for day, kind in self.overrides.items() if kind not in DAY_KINDS}
-        if bad:
-            raise ValueError(f"calendar overrides with unknown day kinds: {bad}")
-        self.overrides = dict(self.overrides)
+        self.overrides = _checked_overrides(self.overrides)
+
+    def set_overrides(self, overrides: Mapping[dt.date, str]) -> bool:
+        """Replace the overrides (the dispatcher re-reads them from the registry); True if they changed.
+
+        A change forgets which missing years were reported, so the next report counts the new overrides.
+        """
+        checked = _checked_overrides(overrides)
+        if checked == self.overrides:
+            return False
+        self.overrides = checked  # one assignment: a reader in another thread sees the old or the new set
+        self._warned_years = set()
+        return True
 
     def covers(self, day: dt.date) -> bool:
         try:
@@ -138,6 +147,13 @@ class ChinaCalendar:
             "roster.calendar_missing_year", year=year,
             overrides=sum(1 for day in self.overrides if day.year == year),
         )
+
+
+def _checked_overrides(overrides: Mapping[dt.date, str]) -> dict[dt.date, str]:
+    bad = {day: kind for day, kind in overrides.items() if kind not in DAY_KINDS}
+    if bad:
+        raise ValueError(f"calendar overrides with unknown day kinds: {bad}")
+    return dict(overrides)
 
 
 def _require_aware(at: dt.datetime) -> None:

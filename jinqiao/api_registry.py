@@ -1,5 +1,5 @@
 """Registry API: communities, buildings, residents (the card), devices (with health), responders,
-the hotline roster and the escalation policy. Everyone signed in reads; admins create, edit and
+the hotline roster, the escalation policy and the calendar days. Everyone signed in reads; admins create, edit and
 deactivate, through the import's own models and checks (jinqiao.registry_edit)."""
 
 from __future__ import annotations
@@ -233,6 +233,19 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.put("/policy", responses=ERRORS)
     def edit_policy(user: Admin, body: reg.Escalation):
         return run(lambda: editor.set_section("escalation", file_form(body)))
+
+    # --- calendar days ---------------------------------------------------------------------------
+
+    @router.get("/calendar")
+    def calendar(user: Viewer) -> dict:
+        """The days whose kind operators fixed over China's official calendar (holidays, adjusted working
+        days, rest days), consecutive days as ranges (`2027-02-06..2027-02-12`)."""
+        return reader.read()["calendar"]
+
+    @router.put("/calendar", responses=ERRORS)
+    def edit_calendar(user: Admin, body: reg.Calendar):
+        """Replace the calendar days (the import's `calendar:` section); the dispatcher uses them within a minute."""
+        return run(lambda: editor.set_section("calendar", file_form(body)))
 
     return router
 

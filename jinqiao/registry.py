@@ -3,7 +3,8 @@
 The file is the whole registry. Entities are keyed by their stable ids: an entity missing from the
 file is deactivated, never deleted; child collections (party members, contacts, roster shifts,
 escalation tiers) are made to match the file, touching only the rows that differ, so importing the
-same file twice writes nothing. Any problem anywhere means nothing is written.
+same file twice writes nothing. Any problem anywhere means nothing is written. One exception: a
+file without a `calendar:` section leaves the stored calendar days alone (see RegistryDoc.calendar).
 
 The pydantic models (one per kind of entry) are meant to validate the REST API's bodies as well.
 Their duration fields hold seconds and keep the file's names (`heartbeat`, `timeout`, …) so that
@@ -46,6 +47,7 @@ from jinqiao.schema import (
     BuildingPartyMember,
     Community as CommunityRow,
     Contact as ContactRow,
+    CalendarDay,
     Device as DeviceRow,
     EscalationTier,
     PolicySetting,
@@ -57,6 +59,9 @@ from jinqiao.schema import (
 DAY_KINDS = ("workday", "weekend", "holiday")
 ACK_EXPIRY_KEY = "ack_expiry_s"
 _MAX_SECONDS = 2**31 - 1  # the columns are 32-bit integers
+# The calendar's lists and the kind of day each one gives (the roster's day kinds).
+CALENDAR_KINDS = {"holidays": "holiday", "workdays": "workday", "weekends": "weekend"}
+_MAX_RANGE_DAYS = 366  # a longer range of days off is a typo (and would be thousands of rows)
 
 
 class RegistryError(Exception):
@@ -164,12 +169,61 @@ def away_bounds(start: date | datetime, end: date | datetime | None, tz: str) ->
     return utc(start, False), (None if end is None else utc(end, True))
 
 
+def _day_span(value: Any) -> str:
+    """A day (`2027-01-01`) or a range of days, both ends included (`2027-02-06..2027-02-12`).
+
+    Kept as text, normalised (YAML reads an unquoted day as a date), so the file and the API agree.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    form = "(a day like 2027-01-01, or a range like 2027-02-06..2027-02-12)"
+    if not isinstance(value, str):
+        raise ValueError(f"bad day '{value}' {form}")
+    parts = value.strip().split("..")
+    if len(parts) > 2 or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.strip()) for p in parts):
+        raise ValueError(f"bad day '{value}' {form}")
+    days = []
+    for p in parts:
+        try:
+            days.append(date.fromisoformat(p.strip()))
+        except ValueError:
+            within = f" in '{value}'" if len(parts) > 1 else ""
+            raise ValueError(f"no such day '{p.strip()}'{within}") from None
+    first, last = days[0], days[-1]
+    if last < first:
+        raise ValueError(f"range '{value}' ends before it starts")
+    if (last - first).days + 1 > _MAX_RANGE_DAYS:
+        raise ValueError(f"range '{value}' is {(last - first).days + 1} days long (at most {_MAX_RANGE_DAYS})")
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+def span_days(span: str) -> list[date]:
+    """Every day of a validated day span, in order."""
+    first, _, last = span.partition("..")
+    start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def day_spans(days: Iterable[date]) -> list[str]:
+    """Days as the fewest spans: runs of consecutive days become ranges."""
+    spans: list[list[date]] = []
+    for day in sorted(set(days)):
+        if spans and day == spans[-1][1] + timedelta(days=1):
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    return [a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}" for a, b in spans]
+
+
 Id = Annotated[str, BeforeValidator(_id)]
 Phone = Annotated[str, BeforeValidator(_phone)]
 # Text in the file and the API ("2m"), seconds once validated; the JSON schema says what to send.
 Duration = Annotated[int, BeforeValidator(parse_duration),
                      WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$", "examples": ["2m", "1h30m"]})]
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+DaySpan = Annotated[str, BeforeValidator(_day_span),
+                    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$",
+                                    "examples": ["2027-01-01", "2027-02-06..2027-02-12"]})]
 ShiftEnd = Annotated[str, BeforeValidator(lambda v: _time_of_day(v, allow_2400=True))]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 Language = Annotated[str, BeforeValidator(_language)]
@@ -304,6 +358,16 @@ class Escalation(_Model):
     ack_expiry: Duration = 24 * 3600  # seconds
 
 
+class Calendar(_Model):
+    """Days whose kind the operators fix, over China's official calendar (chinesecalendar): the
+    official days off and adjusted working days (调休) of a year the library does not know yet, or a
+    local exception. A day is in one list at most; days not listed follow the library."""
+
+    holidays: list[DaySpan] = []  # official days off: the roster's `holiday` shifts
+    workdays: list[DaySpan] = []  # adjusted working days (a Saturday or Sunday worked): `workday` shifts
+    weekends: list[DaySpan] = []  # ordinary rest days, e.g. against the library's 调休: `weekend` shifts
+
+
 class RegistryDoc(_Model):
     communities: list[Community] = []
     residents: list[Resident] = []
@@ -311,6 +375,9 @@ class RegistryDoc(_Model):
     responders: list[Responder] = []
     hotline: Hotline | None = None
     escalation: Escalation
+    # Absent: the stored days stay as they are (an import does not wipe days set through the API);
+    # given (`calendar: {}` or `calendar: null` included): the stored days are made to match it.
+    calendar: Calendar | None = None
 
 
 # --- reading and validating -----------------------------------------------------------------
@@ -368,7 +435,7 @@ def load_registry_file(path: str | os.PathLike[str]) -> RegistryDoc:
 _LISTS: dict[str, type[_Model]] = {
     "communities": Community, "residents": Resident, "devices": Device, "responders": Responder,
 }
-_MAPPINGS: dict[str, type[_Model]] = {"hotline": Hotline, "escalation": Escalation}
+_MAPPINGS: dict[str, type[_Model]] = {"hotline": Hotline, "escalation": Escalation, "calendar": Calendar}
 
 
 def validate_registry(raw: Any) -> RegistryDoc:
@@ -395,6 +462,8 @@ def validate_registry(raw: Any) -> RegistryDoc:
         valid[section] = None if raw.get(section) is None else _validate(model, raw[section], section, problems)
     if raw.get("escalation") is None:
         problems.append("escalation: required (the tiers to notify and their timeouts)")
+    if "calendar" not in raw:
+        del valid["calendar"]  # not in the document's fields_set: the import leaves the stored days alone
     problems += check_registry(RegistryDoc.model_construct(**valid), ids=_raw_ids(raw),
                                hotline_given=raw.get("hotline") is not None)
     if problems:
@@ -514,7 +583,32 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
             problems += [f"hotline.{kind}: roster gap {a}–{b} (nobody on duty)" for a, b in roster_gaps(kind, shifts)]
     elif not hotline_given and doc.escalation and any(t.tier == "hotline" for t in doc.escalation.tiers):
         problems.append("hotline: missing, but escalation has a 'hotline' tier (the hotline must always be staffed)")
+    if doc.calendar is not None:
+        problems += calendar_conflicts(doc.calendar)
     return problems
+
+
+def calendar_conflicts(calendar: Calendar) -> list[str]:
+    """A day in two of the calendar's lists (a holiday and a workday at once), named by both entries."""
+    owner: dict[date, tuple[str, int, str]] = {}
+    clashes: dict[tuple[tuple[str, int, str], tuple[str, int, str]], None] = {}
+    for field_name in CALENDAR_KINDS:
+        for i, span in enumerate(getattr(calendar, field_name)):
+            here = (field_name, i, span)
+            for day in span_days(span):
+                there = owner.setdefault(day, here)
+                if there[0] != field_name:
+                    clashes.setdefault((here, there))
+    return [f"calendar.{a}[{i}]: '{span}' overlaps {b}[{j}] '{other}' (a day is a {CALENDAR_KINDS[a]} "
+            f"or a {CALENDAR_KINDS[b]}, not both)" for (a, i, span), (b, j, other) in clashes]
+
+
+def calendar_days(calendar: Calendar | None) -> dict[date, str]:
+    """Day → kind of day (workday | weekend | holiday), for a checked calendar."""
+    if calendar is None:
+        return {}
+    return {day: kind for field_name, kind in CALENDAR_KINDS.items()
+            for span in getattr(calendar, field_name) for day in span_days(span)}
 
 
 def roster_gaps(kind: str, shifts: Iterable[Shift]) -> list[tuple[str, str]]:
@@ -616,6 +710,9 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
         for i, t in enumerate(doc.escalation.tiers)})
     _sync(s, PolicySetting, report, key=lambda r: r.key, only=lambda r: r.key == ACK_EXPIRY_KEY, desired={
         ACK_EXPIRY_KEY: dict(key=ACK_EXPIRY_KEY, value=str(doc.escalation.ack_expiry))})
+    if "calendar" in doc.model_fields_set:  # see RegistryDoc.calendar
+        _sync(s, CalendarDay, report, key=lambda r: r.day, desired={
+            day: dict(day=day, kind=kind) for day, kind in calendar_days(doc.calendar).items()})
 
 
 def _away_columns(r: Resident, zones: dict[str, str]) -> dict[str, datetime | None]:

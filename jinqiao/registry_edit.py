@@ -13,8 +13,9 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.registry import (ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, import_registry, validate_registry)
-from jinqiao.schema import (Building, BuildingPartyMember, Community, Contact, Device, EscalationTier,
+from jinqiao.registry import (ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, import_registry,
+                              validate_registry)
+from jinqiao.schema import (Building, BuildingPartyMember, CalendarDay, Community, Contact, Device, EscalationTier,
                             PolicySetting, Resident, Responder, RosterShift)
 
 SECTIONS = ("communities", "residents", "devices", "responders")
@@ -75,6 +76,8 @@ def export_registry(s: Session) -> dict[str, Any]:
         doc["escalation"] = _drop_none({
             "tiers": [{"tier": t.tier, "channels": list(t.channels), "timeout": _seconds(t.timeout_s)} for t in tiers],
             "ack_expiry": f"{expiry.value}s" if expiry else None})
+    days = s.scalars(select(CalendarDay).order_by(CalendarDay.day)).all()
+    doc["calendar"] = {name: day_spans(d.day for d in days if d.kind == kind) for name, kind in CALENDAR_KINDS.items()}
     return doc
 
 

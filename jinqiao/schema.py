@@ -6,11 +6,12 @@ All times are stored as naive UTC datetimes (UtcDateTime makes that explicit and
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -445,3 +446,15 @@ class CheckinMiss(Base):
     deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
     alert_id: Mapped[int | None] = mapped_column(Integer)  # None: suppressed (away)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CalendarDay(Base):
+    """An operator's word on one calendar day (registry section `calendar`): it wins over chinesecalendar.
+
+    Official holidays and adjusted working days (调休) for years the library does not know yet, and
+    local exceptions. Days not listed here follow the library (or plain weekday/weekend).
+    """
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the community's local calendar day
+    kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday

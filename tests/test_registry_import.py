@@ -343,7 +343,7 @@ MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
      ["YAML syntax error at line 3, column 3: duplicate key 'ack_expiry'"]),
     ("top level is a list", "- id: r-zhang\n",
      ["top level: expected a mapping of sections (communities, residents, devices, responders, hotline, "
-      "escalation), got a list"]),
+      "escalation, calendar), got a list"]),
     ("empty file", "", ["the file is empty"]),
 ]
 

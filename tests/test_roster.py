@@ -264,3 +264,58 @@ def test_overrides_win_over_the_library_and_the_fallback():
 def test_overrides_with_unknown_kinds_are_refused():
     with pytest.raises(ValueError, match="unknown day kinds"):
         ChinaCalendar(overrides={date(2027, 1, 1): "festival"})
+
+
+# --- 2027: the library's data ends with 2026; the operators' calendar days fill in -----------------
+
+
+def calendar_2027() -> ChinaCalendar:
+    """The days a `calendar:` section like deploy/demo/registry.yaml's comment would store."""
+    return ChinaCalendar(overrides={
+        date(2027, 1, 1): "holiday",  # New Year's Day, a Friday
+        **{date(2027, 2, day): "holiday" for day in range(6, 13)},  # Spring Festival, Saturday to Friday
+        date(2027, 2, 14): "workday",  # a Sunday worked in lieu (调休)
+    })
+
+
+@pytest.mark.parametrize(
+    ("at", "expected", "label"),
+    [
+        (cst(2027, 1, 1, 22, 0), ["duty-chen"], "New Year's Day: the holiday shift, not the workday night's duty-he"),
+        (cst(2027, 1, 1, 3, 0), ["duty-chen"], "New Year's Day early morning: still the holiday shift"),
+        (cst(2027, 2, 6, 10, 0), ["duty-chen"], "Spring Festival on a Saturday: the holiday shift, not the weekend's"),
+        (cst(2027, 2, 10, 23, 0), ["duty-chen"], "Spring Festival on a Wednesday night"),
+        (cst(2027, 2, 14, 10, 0), ["duty-chen"], "the adjusted Sunday: the workday day shift, not the weekend's duty-he"),
+        (cst(2027, 2, 14, 21, 0), ["duty-he"], "the adjusted Sunday night: the workday night shift"),
+        (cst(2027, 1, 4, 10, 0), ["duty-chen"], "a Monday without override: a plain workday"),
+        (cst(2027, 1, 4, 22, 0), ["duty-he"], "a Monday night without override: a plain workday night"),
+        (cst(2027, 1, 9, 10, 0), ["duty-he"], "a Saturday without override: a plain weekend"),
+        (cst(2027, 2, 13, 10, 0), ["duty-he"], "the Saturday after the festival, not overridden: a weekend"),
+    ],
+)
+def test_2027_overrides_pick_the_shift(at, expected, label):
+    assert on_duty(EXAMPLE, calendar_2027(), SHANGHAI, at) == expected, label
+
+
+def test_2027_day_kinds_with_overrides():
+    calendar = calendar_2027()
+    assert [calendar.day_kind(date(2027, 1, d)) for d in (1, 2, 3, 4)] == ["holiday", "weekend", "weekend", "workday"]
+    assert calendar.day_kind(date(2027, 2, 14)) == "workday" and date(2027, 2, 14).weekday() == 6
+    # Within 8 days of New Year's Eve 20:00, the first change is midnight, when the holiday shift begins.
+    assert next_change(EXAMPLE, calendar, SHANGHAI, cst(2026, 12, 31, 21, 0)) == cst(2027, 1, 1, 0, 0)
+
+
+def test_set_overrides_replaces_them_and_reports_the_new_count_once():
+    calendar = ChinaCalendar()
+    with capture_logs() as logs:
+        calendar.day_kind(date(2100, 1, 4))
+        assert calendar.set_overrides({date(2100, 1, 1): "holiday"}) is True
+        assert calendar.day_kind(date(2100, 1, 1)) == "holiday"
+        calendar.day_kind(date(2100, 1, 4))
+        calendar.day_kind(date(2100, 1, 5))
+        assert calendar.set_overrides({date(2100, 1, 1): "holiday"}) is False  # the same: nothing to do
+        calendar.day_kind(date(2100, 1, 6))
+    assert [log["overrides"] for log in logs] == [0, 1]
+    with pytest.raises(ValueError, match="unknown day kinds"):
+        calendar.set_overrides({date(2100, 1, 1): "festival"})
+    assert calendar.day_kind(date(2100, 1, 1)) == "holiday"  # a refused set leaves the old one

@@ -47,6 +47,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/supervision/maintenance/{item_id}/close"): "operator",
     ("PUT", "/api/v1/roster"): "admin",
     ("PUT", "/api/v1/policy"): "admin",
+    ("GET", "/api/v1/calendar"): "viewer",
+    ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}
 ENTRY = {"communities": "tianshui-wulin", "buildings": "wulin-3", "residents": "r-liu", "devices": "pgr-0001",
