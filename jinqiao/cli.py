@@ -20,6 +20,14 @@ def _settings() -> Settings:
     return settings
 
 
+def _engine(settings: Settings):
+    """The database at the newest schema: every command that touches the registry migrates first."""
+    from jinqiao.db import make_engine, upgrade
+
+    upgrade(settings.database_url)
+    return make_engine(settings.database_url)
+
+
 def cmd_up(args) -> int:
     from jinqiao.runtime import run_up
 
@@ -54,12 +62,11 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from jinqiao.db import make_engine, session_factory, upgrade
+    from jinqiao.db import session_factory
     from jinqiao.registry import RegistryError, import_registry
 
     settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         report = import_registry(session_factory(engine), args.file)
     except RegistryError as exc:
@@ -74,11 +81,10 @@ def cmd_import(args) -> int:
 
 def _accounts(settings: Settings):
     from jinqiao.accounts import Accounts
-    from jinqiao.db import make_engine, session_factory, upgrade
+    from jinqiao.db import session_factory
     from dispatcher.service import utcnow
 
-    upgrade(settings.database_url)
-    return Accounts(session_factory(make_engine(settings.database_url)), utcnow)
+    return Accounts(session_factory(_engine(settings)), utcnow)
 
 
 def _read_password(args) -> str | None:
@@ -128,12 +134,11 @@ def cmd_user_token(args) -> int:
 
 
 def cmd_device_add(args) -> int:
-    from jinqiao.db import make_engine, session_factory, upgrade
+    from jinqiao.db import session_factory
     from devices.registration import DeviceError, add_device
 
     settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         creds = add_device(session_factory(engine), device_id=args.id, resident_id=args.resident, kind=args.kind,
                            heartbeat=args.heartbeat, adapter=args.adapter, source=args.source)
@@ -181,11 +186,10 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
 
 def cmd_device_password(args) -> int:
     from devices.registration import DeviceError, reset_password
-    from jinqiao.db import make_engine, session_factory, upgrade
+    from jinqiao.db import session_factory
 
     settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         creds = reset_password(session_factory(engine), args.id)
     except DeviceError as exc:
@@ -197,8 +201,6 @@ def cmd_device_password(args) -> int:
 
 
 def cmd_device_export_auth(args) -> int:
-    from jinqiao.db import make_engine, upgrade
-
     settings = _settings()
     password_file = args.password_file or settings.mosquitto_password_file
     acl_file = args.acl_file or settings.mosquitto_acl_file
@@ -206,8 +208,7 @@ def cmd_device_export_auth(args) -> int:
         print("jinqiao device export-auth: give --password-file and --acl-file (or set "
               "JINQIAO_MOSQUITTO_PASSWORD_FILE and JINQIAO_MOSQUITTO_ACL_FILE)", file=sys.stderr)
         return 2
-    upgrade(settings.database_url)
-    return _export_auth(settings, make_engine(settings.database_url), password_file, acl_file,
+    return _export_auth(settings, _engine(settings), password_file, acl_file,
                         "jinqiao device export-auth")
 
 

@@ -16,8 +16,8 @@ from jinqiao.settings import load_settings
 from simulators.fleet import Fleet, device_ids
 
 COUNT, SILENT = 1000, 10
-HEARTBEAT_S = 2  # each device's interval in the registry, and how often the fleet sends
-SLACK_S = 8.0  # supervision's allowance on top of it: a silent device is alerted 10 s after its last word
+HEARTBEAT_S = 4  # each device's interval in the registry, and how often the fleet sends
+SLACK_S = 6.0  # supervision's allowance on top of it: a silent device is alerted 10 s after its last word
 
 
 @pytest.fixture
@@ -75,5 +75,5 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
     assert alerted == fleet.silent_devices
     assert reasons == {"heartbeat_missed"} and kinds == {"device"}
     assert seen == COUNT  # every device was heard from, so every one was supervised
-    assert summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 5
+    assert summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 3  # the healthy ones kept at it
     assert dispatcher.engine.extra[0].errors == 0
