@@ -8,6 +8,7 @@ have_mosquitto || missing+=(mosquitto)
 have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium)
 have_cjk_font || missing+=(fonts-wqy-microhei)  # readable board screenshots
+command -v openssl >/dev/null || missing+=(openssl)  # the MQTT TLS test makes its own CA
 apt_install "${missing[@]}"
 ensure_venv test
 
