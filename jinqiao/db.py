@@ -99,7 +99,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def write_lock(engine: Engine) -> ContextManager:
+def write_lock(engine: Engine | None) -> ContextManager:
     """The in-process queue of SQLite writers (nothing on PostgreSQL, whose row locks suffice)."""
     return getattr(engine, "info_write_lock", None) or nullcontext()
 
@@ -111,10 +111,8 @@ def _engine_of(sessions: sessionmaker[Session]) -> Engine | None:
 @contextmanager
 def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    engine = _engine_of(sessions)
-    with write_lock(engine) if engine is not None else nullcontext():
-        with sessions() as session, session.begin():
-            yield session
+    with write_lock(_engine_of(sessions)), sessions() as session, session.begin():
+        yield session
 
 
 def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
@@ -124,12 +122,9 @@ def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
-@contextmanager
-def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that only reads: on SQLite a deferred transaction, so it never takes the write lock."""
-    with sessions() as session:
-        session.connection(execution_options={READ_ONLY: True})
-        yield session
+def reading(sessions: sessionmaker[Session]) -> Session:
+    """One session that only reads (see read_only): `with reading(sessions) as s: …`."""
+    return read_only(sessions)()
 
 
 def is_postgres(engine: Engine) -> bool:
