@@ -93,9 +93,9 @@ class RateLimiter:
 class Outbox:
     """Sends queued notifications through `workers` concurrent requests (1: in the caller's thread).
 
-    With several workers, send_due claims as many rows as there are free workers and returns;
-    each worker sends one and its result joins the next group commit, and `on_idle` wakes the
-    caller to claim more. One slow provider answer then delays only its own message.
+    With several workers, send_due claims up to `queue_per_worker` rows per worker, less those still
+    in flight, and returns; each worker sends one at a time, its result joins the next group commit,
+    and `on_idle` wakes the caller to claim more. One slow provider answer delays only its own message.
     """
 
     def __init__(self, sessions: sessionmaker[Session], notifier: Notifier, now: Callable[[], datetime],
@@ -132,7 +132,7 @@ class Outbox:
                 # a few rows queued per worker keep them busy between claims; not more, so that a new
                 # emergency is never stuck behind a long queue of claimed family SMS
                 free = self.workers * self.queue_per_worker - self._in_flight
-            notes = self._claim(min(limit, free)) if free > 0 else []
+            notes = self._claim(min(limit, free))  # nothing when free <= 0
             with self._results_lock:
                 self._in_flight += len(notes)
             for note in notes:
