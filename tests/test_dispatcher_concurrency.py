@@ -23,6 +23,7 @@ from jinqiao.db import make_engine, session_factory, transaction
 from jinqiao.registry import import_registry
 from jinqiao.schema import Alert, Event
 from jinqiao.wakeups import Listener
+from tests.support.concurrency import run_together
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 _databases = itertools.count()
@@ -45,25 +46,6 @@ def store_presses(sessions, device: str, n: int, prefix: str = "ev") -> None:
     with transaction(sessions) as s:
         for i in range(n):
             s.add(Event(device_id=device, event_id=f"{prefix}{i}", type="alarm", received_at=NOW, payload="{}"))
-
-
-def run_together(*workers) -> None:
-    start = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def run(work) -> None:
-        try:
-            start.wait(10)
-            work()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
 
 
 def drain(alerts: Alerts) -> None:

@@ -6,13 +6,14 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from devices.protocol import Topics
 from gateway.ingest import Ingest
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 
 T = Topics("jinqiao")
@@ -27,11 +28,8 @@ def registered(sessions):
 
 @pytest.fixture
 def gateway(engine, mosquitto, registered):
-    gw = Gateway(engine, mosquitto.url, "jinqiao", "test")
-    gw.start()
-    assert gw.link.wait_connected(10)
-    yield gw
-    gw.stop()
+    with running_gateway(engine, mosquitto.url, "test") as gw:
+        yield gw
 
 
 @pytest.fixture
@@ -39,11 +37,6 @@ def peer(mosquitto):
     p = Peer(mosquitto.port, "peer", subscribe=["jinqiao/v1/dev/+/feedback"])
     yield p
     p.close()
-
-
-def count(engine, model, *where) -> int:
-    with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def received(ref):

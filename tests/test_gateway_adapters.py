@@ -6,10 +6,10 @@ import json
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from gateway.service import Gateway
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 
 
@@ -26,11 +26,8 @@ def registered(sessions):
 
 @pytest.fixture
 def gateway(engine, mosquitto, registered):
-    gw = Gateway(engine, mosquitto.url, "jinqiao", "adapters")
-    gw.start()
-    assert gw.link.wait_connected(10)
-    yield gw
-    gw.stop()
+    with running_gateway(engine, mosquitto.url, "adapters") as gw:
+        yield gw
 
 
 @pytest.fixture
@@ -38,11 +35,6 @@ def peer(mosquitto):
     p = Peer(mosquitto.port, "buttons", subscribe=["#"])
     yield p
     p.close()
-
-
-def count(engine, model, *where) -> int:
-    with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def events(engine) -> list[tuple[str, str]]:

@@ -6,7 +6,6 @@ Times are literal, in Asia/Shanghai (the example registry's community). r-zhang 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from sqlalchemy import select, update
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from jinqiao.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
+from tests.support.concurrency import run_together
 from tests.support.dispatch import World
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -229,21 +229,8 @@ def test_two_supervisors_at_once_open_each_alert_once(world, sessions):
     world.event("pgr-0001", "heartbeat")
     world.clock.t = datetime(2026, 12, 1, 10, 30, tzinfo=SH)  # device silent and check-in missed
     others = [Supervisor(sessions, world.alerts, world.clock, RULES) for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def go(sup):
-        try:
-            sup.run()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go, args=(sup,)) for sup in others]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    run_together(*(sup.run for sup in others), timeout=30)  # fails on any error a pass raised
     world.run()
-    assert errors == []
     assert [a.reason for a in world.alerts_of("device")] == ["heartbeat_missed"]
     assert [a.reason for a in world.alerts_of("wellness")] == ["checkin_missed"]
 
