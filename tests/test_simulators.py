@@ -374,7 +374,7 @@ def test_fleet_every_press_is_received_and_the_counts_add_up(mosquitto):
     system = FakeSystem(mosquitto.port, policy)
     try:
         summary = Fleet(mosquitto.url, 200, heartbeat=1.0, press_rate=20, duration=4, connect_rate=400,
-                        resend_initial=0.3, drain=5, progress=False, seed=7).run()
+                        resend_initial=0.3, drain=120, progress=False, seed=7).run()  # drain ends once settled
     finally:
         system.close()
 
@@ -419,7 +419,7 @@ def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, sy
     restart.start()
     try:
         summary = Fleet(mosquitto.url, 50, heartbeat=0.5, press_rate=5, duration=7, resend_initial=0.3,
-                        drain=5, progress=False, seed=3).run()
+                        drain=120, progress=False, seed=3).run()  # drain ends once settled
     finally:
         restart.join()
     assert summary["disconnects"] == 50  # each device noticed the restart once

@@ -12,6 +12,7 @@ async function api(path, options = {}) {
   if (options.method && options.method !== "GET") headers["x-csrf-token"] = csrf();
   if (options.body) headers["content-type"] = "application/json";
   const r = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  learnServerTime(r);
   if (r.status === 401) { location.href = "/login"; throw new Error("signed out"); }
   if (!r.ok) throw new Error((await r.json().catch(() => ({}))).detail || r.statusText);
   return r.json();
@@ -20,9 +21,19 @@ function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 function when(iso) { return iso ? new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN") : "–"; }
+// Countdowns run on the server's clock, learnt from each response's Date header: an office PC whose
+// clock is minutes off must not show a tier due later or sooner than the dispatcher will act.
+let serverSkewMs = 0;
+function learnServerTime(response) {
+  const at = Date.parse(response.headers.get("date") || "");
+  if (Number.isNaN(at)) return;
+  const skew = at + 500 - Date.now();  // the header has whole seconds: take the middle of that second
+  if (Math.abs(skew - serverSkewMs) > 1000) serverSkewMs = skew;  // keep a settled value steady
+}
+function serverNow() { return Date.now() + serverSkewMs; }
 function countdown(iso) {
   if (!iso) return "–";
-  const s = Math.max(0, Math.round((new Date(iso) - Date.now()) / 1000));
+  const s = Math.max(0, Math.round((new Date(iso) - serverNow()) / 1000));
   const mmss = `${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
