@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and PostgreSQL, against private Mosquitto and PostgreSQL
-# instances on free ports. Installs what is missing first. Extra arguments go to pytest.
+# instances on free ports, then again under shifted clocks (below). Installs what is missing first.
+# Extra arguments go to pytest; JINQIAO_SHIFTED_CLOCK=0 skips the shifted runs.
 source "$(dirname "$0")/setup.sh"
 
 missing=()
@@ -9,8 +10,22 @@ have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium)
 have_cjk_font || missing+=(fonts-wqy-microhei)  # readable board screenshots
 command -v openssl >/dev/null || missing+=(openssl)  # the MQTT TLS test makes its own CA
+command -v faketime >/dev/null || missing+=(faketime)  # the shifted-clock runs
 apt_install "${missing[@]}"
 ensure_venv test
 
 mkdir -p test-artifacts
-exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"
+[ "${JINQIAO_SHIFTED_CLOCK:-1}" = 1 ] || exit 0
+
+# No verdict may depend on the hour, the date or the time zone: run the suite again with the wall
+# clock of every process moved to either side of the fixtures' deadlines (the example's 10:00
+# check-in, the roster's 08:00 and 20:00 shift changes) on a workday, and on a public holiday
+# with the machine in another time zone. SQLite only, and without the tests marked slow, which the
+# run above has already passed once.
+for run in "2026-11-25T01:00:00+08:00 UTC" "2026-11-25T15:00:00+08:00 Asia/Shanghai" \
+           "2026-10-01T15:00:00+08:00 America/Los_Angeles"; do
+  read -r instant zone <<<"$run"
+  TZ="$zone" JINQIAO_TEST_DATABASES=sqlite scripts/shifted_clock.sh "$instant" \
+    .venv/bin/python -m pytest -p no:cacheprovider -q -ra -m "not slow" "$@"
+done

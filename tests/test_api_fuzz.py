@@ -26,6 +26,7 @@ def api(engine, example_registry):
     server.stop()
 
 
+@pytest.mark.slow  # no clock in it: the shifted-clock runs of scripts/test.sh leave it to the first
 def test_no_input_makes_a_server_error(api):
     server, token, app = api
     schema = schemathesis.openapi.from_dict(app.openapi())

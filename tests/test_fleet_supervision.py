@@ -15,6 +15,8 @@ from jinqiao.schema import Alert, Building, Community, Device, Resident, Respond
 from jinqiao.settings import load_settings
 from simulators.fleet import Fleet, device_ids
 
+pytestmark = pytest.mark.slow  # a thousand devices for two minutes: scripts/test.sh runs it once, on the real clock
+
 COUNT, SILENT = 1000, 10
 HEARTBEAT_S = 4  # each device's interval in the registry, and how often the fleet sends
 SLACK_S = 6.0  # supervision's allowance on top of it: a silent device is alerted 10 s after its last word

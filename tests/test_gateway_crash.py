@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from devices.protocol import Topics
@@ -29,6 +30,7 @@ def stored(engine) -> int:
         return conn.scalar(select(func.count()).select_from(Event))
 
 
+@pytest.mark.slow  # 3,000 messages and a kill, no clock in it: run once by scripts/test.sh
 def test_sigkill_mid_stream_loses_nothing(db_url, engine, sessions, mosquitto, tmp_path):
     with sessions.begin() as s:
         s.add(Device(id="pgr-1", kind="pager"))
