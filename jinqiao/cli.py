@@ -1,5 +1,5 @@
-"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade | user add |
-device add | device password | device export-auth."""
+"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade |
+user add|disable|enable|token | device add | device password | device export-auth."""
 
 from __future__ import annotations
 
@@ -122,14 +122,41 @@ def cmd_user_token(args) -> int:
     from jinqiao.accounts import AccountError
 
     settings = _settings()
+    accounts = _accounts(settings)
     try:
-        token = _accounts(settings).create_token(args.name, args.label)
+        if args.revoke:
+            changed = accounts.revoke_token(args.revoke)
+            print("token revoked" if changed else "token was revoked already")
+            return 0
+        if args.list:
+            for t in accounts.tokens(args.name):
+                state = f"revoked {t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "live"
+                print(f"{t['id']}\t{t['user']}\t{state}\t{t['label']}")
+            return 0
+        if not args.name:
+            print("jinqiao user token: give an account name (or --revoke TOKEN_OR_ID, or --list)", file=sys.stderr)
+            return 2
+        token = accounts.create_token(args.name, args.label)
     except AccountError as exc:
         print(f"jinqiao user token: {exc}", file=sys.stderr)
         return 1
     print(token)
-    print(f"(an API token for {args.name}; send it as 'Authorization: Bearer <token>'; it is shown only now)",
-          file=sys.stderr)
+    print(f"(API token {accounts.token_id(token)} for {args.name}; send it as 'Authorization: Bearer <token>'; "
+          "it is shown only now)", file=sys.stderr)
+    return 0
+
+
+def cmd_user_active(args) -> int:
+    from jinqiao.accounts import AccountError
+
+    active = args.user_command == "enable"
+    try:
+        changed = _accounts(_settings()).set_active(args.name, active)
+    except AccountError as exc:
+        print(f"jinqiao user {args.user_command}: {exc}", file=sys.stderr)
+        return 1
+    word = "enabled" if active else "disabled (its sessions and tokens stop working now)"
+    print(f"account {args.name} {word}" if changed else f"account {args.name} was {args.user_command}d already")
     return 0
 
 
@@ -230,10 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
     user_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user_add.set_defaults(fn=cmd_user_add)
-    user_token = user.add_parser("token", help="create an API token for an account and print it")
-    user_token.add_argument("name")
+    user_token = user.add_parser("token", help="create an API token for an account and print it; or revoke or list")
+    user_token.add_argument("name", nargs="?")
     user_token.add_argument("--label", default="", help="what the token is for")
+    user_token.add_argument("--revoke", metavar="TOKEN_OR_ID", help="revoke a token (its value, or its id from --list)")
+    user_token.add_argument("--list", action="store_true", help="list the tokens (of NAME, or all)")
     user_token.set_defaults(fn=cmd_user_token)
+    for verb in ("disable", "enable"):
+        p = user.add_parser(verb, help=f"{verb} an account (a disabled one cannot sign in or use its tokens)")
+        p.add_argument("name")
+        p.set_defaults(fn=cmd_user_active)
     device = sub.add_parser("device", help="devices").add_subparsers(dest="device_command", required=True)
     dev_add = device.add_parser("add", help="register a device and print its MQTT credentials")
     dev_add.add_argument("id")
