@@ -4,6 +4,9 @@ OpenAPI documents (behind sign-in like everything else). `web_routers` assembles
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Callable
@@ -46,11 +49,32 @@ class Me(BaseModel):
     via: str
 
 
+# Every page is our own files only: no inline script or style, no other origin, never in a frame.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and style from
+PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+def page_headers(csp: str = CSP) -> dict[str, str]:
+    return {"Content-Security-Policy": csp, **PAGE_HEADERS}
+
+
+def _docs_csp(html: str) -> str:
+    """/docs is FastAPI's Swagger UI page: its one inline script is allowed by its hash, nothing else inline."""
+    inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline)
+    return (f"default-src 'self'; script-src 'self' {CDN} {hashes}; style-src 'self' {CDN} 'unsafe-inline'; "
+            f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
 def _static(name: str) -> FileResponse:
     path = STATIC / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise HTTPException(404, f"no file {name}")
-    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+    headers = page_headers() if name.endswith(".html") else dict(PAGE_HEADERS)
+    return FileResponse(path, headers={"Cache-Control": "no-cache", **headers})
 
 
 def session_router(config: AuthConfig) -> APIRouter:
@@ -118,7 +142,9 @@ def pages_router() -> APIRouter:
 
     @router.get("/docs")
     def docs(user: Viewer):
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+        page.headers.update(page_headers(_docs_csp(page.body.decode())))
+        return page
 
     return router
 
