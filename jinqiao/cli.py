@@ -17,7 +17,20 @@ def _settings() -> Settings:
         print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2)
     configure_logging(settings.log_level, settings.log_format)
+    _warn_unknown_names()
     return settings
+
+
+def _warn_unknown_names() -> None:
+    import structlog
+
+    from jinqiao.settings import unknown_names
+
+    log = structlog.get_logger("jinqiao.settings")
+    for where, name, closest in unknown_names():
+        hint = f"did you mean {closest}?" if closest else "it sets nothing"
+        log.warning("settings.unknown_name", name=name, where=where, closest=closest,
+                    message=f"{name} is not a Jinqiao setting and is ignored; {hint}")
 
 
 def _engine(settings: Settings):
