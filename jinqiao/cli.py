@@ -41,28 +41,38 @@ def _engine(settings: Settings):
     return make_engine(settings.database_url)
 
 
+def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
+    from jinqiao.ports import PortTaken
+
+    try:
+        return run(settings)
+    except PortTaken as exc:
+        print(f"jinqiao {command}: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_up(args) -> int:
     from jinqiao.runtime import run_up
 
-    return run_up(_settings())
+    return _refusing_taken_ports("up", run_up, _settings())
 
 
 def cmd_gateway(args) -> int:
     from jinqiao.runtime import run_gateway
 
-    return run_gateway(_settings())
+    return _refusing_taken_ports("gateway", run_gateway, _settings())
 
 
 def cmd_web(args) -> int:
     from jinqiao.runtime import run_web
 
-    return run_web(_settings())
+    return _refusing_taken_ports("web", run_web, _settings())
 
 
 def cmd_dispatcher(args) -> int:
     from jinqiao.runtime import run_dispatcher
 
-    return run_dispatcher(_settings())
+    return _refusing_taken_ports("dispatcher", run_dispatcher, _settings())
 
 
 def cmd_db_upgrade(args) -> int:
@@ -252,8 +262,18 @@ def cmd_device_export_auth(args) -> int:
                         "jinqiao device export-auth")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jinqiao")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jinqiao", description="Jinqiao 金桥: emergency calls for older people who live alone")
+    parser.add_argument("--version", action="version", version=f"jinqiao {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything in one process (single site, demo)").set_defaults(fn=cmd_up)
     sub.add_parser("gateway", help="run the MQTT gateway").set_defaults(fn=cmd_gateway)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///jinqiao.db"
     mqtt_url: str | None = None
     mqtt_root: str = "jinqiao"
+    # Where `jinqiao up` starts its embedded broker when JINQIAO_MQTT_URL is unset (on 127.0.0.1).
+    embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
