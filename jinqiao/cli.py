@@ -4,10 +4,11 @@ user add|disable|enable|token | device add | device password | device export-aut
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jinqiao.logs import configure_logging
-from jinqiao.settings import Settings, SettingsError, load_settings
+from jinqiao.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
@@ -17,16 +18,20 @@ def _settings() -> Settings:
         print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2)
     configure_logging(settings.log_level, settings.log_format)
-    _warn_unknown_names()
+    _warn_about_settings(settings)
     return settings
 
 
-def _warn_unknown_names() -> None:
+def _warn_about_settings(settings: Settings) -> None:
     import structlog
 
-    from jinqiao.settings import unknown_names
+    from jinqiao.settings import Settings as Defaults, unknown_names
 
     log = structlog.get_logger("jinqiao.settings")
+    if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
+        log.warning("settings.twilio_api_url_unused", twilio_api_url=settings.twilio_api_url,
+                    message="JINQIAO_TWILIO_API_URL is set, but without JINQIAO_TWILIO_ACCOUNT_SID, "
+                            "JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM the console notifier is used")
     for where, name, closest in unknown_names():
         hint = f"did you mean {closest}?" if closest else "it sets nothing"
         log.warning("settings.unknown_name", name=name, where=where, closest=closest,
@@ -319,8 +324,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVERS = ("up", "gateway", "dispatcher", "web")  # they log the database they opened
+CREATORS = ("up", "import", "db")  # the only commands that may create a new SQLite file
+
+
+def _use_local_config() -> None:
+    """Without JINQIAO_CONFIG, a jinqiao.toml in the working directory is the configuration: the
+    demo writes one, so a second terminal in the same directory finds the demo's database."""
+    if not os.environ.get("JINQIAO_CONFIG") and os.path.isfile(DEFAULT_CONFIG):
+        os.environ["JINQIAO_CONFIG"] = DEFAULT_CONFIG
+
+
+def _database_check(command: str, full_command: str) -> int:
+    """Say which database a command opens, and refuse to create a SQLite file unasked: a newcomer's
+    `jinqiao user token demo` in the wrong directory must not make an empty ./jinqiao.db."""
+    from sqlalchemy.engine import make_url
+
+    from jinqiao.settings import origin_of
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return 0  # the command itself reports it
+    url = make_url(settings.database_url)
+    origin = origin_of("database_url")
+    if command not in SERVERS:
+        print(f"jinqiao: database {url.render_as_string(hide_password=True)} (from {origin})", file=sys.stderr)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if command in CREATORS or not path or path == ":memory:" or os.path.exists(path):
+        return 0
+    print(f"jinqiao {full_command}: there is no database at {os.path.abspath(path)} and this command does not create "
+          f"one. Is it elsewhere? Run this where `jinqiao up` or scripts/demo.sh runs (it reads ./{DEFAULT_CONFIG} "
+          "there), or set JINQIAO_CONFIG or JINQIAO_DATABASE_URL; to start a new one, `jinqiao db upgrade`.",
+          file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _use_local_config()
+    if refused := _database_check(args.command, " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))):
+        return refused
     return args.fn(args) or 0
 
 

@@ -12,13 +12,14 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "JINQIAO_"
+DEFAULT_CONFIG = "jinqiao.toml"  # the command line reads it from the working directory when JINQIAO_CONFIG is unset
 NOT_SETTINGS = ("JINQIAO_CONFIG",)  # variables that are read, but are not settings
 NOT_SETTINGS_PREFIXES = ("JINQIAO_TEST_", "JINQIAO_DEMO_")  # the test suite's and scripts/demo.sh's own
 
@@ -157,10 +158,32 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get(ENV_PREFIX + "CONFIG")
-        if config_file:
-            sources.append(ConfigFileSource(settings_cls, Path(config_file)))
+        if (path := config_path()) is not None:
+            sources.append(ConfigFileSource(settings_cls, path))
         return tuple(sources)
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file JINQIAO_CONFIG names (the command line defaults it to ./jinqiao.toml)."""
+    environ = os.environ if environ is None else environ
+    named = environ.get(ENV_PREFIX + "CONFIG")
+    return Path(named) if named else None
+
+
+def origin_of(field: str, environ: Mapping[str, str] | None = None) -> str:
+    """Where a setting's value comes from: its variable, the configuration file, or the default."""
+    environ = os.environ if environ is None else environ
+    variable = ENV_PREFIX + field.upper()
+    if variable in environ:
+        return variable
+    path = config_path(environ)
+    if path is not None and path.is_file():
+        try:
+            if any(setting_of(key) == field for key in read_config_file(path)):
+                return str(path)
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    return "the default"
 
 
 def setting_of(key: str) -> str | None:
@@ -200,7 +223,7 @@ def _closest(name: str) -> str | None:
     return ENV_PREFIX + found[0] if found else None
 
 
-def unknown_names(environ: dict[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
     """(where, name, closest known name) for each JINQIAO_* variable and each key of the
     JINQIAO_CONFIG file that sets nothing: a typo there would otherwise be silently ignored."""
     environ = os.environ if environ is None else environ
@@ -209,10 +232,11 @@ def unknown_names(environ: dict[str, str] | None = None) -> list[tuple[str, str,
         if (name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS and not name.startswith(NOT_SETTINGS_PREFIXES)
                 and setting_of(name) is None):
             found.append(("environment", name, _closest(name)))
-    config_file = environ.get(ENV_PREFIX + "CONFIG")
-    if config_file and Path(config_file).is_file():
+    path = config_path(environ)
+    if path is not None and path.is_file():
+        config_file = str(path)
         try:
-            keys = list(read_config_file(Path(config_file)))
+            keys = list(read_config_file(path))
         except (OSError, tomllib.TOMLDecodeError):
             keys = []  # load_settings reports a malformed file
         for key in keys:

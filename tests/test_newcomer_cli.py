@@ -87,3 +87,40 @@ def test_a_taken_http_port_stops_the_dispatcher_before_it_pages_anyone(engine, d
 def env_for_db(db_url: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
     return {**base, "JINQIAO_DATABASE_URL": db_url, "JINQIAO_LOG_FORMAT": "json"}
+
+
+def bare_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
+
+
+def test_a_command_in_the_wrong_directory_creates_no_database_and_says_where_it_looked(tmp_path):
+    for args in (("user", "token", "demo"), ("user", "disable", "demo"), ("device", "password", "pgr-0001")):
+        result = subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True,
+                                env=bare_env(), cwd=tmp_path, timeout=60)
+        assert result.returncode == 1, result
+        assert f"there is no database at {tmp_path}/jinqiao.db" in result.stderr
+        assert "JINQIAO_CONFIG" in result.stderr and "jinqiao db upgrade" in result.stderr
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_terminal_finds_the_demos_database_through_its_jinqiao_toml(tmp_path, db_url, sessions):
+    from jinqiao.accounts import Accounts
+    from tests.support.web import PASSWORD, utcnow
+
+    Accounts(sessions, utcnow).add_user("demo", "admin", PASSWORD)
+    tmp_path = tmp_path / "second-terminal"  # db_url's SQLite file is in tmp_path itself
+    tmp_path.mkdir()
+    (tmp_path / "jinqiao.toml").write_text(f'# written by scripts/demo.sh\nJINQIAO_DATABASE_URL = "{db_url}"\n')
+    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "user", "token", "demo"], capture_output=True,
+                            text=True, env=bare_env(), cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "(from jinqiao.toml)" in result.stderr  # which database it opened, and why
+    assert Accounts(sessions, utcnow).by_token(result.stdout.strip()).name == "demo"
+    assert not (tmp_path / "jinqiao.db").exists()
+
+
+def test_import_and_db_upgrade_may_create_the_database(tmp_path, example_registry):
+    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "import", str(example_registry)], capture_output=True,
+                            text=True, env=bare_env(), cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "jinqiao.db").exists() and "(from the default)" in result.stderr

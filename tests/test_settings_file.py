@@ -64,3 +64,12 @@ def test_the_command_line_warns_about_a_mistyped_variable(tmp_path):
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if "settings.unknown_name" in line]
     assert warning and "JINQIAO_HTTP_PROT" in warning[0] and "did you mean JINQIAO_HTTP_PORT?" in warning[0]
+
+
+def test_a_twilio_api_url_without_credentials_says_the_console_notifier_is_used(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JINQIAO_LOG_FORMAT": "json",
+           "JINQIAO_TWILIO_API_URL": "http://127.0.0.1:8089"}
+    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "db", "upgrade"], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "settings.twilio_api_url_unused" in result.stderr and "console notifier" in result.stderr
