@@ -7,6 +7,7 @@ recognised by its MessageSid, a status by (sid, status), and the operations them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -53,16 +54,22 @@ def twilio_router(ctx: WebhookContext) -> APIRouter:
             raise HTTPException(status_code=403, detail="bad or missing X-Twilio-Signature")
         return form
 
+    def note_param(request: Request) -> str | None:
+        n = request.query_params.get("n")
+        if n is not None and _note_id(n) is None:  # we only ever send an id of the notifications table
+            raise HTTPException(status_code=400, detail=f"n must be a notification id (1 to {MAX_ID})")
+        return n
+
     @router.post("/status")
     async def status(request: Request) -> Response:
         form = await signed_form(request)
-        await run_in_threadpool(handle_status, ctx, request.query_params.get("n"), form)
+        await run_in_threadpool(handle_status, ctx, note_param(request), form)
         return Response(status_code=204)
 
     @router.post("/voice")
     async def voice(request: Request) -> Response:
         form = await signed_form(request)
-        twiml = await run_in_threadpool(handle_voice, ctx, request.query_params.get("n"),
+        twiml = await run_in_threadpool(handle_voice, ctx, note_param(request),
                                         request.query_params.get("step"), form)
         return Response(twiml, media_type=XML)
 
@@ -75,8 +82,13 @@ def twilio_router(ctx: WebhookContext) -> APIRouter:
     return router
 
 
+MAX_ID = 2**31 - 1  # the id column's range
+
+
 def _note_id(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    if not raw or not re.fullmatch(r"[0-9]{1,10}", raw):  # str.isdigit() also takes '²', which int() refuses
+        return None
+    return int(raw) if 1 <= int(raw) <= MAX_ID else None
 
 
 # --- delivery status ---------------------------------------------------------------------------

@@ -62,6 +62,11 @@ class Principal:
         return RANK[self.role] >= RANK[role]
 
 
+def _shown(token_or_id: str | int) -> str:
+    text = str(token_or_id)
+    return text[:7] + "…" if text.startswith(TOKEN_PREFIX) else repr(text[:20])
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -105,6 +110,59 @@ class Accounts:
             s.add(ApiToken(user_id=user.id, label=label[:200], token_hash=digest(token), created_at=self.now()))
         log.info("account.token_created", user=name, label=label)
         return token
+
+    def token_id(self, token: str) -> int | None:
+        with self.reads() as s:
+            return s.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest(token)))
+
+    def set_active(self, name: str, active: bool) -> bool:
+        """Enable or disable an account; every credential of a disabled one stops working at once
+        (each request, and each open stream, looks the account up again). True if it changed."""
+        with transaction(self.sessions) as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise AccountError(f"no account named '{name}'")
+            changed = user.active != active
+            user.active = active
+            if not active:  # its sessions end for good: enabling the account again signs nobody back in
+                s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        log.info("account.enabled" if active else "account.disabled", user=name, changed=changed)
+        return changed
+
+    def revoke_token(self, token_or_id: str | int) -> bool:
+        """Revoke an API token, given as itself (`jq_…`) or by its id; True if it was live until now."""
+        with transaction(self.sessions) as s:
+            row = self._token_row(s, token_or_id)
+            if row is None:
+                raise AccountError(f"no API token {_shown(token_or_id)}")
+            changed = row.revoked_at is None
+            if changed:
+                row.revoked_at = self.now()
+            token_id = row.id
+        log.info("account.token_revoked", token_id=token_id, changed=changed)
+        return changed
+
+    def _token_row(self, s: Session, token_or_id: str | int) -> ApiToken | None:
+        text = str(token_or_id).strip()
+        if text.startswith(TOKEN_PREFIX):
+            return s.scalar(select(ApiToken).where(ApiToken.token_hash == digest(text)))
+        if text.isascii() and text.isdigit() and int(text) < 2**31:
+            return s.get(ApiToken, int(text))
+        return None
+
+    def tokens(self, name: str | None = None) -> list[dict]:
+        """The API tokens (never their values): id, account, label, created, revoked."""
+        query = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+        if name is not None:
+            query = query.where(User.name == name)
+        with self.reads() as s:
+            return [{"id": t.id, "user": user, "label": t.label, "created_at": t.created_at,
+                     "revoked_at": t.revoked_at} for t, user in s.execute(query)]
+
+    def users(self) -> list[dict]:
+        with self.reads() as s:
+            return [{"name": u.name, "role": u.role, "active": u.active, "created_at": u.created_at}
+                    for u in s.scalars(select(User).order_by(User.name))]
 
     # --- signing in ----------------------------------------------------------------------------
 

@@ -12,11 +12,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.alerts import OUTCOMES, Actor, AlertNotFound, Alerts
+from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound, Alerts
 from jinqiao.auth import Operator, Viewer
 from jinqiao.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
-AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
+# `%238150` in a URL). A bare number stays the id: ids and codes overlap, and the board uses ids.
+AlertRef = Annotated[str, Path(pattern=r"^#?[0-9]{1,10}$", description="an alert id (17), or # and its code (#8150)")]
+MAX_ID = 2**31 - 1
 KIND_ORDER = {"emergency": 0, "wellness": 1, "device": 2}
 
 
@@ -174,8 +177,23 @@ def alerts_router(sessions: sessionmaker[Session], alerts: Alerts) -> APIRouter:
             tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
         return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
 
+    def find(ref: str) -> int:
+        """The id an alert reference names; 404 when none, 422 for an id beyond the column's range."""
+        with sessions() as s:
+            if ref.startswith("#"):  # an open alert's code is unique; a closed one's may recur: the newest
+                found = s.scalar(select(Alert.id).where(Alert.code == ref[1:])
+                                 .order_by(Alert.state.in_(OPEN_STATES).desc(), Alert.id.desc()).limit(1))
+            elif int(ref) < 1 or int(ref) > MAX_ID:
+                raise HTTPException(422, f"an alert id is 1 to {MAX_ID}; a code is written #8150 (%238150 in a URL)")
+            else:
+                found = int(ref)
+        if found is None:
+            raise HTTPException(404, f"no alert with code {ref[1:]}")
+        return found
+
     @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-    def one_alert(user: Viewer, alert_id: AlertId):
+    def one_alert(user: Viewer, alert_id: AlertRef):
+        alert_id = find(alert_id)
         with sessions() as s:
             row = s.execute(_joined().where(Alert.id == alert_id)).first()
             if row is None:
@@ -189,8 +207,9 @@ def alerts_router(sessions: sessionmaker[Session], alerts: Alerts) -> APIRouter:
                     "notifications": [NotificationOut.model_validate(n) for n in notes]}
 
     @router.post("/alerts/{alert_id}/ack", response_model=ActionOut)
-    def ack(user: Operator, alert_id: AlertId):
-        """Take the call, in your own name."""
+    def ack(user: Operator, alert_id: AlertRef):
+        """Take the call, in your own name. The alert by its id, or by its code (`#8150`)."""
+        alert_id = find(alert_id)
         try:
             outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
         except AlertNotFound:
@@ -198,8 +217,9 @@ def alerts_router(sessions: sessionmaker[Session], alerts: Alerts) -> APIRouter:
         return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
     @router.post("/alerts/{alert_id}/resolve", response_model=ActionOut)
-    def resolve(user: Operator, alert_id: AlertId, body: ResolveIn):
+    def resolve(user: Operator, alert_id: AlertRef, body: ResolveIn):
         """Close the call with its outcome and a note, in your own name."""
+        alert_id = find(alert_id)
         try:
             outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
         except AlertNotFound:

@@ -68,6 +68,7 @@ class ResidentSupervision(BaseModel):
     devices: list[DeviceHealth]
 
 
+Offset = Annotated[int, Query(ge=0, le=10**9)]  # beyond the database's 64 bits an offset was a 500
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column's range: a larger id is a 422, not a crash
 ResidentId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -109,7 +110,7 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
 
     @router.get("/devices", response_model=list[DeviceHealth])
     def device_health(_: Viewer, problems: bool = Query(default=False, description="only devices with something wrong"),
-                      limit: int = Query(default=1000, ge=1, le=10000), offset: int = Query(default=0, ge=0)):
+                      limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0):
         with reading(sessions) as s:
             devices = s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id)
                                 .limit(limit).offset(offset)).all()
@@ -139,7 +140,7 @@ def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
 
     @router.get("/maintenance", response_model=list[MaintenanceOut])
     def maintenance(_: Viewer, state: str = Query(default="open", pattern="^(open|closed|all)$"),
-                    limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)):
+                    limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0):
         with reading(sessions) as s:
             stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
             if state == "open":

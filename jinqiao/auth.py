@@ -38,19 +38,35 @@ def _config(request: Request) -> AuthConfig:
     return request.app.state.auth
 
 
+def _look_up(accounts: Accounts, request: Request) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return accounts.by_token(header[7:].strip())
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        return accounts.by_session(cookie)
+    return None
+
+
 def principal_of(request: Request) -> Principal | None:
     """The signed-in person of this request, or None (cached on the request)."""
     if hasattr(request.state, "principal"):
         return request.state.principal
-    accounts = _config(request).accounts
-    found: Principal | None = None
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        found = accounts.by_token(header[7:].strip())
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        found = accounts.by_session(cookie)
+    found = _look_up(_config(request).accounts, request)
     request.state.principal = found
     return found
+
+
+def still_signed_in(request: Request, principal: Principal) -> Callable[[], bool]:
+    """For a long-lived response (the live stream): a check, to run again and again, that the
+    request's credential still stands (not signed out, not revoked, the account still active and
+    of the same role). It looks the credential up afresh each time; nothing is cached."""
+    accounts = _config(request).accounts
+
+    def check() -> bool:
+        now = _look_up(accounts, request)
+        return now is not None and now.user_id == principal.user_id and now.role == principal.role
+
+    return check
 
 
 def current_user(request: Request) -> Principal:

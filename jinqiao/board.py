@@ -4,11 +4,16 @@ OpenAPI documents (behind sign-in like everything else). `web_routers` assembles
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Callable
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+import structlog
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -20,13 +25,17 @@ from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal
 from jinqiao.api_alerts import alerts_router
 from jinqiao.api_registry import registry_router
 from jinqiao.api_supervision import supervision_router
-from jinqiao.auth import CSRF_COOKIE, SESSION_COOKIE, AuthConfig, Viewer, current_user, principal_of
+from jinqiao.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
+                          still_signed_in)
 from jinqiao.db import read_only
 from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
+
+log = structlog.get_logger("jinqiao.board")
 
 STATIC = Path(__file__).with_name("static")
 PUBLIC_FILES = {"app.css", "login.js", "i18n.js"}  # what the sign-in page needs; no data in them
 KEEPALIVE_S = 15.0
+RECHECK_S = 2.0  # an open stream looks its credential up again at least this often
 
 
 class SignIn(BaseModel):
@@ -40,11 +49,32 @@ class Me(BaseModel):
     via: str
 
 
+# Every page is our own files only: no inline script or style, no other origin, never in a frame.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and style from
+PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+def page_headers(csp: str = CSP) -> dict[str, str]:
+    return {"Content-Security-Policy": csp, **PAGE_HEADERS}
+
+
+def _docs_csp(html: str) -> str:
+    """/docs is FastAPI's Swagger UI page: its one inline script is allowed by its hash, nothing else inline."""
+    inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline)
+    return (f"default-src 'self'; script-src 'self' {CDN} {hashes}; style-src 'self' {CDN} 'unsafe-inline'; "
+            f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
 def _static(name: str) -> FileResponse:
     path = STATIC / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise HTTPException(404, f"no file {name}")
-    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+    headers = page_headers() if name.endswith(".html") else dict(PAGE_HEADERS)
+    return FileResponse(path, headers={"Cache-Control": "no-cache", **headers})
 
 
 def session_router(config: AuthConfig) -> APIRouter:
@@ -112,7 +142,9 @@ def pages_router() -> APIRouter:
 
     @router.get("/docs")
     def docs(user: Viewer):
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+        page.headers.update(page_headers(_docs_csp(page.body.decode())))
+        return page
 
     return router
 
@@ -127,6 +159,8 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
         """Alert changes as Server-Sent Events: `entry` (a timeline entry; its id is the SSE id, so a
         reconnecting client sends Last-Event-ID and catches up) and `changed` (anything else)."""
         sub = hub.subscribe()
+        loop = asyncio.get_running_loop()
+        signed_in = still_signed_in(request, user)
 
         def start() -> tuple[Cursor, list[dict]]:
             with sessions() as s:
@@ -145,16 +179,28 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
                 yield "retry: 1000\n" + sse("hello", {"user": user.name, "cursor": cursor.after})
                 for e in entries:
                     yield sse("entry", e, e["id"])
+                quiet_since = loop.time()
                 while True:
                     try:
-                        kind, _ = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                        kind, _ = await asyncio.wait_for(sub.queue.get(), RECHECK_S)
                     except asyncio.TimeoutError:
-                        if await request.is_disconnected():
-                            return
-                        yield ": keep-alive\n\n"
-                        continue
+                        kind = "idle"
                     if kind == "close":
                         return
+                    # the credential is looked up again before every delivery and every few seconds:
+                    # a sign-out, a revoked token or a disabled account ends the stream at once
+                    if not await asyncio.to_thread(signed_in):
+                        log.info("stream.credential_ended", user=user.name, via=user.via)
+                        yield sse("signed_out", {"reason": "the session or token is no longer valid"})
+                        return
+                    if kind == "idle":
+                        if await request.is_disconnected():
+                            return
+                        if loop.time() - quiet_since >= KEEPALIVE_S:
+                            quiet_since = loop.time()
+                            yield ": keep-alive\n\n"
+                        continue
+                    quiet_since = loop.time()
                     entries = await asyncio.to_thread(read, cursor)
                     for e in entries:
                         yield sse("entry", e, e["id"])
@@ -165,6 +211,69 @@ def stream_router(hub: Hub, sessions: sessionmaker[Session]) -> APIRouter:
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return router
+
+
+class UserRow(BaseModel):
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+class TokenRow(BaseModel):
+    id: int
+    user: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+UserName = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+TokenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+def users_router(accounts: Accounts) -> APIRouter:
+    """Admins disable and enable accounts and revoke API tokens; each takes effect at once, on every
+    web process and on open streams (see `still_signed_in`)."""
+    router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+    def refused(exc: AccountError) -> HTTPException:
+        return HTTPException(404, str(exc))
+
+    @router.get("/users", response_model=list[UserRow])
+    def users(_: Admin):
+        return accounts.users()
+
+    @router.post("/users/{name}/disable", responses={404: {}, 409: {}})
+    def disable(name: UserName, admin: Admin):
+        """Disable an account: its sessions end and its tokens stop working, at once."""
+        if name == admin.name:
+            raise HTTPException(409, "you cannot disable your own account")
+        try:
+            return {"name": name, "active": False, "changed": accounts.set_active(name, False)}
+        except AccountError as exc:
+            raise refused(exc) from None
+
+    @router.post("/users/{name}/enable", responses={404: {}})
+    def enable(name: UserName, _: Admin):
+        try:
+            return {"name": name, "active": True, "changed": accounts.set_active(name, True)}
+        except AccountError as exc:
+            raise refused(exc) from None
+
+    @router.get("/tokens", response_model=list[TokenRow])
+    def tokens(_: Admin, user: Annotated[str | None, Query(max_length=64)] = None):
+        """Every API token (never its value): id, account, label, when made and revoked."""
+        return accounts.tokens(user)
+
+    @router.post("/tokens/{token_id}/revoke", responses={404: {}})
+    def revoke(token_id: TokenId, _: Admin):
+        try:
+            return {"id": token_id, "revoked": True, "changed": accounts.revoke_token(token_id)}
+        except AccountError as exc:
+            raise refused(exc) from None
 
     return router
 
@@ -180,5 +289,5 @@ def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cooki
     hub = Hub(reads)
     first = session_router(config)
     first.app_state = {"auth": config, "stream_hub": hub}  # type: ignore[attr-defined]
-    return [first, pages_router(), stream_router(hub, reads), alerts_router(reads, alerts),
+    return [first, pages_router(), stream_router(hub, reads), users_router(accounts), alerts_router(reads, alerts),
             registry_router(sessions, now, reads, supervision), supervision_router(sessions, supervision, now=now)]

@@ -1,13 +1,14 @@
-"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade | user add |
-device add | device password | device export-auth."""
+"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade |
+user add|disable|enable|token | device add | device password | device export-auth."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jinqiao.logs import configure_logging
-from jinqiao.settings import Settings, SettingsError, load_settings
+from jinqiao.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
@@ -17,7 +18,24 @@ def _settings() -> Settings:
         print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2)
     configure_logging(settings.log_level, settings.log_format)
+    _warn_about_settings(settings)
     return settings
+
+
+def _warn_about_settings(settings: Settings) -> None:
+    import structlog
+
+    from jinqiao.settings import Settings as Defaults, unknown_names
+
+    log = structlog.get_logger("jinqiao.settings")
+    if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
+        log.warning("settings.twilio_api_url_unused", twilio_api_url=settings.twilio_api_url,
+                    message="JINQIAO_TWILIO_API_URL is set, but without JINQIAO_TWILIO_ACCOUNT_SID, "
+                            "JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM the console notifier is used")
+    for where, name, closest in unknown_names():
+        hint = f"did you mean {closest}?" if closest else "it sets nothing"
+        log.warning("settings.unknown_name", name=name, where=where, closest=closest,
+                    message=f"{name} is not a Jinqiao setting and is ignored; {hint}")
 
 
 def _engine(settings: Settings):
@@ -28,28 +46,38 @@ def _engine(settings: Settings):
     return make_engine(settings.database_url)
 
 
+def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
+    from jinqiao.ports import PortTaken
+
+    try:
+        return run(settings)
+    except PortTaken as exc:
+        print(f"jinqiao {command}: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_up(args) -> int:
     from jinqiao.runtime import run_up
 
-    return run_up(_settings())
+    return _refusing_taken_ports("up", run_up, _settings())
 
 
 def cmd_gateway(args) -> int:
     from jinqiao.runtime import run_gateway
 
-    return run_gateway(_settings())
+    return _refusing_taken_ports("gateway", run_gateway, _settings())
 
 
 def cmd_web(args) -> int:
     from jinqiao.runtime import run_web
 
-    return run_web(_settings())
+    return _refusing_taken_ports("web", run_web, _settings())
 
 
 def cmd_dispatcher(args) -> int:
     from jinqiao.runtime import run_dispatcher
 
-    return run_dispatcher(_settings())
+    return _refusing_taken_ports("dispatcher", run_dispatcher, _settings())
 
 
 def cmd_db_upgrade(args) -> int:
@@ -122,14 +150,41 @@ def cmd_user_token(args) -> int:
     from jinqiao.accounts import AccountError
 
     settings = _settings()
+    accounts = _accounts(settings)
     try:
-        token = _accounts(settings).create_token(args.name, args.label)
+        if args.revoke:
+            changed = accounts.revoke_token(args.revoke)
+            print("token revoked" if changed else "token was revoked already")
+            return 0
+        if args.list:
+            for t in accounts.tokens(args.name):
+                state = f"revoked {t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "live"
+                print(f"{t['id']}\t{t['user']}\t{state}\t{t['label']}")
+            return 0
+        if not args.name:
+            print("jinqiao user token: give an account name (or --revoke TOKEN_OR_ID, or --list)", file=sys.stderr)
+            return 2
+        token = accounts.create_token(args.name, args.label)
     except AccountError as exc:
         print(f"jinqiao user token: {exc}", file=sys.stderr)
         return 1
     print(token)
-    print(f"(an API token for {args.name}; send it as 'Authorization: Bearer <token>'; it is shown only now)",
-          file=sys.stderr)
+    print(f"(API token {accounts.token_id(token)} for {args.name}; send it as 'Authorization: Bearer <token>'; "
+          "it is shown only now)", file=sys.stderr)
+    return 0
+
+
+def cmd_user_active(args) -> int:
+    from jinqiao.accounts import AccountError
+
+    active = args.user_command == "enable"
+    try:
+        changed = _accounts(_settings()).set_active(args.name, active)
+    except AccountError as exc:
+        print(f"jinqiao user {args.user_command}: {exc}", file=sys.stderr)
+        return 1
+    word = "enabled" if active else "disabled (its sessions and tokens stop working now)"
+    print(f"account {args.name} {word}" if changed else f"account {args.name} was {args.user_command}d already")
     return 0
 
 
@@ -212,8 +267,18 @@ def cmd_device_export_auth(args) -> int:
                         "jinqiao device export-auth")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jinqiao")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jinqiao", description="Jinqiao 金桥: emergency calls for older people who live alone")
+    parser.add_argument("--version", action="version", version=f"jinqiao {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything in one process (single site, demo)").set_defaults(fn=cmd_up)
     sub.add_parser("gateway", help="run the MQTT gateway").set_defaults(fn=cmd_gateway)
@@ -230,10 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
     user_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user_add.set_defaults(fn=cmd_user_add)
-    user_token = user.add_parser("token", help="create an API token for an account and print it")
-    user_token.add_argument("name")
+    user_token = user.add_parser("token", help="create an API token for an account and print it; or revoke or list")
+    user_token.add_argument("name", nargs="?")
     user_token.add_argument("--label", default="", help="what the token is for")
+    user_token.add_argument("--revoke", metavar="TOKEN_OR_ID", help="revoke a token (its value, or its id from --list)")
+    user_token.add_argument("--list", action="store_true", help="list the tokens (of NAME, or all)")
     user_token.set_defaults(fn=cmd_user_token)
+    for verb in ("disable", "enable"):
+        p = user.add_parser(verb, help=f"{verb} an account (a disabled one cannot sign in or use its tokens)")
+        p.add_argument("name")
+        p.set_defaults(fn=cmd_user_active)
     device = sub.add_parser("device", help="devices").add_subparsers(dest="device_command", required=True)
     dev_add = device.add_parser("add", help="register a device and print its MQTT credentials")
     dev_add.add_argument("id")
@@ -253,8 +324,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVERS = ("up", "gateway", "dispatcher", "web")  # they log the database they opened
+CREATORS = ("up", "import", "db")  # the only commands that may create a new SQLite file
+
+
+def _use_local_config() -> None:
+    """Without JINQIAO_CONFIG, a jinqiao.toml in the working directory is the configuration: the
+    demo writes one, so a second terminal in the same directory finds the demo's database."""
+    if not os.environ.get("JINQIAO_CONFIG") and os.path.isfile(DEFAULT_CONFIG):
+        os.environ["JINQIAO_CONFIG"] = DEFAULT_CONFIG
+
+
+def _database_check(command: str, full_command: str) -> int:
+    """Say which database a command opens, and refuse to create a SQLite file unasked: a newcomer's
+    `jinqiao user token demo` in the wrong directory must not make an empty ./jinqiao.db."""
+    from sqlalchemy.engine import make_url
+
+    from jinqiao.settings import origin_of
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return 0  # the command itself reports it
+    url = make_url(settings.database_url)
+    origin = origin_of("database_url")
+    if command not in SERVERS:
+        print(f"jinqiao: database {url.render_as_string(hide_password=True)} (from {origin})", file=sys.stderr)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if command in CREATORS or not path or path == ":memory:" or os.path.exists(path):
+        return 0
+    print(f"jinqiao {full_command}: there is no database at {os.path.abspath(path)} and this command does not create "
+          f"one. Is it elsewhere? Run this where `jinqiao up` or scripts/demo.sh runs (it reads ./{DEFAULT_CONFIG} "
+          "there), or set JINQIAO_CONFIG or JINQIAO_DATABASE_URL; to start a new one, `jinqiao db upgrade`.",
+          file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _use_local_config()
+    if refused := _database_check(args.command, " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))):
+        return refused
     return args.fn(args) or 0
 
 

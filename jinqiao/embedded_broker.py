@@ -6,10 +6,11 @@ It is for trying the product, not for production: see WARNING, printed at start.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 
 import structlog
+
+from jinqiao.ports import PortTaken, ensure_free
 
 log = structlog.get_logger("jinqiao.broker")
 
@@ -21,7 +22,7 @@ WARNING = (
 )
 
 
-class BrokerPortTaken(RuntimeError):
+class BrokerPortTaken(PortTaken):
     pass
 
 
@@ -50,16 +51,13 @@ class EmbeddedBroker:
             raise RuntimeError(f"the embedded MQTT broker failed to start: {self._error}") from self._error
 
     def _check_port_free(self) -> None:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind((self.host, self.port))
-            except OSError:
-                raise BrokerPortTaken(
-                    f"port {self.port} on {self.host} is already taken (another MQTT broker, or another "
-                    f"`jinqiao up`?). Set JINQIAO_MQTT_URL=mqtt://{self.host}:{self.port} to use that broker, "
-                    "or stop whatever holds the port."
-                ) from None
+        try:
+            ensure_free(self.host, self.port, "another MQTT broker, or another `jinqiao up`? "
+                        f"Set JINQIAO_MQTT_URL=mqtt://{self.host}:{self.port} to use that broker, "
+                        "JINQIAO_EMBEDDED_BROKER_PORT to start the embedded one on another port, "
+                        "or stop whatever holds the port.")
+        except PortTaken as exc:
+            raise BrokerPortTaken(str(exc)) from None
 
     def _run(self) -> None:
         from amqtt.broker import Broker

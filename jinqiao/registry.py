@@ -88,11 +88,20 @@ def _id(value: Any) -> str:
     raise ValueError(f"bad id '{value}' (letters, digits, _ and -, at most 64)")
 
 
+# A number written without its country code (13900000002, 010 6552 9988) is read as a number of
+# the communities' country: China, whose holiday calendar and time zone the service is built on.
+HOME_REGION = "CN"
+
+
 def _phone(value: Any) -> str:
-    if isinstance(value, str) and re.fullmatch(r"\+[1-9]\d{1,14}", value):
+    """A phone number, stored as E.164 (+8613900000002); a national number is read in HOME_REGION."""
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 13900000002 unquoted as a number
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= 40 and re.fullmatch(r"[+0-9 ()./-]+", value.strip()):
         try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(value)):
-                return value
+            number = phonenumbers.parse(value.strip(), HOME_REGION)
+            if phonenumbers.is_valid_number(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             pass
     raise ValueError(f"not an E.164 number '{value}'")
@@ -414,6 +423,11 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 
 def read_yaml(text: str | bytes) -> Any:
     """Parse registry YAML (safe: plain data only); a syntax error becomes a RegistryError with its line."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RegistryError([_not_utf8(text, e)]) from None
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
@@ -421,6 +435,18 @@ def read_yaml(text: str | bytes) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e)
         raise RegistryError([f"YAML syntax error{where}: {problem}"]) from None
+
+
+def _not_utf8(data: bytes, e: UnicodeDecodeError) -> str:
+    """Windows editors in China save as GBK by default; YAML's own message (`unacceptable character
+    #x00ce`) does not say what to do."""
+    line = data[:e.start].count(b"\n") + 1
+    try:
+        data.decode("gbk")
+        looks = " (it looks like GBK, the Chinese Windows default)"
+    except UnicodeDecodeError:
+        looks = ""
+    return f"the file is not UTF-8{looks}: byte 0x{data[e.start]:02x} at line {line}; save it as UTF-8 and import again"
 
 
 def load_registry_file(path: str | os.PathLike[str]) -> RegistryDoc:

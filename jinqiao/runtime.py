@@ -16,6 +16,7 @@ from gateway.service import Gateway, GatewayDied
 from jinqiao.board import web_routers
 from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
+from jinqiao.ports import ensure_free
 from jinqiao.settings import Settings
 from jinqiao.web import Readiness, create_app
 
@@ -74,6 +75,14 @@ def run_gateway(settings: Settings) -> int:
     return 0
 
 
+def ensure_http_port_free(settings: Settings) -> None:
+    """Before anything starts: a dispatcher that pages people and then finds its port taken has
+    already acted; better to refuse at once. Raises PortTaken."""
+    ensure_free(settings.http_host, settings.http_port,
+                "another `jinqiao up`, `web` or `dispatcher`? Stop it, or set JINQIAO_HTTP_PORT to a free port "
+                "(and JINQIAO_PUBLIC_URL to match, for the Twilio callbacks).")
+
+
 def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
@@ -110,6 +119,7 @@ def secure_cookies(settings: Settings) -> bool:
 
 def run_web(settings: Settings) -> int:
     """The board, the API and health; operations go through the same Alerts shell as the dispatcher's."""
+    ensure_http_port_free(settings)
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
@@ -124,6 +134,7 @@ def run_web(settings: Settings) -> int:
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
     tune_interpreter()
+    ensure_http_port_free(settings)
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
@@ -145,13 +156,14 @@ def run_dispatcher(settings: Settings) -> int:
 def run_up(settings: Settings) -> int:
     """Everything in one process: the single-site mode and the demo."""
     tune_interpreter()
+    ensure_http_port_free(settings)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     broker = None
     if settings.embedded_broker:
-        broker = EmbeddedBroker("127.0.0.1", 1883)
+        broker = EmbeddedBroker("127.0.0.1", settings.embedded_broker_port)
         broker.start()
     gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
                       mqtt5=broker is None, adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)

@@ -1,20 +1,27 @@
 """Typed settings: every JINQIAO_* variable, validated once at start-up and passed down.
 
-Values come from the environment, then from the TOML file named by JINQIAO_CONFIG (same keys,
-lower case, without the prefix). Nothing here is read at import time.
+Values come from the environment, then from the TOML file named by JINQIAO_CONFIG, whose keys are
+the variables' names as SPEC 6 spells them (`JINQIAO_HTTP_PORT = 8001`; `http_port = 8001` is read
+too). A key of the file, or a JINQIAO_* variable, that names no setting is not silently ignored:
+`unknown_names` says which, with the closest known name. Nothing here is read at import time.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "JINQIAO_"
+DEFAULT_CONFIG = "jinqiao.toml"  # the command line reads it from the working directory when JINQIAO_CONFIG is unset
+NOT_SETTINGS = ("JINQIAO_CONFIG",)  # variables that are read, but are not settings
+NOT_SETTINGS_PREFIXES = ("JINQIAO_TEST_", "JINQIAO_DEMO_")  # the test suite's and scripts/demo.sh's own
 
 
 class SettingsError(Exception):
@@ -27,6 +34,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///jinqiao.db"
     mqtt_url: str | None = None
     mqtt_root: str = "jinqiao"
+    # Where `jinqiao up` starts its embedded broker when JINQIAO_MQTT_URL is unset (on 127.0.0.1).
+    embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
@@ -149,10 +158,92 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get(ENV_PREFIX + "CONFIG")
-        if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        if (path := config_path()) is not None:
+            sources.append(ConfigFileSource(settings_cls, path))
         return tuple(sources)
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file JINQIAO_CONFIG names (the command line defaults it to ./jinqiao.toml)."""
+    environ = os.environ if environ is None else environ
+    named = environ.get(ENV_PREFIX + "CONFIG")
+    return Path(named) if named else None
+
+
+def origin_of(field: str, environ: Mapping[str, str] | None = None) -> str:
+    """Where a setting's value comes from: its variable, the configuration file, or the default."""
+    environ = os.environ if environ is None else environ
+    variable = ENV_PREFIX + field.upper()
+    if variable in environ:
+        return variable
+    path = config_path(environ)
+    if path is not None and path.is_file():
+        try:
+            if any(setting_of(key) == field for key in read_config_file(path)):
+                return str(path)
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    return "the default"
+
+
+def setting_of(key: str) -> str | None:
+    """The field a file key or variable name sets: `JINQIAO_HTTP_PORT` and `http_port` both give http_port."""
+    name = key[len(ENV_PREFIX):] if key.upper().startswith(ENV_PREFIX) else key
+    name = name.lower()
+    return name if name in Settings.model_fields else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """The TOML file: its keys spelled as the variables are (or lower case without the prefix)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.values = {}
+        for key, value in read_config_file(path).items():
+            if (field := setting_of(key)) is not None:
+                self.values[field] = value
+
+    def get_field_value(self, field, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _closest(name: str) -> str | None:
+    # compared without the shared prefix, which would make every name look alike
+    bare = name.upper().removeprefix(ENV_PREFIX)
+    known = [f.upper() for f in Settings.model_fields] + [n.removeprefix(ENV_PREFIX) for n in NOT_SETTINGS]
+    found = difflib.get_close_matches(bare, known, n=1, cutoff=0.6)
+    return ENV_PREFIX + found[0] if found else None
+
+
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+    """(where, name, closest known name) for each JINQIAO_* variable and each key of the
+    JINQIAO_CONFIG file that sets nothing: a typo there would otherwise be silently ignored."""
+    environ = os.environ if environ is None else environ
+    found: list[tuple[str, str, str | None]] = []
+    for name in sorted(environ):
+        if (name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS and not name.startswith(NOT_SETTINGS_PREFIXES)
+                and setting_of(name) is None):
+            found.append(("environment", name, _closest(name)))
+    path = config_path(environ)
+    if path is not None and path.is_file():
+        config_file = str(path)
+        try:
+            keys = list(read_config_file(path))
+        except (OSError, tomllib.TOMLDecodeError):
+            keys = []  # load_settings reports a malformed file
+        for key in keys:
+            if setting_of(key) is None:
+                guess = _closest(key if key.upper().startswith(ENV_PREFIX) else ENV_PREFIX + key)
+                found.append((config_file, key, guess))
+    return found
 
 
 def load_settings(**overrides: Any) -> Settings:

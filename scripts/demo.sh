@@ -2,10 +2,25 @@
 # The service with a demo: embedded MQTT broker, SQLite, the example registry, and a fake Twilio
 # whose simulated people answer: the building volunteers miss the call, the mediator replies "1".
 # JINQIAO_DEMO_TWILIO=0 uses the console notifier instead (every message in the log).
+# JINQIAO_HTTP_PORT and JINQIAO_EMBEDDED_BROKER_PORT move it off ports 8000 and 1883.
 source "$(dirname "$0")/setup.sh"
-ensure_venv test
+ensure_venv  # the service and its simulators only; scripts/test.sh installs the test tools
 mkdir -p var
-export JINQIAO_DATABASE_URL="${JINQIAO_DATABASE_URL:-sqlite:///$ROOT/var/demo.db}"
+DEMO_DATABASE="${JINQIAO_DATABASE_URL:-sqlite:///$ROOT/var/demo.db}"
+# jinqiao.toml in this directory is where every `jinqiao` command run here finds the demo's database
+# (`jinqiao user token demo` in a second terminal). A jinqiao.toml of your own is left alone.
+MARK="# written by scripts/demo.sh"
+if [ ! -e jinqiao.toml ] || head -n1 jinqiao.toml | grep -qxF "$MARK"; then
+  printf '%s\nJINQIAO_DATABASE_URL = "%s"\n' "$MARK" "$DEMO_DATABASE" > jinqiao.toml
+  CONFIG_NOTE="Other jinqiao commands run in $ROOT use the demo's database (jinqiao.toml)."
+else
+  printf '%s\nJINQIAO_DATABASE_URL = "%s"\n' "$MARK" "$DEMO_DATABASE" > var/demo.toml
+  CONFIG_NOTE="Your own jinqiao.toml is left alone: in another terminal, export JINQIAO_CONFIG=$ROOT/var/demo.toml first."
+fi
+export JINQIAO_DATABASE_URL="$DEMO_DATABASE"
+HTTP_PORT="${JINQIAO_HTTP_PORT:-8000}"
+export JINQIAO_PUBLIC_URL="${JINQIAO_PUBLIC_URL:-http://127.0.0.1:$HTTP_PORT}"  # the fake Twilio signs for it
+PAGER_URL="${JINQIAO_MQTT_URL:-mqtt://127.0.0.1:${JINQIAO_EMBEDDED_BROKER_PORT:-1883}}"
 .venv/bin/jinqiao import deploy/demo/registry.yaml
 # a demo administrator for the board (a real deployment creates its own: see the README)
 DEMO_USER="${JINQIAO_DEMO_USER:-demo}"
@@ -23,7 +38,7 @@ if [ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ]; then
   export JINQIAO_TWILIO_AUTH_TOKEN="demo-token"
   export JINQIAO_TWILIO_FROM="+15005550006"
   export JINQIAO_TWILIO_API_URL="http://127.0.0.1:8089"
-  .venv/bin/python simulators/fake_twilio.py --port 8089 --webhook-base http://127.0.0.1:8000 \
+  .venv/bin/python simulators/fake_twilio.py --port 8089 --webhook-base "$JINQIAO_PUBLIC_URL" \
     --auth-token demo-token \
     --behaviour '{"number": "+8613900000001", "call_answer": "no-answer"}' \
     --behaviour '{"number": "+8613900000002", "call_answer": "no-answer"}' \
@@ -32,17 +47,25 @@ if [ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ]; then
   pids+=($!)
 fi
 
-( sleep 6 && .venv/bin/python simulators/pager.py --mqtt 3 --device pgr-0001 press ) &
+( sleep 6 && .venv/bin/python simulators/pager.py --mqtt 3 --url "$PAGER_URL" --device pgr-0001 press ) &
 pids+=($!)
 
+if [ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ]; then
+  NOTIFIER="SMS and calls go to a fake Twilio on 127.0.0.1:8089 (what it was sent: var/fake_twilio.log); its
+simulated people answer: the building volunteers (李建国, 赵玉兰) miss the call, two minutes later the
+mediator 王芳 is paged and replies \"1\", and the pager is told \"acknowledged\"."
+else
+  NOTIFIER="No Twilio (JINQIAO_DEMO_TWILIO=0): the console notifier writes every SMS and call to the log."
+fi
 cat <<MSG
 
-Jinqiao demo: the board on http://127.0.0.1:8000/  (sign in as ${DEMO_USER} / ${DEMO_PASSWORD}),
-the API under /api/v1 (OpenAPI at /docs once signed in), MQTT on 127.0.0.1:1883.
-In a few seconds a simulated pager presses its button. Watch the log: the building volunteers
-(李建国, 赵玉兰) are paged and miss the call; two minutes later the mediator 王芳 is paged and
-replies "1"; the pager is told "acknowledged". What the fake Twilio sent: var/fake_twilio.log.
-Press again from another terminal:  .venv/bin/python simulators/pager.py --mqtt 3 --device pgr-0001 press
+Jinqiao demo: the board on http://127.0.0.1:${HTTP_PORT}/  (sign in as ${DEMO_USER} / ${DEMO_PASSWORD}),
+the API under /api/v1 (OpenAPI at /docs once signed in), MQTT on ${PAGER_URL#mqtt://}.
+In a few seconds a simulated pager presses its button.
+${NOTIFIER}
+${CONFIG_NOTE}
+Press again from another terminal:  .venv/bin/python simulators/pager.py --mqtt 3 --url ${PAGER_URL} --device pgr-0001 press
+An API token for the demo account:  .venv/bin/jinqiao user token ${DEMO_USER}
 
 MSG
 .venv/bin/jinqiao up

@@ -24,13 +24,14 @@ have_postgres() { command -v initdb >/dev/null || compgen -G "/usr/lib/postgresq
 have_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; }
 have_cjk_font() { [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null; }
 
-ensure_venv() {  # ensure_venv EXTRAS : the project in .venv, reinstalled when pyproject.toml changes
-  local extras="$1" stamp=".venv/.installed-$1"
+ensure_venv() {  # ensure_venv [EXTRAS] : the project in .venv (with EXTRAS, e.g. test), reinstalled when pyproject.toml changes
+  local extras="${1:-}" target="." stamp=".venv/.installed-${1:-runtime}"
+  [ -z "$extras" ] || target=".[${extras}]"  # pip refuses ".[]"
   if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
     touch "$stamp"
   fi
 }

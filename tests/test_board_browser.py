@@ -97,6 +97,8 @@ def shot(page, name: str, db_url: str) -> None:
 def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, browser, db_url):
     server, mosquitto = system
     page = browser.new_page(viewport={"width": 1200, "height": 800})
+    refused = []  # what the pages' Content-Security-Policy blocked: nothing, or a page part is broken
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     page.goto(server.url + "/")
     expect(page).to_have_url(server.url + "/login")
     page.fill("#name", "operator")
@@ -120,7 +122,7 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
         expect(card).to_contain_text("张")  # the resident's name
         expect(card).to_contain_text("紧急呼叫")
         expect(card.locator(".notified li").first).to_be_visible()  # who was reached
-        page.wait_for_function("document.title.includes('新紧急呼叫')", timeout=3000)  # the tab flashes
+        page.wait_for_function("() => document.title.includes('新紧急呼叫')", timeout=3000)  # the tab flashes
         assert page.evaluate("window.jinqiaoBeeps") == 1  # and it sounded, once
         expect(card).to_contain_text("升级倒计时 → 调解员")  # what happens next
         shot(page, "2-press-shown", db_url)
@@ -135,6 +137,7 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
         expect(page.locator("#dialog .timeline")).to_contain_text("acknowledged operator (web)")
         page.keyboard.press("Escape")
         shot(page, "3-acknowledged", db_url)
+        assert refused == []
 
         # a phone: the same board, one column, English by the switch
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)

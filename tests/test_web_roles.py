@@ -47,6 +47,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/supervision/maintenance/{item_id}/close"): "operator",
     ("PUT", "/api/v1/roster"): "admin",
     ("PUT", "/api/v1/policy"): "admin",
+    ("GET", "/api/v1/users"): "admin",
+    ("POST", "/api/v1/users/{name}/disable"): "admin",
+    ("POST", "/api/v1/users/{name}/enable"): "admin",
+    ("GET", "/api/v1/tokens"): "admin",
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
     ("GET", "/api/v1/calendar"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
@@ -69,7 +74,8 @@ def app_routes(app) -> set[tuple[str, str]]:
 def concrete(path: str, alert_id: int) -> str:
     kind = path.split("/")[3] if path.startswith("/api/v1/") else ""
     return (path.replace("{alert_id}", str(alert_id)).replace("{entry_id}", ENTRY.get(kind, "x"))
-            .replace("{name}", "board.js").replace("{resident_id}", "r-zhang").replace("{item_id}", "1"))
+            .replace("{name}", "board.js").replace("{resident_id}", "r-zhang").replace("{item_id}", "1")
+            .replace("{token_id}", "999999"))  # not a real one: revoking a test token would sign a role out
 
 
 @pytest.fixture

@@ -250,6 +250,7 @@ function connect() {
     refreshSoon();
   });
   source.addEventListener("changed", refreshSoon);
+  source.addEventListener("signed_out", () => { source.close(); location.href = "/login"; });
   source.onerror = () => {
     showLive(false);
     if (source.readyState === EventSource.CLOSED) {  // an HTTP error ends EventSource's own retries
