@@ -96,6 +96,9 @@ class Resident(Base):
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     medical_notes: Mapped[str] = mapped_column(Text, default="")
     checkin_deadline: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", community time
+    # when the deadline was set up or changed (or an away period ended early): only days that began
+    # after it are supervised, so a resident imported at 13:40 gets no alert for that day's 10:00
+    checkin_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
