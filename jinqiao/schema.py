@@ -335,7 +335,7 @@ class InboundSms(Base):
 
 
 class DeviceFeedback(Base):
-    """Outbox towards devices (acknowledged, resolved, cancelled); the gateway publishes these."""
+    """Outbox towards devices (acknowledged, resolved, cancelled, rejected); the gateway publishes these."""
 
     __tablename__ = "device_feedback"
     __table_args__ = (Index("ix_device_feedback_unsent", "sent_at", "id"),)
@@ -344,6 +344,7 @@ class DeviceFeedback(Base):
     ref: Mapped[str | None] = mapped_column(String(64))
     alert_code: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))  # with state `rejected`: why
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
