@@ -304,6 +304,9 @@ class Notification(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     provider_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the sender process that claimed the row (`sending`), and until when its claim holds unless renewed
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DeliveryReport(Base):

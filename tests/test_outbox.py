@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
@@ -121,3 +122,66 @@ def test_with_workers_failures_are_retried_or_given_up_as_with_one(world, sessio
         assert failed == [family_id]
     finally:
         outbox.close()
+
+
+# --- claims: an owner and a lease ------------------------------------------------------------------
+
+
+def left_sending(sessions, owner: str, lease_until) -> list[int]:
+    """What a sender leaves behind when it claimed every queued row: `sending`, owned, leased until then."""
+    from sqlalchemy import update
+
+    with sessions.begin() as s:
+        ids = list(s.scalars(select(Notification.id).where(Notification.status == "queued")))
+        s.execute(update(Notification).where(Notification.id.in_(ids)).values(
+            status="sending", attempts=1, claimed_by=owner, sent_at=lease_until - timedelta(seconds=5),
+            lease_until=lease_until))
+    return ids
+
+
+def test_rows_of_a_sender_whose_lease_ran_out_are_sent_by_another_at_once(world, sessions):
+    ids = left_sending(sessions, "dead-process", world.clock() - timedelta(seconds=1))
+    outbox = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="restarted")
+    assert outbox.send_due() == len(ids) == 5  # no SENDING_STALE minute: at once
+    assert sorted(m.notification_id for m in world.notifier.sent) == ids
+    with sessions() as s:
+        rows = s.scalars(select(Notification).where(Notification.id.in_(ids))).all()
+        assert {(n.status, n.claimed_by, n.lease_until, n.attempts) for n in rows} == {("sent", "restarted", None, 2)}
+
+
+def test_rows_within_a_live_owners_lease_are_not_taken_until_it_runs_out(world, sessions):
+    ids = left_sending(sessions, "alive", world.clock() + timedelta(seconds=3))
+    other = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="other")
+    assert other.send_due() == 0
+    world.clock.advance(seconds=3)  # lease_until == now: still held
+    assert other.send_due() == 0 and world.notifier.sent == []
+    world.clock.advance(seconds=1)
+    assert other.send_due() == len(ids)
+
+
+def test_a_sender_renews_the_lease_of_what_it_is_still_sending(world, sessions):
+    notifier = GatedNotifier()  # 李建国's SMS and call hang
+    mine = make_outbox(world, notifier, workers=8, failed=[])
+    other = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="other")
+    try:
+        assert mine.send_due() == 5
+        wait_until(lambda: len(notifier.sent) == 3)
+        for _ in range(5):  # 10 s pass, far past one lease; the engine calls send_due on every tick
+            world.clock.advance(seconds=2)
+            mine.send_due()
+            assert other.send_due() == 0
+        with sessions() as s:
+            hung = s.scalars(select(Notification).where(Notification.status == "sending")).all()
+        assert len(hung) == 2 and {n.claimed_by for n in hung} == {mine.owner}
+        assert all(n.lease_until > world.clock() for n in hung)
+        notifier.gate.set()
+        wait_until(mine.idle)
+        assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5 and world.notifier.sent == []
+    finally:
+        notifier.gate.set()
+        mine.close()
+
+
+def test_each_outbox_is_its_own_owner():
+    a, b = (Outbox(None, None, lambda: None, RateLimiter({})) for _ in range(2))
+    assert a.owner != b.owner and len(a.owner) == 32
