@@ -31,7 +31,9 @@ log = structlog.get_logger("jinqiao.dispatcher")
 
 OPEN_STATES = ("triggered", "acknowledged")
 KIND_OF_EVENT = {"alarm": "emergency", "fall": "emergency"}
-PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page": 2, "notice": 3, "family": 4}
+# The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
+PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,
+            "family": 5}
 NO_OPEN_EMERGENCY = "no_open_alert"  # a device's cancel found no call of the resident's to take back
 OUTCOMES = ("false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other")
 
@@ -299,7 +301,7 @@ class Alerts:
             "to": [p.name for p in people], "next_at": decision.next_action_at.isoformat()})
         log.info("escalation.tier_notified", alert_id=alert.id, tier=tier.tier, round=decision.round,
                  recipients=len(people))
-        priority = PRIORITY["page-emergency"] if alert.kind == "emergency" else PRIORITY["page"]
+        priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
         rows = []
         for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
             for person in people:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import messages
-from dispatcher.alerts import Actor, Alerts, Outcome
+from dispatcher.alerts import PRIORITY, Actor, Alerts, Outcome
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
@@ -241,7 +241,8 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
         s.get(InboundSms, inbound_id).answer = answer
         if answer:
             ctx.alerts._enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
-                                language=language, channel="sms", purpose="reply", priority=1, body=answer)
+                                language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
+                                body=answer)
     log.info("sms.reply_received", sid=sid, understood=alert_id is not None, answered=bool(answer))
     if answer:
         ctx.alerts.on_outbox()

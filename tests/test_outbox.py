@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.outbox import Outbox, RateLimiter, SendError
-from jinqiao.schema import Notification, TimelineEntry
+from jinqiao.schema import Alert, Notification, TimelineEntry
 from tests.support.dispatch import T0, World
 
 SLOW = "+8613900000001"  # 李建国's number: his SMS and call hang until the test lets them go
@@ -185,3 +185,69 @@ def test_a_sender_renews_the_lease_of_what_it_is_still_sending(world, sessions):
 def test_each_outbox_is_its_own_owner():
     a, b = (Outbox(None, None, lambda: None, RateLimiter({})) for _ in range(2))
     assert a.owner != b.owner and len(a.owner) == 32
+
+
+# --- the order of the claims, and a finite rate -------------------------------------------------------
+
+
+def test_the_claim_order_is_emergency_then_wellness_then_device_oldest_first(sessions, example_registry):
+    from jinqiao.db import transaction
+
+    w = World(sessions, example_registry, T0)
+    kinds: dict[int, str] = {}
+    with transaction(sessions) as s:  # opened in the reverse of the order they must go out
+        kinds[w.alerts.open_alert(s, resident_id="r-liu", kind="device", reason="offline", now=w.clock(),
+                                  device_id="z2m-sos-liu").id] = "device"
+    w.clock.advance(seconds=1)
+    with transaction(sessions) as s:
+        kinds[w.alerts.open_alert(s, resident_id="r-zhang", kind="wellness", reason="checkin_missed",
+                                  now=w.clock()).id] = "wellness"
+    w.clock.advance(seconds=1)
+    w.press("z2m-sos-liu")  # r-liu's emergency, the older one
+    w.alerts.process_events()
+    w.clock.advance(seconds=1)
+    w.press("pgr-0001")
+    w.alerts.process_events()
+    with sessions() as s:
+        emergencies = list(s.scalars(select(Alert.id).where(Alert.kind == "emergency").order_by(Alert.opened_at)))
+    kinds.update({emergencies[0]: "emergency-older", emergencies[1]: "emergency-newer"})
+    outbox = Outbox(sessions, w.notifier, w.clock, RateLimiter({}))
+    while outbox.send_due(limit=1):  # a budget smaller than the due work: one at a time
+        pass
+    order = [(kinds[m.alert_id], m.purpose) for m in w.notifier.sent]
+    pages = [kind for kind, purpose in order if purpose == "page"]
+    assert pages == sorted(pages, key=["emergency-older", "emergency-newer", "wellness", "device"].index)
+    assert set(pages) == {"emergency-older", "emergency-newer", "wellness", "device"}
+    assert {purpose for _, purpose in order[len(pages):]} == {"family"}  # the family hears last
+
+
+class Ticks:
+    """A monotonic clock the test moves (the limiter's own clock is time.monotonic)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_finite_rate_spaces_the_sends_of_a_channel(world, sessions):
+    ticks = Ticks()
+    limiter = RateLimiter({"sms": 0.5, "voice": 1.0}, clock=ticks)  # an SMS every 2 s, a call a second
+    outbox = Outbox(sessions, world.notifier, world.clock, limiter)
+    sent_at: list[tuple[float, str]] = []
+
+    def step() -> None:
+        before = len(world.notifier.sent)
+        outbox.send_due()
+        sent_at.extend((ticks.t - 1000.0, m.channel) for m in world.notifier.sent[before:])
+
+    step()
+    assert limiter.wait_time("sms") == pytest.approx(2.0)  # the bucket is empty: a whole interval to wait
+    for _ in range(12):  # 6 s in half seconds
+        ticks.t += 0.5
+        step()
+    sms = [t for t, channel in sent_at if channel == "sms"]
+    calls = [t for t, channel in sent_at if channel == "voice"]
+    assert sms == [0.0, 2.0, 4.0]  # 李建国, 赵玉兰, the family: never two in one 2 s
+    assert calls == [0.0, 1.0]

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from dispatcher.webhooks import twilio_router
+from jinqiao.db import transaction
+from jinqiao.schema import Alert
 from tests.support.dispatch import PHONES, T0, World
 
 PUBLIC = "http://test"  # World's WebhookContext: public URL "http://test", auth token "token"
@@ -64,6 +66,13 @@ def world(sessions, example_registry) -> World:
 @pytest.fixture
 def twilio(world) -> Twilio:
     return Twilio(world)
+
+
+def open_wellness(world: World, resident: str = "r-zhang") -> Alert:
+    with transaction(world.sessions) as s:
+        alert_id = world.alerts.open_alert(s, resident_id=resident, kind="wellness", reason="checkin_missed",
+                                           now=world.clock()).id
+    return world.alert(alert_id)
 
 
 def replies(world: World, who: str) -> list[str]:
@@ -157,3 +166,81 @@ def test_a_call_answered_after_someone_else_took_the_alert_does_not_ask_them_to_
     assert "李建国" in said and "无需前往" in said and "<Gather" not in said
     mine = twilio.answer_call(world.pages("pm-li", "voice")[0].notification_id)  # the one who took it hears it
     assert "<Gather" in mine
+
+
+# --- the voice `*`, a reply with a code, and what a bad signature changes ----------------------------
+
+
+def test_key_star_repeats_the_message_and_listens_again(world, twilio):
+    world.press()
+    world.tick()
+    call = world.pages("pm-li", "voice")[0].notification_id
+    first = twilio.answer_call(call)
+    again = twilio.key(call, "*")
+    spoken = "张秀英，住址"
+    assert spoken in first and spoken in again and "无效按键" not in again
+    assert again.count("<Gather") >= 1 and f"n={call}&amp;step=gather" in again  # and waits for the next key
+    assert world.alert().state == "triggered" and "acknowledged" not in world.timeline()
+    assert "已确认" in twilio.key(call, "1")  # the key after the repeat counts
+    assert world.alert().acknowledged_by == "李建国"
+
+
+def test_a_reply_with_a_code_acks_the_named_alert_only_while_two_are_open(world, twilio):
+    world.press()
+    world.tick()
+    emergency = world.alert()
+    wellness = open_wellness(world)  # newer: a bare reply would mean this one
+    world.tick()
+    twilio.sms("pm-li", f"1 {emergency.code}")
+    assert world.alert(emergency.id).state == "acknowledged" and world.alert(emergency.id).acknowledged_by == "李建国"
+    assert world.alert(wellness.id).state == "triggered"
+    assert emergency.code in replies(world, "pm-li")[-1] and "已确认" in replies(world, "pm-li")[-1]
+    twilio.sms("pm-li", "1")  # bare: the newest open one sent to this number
+    assert world.alert(wellness.id).state == "acknowledged"
+
+
+def snapshot(world: World) -> tuple:
+    from sqlalchemy import func, select
+
+    from jinqiao.schema import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
+
+    with world.sessions() as s:
+        return (tuple(s.execute(select(Alert.id, Alert.state, Alert.tier_index, Alert.next_action_at)).all()),
+                tuple(s.execute(select(Notification.id, Notification.status, Notification.final,
+                                       Notification.provider_status)).all()),
+                s.scalar(select(func.count()).select_from(TimelineEntry)),
+                s.scalar(select(func.count()).select_from(DeliveryReport)),
+                s.scalar(select(func.count()).select_from(InboundSms)))
+
+
+@pytest.mark.parametrize("signature", ["missing", "forged", "other_url"])
+def test_a_bad_signature_on_voice_and_status_gets_403_and_changes_nothing(world, twilio, signature):
+    world.press()
+    world.tick()
+    call = world.pages("pm-li", "voice")[0].notification_id
+    sms = world.pages("pm-li", "sms")[0].notification_id
+    before, sent = snapshot(world), len(world.notifier.sent)
+    requests = [
+        ("/twilio/voice", {"CallSid": f"CA{call:032d}", "Digits": "1", "AnsweredBy": "human"},
+         {"n": str(call), "step": "gather"}),
+        ("/twilio/voice", {"CallSid": f"CA{call:032d}", "Digits": "2", "AnsweredBy": "human"},
+         {"n": str(call), "step": "gather"}),
+        ("/twilio/status", {"CallSid": f"CA{call:032d}", "CallStatus": "busy"}, {"n": str(call)}),
+        ("/twilio/status", {"MessageSid": f"SM{sms:032d}", "MessageStatus": "undelivered", "ErrorCode": "30003"},
+         {"n": str(sms)}),
+        ("/twilio/sms", {"MessageSid": "SMforged", "From": PHONES["pm-li"], "Body": "1"}, None),
+    ]
+    for path, form, query in requests:
+        qs = f"?{urlencode(query)}" if query else ""
+        headers = {}
+        if signature == "forged":
+            headers["X-Twilio-Signature"] = "bm90IGEgc2lnbmF0dXJl"
+        elif signature == "other_url":  # a real signature, for another address: replayed elsewhere
+            headers["X-Twilio-Signature"] = twilio.validator.compute_signature("http://elsewhere" + path + qs, form)
+        response = twilio.http.post(path + qs, data=form, headers=headers)
+        world.tick()
+        assert response.status_code == 403, (path, form)
+        assert "<Say" not in response.text and "<Response" not in response.text  # no TwiML: nothing said
+    world.later(seconds=1)
+    assert snapshot(world) == before
+    assert len(world.notifier.sent) == sent  # no reply, no notice, no next tier
