@@ -247,10 +247,14 @@ class Outbox:
                     if not batch:
                         self._recording = False
                         return
-                with transaction(self.sessions) as s:
-                    self._record(s, batch, self.now())
-                with self._results_lock:
-                    self._claimed.difference_update(r.note.id for r in batch)
+                try:
+                    with transaction(self.sessions) as s:
+                        self._record(s, batch, self.now())
+                finally:
+                    # recorded, or lost with a failed transaction: no longer ours to renew either way, so
+                    # an unrecorded row's lease runs out and it goes out again instead of staying `sending`
+                    with self._results_lock:
+                        self._claimed.difference_update(r.note.id for r in batch)
                 for r in batch:
                     self._log(r)
                     if r.gave_up:

@@ -251,3 +251,46 @@ def test_a_finite_rate_spaces_the_sends_of_a_channel(world, sessions):
     calls = [t for t, channel in sent_at if channel == "voice"]
     assert sms == [0.0, 2.0, 4.0]  # 李建国, 赵玉兰, the family: never two in one 2 s
     assert calls == [0.0, 1.0]
+
+
+@dataclass
+class TableHidingNotifier:
+    """Sends, then takes the timeline table away for a moment: recording the send fails in the database."""
+
+    sessions: object
+    sender_id: str = "+15550000000"
+    delivers_at_once: bool = False
+    sent: list[int] = field(default_factory=list)
+
+    def send(self, note: Notification) -> str:
+        from sqlalchemy import text
+
+        self.sent.append(note.id)
+        if len(self.sent) == 1:
+            with self.sessions.begin() as s:
+                s.execute(text("ALTER TABLE alert_timeline RENAME TO alert_timeline_away"))
+        return f"SID{note.id}"
+
+    def restore(self) -> None:
+        from sqlalchemy import text
+
+        with self.sessions.begin() as s:
+            s.execute(text("ALTER TABLE alert_timeline_away RENAME TO alert_timeline"))
+
+
+def test_a_row_whose_result_could_not_be_recorded_is_not_held_by_renewals(world, sessions):
+    notifier = TableHidingNotifier(sessions)
+    mine = Outbox(sessions, notifier, world.clock, RateLimiter({}), owner="mine", workers=2)
+    try:
+        assert mine.send_due(limit=1) == 1
+        wait_until(mine.idle)  # sent, but its record failed: the row stays `sending`, owned by "mine"
+        notifier.restore()
+        other = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="other")
+        world.clock.advance(seconds=2)
+        mine.send_due(limit=0)  # a tick of the failed sender: it must not renew what it no longer sends
+        world.clock.advance(seconds=4)  # past the lease it took when it claimed
+        assert other.send_due() >= 1
+        # out again: twice, as when a process dies between sending and recording
+        assert notifier.sent[0] in [m.notification_id for m in world.notifier.sent]
+    finally:
+        mine.close()
