@@ -205,18 +205,18 @@ class Outbox:
                 s.expunge(n)
         with self._results_lock:
             if notes and not self._claimed:
-                self._next_renew = now + self.lease / 3  # just claimed with a full lease
+                self._next_renew = now + self.lease / 5  # just claimed with a full lease
             self._claimed.update(n.id for n in notes)
         return notes
 
     def renew_leases(self) -> int:
-        """Extend the lease of the rows this process is still sending, at most every third of a lease."""
+        """Extend the lease of the rows this process is still sending, at most every fifth of a lease."""
         now = self.now()
         with self._results_lock:
             ids = sorted(self._claimed)
         if not ids or (self._next_renew is not None and now < self._next_renew):
             return 0
-        self._next_renew = now + self.lease / 3
+        self._next_renew = now + self.lease / 5  # about every tick of the engine (1 s)
         with transaction(self.sessions) as s:
             result = s.execute(update(Notification).where(
                 Notification.id.in_(ids), Notification.status == "sending", Notification.claimed_by == self.owner
