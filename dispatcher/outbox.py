@@ -166,7 +166,7 @@ class Outbox:
     def _work(self, note: Notification) -> None:
         try:
             self._finish(self._attempt(note))
-        except Exception:  # the database failed us: the row stays `sending` and is queued again later
+        except Exception:  # the database failed us: the row stays `sending` until its lease runs out
             log.exception("outbox.record_failed", notification_id=note.id)
         finally:
             with self._results_lock:
