@@ -31,7 +31,10 @@ log = structlog.get_logger("jinqiao.dispatcher")
 
 OPEN_STATES = ("triggered", "acknowledged")
 KIND_OF_EVENT = {"alarm": "emergency", "fall": "emergency"}
-PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page": 2, "notice": 3, "family": 4}
+# The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
+PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,
+            "family": 5}
+NO_OPEN_EMERGENCY = "no_open_alert"  # a device's cancel found no call of the resident's to take back
 OUTCOMES = ("false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other")
 
 
@@ -298,7 +301,7 @@ class Alerts:
             "to": [p.name for p in people], "next_at": decision.next_action_at.isoformat()})
         log.info("escalation.tier_notified", alert_id=alert.id, tier=tier.tier, round=decision.round,
                  recipients=len(people))
-        priority = PRIORITY["page-emergency"] if alert.kind == "emergency" else PRIORITY["page"]
+        priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
         rows = []
         for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
             for person in people:
@@ -380,17 +383,24 @@ class Alerts:
         return result
 
     def _cancel_by_device(self, s: Session, device: Device, ev: Event, now: datetime) -> bool:
+        """A resident's cancel takes back their own call: the open emergency (a wellness or device alert
+        is not theirs to cancel from the button). The device is told what became of it, always."""
         alert = s.scalars(for_update(select(Alert).where(
-            Alert.resident_id == device.resident_id, Alert.state.in_(OPEN_STATES)
+            Alert.resident_id == device.resident_id, Alert.kind == "emergency", Alert.state.in_(OPEN_STATES)
         ).order_by(Alert.id.desc()).limit(1), s)).first()
         if alert is None:
+            s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=None, state="rejected",
+                                 reason=NO_OPEN_EMERGENCY, created_at=now))
             log.info("alert.cancel_without_alert", device_id=device.id, event_id=ev.event_id)
             return False
         actor = Actor("resident", "device")
         if alert.state == "acknowledged":
-            # Someone is on their way: a cancel now is only noted, the helper still goes.
+            # Someone is on their way: a cancel now is only noted, the helper still goes, and the
+            # device is told so (its own press is still acknowledged).
             self._timeline(s, alert, now, "cancel_recorded", actor, {"event_id": ev.event_id})
-            log.info("alert.cancel_after_ack", alert_id=alert.id)
+            s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="acknowledged",
+                                 created_at=now))
+            log.info("alert.cancel_after_ack", alert_id=alert.id, code=alert.code)
             return False
         alert.state = "cancelled"
         alert.next_action_at = None
@@ -400,9 +410,10 @@ class Alerts:
         self._skip_unsent_pages(s, alert)
         place = place_of(s, alert.resident_id)
         self._notice_others(s, alert, place, now, actor, "cancelled")
-        self._device_feedback(s, alert, now, "cancelled")
+        s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="cancelled",
+                             created_at=now))
         self._family(s, alert, place, now, cancelled=True)
-        log.info("alert.cancelled", alert_id=alert.id)
+        log.info("alert.cancelled", alert_id=alert.id, code=alert.code)
         return True
 
     def delivery_failed(self, notification_id: int) -> bool:

@@ -111,6 +111,20 @@ def voice_passed(*, language: str | None = None) -> str:
     return "Passed to the next tier." if is_english(language) else "已转给下一级。"
 
 
+def voice_already_moved_on(*, language: str | None = None) -> str:
+    """A key 2 for a step the alert has left: somebody passed it, or its time ran out. Nothing was passed now."""
+    if is_english(language):
+        return "This call has already gone on to the next tier. If you can still go, press 1."
+    return "该呼叫已经转到下一级，无需再转。如仍可前往，请按1。"
+
+
+def voice_cannot_pass_own(*, language: str | None = None) -> str:
+    """A key 2 from the person who took the call: it stays theirs."""
+    if is_english(language):
+        return "You accepted this call, so it cannot be passed on. Please go, or call the community hotline."
+    return "您已接下该呼叫，不能再转给下一级。请前往，或致电社区求援热线。"
+
+
 def voice_invalid_key(*, language: str | None = None) -> str:
     return "Invalid key." if is_english(language) else "无效按键。"
 
@@ -159,6 +173,22 @@ def reply_passed(*, resident: str, code: str, language: str | None = None) -> st
     if is_english(language):
         return f'{SIGN_EN} Passed on: {resident}\'s call (code {code}). If you can go after all, reply "1 {code}".'
     return f"{SIGN}已转下一级：{resident}的呼叫（编号{code}）。如仍可前往，回复“1 {code}”。"
+
+
+def reply_already_moved_on(*, resident: str, code: str, language: str | None = None) -> str:
+    """A `2` for a step the alert has left (another passed it, or its time ran out): nothing passed now."""
+    if is_english(language):
+        return (f"{SIGN_EN} {resident}'s call (code {code}) has already gone on to the next tier. "
+                f'If you can still go, reply "1 {code}".')
+    return f"{SIGN}{resident}的呼叫（编号{code}）已经转到下一级，无需再转。如仍可前往，回复“1 {code}”。"
+
+
+def reply_cannot_pass_own(*, resident: str, code: str, language: str | None = None) -> str:
+    """A `2` from the person who took the call: it stays theirs, and it is still open."""
+    if is_english(language):
+        return (f"{SIGN_EN} You accepted {resident}'s call (code {code}); it cannot be passed on. "
+                f'Reply "3 {code}" when it is handled.')
+    return f"{SIGN}您已接下{resident}的呼叫（编号{code}），不能再转下一级。完成后回复“3 {code}”。"
 
 
 def reply_resolved(*, resident: str, code: str, language: str | None = None) -> str:

@@ -1,21 +1,26 @@
 """The outbox sender: claims queued notifications, sends them, records what the provider said.
 
-A row is marked `sending` (committed) before the network call and `sent` after it, so a process
-killed in between leaves a `sending` row that is queued again after SENDING_STALE: the one case
-in which a message may go out twice. Emergencies go first; each sender number is rate limited.
+A row is marked `sending` (committed) before the network call and `sent` after it. Each claim has
+an owner (a uuid drawn when the Outbox is made, so unique per process start) and a lease
+(`lease_until`), renewed while the owner is still sending. A row whose lease has run out belongs
+to a process that died: the next claim by any sender, the restarted one included, takes it at
+once (SPEC 4: after a restart every due step fires at once), instead of after a fixed stale time.
+A process killed between the provider's answer and the record is the one case in which a message
+may go out twice. Emergencies go first; each sender number is rate limited.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import for_update
@@ -24,8 +29,9 @@ from jinqiao.schema import Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.outbox")
 
-SENDING_STALE = timedelta(seconds=60)
-REQUEUE_EVERY = timedelta(seconds=10)  # how often the sender looks for rows a dead process left in `sending`
+LEASE = timedelta(seconds=5)  # a claim not renewed for this long is a dead process's: taken over at once
+SENDING_STALE = timedelta(seconds=60)  # rows claimed before leases existed (no lease_until)
+REQUEUE_EVERY = timedelta(seconds=10)  # how often the sender looks for those
 CHANNELS = ("sms", "voice")
 MAX_ATTEMPTS = 6
 BACKOFF_S = (1, 2, 5, 15, 30, 60)
@@ -100,7 +106,10 @@ class Outbox:
 
     def __init__(self, sessions: sessionmaker[Session], notifier: Notifier, now: Callable[[], datetime],
                  limiter: RateLimiter, on_failed: Callable[[int], None] = lambda _id: None, workers: int = 1,
-                 on_idle: Callable[[], None] = lambda: None, queue_per_worker: int = 4) -> None:
+                 on_idle: Callable[[], None] = lambda: None, queue_per_worker: int = 4,
+                 owner: str | None = None, lease: timedelta = LEASE) -> None:
+        self.owner = owner or uuid.uuid4().hex  # this process start's name on its claims
+        self.lease = lease
         self.sessions = sessions
         self.notifier = notifier
         self.now = now
@@ -116,6 +125,8 @@ class Outbox:
         self._results_lock = threading.Lock()
         self._recording = False  # a worker is writing results: the others leave theirs to it
         self._next_requeue: datetime | None = None
+        self._claimed: set[int] = set()  # rows this process claimed and has not recorded yet
+        self._next_renew: datetime | None = None
 
     def send_due(self, limit: int = 50) -> int:
         """Claim and send what is due, best first, within the rate limits. Returns how many were claimed."""
@@ -126,8 +137,13 @@ class Outbox:
                 self._next_requeue = now + REQUEUE_EVERY
             if self._pool is None:
                 notes = self._claim(limit)
-                self._finish(*[self._attempt(note) for note in notes])
+                results = []
+                for note in notes:
+                    self.renew_leases()  # a long batch in the caller's thread keeps its later rows
+                    results.append(self._attempt(note))
+                self._finish(*results)
                 return len(notes)
+            self.renew_leases()  # called every tick by the engine: the workers' rows stay ours
             with self._results_lock:
                 # a few rows queued per worker keep them busy between claims; not more, so that a new
                 # emergency is never stuck behind a long queue of claimed family SMS
@@ -150,7 +166,7 @@ class Outbox:
     def _work(self, note: Notification) -> None:
         try:
             self._finish(self._attempt(note))
-        except Exception:  # the database failed us: the row stays `sending` and is queued again later
+        except Exception:  # the database failed us: the row stays `sending` until its lease runs out
             log.exception("outbox.record_failed", notification_id=note.id)
         finally:
             with self._results_lock:
@@ -158,7 +174,8 @@ class Outbox:
             self.on_idle()
 
     def _claim(self, limit: int) -> list[Notification]:
-        """Due rows of every channel within its rate budget, marked `sending` in one transaction."""
+        """Due rows of every channel within its rate budget, marked `sending` in one transaction: queued
+        rows whose time has come, and `sending` rows whose owner's lease ran out (it died mid-send)."""
         budgets = {channel: min(limit, self.limiter.available(channel)) for channel in CHANNELS}
         if limit <= 0 or not any(b > 0 for b in budgets.values()):
             return []
@@ -168,20 +185,43 @@ class Outbox:
             for channel, budget in budgets.items():
                 if budget > 0:
                     notes += s.scalars(for_update(select(Notification).where(
-                        Notification.status == "queued", Notification.channel == channel,
-                        Notification.next_attempt_at <= now
+                        Notification.channel == channel,
+                        or_(and_(Notification.status == "queued", Notification.next_attempt_at <= now),
+                            and_(Notification.status == "sending", Notification.lease_until < now)),
                     ).order_by(Notification.priority, Notification.created_at, Notification.id).limit(budget), s)).all()
             notes.sort(key=lambda n: (n.priority, n.created_at, n.id))
             notes = notes[:limit]
             for n in notes:
+                if n.status == "sending":
+                    log.warning("outbox.lease_taken_over", notification_id=n.id, alert_id=n.alert_id,
+                                previous_owner=n.claimed_by, lease_until=n.lease_until.isoformat())
                 n.status = "sending"
                 n.attempts += 1
-                n.sent_at = now  # when the attempt began; SENDING_STALE counts from here
+                n.sent_at = now  # when the attempt began
+                n.claimed_by, n.lease_until = self.owner, now + self.lease
                 self.limiter.take(n.channel)
             s.flush()
             for n in notes:
                 s.expunge(n)
-            return notes
+        with self._results_lock:
+            if notes and not self._claimed:
+                self._next_renew = now + self.lease / 5  # just claimed with a full lease
+            self._claimed.update(n.id for n in notes)
+        return notes
+
+    def renew_leases(self) -> int:
+        """Extend the lease of the rows this process is still sending, at most every fifth of a lease."""
+        now = self.now()
+        with self._results_lock:
+            ids = sorted(self._claimed)
+        if not ids or (self._next_renew is not None and now < self._next_renew):
+            return 0
+        self._next_renew = now + self.lease / 5  # about every tick of the engine (1 s)
+        with transaction(self.sessions) as s:
+            result = s.execute(update(Notification).where(
+                Notification.id.in_(ids), Notification.status == "sending", Notification.claimed_by == self.owner
+            ).values(lease_until=now + self.lease))
+            return result.rowcount
 
     def _attempt(self, note: Notification) -> "_Result":
         try:
@@ -207,8 +247,14 @@ class Outbox:
                     if not batch:
                         self._recording = False
                         return
-                with transaction(self.sessions) as s:
-                    self._record(s, batch, self.now())
+                try:
+                    with transaction(self.sessions) as s:
+                        self._record(s, batch, self.now())
+                finally:
+                    # recorded, or lost with a failed transaction: no longer ours to renew either way, so
+                    # an unrecorded row's lease runs out and it goes out again instead of staying `sending`
+                    with self._results_lock:
+                        self._claimed.difference_update(r.note.id for r in batch)
                 for r in batch:
                     self._log(r)
                     if r.gave_up:
@@ -226,14 +272,15 @@ class Outbox:
             note = r.note
             if r.error is None:
                 sent.append(dict(id=note.id, status=done, provider_sid=r.sid, provider_status=done, sent_at=now,
-                                 final=self.notifier.delivers_at_once, last_error=None))
+                                 final=self.notifier.delivers_at_once, last_error=None, lease_until=None))
                 if note.alert_id:
                     timeline.append(TimelineEntry(
                         alert_id=note.alert_id, at=now, what=f"{note.channel}_sent", actor=note.recipient_name,
                         channel=note.channel, detail={"notification_id": note.id, "purpose": note.purpose,
                                                       "to": note.to_number, "sid": r.sid}))
             elif r.gave_up:
-                failed.append(dict(id=note.id, status="failed", final=True, failed=True, last_error=r.error[:500]))
+                failed.append(dict(id=note.id, status="failed", final=True, failed=True, last_error=r.error[:500],
+                                   lease_until=None))
                 if note.alert_id:
                     timeline.append(TimelineEntry(
                         alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
@@ -241,7 +288,7 @@ class Outbox:
             else:
                 wait = BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]
                 retry.append(dict(id=note.id, status="queued", last_error=r.error[:500],
-                                  next_attempt_at=now + timedelta(seconds=wait)))
+                                  next_attempt_at=now + timedelta(seconds=wait), lease_until=None))
         for rows in (sent, retry, failed):
             if rows:
                 s.execute(update(Notification), rows)
@@ -258,11 +305,12 @@ class Outbox:
                         attempts=note.attempts, gave_up=r.gave_up)
 
     def requeue_stale(self) -> int:
-        """Rows left in `sending` by a process that died mid-send go out again."""
+        """Rows left in `sending` without a lease (claimed by a version before leases) go out again."""
         with transaction(self.sessions) as s:
             cutoff = self.now() - SENDING_STALE
             result = s.execute(update(Notification).where(
-                Notification.status == "sending", Notification.sent_at < cutoff).values(status="queued"))
+                Notification.status == "sending", Notification.lease_until.is_(None), Notification.sent_at < cutoff
+            ).values(status="queued"))
             if result.rowcount:
                 log.warning("outbox.requeued_stale", count=result.rowcount)
             return result.rowcount

@@ -7,6 +7,9 @@ the residents' check-in deadlines, their newest check-in, their away periods and
   closes its open device alert;
 - a resident with a deadline who has not checked in since local midnight once the deadline has
   passed (in the community's time zone, every day) needs a `wellness` alert, once per local day;
+  a day counts only if it began after the check-in was set up (`checkin_since`) and after the
+  resident's last away period ended: a resident imported at 13:40 with a 10:00 deadline, or back
+  home at noon, was never asked to check in that morning;
 - a resident away (away_from <= t < away_to) gets neither; emergencies are never supervised here.
 A device that never sent anything is not supervised yet: it has not been installed. A button that
 sleeps between presses (Shelly Button1) is supervised by its heartbeat interval only.
@@ -49,6 +52,7 @@ class ResidentView:
     away_from: datetime | None
     away_to: datetime | None
     last_checkin_at: datetime | None
+    checkin_since: datetime | None = None  # when the deadline was set up or last changed
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,22 @@ def decide_checkin(resident: ResidentView, already_marked: bool, now: datetime) 
     if now < deadline:
         return None
     day_start = datetime.combine(today, time(0, 0), tz)
+    if not day_counts(resident, day_start, now):
+        return None
     if resident.last_checkin_at is not None and resident.last_checkin_at >= day_start:
         return None  # checked in today (even late: then they are fine, and nobody need go)
     return MissedCheckin(resident.id, today, deadline, suppressed=is_away(resident, deadline) or is_away(resident, now))
+
+
+def day_counts(resident: ResidentView, day_start: datetime, now: datetime) -> bool:
+    """Whether a local day that began at `day_start` had a check-in to miss: it began after the
+    deadline was set up and after an away period that is over by `now` had ended."""
+    if resident.checkin_since is not None and day_start < resident.checkin_since:
+        return False
+    ended = resident.away_to
+    if ended is not None and ended <= now and day_start < ended:
+        return False
+    return True
 
 
 def local_day(resident: ResidentView, now: datetime) -> date:

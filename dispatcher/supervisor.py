@@ -109,12 +109,12 @@ class Supervisor:
     def _residents(self, s: Session) -> dict[str, ResidentView]:
         rows = s.execute(
             select(Resident.id, Community.timezone, Resident.checkin_deadline, Resident.away_from, Resident.away_to,
-                   ResidentCheckin.last_at)
+                   ResidentCheckin.last_at, Resident.checkin_since)
             .join(Building, Building.id == Resident.building_id)
             .join(Community, Community.id == Building.community_id)
             .outerjoin(ResidentCheckin, ResidentCheckin.resident_id == Resident.id)
             .where(Resident.active.is_(True))).all()
-        return {r[0]: ResidentView(r[0], r[1] or "Asia/Shanghai", r[2], r[3], r[4], r[5]) for r in rows}
+        return {r[0]: ResidentView(r[0], r[1] or "Asia/Shanghai", *r[2:]) for r in rows}
 
     def _devices(self, s: Session) -> dict[str, tuple[DeviceView, int | None]]:
         rows = s.execute(select(Device.id, Device.resident_id, Device.heartbeat_s, Device.last_seen_at, Device.status,

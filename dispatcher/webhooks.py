@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import messages
-from dispatcher.alerts import Actor, Alerts, Outcome
+from dispatcher.alerts import PRIORITY, Actor, Alerts, Outcome
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
@@ -144,20 +144,28 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
         script = messages.page_voice(language=language, resident=place.resident.name, address=place.resident.address,
                                      reason=alert.reason, tier=_tier_name(s, alert, note), repeats=alert.repeat_presses)
         resident = place.resident.name
+        now_state = Outcome(False, alert.id, alert.code, alert.state, alert.acknowledged_by, alert.acknowledged_at)
     gather_url = f"{ctx.public_url}/twilio/voice?n={note.id}&step=gather"
     if form.get("AnsweredBy", "").startswith(("machine", "fax")):
         # An answering machine never acknowledges; leave a short word and hang up.
         return twiml_say(messages.voice_machine(language=language), language)
+    actor = Actor(note.recipient_name, "voice", note.responder_id)
     if step != "gather":
+        if now_state.state in ("resolved", "cancelled") or (
+                now_state.state == "acknowledged" and now_state.by != actor.name):
+            # the call rang after the alert was taken or closed: say so instead of asking them to go
+            return twiml_say(_too_late(now_state, language, place.tz, resident, spoken=True), language)
         return twiml_alert(script, gather_url, language)
     digits = form.get("Digits", "")
-    actor = Actor(note.recipient_name, "voice", note.responder_id)
     if digits == "1":
         outcome = ctx.alerts.acknowledge(alert.id, actor)
         return twiml_say(_ack_answer(outcome, actor, language, place.tz, resident, spoken=True), language)
     if digits == "2":
-        ctx.alerts.pass_on(alert.id, actor, from_tier=note.tier_index, from_round=note.tier_round)
-        return twiml_say(messages.voice_passed(language=language), language)
+        outcome = ctx.alerts.pass_on(alert.id, actor, from_tier=note.tier_index, from_round=note.tier_round)
+        answer = _pass_answer(outcome, actor, language, place.tz, resident, spoken=True)
+        if not outcome.changed and outcome.state == "triggered":
+            return twiml_alert(answer, gather_url, language)  # it offers key 1: listen for it
+        return twiml_say(answer, language)
     if digits == "*":
         return twiml_alert(script, gather_url, language)
     return twiml_alert(messages.voice_invalid_key(language=language) + script, gather_url, language)
@@ -180,8 +188,26 @@ def _ack_answer(outcome: Outcome, actor: Actor, language: str, tz, resident: str
     return _too_late(outcome, language, tz, resident, spoken)
 
 
+def _pass_answer(outcome: Outcome, actor: Actor, language: str, tz, resident: str, spoken: bool) -> str:
+    """The answer to a `2`: passed now, or why not (and then nothing was passed)."""
+    if outcome.changed:
+        if spoken:
+            return messages.voice_passed(language=language)
+        return messages.reply_passed(resident=resident, code=outcome.code, language=language)
+    if outcome.state == "acknowledged" and outcome.by == actor.name:
+        if spoken:
+            return messages.voice_cannot_pass_own(language=language)
+        return messages.reply_cannot_pass_own(resident=resident, code=outcome.code, language=language)
+    return _too_late(outcome, language, tz, resident, spoken)
+
+
 def _too_late(outcome: Outcome, language: str, tz, resident: str, spoken: bool = False) -> str:
-    """The answer to a late or repeated action: who took the call and when, or that it is closed."""
+    """The answer to a late or repeated action: who took the call and when, that it is closed, or
+    (still triggered: a stale pass) that it has already gone on to the next tier."""
+    if outcome.state == "triggered":
+        if spoken:
+            return messages.voice_already_moved_on(language=language)
+        return messages.reply_already_moved_on(resident=resident, code=outcome.code, language=language)
     if outcome.state == "acknowledged":
         at = outcome.at.astimezone(tz).strftime("%H:%M") if outcome.at else "?"
         if spoken:
@@ -227,7 +253,8 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
         s.get(InboundSms, inbound_id).answer = answer
         if answer:
             ctx.alerts._enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
-                                language=language, channel="sms", purpose="reply", priority=1, body=answer)
+                                language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
+                                body=answer)
     log.info("sms.reply_received", sid=sid, understood=alert_id is not None, answered=bool(answer))
     if answer:
         ctx.alerts.on_outbox()
@@ -247,9 +274,7 @@ def _act_on_reply(ctx: WebhookContext, action: str, alert_id: int, actor: Actor,
                 Notification.purpose == "page").order_by(Notification.id.desc()).limit(1)).first()
         outcome = ctx.alerts.pass_on(alert_id, actor, from_tier=note.tier_index if note else None,
                                      from_round=note.tier_round if note else None)
-        if outcome.changed:
-            return messages.reply_passed(resident=resident, code=outcome.code, language=language)
-        return _too_late(outcome, language, tz, resident)
+        return _pass_answer(outcome, actor, language, tz, resident, spoken=False)
     outcome = ctx.alerts.resolve(alert_id, actor, outcome="other", note="resolved by SMS reply")
     if outcome.changed:
         return messages.reply_resolved(resident=resident, code=outcome.code, language=language)

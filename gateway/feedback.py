@@ -42,6 +42,7 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
                 # "help is on the way" would mislead them. A commodity button cannot show anything.
                 log.info("device.feedback_skipped", device_id=row.device_id, state=row.state, alert=row.alert_code)
                 continue
-            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code))
+            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code,
+                                                          reason=row.reason))
             log.info("device.feedback_sent", device_id=row.device_id, state=row.state, alert=row.alert_code)
         return len(rows)

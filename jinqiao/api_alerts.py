@@ -13,6 +13,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound, Alerts
+from dispatcher.recipients import load_policy
 from jinqiao.auth import Operator, Viewer
 from jinqiao.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
@@ -39,6 +40,7 @@ class AlertOut(BaseModel):
     updated_at: datetime
     tier_index: int
     tier: str | None = None  # the tier reached: building | mediator | hotline
+    next_tier: str | None = None  # the tier the next step reaches, while triggered (the last one repeats)
     tier_round: int
     next_action_at: datetime | None
     repeat_presses: int
@@ -104,13 +106,19 @@ class ActionOut(BaseModel):
 
 
 def _enriched(s: Session, rows: list[tuple[Alert, Resident, Building]]) -> list[dict]:
-    tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
+    # an alert's tier_index counts in its own kind's tiers (TIERS_BY_KIND): a device alert's 0 is the mediator
+    tiers_of: dict[str, list[str]] = {}
     out = []
     for alert, resident, building in rows:
+        if alert.kind not in tiers_of:
+            tiers_of[alert.kind] = [t.tier for t in load_policy(s, alert.kind).tiers]
+        tiers = tiers_of[alert.kind]
         d = AlertOut.model_validate(alert).model_dump()
         d.update(resident_name=resident.name, address=resident.address, building_id=building.id,
                  community_id=building.community_id,
-                 tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None)
+                 tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None,
+                 next_tier=(tiers[min(alert.tier_index + 1, len(tiers) - 1)]
+                            if alert.state == "triggered" and tiers else None))
         out.append(d)
     return out
 

@@ -47,7 +47,7 @@ ERRORS = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Pro
 def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime],
                     reads: sessionmaker[Session] | None = None, supervision: Rules = Rules()) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["registry"])
-    editor = RegistryEditor(sessions)
+    editor = RegistryEditor(sessions, now)
     reads = reads or sessions
     reader = RegistryEditor(reads)
 

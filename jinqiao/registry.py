@@ -679,8 +679,12 @@ class ImportReport:
         return "\n".join(lines) or "no changes"
 
 
-def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc) -> ImportReport:
-    """Make the registry tables match the file, all or nothing. Raises RegistryError."""
+def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc, *,
+                    now: datetime | None = None) -> ImportReport:
+    """Make the registry tables match the file, all or nothing. Raises RegistryError.
+
+    `now` (default: the wall clock) is recorded as a resident's `checkin_since` when their check-in
+    deadline is set up or changed, or their away period ends with this import."""
     if isinstance(path_or_doc, RegistryDoc):
         doc = path_or_doc
         if problems := check_registry(doc):
@@ -689,13 +693,13 @@ def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathL
         doc = load_registry_file(path_or_doc)
     report = ImportReport()
     with transaction(sessions) as s:
-        _write(s, doc, report)
+        _write(s, doc, report, now or datetime.now(timezone.utc))
     structlog.get_logger().info("registry.imported", changed=report.changed,
                                 **{t: vars(c) for t, c in report.tables.items() if c.changed})
     return report
 
 
-def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
+def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) -> None:
     # Parents first, each section flushed before the next: the rows it refers to must exist.
     entity = dict(key=lambda r: r.id, deactivate=True)
     _sync(s, ResponderRow, report, **entity, desired={
@@ -711,12 +715,13 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
               (b.id, m): dict(building_id=b.id, responder_id=m, position=i)
               for c in doc.communities for b in c.buildings for i, m in enumerate(b.party_members)})
     zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
-    _sync(s, ResidentRow, report, **entity, desired={
-        r.id: dict(id=r.id, name=r.name, building_id=r.building, address=r.address, phone=r.phone,
-                   lives_alone=r.lives_alone, language=r.language, medical_notes=r.medical_notes,
-                   checkin_deadline=r.checkin.deadline if r.checkin else None,
-                   **_away_columns(r, zones), active=True)
-        for r in doc.residents})
+    residents = {r.id: dict(id=r.id, name=r.name, building_id=r.building, address=r.address, phone=r.phone,
+                            lives_alone=r.lives_alone, language=r.language, medical_notes=r.medical_notes,
+                            checkin_deadline=r.checkin.deadline if r.checkin else None,
+                            **_away_columns(r, zones), active=True)
+                 for r in doc.residents}
+    _checkin_since(s, residents, now)
+    _sync(s, ResidentRow, report, **entity, desired=residents)
     resident_ids = {r.id for r in doc.residents}
     # Contacts of residents no longer in the file stay with them: the resident is only deactivated.
     _sync(s, ContactRow, report, key=lambda r: (r.resident_id, r.phone),
@@ -739,6 +744,27 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport) -> None:
     if "calendar" in doc.model_fields_set:  # see RegistryDoc.calendar
         _sync(s, CalendarDay, report, key=lambda r: r.day, desired={
             day: dict(day=day, kind=kind) for day, kind in calendar_days(doc.calendar).items()})
+
+
+def _checkin_since(s: Session, residents: dict[str, dict[str, Any]], now: datetime) -> None:
+    """Stamp `checkin_since` onto the residents whose check-in starts with this import: a new or
+    changed deadline, a returning resident, or an away period in effect that this import ends. The
+    supervision counts a deadline only on days that began after it (no day-one false alarm)."""
+    existing = {r.id: r for r in s.scalars(select(ResidentRow).where(ResidentRow.id.in_(list(residents))))}
+    for rid, values in residents.items():
+        row = existing.get(rid)
+        deadline = values["checkin_deadline"]
+        if row is None or not row.active or row.checkin_deadline != deadline:
+            values["checkin_since"] = now if deadline else None
+            continue
+        was_away = _away_at(row.away_from, row.away_to, now)
+        if deadline and was_away and not _away_at(values.get("away_from", row.away_from),
+                                                  values.get("away_to", row.away_to), now):
+            values["checkin_since"] = now
+
+
+def _away_at(start: datetime | None, end: datetime | None, at: datetime) -> bool:
+    return start is not None and start <= at and (end is None or at < end)
 
 
 def _away_columns(r: Resident, zones: dict[str, str]) -> dict[str, datetime | None]:

@@ -8,6 +8,7 @@ deactivation rather than deletion for an entry taken out. A refused change write
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -96,8 +97,9 @@ def to_file_form(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class RegistryEditor:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None) -> None:
         self.sessions = sessions
+        self.now = now  # when a change happens (a new check-in deadline counts from it); None: the wall clock
 
     def read(self) -> dict[str, Any]:
         with self.sessions() as s:
@@ -107,7 +109,7 @@ class RegistryEditor:
         """Apply `mutate` to the registry document and import it; RegistryError when it is refused."""
         doc = self.read()
         mutate(doc)
-        import_registry(self.sessions, validate_registry(doc))
+        import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None)
 
     # --- list sections (communities, residents, devices, responders) ----------------------------
 

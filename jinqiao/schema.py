@@ -96,6 +96,9 @@ class Resident(Base):
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     medical_notes: Mapped[str] = mapped_column(Text, default="")
     checkin_deadline: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", community time
+    # when the deadline was set up or changed (or an away period ended early): only days that began
+    # after it are supervised, so a resident imported at 13:40 gets no alert for that day's 10:00
+    checkin_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -301,6 +304,9 @@ class Notification(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     provider_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the sender process that claimed the row (`sending`), and until when its claim holds unless renewed
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DeliveryReport(Base):
@@ -332,7 +338,7 @@ class InboundSms(Base):
 
 
 class DeviceFeedback(Base):
-    """Outbox towards devices (acknowledged, resolved, cancelled); the gateway publishes these."""
+    """Outbox towards devices (acknowledged, resolved, cancelled, rejected); the gateway publishes these."""
 
     __tablename__ = "device_feedback"
     __table_args__ = (Index("ix_device_feedback_unsent", "sent_at", "id"),)
@@ -341,6 +347,7 @@ class DeviceFeedback(Base):
     ref: Mapped[str | None] = mapped_column(String(64))
     alert_code: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))  # with state `rejected`: why
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -65,3 +65,30 @@ def test_one_alert_ack_twice_and_unknown_ids(api):
     assert http.get("/api/v1/alerts/99999999999999").status_code == 422
     assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "went_fishing"}).status_code == 422
     assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "other", "note": "x" * 2001}).status_code == 422
+
+
+def test_device_and_wellness_alerts_show_their_own_kinds_tiers(api):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from jinqiao.schema import Alert
+
+    http, dispatcher = api
+    device = open_alert(dispatcher, "r-zhang", "device")  # climbs the mediator only
+    wellness = open_alert(dispatcher, "r-liu", "wellness")  # building, then mediator; never the hotline
+    emergency = open_alert(dispatcher, "r-zhang", "emergency")
+    shown = lambda: {a["id"]: (a["tier"], a["next_tier"]) for a in http.get("/api/v1/board").json()["open"]}  # noqa: E731
+    assert shown() == {device: ("mediator", "mediator"), wellness: ("building", "mediator"),
+                       emergency: ("building", "mediator")}
+    with dispatcher.alerts.sessions.begin() as s:  # the building's time has run out for both
+        s.execute(update(Alert).where(Alert.id.in_((wellness, emergency)))
+                  .values(next_action_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    assert dispatcher.alerts.escalate_due() == 2
+    assert shown() == {device: ("mediator", "mediator"), wellness: ("mediator", "mediator"),
+                       emergency: ("mediator", "hotline")}
+    one = http.get(f"/api/v1/alerts/{device}").json()
+    assert (one["tier"], one["next_tier"]) == ("mediator", "mediator")
+    assert [a["tier"] for a in http.get("/api/v1/alerts", params={"kind": "device"}).json()] == ["mediator"]
+    http.post(f"/api/v1/alerts/{device}/ack")
+    assert http.get(f"/api/v1/alerts/{device}").json()["next_tier"] is None  # nothing climbs while taken

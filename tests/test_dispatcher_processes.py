@@ -270,6 +270,55 @@ def test_sigkill_mid_escalation_the_next_tier_fires_on_restart_and_no_tier_is_se
     assert to_of(sends, hotline, "sms")[0].time > mediator_sms.time
 
 
+def test_sigkill_mid_send_the_page_goes_out_within_seconds_of_the_restart(db_url, sessions, example_registry, tmp_path):
+    """Killed while the provider had not yet answered for two pages: those rows were `sending`, owned
+    by the dead process. Their lease runs out within seconds, and the restarted dispatcher sends them
+    then, once each (the hung requests never reached the provider), not after a fixed stale minute."""
+    import_registry(sessions, registry(example_registry, {"building": "10m", "mediator": "10m", "hotline": "10m"}))
+    port, fake_port = free_ports(2)
+    log = tmp_path / "dispatcher.log"
+    proc = None
+    li = PHONES["pm-li"]
+    with FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{port}", port=fake_port,
+                    speed=10) as fake:
+        fake.set_behaviour(sms_status="delivered", call_answer="human")
+        fake.set_behaviour(li, api_timeout=60, times=2)  # 李建国's SMS and call requests hang, never taken
+        try:
+            proc = start_dispatcher(db_url, port, port, fake, log)
+            wait_ready(proc, port, log)
+            press(sessions, "pgr-0001", "ev-1")
+
+            def hung() -> list[Notification]:
+                rows = [n for n in notifications(sessions) if n.to_number == li and n.purpose == "page"]
+                return rows if len(rows) == 2 and all(n.status == "sending" for n in rows) else []
+
+            first = eventually(hung, 10, "李建国's SMS and call in `sending`")
+            # alive, the owner renews its leases while the requests hang: nobody may take the rows
+            eventually(lambda: (rows := hung()) and min(n.lease_until for n in rows) > max(n.lease_until for n in first),
+                       8, "the leases renewed")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            assert not to_of(sent_all(fake), li, "sms") and not to_of(sent_all(fake), li, "call")
+
+            restarted_at = datetime.now(timezone.utc)
+            proc = start_dispatcher(db_url, port, port, fake, log)
+            both = lambda: to_of(sent_all(fake), li, "sms") and to_of(sent_all(fake), li, "call")  # noqa: E731
+            fake_saw(fake, both, 20, "李建国's SMS and call after the restart")
+            latency = max((s.time - restarted_at).total_seconds() for s in sent_all(fake) if s.to == li)
+            print(f"\nthe pages left by the dead process went out {latency:.2f}s after the restart began")
+            assert latency < 15.0, f"the pages a dead process left in `sending` took {latency:.1f}s after the restart"
+            eventually(lambda: all_recorded(sessions, minimum=5), 10, "every row recorded")
+            assert stop(proc) == 0, f"the dispatcher did not stop cleanly on SIGTERM:\n{log_tail(log)}"
+        finally:
+            kill_quietly(proc)
+        sends = sent_all(fake)
+    assert len(to_of(sends, li, "sms")) == 1 and len(to_of(sends, li, "call")) == 1
+    notes = notifications(sessions)
+    rows = [n for n in notes if n.to_number == li and n.purpose == "page"]
+    assert {(n.attempts, n.claimed_by != first[0].claimed_by) for n in rows} == {(2, True)}
+    check_sends_match_outbox(sends, notes)
+
+
 # --- 2. two dispatchers, one PostgreSQL ------------------------------------------------------------
 
 ALERTS = 30

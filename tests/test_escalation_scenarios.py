@@ -6,6 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sqlalchemy import select
+
+from jinqiao.db import transaction
+from jinqiao.schema import Alert, DeviceFeedback
 from tests.support.dispatch import T0, World
 
 
@@ -119,6 +123,54 @@ def test_cancel_after_ack_is_only_recorded(world):
     assert world.alert().state == "acknowledged"
     assert "cancel_recorded" in world.timeline()
     assert not any("取消" in body for body in world.sms_to("+61400000001", "family"))  # help is still coming
+
+
+def open_wellness(world, resident: str = "r-zhang") -> Alert:
+    with transaction(world.sessions) as s:
+        alert_id = world.alerts.open_alert(s, resident_id=resident, kind="wellness", reason="checkin_missed",
+                                           now=world.clock()).id
+    return world.alert(alert_id)
+
+
+def feedback_rows(world) -> list[tuple[str, str, str | None, str | None]]:
+    with world.sessions() as s:
+        return [(f.ref, f.state, f.alert_code, f.reason) for f in s.scalars(select(DeviceFeedback).order_by(DeviceFeedback.id))]
+
+
+def test_a_cancel_takes_back_the_residents_emergency_not_a_newer_wellness_alert(world):
+    world.press()
+    world.tick()
+    emergency = world.alert()
+    wellness = open_wellness(world)  # newer, and open at the same time
+    world.tick()
+    cancel = world.press(type_="cancel")
+    world.tick()
+    assert world.alert(emergency.id).state == "cancelled"
+    assert world.alert(wellness.id).state == "triggered"  # the check-in is still missing: the building goes on
+    assert feedback_rows(world)[-1] == (cancel, "cancelled", emergency.code, None)
+    world.later(minutes=2)
+    assert ("med-wang", "sms") in world.paged()  # the wellness alert escalates; the emergency does not
+    assert world.alert(emergency.id).tier_index == 0
+
+
+def test_a_cancel_with_no_open_emergency_is_rejected_and_leaves_the_wellness_alert_alone(world):
+    wellness = open_wellness(world)
+    world.tick()
+    cancel = world.press(type_="cancel")
+    world.tick()
+    assert world.alert(wellness.id).state == "triggered"
+    assert "cancelled" not in world.timeline(wellness.id)
+    assert feedback_rows(world) == [(cancel, "rejected", None, "no_open_alert")]
+
+
+def test_a_cancel_after_ack_tells_the_device_its_call_is_still_taken(world):
+    press = world.press()
+    world.tick()
+    world.sms_from("pm-li", "1")
+    cancel = world.press(type_="cancel")
+    world.tick()
+    code = world.alert().code
+    assert feedback_rows(world) == [(press, "acknowledged", code, None), (cancel, "acknowledged", code, None)]
 
 
 def test_an_ack_not_resolved_in_time_triggers_again_from_the_first_tier(world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -29,3 +30,15 @@ def test_feedback_for_supervision_alerts_and_commodity_buttons_is_marked_done_un
     with sessions() as s:
         assert all(r.sent_at == AT for r in s.scalars(select(DeviceFeedback)))
     assert publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append((t, p)), lambda: AT) == 0
+
+
+def test_a_rejected_feedback_carries_its_reason_to_the_device(sessions):
+    with sessions.begin() as s:
+        s.add(Device(id="pgr-1"))
+        s.flush()
+        s.add(DeviceFeedback(device_id="pgr-1", ref="c1", alert_code=None, state="rejected", reason="no_open_alert",
+                             created_at=AT))
+    published: list[bytes] = []
+    publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append(p), lambda: AT)
+    [doc] = [json.loads(p) for p in published]
+    assert (doc["ref"], doc["state"], doc["alert"], doc["reason"]) == ("c1", "rejected", None, "no_open_alert")

@@ -121,3 +121,20 @@ def test_resident_card_and_device_health(admin):
     assert devices["pgr-0001"]["offline"] and not devices["z2m-sos-liu"]["battery_low"]
     with sessions() as s:
         assert s.get(Resident, "r-zhang").active
+
+
+def test_a_new_checkin_deadline_set_through_the_api_counts_from_the_next_day(admin):
+    http, sessions = admin
+    before = datetime.now(timezone.utc)
+    with sessions() as s:
+        assert s.get(Resident, "r-liu").checkin_deadline is None
+    liu = {"id": "r-liu", "name": "刘德明", "building": "wulin-5", "checkin": {"deadline": "09:00"}}
+    r = http.put("/api/v1/residents/r-liu", json=liu)
+    assert r.status_code == 200, r.text
+    with sessions() as s:
+        row = s.get(Resident, "r-liu")
+        assert row.checkin_deadline == "09:00" and before <= row.checkin_since <= datetime.now(timezone.utc)
+        since = row.checkin_since
+    assert http.put("/api/v1/residents/r-liu", json={**liu, "address": "幸福里5幢1单元102"}).status_code == 200
+    with sessions() as s:
+        assert s.get(Resident, "r-liu").checkin_since == since  # unchanged deadline: unchanged date

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from sqlalchemy import select, update
 
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from jinqiao.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
+from jinqiao.registry import import_registry, read_yaml
 from tests.support.concurrency import run_together
 from tests.support.dispatch import World
 
@@ -23,8 +25,9 @@ RULES = Rules(offline_grace_s=180, heartbeat_slack_s=30, battery_low=20)
 
 
 class Supervised(World):
-    def __init__(self, sessions, registry, start):
-        super().__init__(sessions, registry, start)
+    def __init__(self, sessions, registry, start, set_up_at: datetime | None = None):
+        # unless a test says otherwise, the check-ins were set up long before the first day it looks at
+        super().__init__(sessions, registry, start, set_up_at or start - timedelta(days=30))
         self.supervisor = Supervisor(sessions, self.alerts, self.clock, RULES)
         self._n = 0
 
@@ -222,6 +225,70 @@ def test_away_suppresses_the_checkin_and_is_recorded(world):
         assert [(m.day, m.alert_id) for m in s.scalars(select(CheckinMiss).order_by(CheckinMiss.day))] == [
             ("2026-12-01", None), ("2026-12-02", None)]
     world.at(datetime(2026, 12, 3, 10, 0, tzinfo=SH))  # back
+    assert len(world.alerts_of("wellness")) == 1
+
+
+def test_day_one_a_resident_imported_after_the_deadline_raises_no_false_alarm(sessions, example_registry):
+    imported = datetime(2026, 12, 1, 13, 40, tzinfo=SH)  # r-zhang's deadline is 10:00
+    world = Supervised(sessions, example_registry, imported, set_up_at=imported)
+    world.run()
+    world.at(datetime(2026, 12, 1, 13, 40, 1, tzinfo=SH))
+    world.at(datetime(2026, 12, 1, 23, 59, tzinfo=SH))
+    assert world.alerts_of("wellness") == [] and world.paged() == []
+    world.at(datetime(2026, 12, 2, 9, 59, tzinfo=SH))
+    assert world.alerts_of("wellness") == []
+    world.at(datetime(2026, 12, 2, 10, 1, tzinfo=SH))  # the next day counts
+    [alert] = world.alerts_of("wellness")
+    assert alert.opened_at == datetime(2026, 12, 2, 10, 1, tzinfo=SH) and alert.reason == "checkin_missed"
+
+
+def test_a_deadline_set_up_before_the_day_began_is_supervised_that_day(sessions, example_registry):
+    world = Supervised(sessions, example_registry, datetime(2026, 12, 1, 8, 0, tzinfo=SH),
+                       set_up_at=datetime(2026, 11, 30, 23, 59, tzinfo=SH))
+    world.at(datetime(2026, 12, 1, 10, 1, tzinfo=SH))
+    assert [a.reason for a in world.alerts_of("wellness")] == ["checkin_missed"]
+
+
+def test_back_from_away_mid_day_that_day_raises_no_alert_the_next_does(world):
+    world.away("r-zhang", datetime(2026, 11, 28, 0, 0, tzinfo=SH), datetime(2026, 12, 1, 9, 0, tzinfo=SH))
+    world.at(datetime(2026, 12, 1, 10, 1, tzinfo=SH))  # home since 09:00, before the deadline
+    world.at(datetime(2026, 12, 1, 18, 0, tzinfo=SH))
+    assert world.alerts_of("wellness") == []
+    world.at(datetime(2026, 12, 2, 10, 1, tzinfo=SH))
+    assert [a.opened_at for a in world.alerts_of("wellness")] == [datetime(2026, 12, 2, 10, 1, tzinfo=SH)]
+
+
+def test_an_away_period_ended_early_by_an_import_restarts_the_checkin_the_next_day(world, example_registry, tmp_path):
+    world.away("r-zhang", datetime(2026, 11, 28, 0, 0, tzinfo=SH), None)  # away until further notice
+    world.at(datetime(2026, 12, 1, 10, 1, tzinfo=SH))
+    doc = read_yaml(example_registry.read_bytes())
+    next(r for r in doc["residents"] if r["id"] == "r-zhang")["away"] = None  # back home at 14:00
+    path = tmp_path / "back.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    import_registry(world.sessions, path, now=datetime(2026, 12, 1, 14, 0, tzinfo=SH))
+    with world.sessions() as s:
+        assert s.get(Resident, "r-zhang").away_to is None  # nothing left of the period itself
+    world.at(datetime(2026, 12, 1, 14, 1, tzinfo=SH))
+    assert world.alerts_of("wellness") == []
+    world.at(datetime(2026, 12, 2, 10, 1, tzinfo=SH))
+    assert len(world.alerts_of("wellness")) == 1
+
+
+def test_changing_the_deadline_counts_from_the_next_day_and_a_repeat_import_keeps_the_date(sessions, example_registry,
+                                                                                           tmp_path):
+    world = Supervised(sessions, example_registry, datetime(2026, 12, 1, 8, 0, tzinfo=SH))
+    doc = read_yaml(example_registry.read_bytes())
+    next(r for r in doc["residents"] if r["id"] == "r-zhang")["checkin"] = {"deadline": "07:00"}
+    path = tmp_path / "earlier.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    changed_at = datetime(2026, 12, 1, 8, 0, tzinfo=SH)
+    import_registry(sessions, path, now=changed_at)
+    assert import_registry(sessions, path, now=changed_at + timedelta(days=5)).changed == 0
+    with sessions() as s:
+        assert s.get(Resident, "r-zhang").checkin_since == changed_at
+    world.at(datetime(2026, 12, 1, 8, 1, tzinfo=SH))  # 07:00 has passed today, but was not yet the rule
+    assert world.alerts_of("wellness") == []
+    world.at(datetime(2026, 12, 2, 7, 1, tzinfo=SH))
     assert len(world.alerts_of("wellness")) == 1
 
 

@@ -106,3 +106,16 @@ def test_is_away_bounds():
                                               (None, "battery_low", True), (90, "battery_low", True)])
 def test_battery_low(battery, kind, low):
     assert battery_is_low(battery, kind, RULES) is low
+
+
+@pytest.mark.parametrize("resident,missed", [
+    (res(checkin_since=datetime(2026, 12, 1, 0, 0, tzinfo=SH)), True),  # set up as the day began
+    (res(checkin_since=datetime(2026, 12, 1, 0, 0, 1, tzinfo=SH)), False),  # set up during the day
+    (res(checkin_since=datetime(2026, 12, 1, 9, 0, tzinfo=SH)), False),  # even before the deadline
+    (res(checkin_since=datetime(2026, 11, 20, tzinfo=SH)), True),
+    (res(away_from=datetime(2026, 11, 20, tzinfo=SH), away_to=datetime(2026, 12, 1, 9, 0, tzinfo=SH)), False),  # back at 9
+    (res(away_from=datetime(2026, 11, 20, tzinfo=SH), away_to=datetime(2026, 11, 30, 22, 0, tzinfo=SH)), True),
+])
+def test_a_day_counts_only_if_it_began_after_the_checkin_was_set_up_and_away_ended(resident, missed):
+    assert (decide_checkin(resident, False, NOW) is not None) is missed
+    assert decide_checkin(resident, False, NOW + timedelta(days=1)) is not None  # the next day always counts

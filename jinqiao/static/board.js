@@ -72,7 +72,7 @@ function newEmergency() { beep(); flashTitle(); }
 function alertCard(a, withActions) {
   const tierName = a.tier ? t(a.tier) : t("no_tier");
   const tiers = (state.board && state.board.tiers) || [];
-  const next = tiers[a.tier_index + 1] || tiers[tiers.length - 1];
+  const next = a.next_tier || tiers[a.tier_index + 1] || tiers[tiers.length - 1];  // next_tier: the kind's own
   const timer = a.state === "triggered" ? `<span>${t("next_tier")}${next ? " → " + t(next) : ""}: <b class="countdown" data-at="${esc(a.next_action_at)}">${countdown(a.next_action_at)}</b></span>`
     : a.state === "acknowledged" ? `<span>${t("expires")}: <b class="countdown" data-at="${esc(a.next_action_at)}">${countdown(a.next_action_at)}</b></span>` : "";
   const notes = (a.notifications || []).map((n) =>

@@ -60,9 +60,9 @@ PHONES = {
 
 
 class World:
-    def __init__(self, sessions, registry_path, start: datetime) -> None:
+    def __init__(self, sessions, registry_path, start: datetime, set_up_at: datetime | None = None) -> None:
         self.sessions = sessions
-        import_registry(sessions, registry_path)
+        import_registry(sessions, registry_path, now=set_up_at or start)  # when check-ins begin
         self.clock = FakeClock(start)
         self.notifier = RecordingNotifier()
         self.alerts = Alerts(sessions, self.clock)
