@@ -12,7 +12,7 @@ import uvicorn
 
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
-from gateway.service import Gateway, GatewayDied
+from gateway.service import Gateway
 from jinqiao.board import web_routers
 from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
@@ -66,18 +66,22 @@ def run_gateway(settings: Settings) -> int:
     install_signal_handlers(stopper)
     gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
                       adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
+    app = create_app(Readiness(engine, {"broker": gateway.broker_check}))  # health and metrics only
+    gateway.start()
     try:
-        gateway.run_until(stopper.event)
-    except GatewayDied as exc:
-        log.error("gateway.died", error=str(exc))
+        _serve_http(settings, app, stopper, watch=gateway.check, port=settings.gateway_http_port)
+    finally:
+        gateway.stop()
+    if (stopper.reason or "").startswith("failure"):
+        log.error("gateway.died", error=stopper.reason)
         return 3
     return 0
 
 
-def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
+def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | None = None) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+    config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
                             lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # our Stopper owns the signals
@@ -135,8 +139,8 @@ def run_dispatcher(settings: Settings) -> int:
             raise RuntimeError("a dispatcher worker thread stopped")
 
     try:
-        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])
-        _serve_http(settings, app, stopper, watch)
+        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])  # broker: "not used"
+        _serve_http(settings, app, stopper, watch, port=settings.dispatcher_http_port)
     finally:
         dispatcher.stop()
     return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3
@@ -159,7 +163,7 @@ def run_up(settings: Settings) -> int:
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.start()
     gateway.start()
-    readiness = Readiness(engine, {"broker": gateway.link.connected})
+    readiness = Readiness(engine, {"broker": gateway.broker_check})
 
     def watch() -> None:
         gateway.check()
