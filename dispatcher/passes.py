@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import structlog
 
+from dispatcher.backlog import Backlog
 from jinqiao import metrics
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
-ESCALATOR, SENDER, SUPERVISOR = "escalator", "sender", "supervisor"
+ESCALATOR, SENDER, SUPERVISOR, OBSERVER = "escalator", "sender", "supervisor", "observer"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def passes(alerts: "Alerts", outbox: "Outbox", supervisor: "Supervisor") -> list
         Pass("escalations", alerts.escalate_due, ESCALATOR),
         Pass("supervision", supervisor.run, SUPERVISOR),
         Pass("outbox", outbox.send_due, SENDER),
+        Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]
 
 

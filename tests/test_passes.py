@@ -44,7 +44,7 @@ def test_a_pass_that_raises_does_not_keep_the_others_from_running_in_that_round(
 
 def test_the_world_runs_every_pass_of_the_dispatcher_including_supervision(sessions, example_registry):
     world = World(sessions, example_registry, T0)
-    assert [p.name for p in world.passes] == ["events", "escalations", "supervision", "outbox"]
+    assert [p.name for p in world.passes] == ["events", "escalations", "supervision", "outbox", "backlog"]
     with world.sessions.begin() as s:  # a pager that went offline four minutes ago
         s.execute(update(Device).where(Device.id == "pgr-0001").values(
             status="offline", status_at=world.clock() - timedelta(minutes=4)))
