@@ -188,6 +188,9 @@ class LinkStatus:
     since: datetime  # when the current state began (UTC)
     reason: str | None = None  # why it is down
 
+    def as_dict(self) -> dict:
+        return {"connected": self.connected, "since": self.since.isoformat(timespec="seconds"), "reason": self.reason}
+
     def describe(self) -> str:
         if self.connected:
             return "ok"

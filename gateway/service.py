@@ -73,6 +73,10 @@ class Gateway:
         """For /readyz: "ok", or since when and why the broker is away."""
         return self.link.status().describe()
 
+    def broker_status(self) -> dict:
+        """For the board's banner: connected, or since when and why not."""
+        return self.link.status().as_dict()
+
     def healthy(self) -> bool:
         return self.link.alive() and self._writer.is_alive()
 

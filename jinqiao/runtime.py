@@ -66,7 +66,7 @@ def run_gateway(settings: Settings) -> int:
     install_signal_handlers(stopper)
     gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
                       adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
-    app = create_app(Readiness(engine, {"broker": gateway.broker_check}))  # health and metrics only
+    app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
     try:
         _serve_http(settings, app, stopper, watch=gateway.check, port=settings.gateway_http_port)
@@ -163,7 +163,7 @@ def run_up(settings: Settings) -> int:
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.start()
     gateway.start()
-    readiness = Readiness(engine, {"broker": gateway.broker_check})
+    readiness = Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status)
 
     def watch() -> None:
         gateway.check()

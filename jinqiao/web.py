@@ -24,6 +24,15 @@ class Readiness:
 
     engine: Engine
     broker_checks: dict[str, Callable[[], bool | str]] = field(default_factory=dict)
+    # The gateway's broker link as a value ({"connected", "since", "reason"}), for the board's banner;
+    # None where this process cannot know it.
+    broker_status: Callable[[], dict | None] | None = None
+
+    def broker(self) -> dict | None:
+        try:
+            return self.broker_status() if self.broker_status else None
+        except Exception:  # the banner is a courtesy: /readyz must answer all the same
+            return None
 
     def report(self) -> tuple[bool, dict[str, str]]:
         checks: dict[str, str] = {}
@@ -58,9 +67,10 @@ def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     def readyz() -> JSONResponse:
-        """The database and the broker are reachable."""
+        """The database and the broker are reachable; `broker` tells the board since when it is not."""
         ok, checks = readiness.report()
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "broker": readiness.broker()}
+        return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics", tags=["health"])
     def metrics() -> Response:

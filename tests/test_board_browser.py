@@ -4,6 +4,7 @@ acknowledges in one click; the device is told `acknowledged`. Screenshots go to 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def system(db_url, engine, mosquitto, example_registry):
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "board")
     gateway.ingest.on_stored = dispatcher.engine.wake
-    app = create_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher_routers(dispatcher, engine))
+    app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status),
+                     dispatcher_routers(dispatcher, engine))
     make_users(session_factory(engine), ["operator"])
     dispatcher.engine.start()
     gateway.start()
@@ -257,3 +259,19 @@ def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system
         expect(page.locator("#open-list .addr", has_text=words)).to_have_count(1)
     page.click("button[data-tab=devices]")
     expect(page.locator("#tab-devices")).to_contain_text("Nothing to maintain")
+
+
+def test_a_lost_broker_shows_in_words_with_since_when_instead_of_live(system, browser, db_url):
+    server, mosquitto = system
+    page = browser.new_page()
+    sign_in(page, server)
+    expect(page.locator("#live")).to_have_text("实时")
+    mosquitto.stop()  # presses can no longer reach the gateway: the board must not say 实时
+    live = page.locator("#live.broker-down")
+    expect(live).to_contain_text("消息服务器断开 · 自 ", timeout=15000)
+    expect(live).to_have_text(re.compile(r"消息服务器断开 · 自 \d{2}:\d{2} 起"))
+    body = page.request.get(server.url + "/readyz")
+    assert body.status == 503 and body.json()["broker"]["connected"] is False
+    shot(page, "6-broker-down", db_url)
+    mosquitto.start()
+    expect(page.locator("#live.on")).to_have_text("实时", timeout=30000)

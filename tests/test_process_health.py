@@ -73,7 +73,8 @@ def test_the_gateway_alone_serves_health_readiness_with_reasons_and_metrics(db_u
     try:
         wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200, gw, log_path)
         status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(readyz(port)), gw, log_path)
-        assert body == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+        assert body["status"] == "ok" and body["checks"] == {"database": "ok", "broker": "ok"}
+        assert body["broker"]["connected"] is True
         metrics = wait_for(lambda: (lambda t: t if "jinqiao_gateway_mqtt_connected 1.0" in t else None)(
             httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text), gw, log_path)
         assert "jinqiao_gateway_store_failures_total" in metrics
@@ -82,6 +83,7 @@ def test_the_gateway_alone_serves_health_readiness_with_reasons_and_metrics(db_u
         status, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(readyz(port)), gw, log_path)
         assert body["status"] == "unavailable" and body["checks"]["database"] == "ok"
         assert body["checks"]["broker"].startswith("disconnected since ")
+        assert body["broker"]["connected"] is False and body["broker"]["reason"] and body["broker"]["since"]
         wait_for(lambda: "jinqiao_gateway_mqtt_connected 0.0" in httpx.get(f"http://127.0.0.1:{port}/metrics").text,
                  gw, log_path)
         lost = [e for e in log_events(log_path) if e.get("event") == "mqtt.disconnected"]
@@ -100,7 +102,7 @@ def test_the_dispatcher_alone_says_it_uses_no_broker_and_serves_its_metrics(db_u
     proc = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_DISPATCHER_HTTP_PORT": str(port)}, log_path)
     try:
         status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(readyz(port)), proc, log_path)
-        assert body == {"status": "ok", "checks": {"database": "ok", "broker": "not used"}}
+        assert body == {"status": "ok", "checks": {"database": "ok", "broker": "not used"}, "broker": None}
         text = wait_for(lambda: (lambda t: t if 'jinqiao_dispatcher_passes_total{pass_name="supervision"}' in t else None)(
             httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text), proc, log_path)
         assert 'jinqiao_dispatcher_passes_total{pass_name="events"}' in text
