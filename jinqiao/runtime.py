@@ -81,8 +81,9 @@ def run_gateway(settings: Settings) -> int:
 def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | None = None) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
+    # log_config=None: uvicorn's lines go through our formatter (jinqiao/logs.py), one format per run
     config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=2)
+                            log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # our Stopper owns the signals
 

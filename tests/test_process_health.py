@@ -95,6 +95,8 @@ def test_the_gateway_alone_serves_health_readiness_with_reasons_and_metrics(db_u
         assert [e for e in log_events(log_path) if e.get("event") == "mqtt.connected"][-1]["down_for_s"] > 0
     finally:
         assert stop(gw) == 0
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    assert len(log_events(log_path)) == len(lines)  # one format per run: every line is JSON, uvicorn's too
 
 
 def test_the_dispatcher_alone_says_it_uses_no_broker_and_serves_its_metrics(db_url, tmp_path):
