@@ -377,7 +377,10 @@ class MqttLink:
             self._status = LinkStatus(False, self._now(), "stopped")
             log.info("mqtt.disconnected", reason="stopped")
             return
-        self._went_down("mqtt.disconnected", str(reason_code))
+        from_broker = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+        # paho reports a dropped connection as "Unspecified error": say what it was
+        self._went_down("mqtt.disconnected", f"the broker closed the session: {reason_code}" if from_broker
+                        else f"connection lost ({reason_code})")
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._went_down("mqtt.unreachable", client.last_connect_error or "connection failed")
