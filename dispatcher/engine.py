@@ -109,7 +109,8 @@ class Engine:
         """Wake the escalator exactly when the earliest timer is due (the tick is only a safety net)."""
         try:
             due = self.alerts.next_due()
-        except Exception:
+        except Exception as exc:  # the one-second tick still wakes the escalator; say why the exact one did not
+            log.warning("dispatcher.plan_failed", error=(str(exc).splitlines() or [type(exc).__name__])[0][:200])
             return
         if due is None or not self.scheduler.running:
             return
