@@ -217,7 +217,7 @@ class Alerts:
         s.flush()
         self._timeline(s, alert, now, "opened", Actor("resident", "device"),
                        {"reason": reason, "kind": kind, "device_id": device_id, "event_id": source_event_id})
-        log.info("alert.opened", alert_id=alert.id, code=alert.code, kind=kind, reason=reason, device_id=device_id)
+        log.info("alert.opened", alert_id=alert.id, alert_code=alert.code, kind=kind, reason=reason, device_id=device_id)
         place = place_of(s, resident_id)
         policy = policy_of(s, kind)
         tiers = self._tiers(s, policy, place, now)
@@ -286,7 +286,7 @@ class Alerts:
             alert.step = 0
             alert.acknowledged_at = alert.acknowledged_by = alert.ack_expires_at = None
             self._timeline(s, alert, now, "ack_expired", Actor("system", "system"), {"cycle": alert.cycle})
-            log.warning("alert.ack_expired", alert_id=alert.id, cycle=alert.cycle)
+            log.warning("alert.reopened", alert_id=alert.id, alert_code=alert.code, reason="ack_expired", cycle=alert.cycle)
         for skipped in decision.skipped:
             self._timeline(s, alert, now, "tier_skipped", Actor("system", "system"),
                            {"tier": policy.tiers[skipped].tier, "why": "nobody to reach"})
@@ -299,8 +299,8 @@ class Alerts:
         self._timeline(s, alert, now, "tier_notified", Actor("system", "system"), {
             "tier": tier.tier, "round": decision.round, "step": alert.step, "channels": list(tier.channels),
             "to": [p.name for p in people], "next_at": decision.next_action_at.isoformat()})
-        log.info("escalation.tier_notified", alert_id=alert.id, tier=tier.tier, round=decision.round,
-                 recipients=len(people))
+        log.info("escalation.tier_notified", alert_id=alert.id, alert_code=alert.code, tier=tier.tier,
+                 round=decision.round, recipients=len(people))
         priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
         rows = []
         for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
@@ -334,7 +334,7 @@ class Alerts:
             place = place_of(s, alert.resident_id)
             self._notice_others(s, alert, place, now, actor, "acknowledged")
             self._device_feedback(s, alert, now, "acknowledged")
-            log.info("alert.acknowledged", alert_id=alert.id, by=actor.name, channel=actor.channel)
+            log.info("alert.acknowledged", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel)
             outcome = self._outcome(alert, changed=True)
         self.on_outbox()
         self.on_timer()
@@ -361,7 +361,7 @@ class Alerts:
             self._notice_others(s, alert, place, now, actor, "resolved")
             self._device_feedback(s, alert, now, "resolved")
             self._family(s, alert, place, now, opened=False)
-            log.info("alert.resolved", alert_id=alert.id, by=actor.name, outcome=outcome)
+            log.info("alert.resolved", alert_id=alert.id, alert_code=alert.code, by=actor.name, outcome=outcome)
             result = self._outcome(alert, changed=True)
         self.on_outbox()
         self.on_timer()
@@ -375,7 +375,7 @@ class Alerts:
             moved = self._step(s, alert, now, escalation.escalate_now, from_tier=from_tier, from_round=from_round)
             if moved:
                 self._timeline(s, alert, now, "passed", actor, {"to_tier_index": alert.tier_index})
-                log.info("alert.passed", alert_id=alert.id, by=actor.name, channel=actor.channel)
+                log.info("alert.passed", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel)
             result = self._outcome(alert, changed=moved)
         if moved:
             self.on_outbox()
@@ -400,7 +400,7 @@ class Alerts:
             self._timeline(s, alert, now, "cancel_recorded", actor, {"event_id": ev.event_id})
             s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="acknowledged",
                                  created_at=now))
-            log.info("alert.cancel_after_ack", alert_id=alert.id, code=alert.code)
+            log.info("alert.cancel_after_ack", alert_id=alert.id, alert_code=alert.code)
             return False
         alert.state = "cancelled"
         alert.next_action_at = None
@@ -413,7 +413,7 @@ class Alerts:
         s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="cancelled",
                              created_at=now))
         self._family(s, alert, place, now, cancelled=True)
-        log.info("alert.cancelled", alert_id=alert.id, code=alert.code)
+        log.info("alert.cancelled", alert_id=alert.id, alert_code=alert.code)
         return True
 
     def delivery_failed(self, notification_id: int) -> bool:

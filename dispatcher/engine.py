@@ -1,7 +1,10 @@
-"""The dispatcher's loop: two worker threads woken by events, APScheduler as the alarm clock.
+"""The dispatcher's loop: worker threads woken by events, APScheduler as the alarm clock.
 
-- The escalator turns new events into alerts and fires due timers (dispatcher/alerts.py).
-- The sender empties the outbox (dispatcher/outbox.py), so a slow provider never delays a timer.
+The passes come as one list (dispatcher/passes.py); each names the worker thread it runs on:
+- the escalator turns new events into alerts and fires due timers (dispatcher/alerts.py),
+- the sender empties the outbox (dispatcher/outbox.py), so a slow provider never delays a timer,
+- the supervisor watches devices and check-ins (dispatcher/supervisor.py).
+Each pass runs on its own: one that raises is counted and backs off; the others go on.
 Timers live in the database (alerts.next_action_at). APScheduler only wakes the workers: every
 second, and once more at the earliest due time, with coalescing and no misfire grace limit, so
 after a pause or a restart every due step fires at once. New events wake the escalator at once.
@@ -10,6 +13,7 @@ after a pause or a restart every due step fires at once. New events wake the esc
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from typing import Callable
 
@@ -20,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from dispatcher.alerts import Alerts
 from dispatcher.outbox import Outbox
+from dispatcher.passes import ESCALATOR, SENDER, Pass, PassRunner
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
@@ -27,15 +32,24 @@ TICK_S = 1.0
 
 
 class Worker:
-    """A thread that runs `work` whenever woken (and at least every tick) until stopped."""
+    """A thread that runs its passes whenever woken (and at least every tick) until stopped.
 
-    def __init__(self, name: str, work: Callable[[], bool]) -> None:
+    A pass that raised waits a little longer each time before it runs again (at most 5 s): a
+    database outage must not spin the loop, and must not hold back the passes that still work.
+    """
+
+    def __init__(self, name: str, passes: list[Pass], runner: PassRunner) -> None:
         self.name = name
-        self._work = work
+        self.passes = passes
+        self._runner = runner
+        self._retry_at: dict[str, float] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.errors = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(self._runner.errors[p.name] for p in self.passes)
 
     def start(self) -> None:
         self._thread.start()
@@ -51,43 +65,42 @@ class Worker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def _round(self) -> bool:
+        more = False
+        for p in self.passes:
+            if time.monotonic() < self._retry_at.get(p.name, 0.0):
+                continue
+            more |= self._runner.run(p)
+            failing = self._runner.failing[p.name]
+            if failing:
+                self._retry_at[p.name] = time.monotonic() + min(5.0, 0.2 * failing)
+        return more
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(TICK_S)
             self._wake.clear()
-            try:
-                while self._work() and not self._stop.is_set():
-                    pass  # more may be waiting: go again before sleeping
-            except Exception as exc:  # a database outage must not kill the loop; the next tick retries
-                self.errors += 1
-                log.exception("dispatcher.pass_failed", worker=self.name, error=str(exc).splitlines()[0][:200])
-                self._stop.wait(min(5.0, 0.2 * self.errors))
-            else:
-                self.errors = 0
+            while self._round() and not self._stop.is_set():
+                pass  # more may be waiting: go again before sleeping
 
 
 class Engine:
-    def __init__(self, alerts: Alerts, outbox: Outbox, now: Callable[[], datetime]) -> None:
+    def __init__(self, alerts: Alerts, outbox: Outbox, now: Callable[[], datetime], passes: list[Pass]) -> None:
         self.alerts = alerts
         self.outbox = outbox
         self.now = now
-        self.escalator = Worker("escalator", self._escalate)
-        self.sender = Worker("sender", self._send)
+        self.passes = list(passes)
+        self.runner = PassRunner()
+        names = list(dict.fromkeys([ESCALATOR, SENDER, *(p.worker for p in self.passes)]))
+        self.workers = {name: Worker(name, [p for p in self.passes if p.worker == name], self.runner) for name in names}
+        self.escalator = self.workers[ESCALATOR]
+        self.sender = self.workers[SENDER]
         alerts.on_outbox = self.sender.wake
         alerts.on_timer = self._plan
         outbox.on_failed = self._page_failed
         outbox.on_idle = self.sender.wake
         self.scheduler = BackgroundScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
-        self.extra: list[Worker] = []  # further passes (supervision), each its own worker on the tick
-
-    def _escalate(self) -> bool:
-        events = self.alerts.process_events()
-        due = self.alerts.escalate_due()
-        return bool(events or due)
-
-    def _send(self) -> bool:
-        return self.outbox.send_due() > 0
 
     def _page_failed(self, notification_id: int) -> None:
         self.alerts.delivery_failed(notification_id)
@@ -96,7 +109,8 @@ class Engine:
         """Wake the escalator exactly when the earliest timer is due (the tick is only a safety net)."""
         try:
             due = self.alerts.next_due()
-        except Exception:
+        except Exception as exc:  # the one-second tick still wakes the escalator; say why the exact one did not
+            log.warning("dispatcher.plan_failed", error=(str(exc).splitlines() or [type(exc).__name__])[0][:200])
             return
         if due is None or not self.scheduler.running:
             return
@@ -107,34 +121,21 @@ class Engine:
         self.escalator.wake()
 
     def start(self) -> None:
-        self.escalator.start()
-        self.sender.start()
+        for worker in self.workers.values():
+            worker.start()
         self.scheduler.add_job(self.escalator.wake, IntervalTrigger(seconds=TICK_S), id="tick-escalator")
         self.scheduler.add_job(self.sender.wake, IntervalTrigger(seconds=TICK_S), id="tick-sender")
-        for worker in self.extra:
-            worker.start()
         self.scheduler.start()
         self._plan()
         log.info("dispatcher.started")
 
     def alive(self) -> bool:
-        return self.escalator.alive() and self.sender.alive() and all(w.alive() for w in self.extra)
+        return all(w.alive() for w in self.workers.values())
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
-        self.escalator.stop()
-        self.sender.stop()
-        for worker in self.extra:
+        for worker in self.workers.values():
             worker.stop()
         self.outbox.close()
         log.info("dispatcher.stopped")
 
-
-def add_pass(engine: Engine, name: str, work: Callable[[], object]) -> Worker:
-    """Run `work` on its own worker thread, every tick (and at once when it says it found more).
-
-    Called before engine.start(). The pass must be safe to run twice and on two processes at once.
-    """
-    worker = Worker(name, lambda: bool(work()))
-    engine.extra.append(worker)
-    return worker

@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import for_update
+from jinqiao import metrics
 from jinqiao.db import reading, transaction
 from jinqiao.schema import Notification, TimelineEntry
 
@@ -224,6 +225,7 @@ class Outbox:
             return result.rowcount
 
     def _attempt(self, note: Notification) -> "_Result":
+        started = time.monotonic()
         try:
             return _Result(note, sid=self.notifier.send(note))
         except SendError as exc:
@@ -231,6 +233,8 @@ class Outbox:
         except Exception as exc:  # a bug in an adapter must not stop the sender; retried like a 5xx
             log.exception("outbox.notifier_crashed", notification_id=note.id)
             return _Result(note, error=f"internal error: {exc}", temporary=True)
+        finally:
+            metrics.PROVIDER_LATENCY.labels(note.channel).observe(time.monotonic() - started)
 
     def _finish(self, *results: "_Result") -> None:
         """Record results. While one worker writes, the others' results wait and go in its next
@@ -297,6 +301,7 @@ class Outbox:
     @staticmethod
     def _log(r: "_Result") -> None:
         note = r.note
+        metrics.SENDS.labels(note.channel, "sent" if r.error is None else "failed" if r.gave_up else "retry").inc()
         if r.error is None:
             log.info(f"{note.channel}.sent", notification_id=note.id, alert_id=note.alert_id, to=note.to_number,
                      purpose=note.purpose, sid=r.sid)

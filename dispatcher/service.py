@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine as DbEngine
 
 from dispatcher.alerts import Alerts
-from dispatcher.engine import Engine, add_pass
+from dispatcher.engine import Engine
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
+from dispatcher.passes import passes
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from dispatcher.twilio_adapter import TwilioSender
@@ -57,11 +58,10 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         limiter = RateLimiter({})
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
-    engine = Engine(alerts, outbox, now)
-    webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     supervisor = Supervisor(sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack,
                                                            settings.battery_low))
-    add_pass(engine, "supervisor", supervisor.run)
+    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor))
+    webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None
     if db.dialect.name == "postgresql":
         listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})

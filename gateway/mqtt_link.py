@@ -3,6 +3,11 @@
 paho's types stop here: a message becomes an `Inbound` value at once. Acknowledgement is manual,
 so the caller acknowledges a message only once what it means is durable. Nothing raises into
 paho's network thread; if that thread dies anyway, `alive()` says so and the service exits.
+
+A broker that cannot be reached or is lost is logged at once (`mqtt.unreachable`,
+`mqtt.disconnected`, with the reason), again every REMIND_S while it lasts (`remind()`, called by
+the gateway's watch every second), and `mqtt.connected` says when it is back. `status()` gives the
+same as a value, for /readyz and the board.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +32,11 @@ log = structlog.get_logger("jinqiao.mqtt")
 
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 RECEIVE_MAXIMUM = 1000  # how many unacknowledged messages the broker may have in flight to us
+REMIND_S = 30.0  # while the broker is away, say so again this often
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class _BufferedSocket:
@@ -119,7 +131,17 @@ class _Wakeup:
 
 
 class _Client(mqtt.Client):
-    """paho's client with TCP_NODELAY, a buffered read side and batched wake-ups (all for speed only)."""
+    """paho's client with TCP_NODELAY, a buffered read side and batched wake-ups (all for speed only),
+    and the reason of the last failed connection attempt (paho swallows it)."""
+
+    last_connect_error: str | None = None
+
+    def reconnect(self):
+        try:
+            return super().reconnect()
+        except OSError as exc:
+            self.last_connect_error = str(exc) or type(exc).__name__
+            raise
 
     def loop_start(self):
         rc = super().loop_start()
@@ -159,6 +181,23 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class LinkStatus:
+    """The broker link as /readyz and the board see it: up, or down since when and why."""
+
+    connected: bool
+    since: datetime  # when the current state began (UTC)
+    reason: str | None = None  # why it is down
+
+    def as_dict(self) -> dict:
+        return {"connected": self.connected, "since": self.since.isoformat(timespec="seconds"), "reason": self.reason}
+
+    def describe(self) -> str:
+        if self.connected:
+            return "ok"
+        return f"disconnected since {self.since.isoformat(timespec='seconds')}: {self.reason or 'unknown'}"
+
+
+@dataclass(frozen=True)
 class BrokerAddress:
     host: str
     port: int
@@ -190,12 +229,18 @@ class MqttLink:
         on_message: Callable[[Inbound], None],
         mqtt5: bool = True,
         ca_file: str | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.address = address
+        self._now = now
+        self._status = LinkStatus(False, now(), "not connected yet")
+        self._down_logged = False  # the loss (or the first failed attempt) has been logged
+        self._reminded_at = 0.0
         self.subscriptions = subscriptions
         self._on_message_cb = on_message
         self._mqtt5 = mqtt5
         self._generation = 0
+        self._stopping = False
         self._connected = threading.Event()
         self._client = _Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -219,6 +264,7 @@ class MqttLink:
             self._client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -239,6 +285,7 @@ class MqttLink:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         try:
             self._client.disconnect()
         finally:
@@ -254,6 +301,30 @@ class MqttLink:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
+
+    def status(self) -> LinkStatus:
+        return self._status
+
+    def remind(self, monotonic: float | None = None) -> None:
+        """While the broker is away, log it again every REMIND_S (the gateway calls this every second)."""
+        at = time.monotonic() if monotonic is None else monotonic
+        status = self._status
+        if status.connected or not self._down_logged or at - self._reminded_at < REMIND_S:
+            return
+        self._reminded_at = at
+        down_for = (self._now() - status.since).total_seconds()
+        log.warning("mqtt.unreachable", host=self.address.host, port=self.address.port, reason=status.reason,
+                    since=status.since.isoformat(timespec="seconds"), down_for_s=round(down_for))
+
+    def _went_down(self, event: str, reason: str) -> None:
+        """The first sign of trouble is logged at once; repeats wait for remind()."""
+        was = self._status
+        since = was.since if not was.connected else self._now()
+        self._status = LinkStatus(False, since, reason)
+        if was.connected or not self._down_logged:
+            self._down_logged = True
+            self._reminded_at = time.monotonic()
+            log.warning(event, host=self.address.host, port=self.address.port, reason=reason)
 
     # --- outbound ----------------------------------------------------------------------------
 
@@ -276,6 +347,7 @@ class MqttLink:
         try:
             if reason_code.is_failure:
                 log.error("mqtt.connect_refused", reason=str(reason_code), host=self.address.host)
+                self._went_down("mqtt.unreachable", f"refused: {reason_code}")
                 return
             self._generation += 1
             if self._mqtt5:
@@ -284,6 +356,9 @@ class MqttLink:
                 client.subscribe([(t, SubscribeOptions(qos=1, retainAsPublished=True)) for t in self.subscriptions])
             else:
                 client.subscribe([(t, 1) for t in self.subscriptions])
+            was, now = self._status, self._now()
+            self._status = LinkStatus(True, now)
+            self._down_logged = False
             self._connected.set()
             log.info(
                 "mqtt.connected",
@@ -291,13 +366,24 @@ class MqttLink:
                 port=self.address.port,
                 session_present=bool(flags.session_present),
                 generation=self._generation,
+                down_for_s=round((now - was.since).total_seconds(), 1),
             )
         except Exception:
             log.exception("mqtt.on_connect_failed")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
-        log.warning("mqtt.disconnected", reason=str(reason_code))
+        if self._stopping:
+            self._status = LinkStatus(False, self._now(), "stopped")
+            log.info("mqtt.disconnected", reason="stopped")
+            return
+        from_broker = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+        # paho reports a dropped connection as "Unspecified error": say what it was
+        self._went_down("mqtt.disconnected", f"the broker closed the session: {reason_code}" if from_broker
+                        else f"connection lost ({reason_code})")
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._went_down("mqtt.unreachable", client.last_connect_error or "connection failed")
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -69,24 +69,24 @@ class Gateway:
         log.info("gateway.started", broker=f"{self.link.address.host}:{self.link.address.port}",
                  subscriptions=self.link.subscriptions)
 
+    def broker_check(self) -> str:
+        """For /readyz: "ok", or since when and why the broker is away."""
+        return self.link.status().describe()
+
+    def broker_status(self) -> dict:
+        """For the board's banner: connected, or since when and why not."""
+        return self.link.status().as_dict()
+
     def healthy(self) -> bool:
         return self.link.alive() and self._writer.is_alive()
 
     def check(self) -> None:
         metrics.MQTT_CONNECTED.set(1 if self.link.connected() else 0)
+        self.link.remind()
         if not self.link.alive():
             raise GatewayDied("the MQTT network thread has stopped")
         if not self._writer.is_alive():
             raise GatewayDied("the ingest writer thread has stopped")
-
-    def run_until(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Block, watching both threads, until `stop` is set; raise GatewayDied if one dies."""
-        self.start()
-        try:
-            while not stop.wait(interval):
-                self.check()
-        finally:
-            self.stop()
 
     def stop(self) -> None:
         self._stop.set()

@@ -12,7 +12,7 @@ import uvicorn
 
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
-from gateway.service import Gateway, GatewayDied
+from gateway.service import Gateway
 from jinqiao.board import web_routers
 from jinqiao.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
@@ -61,33 +61,39 @@ def mqtt_url_of(settings: Settings, broker: EmbeddedBroker | None) -> str:
 def run_gateway(settings: Settings) -> int:
     tune_interpreter()
     engine = make_engine(settings.database_url)
+    ensure_http_port_free(settings, settings.gateway_http_port, "JINQIAO_GATEWAY_HTTP_PORT")
     if settings.embedded_broker:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
                       adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
+    app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
+    gateway.start()
     try:
-        gateway.run_until(stopper.event)
-    except GatewayDied as exc:
-        log.error("gateway.died", error=str(exc))
+        _serve_http(settings, app, stopper, watch=gateway.check, port=settings.gateway_http_port)
+    finally:
+        gateway.stop()
+    if (stopper.reason or "").startswith("failure"):
+        log.error("gateway.died", error=stopper.reason)
         return 3
     return 0
 
 
-def ensure_http_port_free(settings: Settings) -> None:
+def ensure_http_port_free(settings: Settings, port: int | None = None, variable: str = "JINQIAO_HTTP_PORT") -> None:
     """Before anything starts: a dispatcher that pages people and then finds its port taken has
     already acted; better to refuse at once. Raises PortTaken."""
-    ensure_free(settings.http_host, settings.http_port,
-                "another `jinqiao up`, `web` or `dispatcher`? Stop it, or set JINQIAO_HTTP_PORT to a free port "
+    ensure_free(settings.http_host, port or settings.http_port,
+                f"another jinqiao process on it? Stop it, or set {variable} to a free port "
                 "(and JINQIAO_PUBLIC_URL to match, for the Twilio callbacks).")
 
 
-def _serve_http(settings: Settings, app, stopper: Stopper, watch) -> None:
+def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | None = None) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=2)
+    # log_config=None: uvicorn's lines go through our formatter (jinqiao/logs.py), one format per run
+    config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
+                            log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # our Stopper owns the signals
 
@@ -134,7 +140,7 @@ def run_web(settings: Settings) -> int:
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
     tune_interpreter()
-    ensure_http_port_free(settings)
+    ensure_http_port_free(settings, settings.dispatcher_http_port, "JINQIAO_DISPATCHER_HTTP_PORT")
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
@@ -146,8 +152,8 @@ def run_dispatcher(settings: Settings) -> int:
             raise RuntimeError("a dispatcher worker thread stopped")
 
     try:
-        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])
-        _serve_http(settings, app, stopper, watch)
+        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])  # broker: "not used"
+        _serve_http(settings, app, stopper, watch, port=settings.dispatcher_http_port)
     finally:
         dispatcher.stop()
     return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3
@@ -171,7 +177,7 @@ def run_up(settings: Settings) -> int:
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.start()
     gateway.start()
-    readiness = Readiness(engine, {"broker": gateway.link.connected})
+    readiness = Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status)
 
     def watch() -> None:
         gateway.check()

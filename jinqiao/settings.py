@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     # Where `jinqiao up` starts its embedded broker when JINQIAO_MQTT_URL is unset (on 127.0.0.1).
     embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8000, ge=1, le=65535)
+    http_port: int = Field(default=8000, ge=1, le=65535)  # `web` and `up`
+    # Beyond SPEC section 6: each process that runs alone serves /healthz, /readyz and /metrics on a
+    # port of its own, so that a dispatcher, a gateway and a web process fit on one machine.
+    dispatcher_http_port: int = Field(default=8001, ge=1, le=65535)  # also the Twilio webhooks
+    gateway_http_port: int = Field(default=8002, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None

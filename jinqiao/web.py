@@ -13,12 +13,26 @@ from sqlalchemy import Engine
 from jinqiao.db import ping
 
 
+NOT_USED = "not used"
+
+
 @dataclass
 class Readiness:
-    """What /readyz checks: the database always, the broker when this process holds a link to it."""
+    """What /readyz checks, each with its reason: the database always; the broker when this process
+    holds a link to it (a check returns True/"ok" when fine, else False or the reason), else
+    `broker: "not used"`, which does not make the process unready."""
 
     engine: Engine
-    broker_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    broker_checks: dict[str, Callable[[], bool | str]] = field(default_factory=dict)
+    # The gateway's broker link as a value ({"connected", "since", "reason"}), for the board's banner;
+    # None where this process cannot know it.
+    broker_status: Callable[[], dict | None] | None = None
+
+    def broker(self) -> dict | None:
+        try:
+            return self.broker_status() if self.broker_status else None
+        except Exception:  # the banner is a courtesy: /readyz must answer all the same
+            return None
 
     def report(self) -> tuple[bool, dict[str, str]]:
         checks: dict[str, str] = {}
@@ -29,10 +43,12 @@ class Readiness:
             checks["database"] = f"unreachable: {str(exc).splitlines()[0][:200]}"
         for name, check in self.broker_checks.items():
             try:
-                checks[name] = "ok" if check() else "not connected"
+                result = check()
+                checks[name] = result if isinstance(result, str) else ("ok" if result else "not connected")
             except Exception as exc:
                 checks[name] = f"error: {exc}"
-        return all(v == "ok" for v in checks.values()), checks
+        checks.setdefault("broker", NOT_USED)
+        return all(v in ("ok", NOT_USED) for v in checks.values()), checks
 
 
 def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
@@ -51,9 +67,10 @@ def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     def readyz() -> JSONResponse:
-        """The database and the broker are reachable."""
+        """The database and the broker are reachable; `broker` tells the board since when it is not."""
         ok, checks = readiness.report()
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "broker": readiness.broker()}
+        return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics", tags=["health"])
     def metrics() -> Response:

@@ -612,6 +612,7 @@ def run_timers(env: Env, args) -> dict:
     from dispatcher.alerts import Alerts
     from dispatcher.engine import Engine
     from dispatcher.outbox import Outbox, RateLimiter
+    from dispatcher.passes import SENDER, Pass
     from jinqiao.db import make_engine, session_factory
     from jinqiao.schema import Alert, Notification, TimelineEntry
 
@@ -672,7 +673,9 @@ def run_timers(env: Env, args) -> dict:
 
     tune_interpreter()  # as `jinqiao dispatcher` does
     outbox = Outbox(sessions, notifier, now, RateLimiter({}), workers=Settings.model_fields["send_workers"].default)
-    dispatcher = Engine(alerts, outbox, now)
+    # the escalation and the outbox passes only: this measures timers, not supervision
+    dispatcher = Engine(alerts, outbox, now, [Pass("events", alerts.process_events), Pass("escalations", alerts.escalate_due),
+                                              Pass("outbox", outbox.send_due, SENDER)])
     groups = {"service (dispatcher engine)": lambda: [os.getpid()]}
     if env.pg:
         groups["postgresql (all backends)"] = env.db_pids

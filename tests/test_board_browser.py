@@ -50,7 +50,8 @@ def system(db_url, engine, mosquitto, example_registry):
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "board")
     gateway.ingest.on_stored = dispatcher.engine.wake
-    app = create_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher_routers(dispatcher, engine))
+    app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status),
+                     dispatcher_routers(dispatcher, engine))
     make_users(session_factory(engine), ["operator"])
     dispatcher.engine.start()
     gateway.start()
@@ -289,3 +290,19 @@ def test_countdowns_follow_the_servers_clock_not_a_wrong_pc_clock(system, browse
         shot(page, "countdown-skewed-pc", db_url)
     finally:
         peer.close()
+
+
+def test_a_lost_broker_shows_in_words_with_since_when_instead_of_live(system, browser, db_url):
+    server, mosquitto = system
+    page = browser.new_page()
+    sign_in(page, server)
+    expect(page.locator("#live")).to_have_text("实时")
+    mosquitto.stop()  # presses can no longer reach the gateway: the board must not say 实时
+    live = page.locator("#live.broker-down")
+    expect(live).to_contain_text("消息服务器断开 · 自 ", timeout=15000)
+    expect(live).to_have_text(re.compile(r"消息服务器断开 · 自 \d{2}:\d{2} 起"))
+    body = page.request.get(server.url + "/readyz")
+    assert body.status == 503 and body.json()["broker"]["connected"] is False
+    shot(page, "6-broker-down", db_url)
+    mosquitto.start()
+    expect(page.locator("#live.on")).to_have_text("实时", timeout=30000)

@@ -67,7 +67,7 @@ def registry(example: Path, timeouts: dict[str, str], extra_residents: int = 0) 
 def start_dispatcher(db_url: str, port: int, public_port: int, fake: FakeTwilio, log_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
     env.update({
-        "JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_HOST": "127.0.0.1", "JINQIAO_HTTP_PORT": str(port),
+        "JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_HOST": "127.0.0.1", "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
         "JINQIAO_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
         "JINQIAO_TWILIO_ACCOUNT_SID": SID, "JINQIAO_TWILIO_AUTH_TOKEN": TOKEN, "JINQIAO_TWILIO_FROM": FROM,
         "JINQIAO_TWILIO_API_URL": fake.url, "JINQIAO_SMS_PER_SECOND": "50", "JINQIAO_CALLS_PER_SECOND": "50",

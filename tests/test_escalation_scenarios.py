@@ -280,11 +280,15 @@ def test_alert_codes_grow_longer_rather_than_run_out(world, sessions):
 
 
 def test_a_device_alert_pages_only_the_mediator_and_again_every_half_hour_not_every_two_minutes(world):
-    from jinqiao.db import transaction
+    from datetime import timedelta
 
-    with transaction(world.sessions) as s:
-        world.alerts.open_alert(s, resident_id="r-zhang", kind="device", reason="offline", now=world.clock(),
-                                device_id="pgr-0001")
+    from sqlalchemy import update
+
+    from jinqiao.schema import Device
+
+    with world.sessions.begin() as s:  # the pager said `offline` four minutes ago and stays so
+        s.execute(update(Device).where(Device.id == "pgr-0001").values(
+            status="offline", status_at=world.clock() - timedelta(minutes=4)))
     world.tick()
     assert world.paged() == [("med-wang", "sms"), ("med-wang", "voice")]
     world.later(minutes=2)

@@ -78,4 +78,4 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
     assert reasons == {"heartbeat_missed"} and kinds == {"device"}
     assert seen == COUNT  # every device was heard from, so every one was supervised
     assert summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 3  # the healthy ones kept at it
-    assert dispatcher.engine.extra[0].errors == 0
+    assert dispatcher.engine.runner.errors["supervision"] == 0

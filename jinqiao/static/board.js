@@ -235,12 +235,29 @@ setInterval(() => document.querySelectorAll(".countdown").forEach((el) => { el.t
 
 // --- live stream -------------------------------------------------------------------------------
 let streamOn = false;
+let broker = null;  // the gateway's broker link, from /readyz; null where this process cannot know it
+function hhmm(iso) { return new Date(iso).toLocaleTimeString(lang() === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit" }); }
 function showLive(on) {
   streamOn = on;
   const live = document.getElementById("live");
+  if (broker && broker.connected === false) {  // presses cannot reach us: say so in words, not 实时
+    live.className = "live off broker-down";
+    live.textContent = `${t("broker_down")} · ${t("broker_since").replace("{t}", hhmm(broker.since))}`;
+    live.title = broker.reason || "";
+    return;
+  }
   live.className = on ? "live on" : "live off";
   live.textContent = t(on ? "live" : "reconnecting");
+  live.title = "";
 }
+async function pollBroker() {
+  try {
+    const r = await fetch("/readyz", { cache: "no-store" });
+    broker = (await r.json()).broker ?? null;
+  } catch (e) { /* the web process itself is away: the stream's state says so */ }
+  showLive(streamOn);
+}
+setInterval(pollBroker, 5000);
 function connect() {
   const source = new EventSource("/api/v1/stream");  // reconnects by itself, with Last-Event-ID
   source.addEventListener("hello", () => { showLive(true); refreshSoon(); });
@@ -263,6 +280,7 @@ function connect() {
   applyWords();
   showLive(false);
   state.me = await api("/api/v1/me");
+  pollBroker();
   document.getElementById("me").textContent = `${state.me.name} (${state.me.role})${canAct() ? "" : " · " + t("viewer_note")}`;
   const communities = await api("/api/v1/communities");
   document.getElementById("f-community").insertAdjacentHTML("beforeend",

@@ -1,20 +1,25 @@
 """A dispatcher on a controllable clock, with a recording notifier, for scenario tests.
 
-No threads: a test says `world.tick()` and every pass runs once, as the engine would run them.
+No threads: a test says `world.tick()` and the dispatcher's passes (the same list the engine runs,
+dispatcher/passes.py) run in turn until none finds more work, each on its own as in the engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from dispatcher.alerts import Alerts
 from dispatcher.outbox import Outbox, RateLimiter, SendError
+from dispatcher.passes import Pass, PassRunner, passes
+from dispatcher.supervisor import Supervisor
 from dispatcher.webhooks import WebhookContext, handle_sms, handle_status, handle_voice
 from jinqiao.registry import import_registry
-from jinqiao.schema import Alert, DeviceFeedback, Event, Notification, TimelineEntry
+from jinqiao.schema import (Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident,
+                            TimelineEntry)
 
 
 class FakeClock:
@@ -60,13 +65,22 @@ PHONES = {
 
 
 class World:
-    def __init__(self, sessions, registry_path, start: datetime, set_up_at: datetime | None = None) -> None:
+    def __init__(self, sessions, registry_path, start: datetime, set_up_at: datetime | None = None,
+                 extra_passes: tuple[Pass, ...] = ()) -> None:
         self.sessions = sessions
         import_registry(sessions, registry_path, now=set_up_at or start)  # when check-ins begin
         self.clock = FakeClock(start)
         self.notifier = RecordingNotifier()
         self.alerts = Alerts(sessions, self.clock)
         self.outbox = Outbox(sessions, self.notifier, self.clock, RateLimiter({}), on_failed=self.alerts.delivery_failed)
+        self.supervisor = Supervisor(sessions, self.alerts, self.clock)
+        self.passes = [*extra_passes, *passes(self.alerts, self.outbox, self.supervisor)]
+        self.runner = PassRunner()
+        # The residents are well: each checks in once a (local) day, before the passes look, so the
+        # real supervision pass opens no wellness alert in a scenario about something else. A test
+        # of a missed check-in sets this False.
+        self.residents_check_in = True
+        self._checked_in_on: set[tuple[str, object]] = set()
         self.ctx = WebhookContext(sessions, self.alerts, "token", "http://test", self.clock)
         self._event_ids = 0
 
@@ -80,8 +94,22 @@ class World:
         return event_id
 
     def tick(self) -> None:
-        while self.alerts.process_events() or self.alerts.escalate_due() or self.outbox.send_due():
+        if self.residents_check_in:
+            self._daily_checkins()
+        while self.runner.run_round(self.passes):
             pass
+
+    def _daily_checkins(self) -> None:
+        with self.sessions() as s:
+            rows = s.execute(select(Device.id, Community.timezone).join(Resident, Resident.id == Device.resident_id)
+                             .join(Building, Building.id == Resident.building_id)
+                             .join(Community, Community.id == Building.community_id)
+                             .where(Resident.checkin_deadline.is_not(None), Device.active.is_(True))).all()
+        for device_id, tz in rows:
+            day = self.clock().astimezone(ZoneInfo(tz or "Asia/Shanghai")).date()
+            if (device_id, day) not in self._checked_in_on:
+                self._checked_in_on.add((device_id, day))
+                self.press(device_id, "checkin")
 
     def later(self, **kw) -> None:
         self.clock.advance(**kw)

@@ -1,0 +1,70 @@
+"""The dispatcher's passes, as one list: the engine runs it on its threads, the tests' World in a loop.
+
+Each pass runs on its own: it opens its own transactions, and an exception in one is logged,
+counted (per pass, and in the metrics) and does not keep the others from running in that round.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+import structlog
+
+from dispatcher.backlog import Backlog
+from jinqiao import metrics
+
+if TYPE_CHECKING:
+    from dispatcher.alerts import Alerts
+    from dispatcher.outbox import Outbox
+    from dispatcher.supervisor import Supervisor
+
+log = structlog.get_logger("jinqiao.dispatcher")
+
+ESCALATOR, SENDER, SUPERVISOR, OBSERVER = "escalator", "sender", "supervisor", "observer"
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: Callable[[], object]  # truthy when it found work: more may be waiting
+    worker: str = ESCALATOR  # the engine thread it runs on: a slow provider must never delay a timer
+
+
+def passes(alerts: "Alerts", outbox: "Outbox", supervisor: "Supervisor") -> list[Pass]:
+    """Every pass of the dispatcher. Each is safe to run twice and on two processes at once."""
+    return [
+        Pass("events", alerts.process_events, ESCALATOR),
+        Pass("escalations", alerts.escalate_due, ESCALATOR),
+        Pass("supervision", supervisor.run, SUPERVISOR),
+        Pass("outbox", outbox.send_due, SENDER),
+        Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
+    ]
+
+
+class PassRunner:
+    """Runs passes one at a time, each in its own error handling; counts errors by pass name."""
+
+    def __init__(self) -> None:
+        self.errors: Counter[str] = Counter()  # since start
+        self.failing: Counter[str] = Counter()  # in a row, for the back-off
+
+    def run(self, p: Pass) -> bool:
+        metrics.PASSES_RUN.labels(p.name).inc()
+        try:
+            more = bool(p.run())
+        except Exception as exc:  # a database outage or a bug in one pass: the others go on
+            self.errors[p.name] += 1
+            self.failing[p.name] += 1
+            metrics.PASS_ERRORS.labels(p.name).inc()
+            first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            log.exception("dispatcher.pass_failed", pass_name=p.name, error=first_line)
+            return False
+        self.failing[p.name] = 0
+        return more
+
+    def run_round(self, round_: Iterable[Pass]) -> bool:
+        """Every pass once, whatever the others do; True when any found work."""
+        found = [self.run(p) for p in round_]
+        return any(found)
