@@ -76,7 +76,7 @@ def test_a_taken_http_port_stops_the_dispatcher_before_it_pages_anyone(engine, d
     with dispatcher.alerts.sessions() as s:
         queued = s.scalars(select(Notification.id).where(Notification.status == "queued")).all()
     assert queued
-    env = {**env_for_db(db_url), "JINQIAO_HTTP_PORT": str(held_port)}
+    env = {**env_for_db(db_url), "JINQIAO_DISPATCHER_HTTP_PORT": str(held_port)}
     result = run("dispatcher", env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"jinqiao dispatcher: port {held_port}" in result.stderr

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
+from dispatcher.passes import passes
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from jinqiao.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
@@ -29,6 +30,8 @@ class Supervised(World):
         # unless a test says otherwise, the check-ins were set up long before the first day it looks at
         super().__init__(sessions, registry, start, set_up_at or start - timedelta(days=30))
         self.supervisor = Supervisor(sessions, self.alerts, self.clock, RULES)
+        self.passes = passes(self.alerts, self.outbox, self.supervisor)  # the same list, with these rules
+        self.residents_check_in = False  # check-ins are what these tests are about
         self._n = 0
 
     def at(self, when: datetime) -> None:
