@@ -1,0 +1,331 @@
+"""The watchdog for the watcher: a process apart from the dispatchers that pages people directly
+when the escalation machinery itself fails (docs/deployment.md, "The watchdog").
+
+Shell around dispatcher/watchdog_rules.py: each round reads a snapshot of the database, decides,
+records findings (table watchdog_findings: one open row per cause, so a restarted watchdog does
+not page again) and pages through its own notifier, never through the dispatchers' outbox, since
+the dispatchers may be what is dead. Who is paged: whoever is on the hotline duty now, and the
+operators' phones configured for the watchdog (accounts carry no phone number). A finding is
+recorded before its page and marked paged after it: a watchdog killed in between pages again
+after its restart rather than not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
+from zoneinfo import ZoneInfo
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.calendar_days import StoredCalendar
+from dispatcher.heartbeat import Heartbeat, instance_name
+from dispatcher.roster import Shift, on_duty
+from dispatcher.twilio_adapter import ProviderError, TwilioSender
+from dispatcher.watchdog_rules import (
+    Beat,
+    DueStep,
+    Fleet,
+    Finding,
+    Snapshot,
+    Thresholds,
+    Waiting,
+    decide,
+    recovery_text,
+)
+from jinqiao.db import reading, transaction
+from jinqiao.schema import (
+    Alert,
+    Community,
+    Device,
+    Event,
+    Notification,
+    PresenceChange,
+    ProcessHeartbeat,
+    Responder,
+    RosterShift,
+    WatchdogFinding,
+)
+
+log = structlog.get_logger("jinqiao.watchdog")
+
+ROUNDS = Counter("jinqiao_watchdog_rounds_total", "Rounds the watchdog looked at the database")
+ROUND_ERRORS = Counter("jinqiao_watchdog_round_errors_total", "Rounds that failed (the database unreachable, …)")
+OPEN = Gauge("jinqiao_watchdog_open_findings", "Faults open now")
+PAGES = Counter("jinqiao_watchdog_pages_total", "Pages and recovery messages, by outcome", ["purpose", "outcome"])
+
+LIMIT = 50  # rows of each kind a snapshot reads: enough to count and to name the oldest
+
+
+class PageError(Exception):
+    """The page did not go out to this number."""
+
+
+class Pager(Protocol):
+    name: str
+
+    def send(self, to: str, text: str) -> str:
+        """Send one SMS; returns the provider's id, raises PageError."""
+
+
+class ConsolePager:
+    """No watchdog Twilio account: the page goes to this process's log."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self._n = 0
+
+    def send(self, to: str, text: str) -> str:
+        self._n += 1
+        log.warning("watchdog.console_page", to=to, text=text)
+        return f"console-{self._n}"
+
+
+class TwilioPager:
+    name = "twilio"
+
+    def __init__(self, sender: TwilioSender) -> None:
+        self.sender = sender
+
+    def send(self, to: str, text: str) -> str:
+        try:
+            return self.sender.send_sms(to, text)  # no status callback: nobody may be there to take it
+        except ProviderError as exc:
+            raise PageError(f"{exc} (status {exc.status}, code {exc.code})") from None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read_snapshot(s: Session, now: datetime) -> Snapshot:
+    beats = tuple(Beat(r.kind, r.name, r.host, r.pid, r.beat_at, r.stopped_at)
+                  for r in s.scalars(select(ProcessHeartbeat).order_by(ProcessHeartbeat.id)))
+    due = tuple(DueStep(code, at) for code, at in s.execute(
+        select(Alert.code, Alert.next_action_at)
+        .where(Alert.state.in_(("triggered", "acknowledged")), Alert.next_action_at <= now)
+        .order_by(Alert.next_action_at).limit(LIMIT)))
+    queued = s.execute(select(Notification.id, Notification.next_attempt_at)
+                       .where(Notification.status == "queued", Notification.next_attempt_at <= now)
+                       .order_by(Notification.next_attempt_at).limit(LIMIT)).all()
+    sending = s.execute(select(Notification.id, Notification.sent_at)
+                        .where(Notification.status == "sending")
+                        .order_by(Notification.sent_at).limit(LIMIT)).all()
+    waiting = tuple(sorted([Waiting(i, "queued", at) for i, at in queued] +
+                           [Waiting(i, "sending", at or now) for i, at in sending], key=lambda w: w.since))
+    return Snapshot(beats, due, waiting, read_fleet(s))
+
+
+def read_fleet(s: Session) -> Fleet:
+    longest = s.scalar(select(Device.heartbeat_s).where(Device.active.is_(True), Device.heartbeat_s.is_not(None))
+                       .order_by(Device.heartbeat_s.desc()).limit(1))
+    # the newest rows by id, not max(time): the primary key answers at once on a large table
+    newest = [t for t in (s.scalar(select(Event.received_at).order_by(Event.id.desc()).limit(1)),
+                          s.scalar(select(PresenceChange.at).order_by(PresenceChange.id.desc()).limit(1))) if t]
+    return Fleet(max(newest) if newest else None, longest)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    phone: str
+
+
+def hotline_on_duty(s: Session, calendar: StoredCalendar, now: datetime) -> list[Recipient]:
+    """Who is on the hotline duty now, as dispatcher/recipients.py finds them for the tier `hotline`,
+    in every community's time zone (the roster is one for all)."""
+    shifts = [Shift(r.day_kind, r.start, r.end, r.responder_id)
+              for r in s.scalars(select(RosterShift).order_by(RosterShift.position))]
+    if not shifts:
+        return []
+    calendar.refresh(s, now)
+    zones = sorted({c.timezone or "Asia/Shanghai" for c in s.scalars(select(Community).where(Community.active.is_(True)))}
+                   or {"Asia/Shanghai"})
+    ids: list[str] = []
+    for zone in zones:
+        ids += [i for i in on_duty(shifts, calendar, ZoneInfo(zone), now) if i not in ids]
+    found = {r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))}
+    return [Recipient(found[i].name, found[i].phone) for i in ids if i in found]
+
+
+# --- the rounds ------------------------------------------------------------------------------------
+
+
+class Watchdog:
+    def __init__(self, sessions: sessionmaker[Session], pager: Pager, now: Callable[[], datetime],
+                 thresholds: Thresholds, phones: tuple[str, ...] = (), heartbeat: Heartbeat | None = None,
+                 calendar: StoredCalendar | None = None) -> None:
+        self.sessions = sessions
+        self.pager = pager
+        self.now = now
+        self.thresholds = thresholds
+        self.phones = phones
+        self.heartbeat = heartbeat
+        self.calendar = calendar if calendar is not None else StoredCalendar()
+        self.rounds = 0
+
+    def run_once(self) -> None:
+        now = self.now()
+        with reading(self.sessions) as s:
+            snapshot = read_snapshot(s, now)
+            open_causes = list(s.scalars(select(WatchdogFinding.cause).where(WatchdogFinding.resolved_at.is_(None))))
+        decision = decide(snapshot, open_causes, now, self.thresholds)
+        for finding in decision.opened:
+            self._open(finding, now)
+        if decision.resolved:
+            self._resolve(decision.resolved, now)
+        self._deliver(now)
+        self.rounds += 1
+        ROUNDS.inc()
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+
+    def _open(self, f: Finding, now: datetime) -> None:
+        try:
+            with transaction(self.sessions) as s:
+                s.add(WatchdogFinding(cause=f.cause, kind=f.kind, label=f.label, summary=f.summary, since=f.since,
+                                      opened_at=now, detail={"facts": f.detail}))
+        except IntegrityError:  # another watchdog recorded it first: it pages, not us
+            return
+        log.error("watchdog.finding_opened", cause=f.cause, kind=f.kind, since=f.since.isoformat(), summary=f.summary)
+
+    def _resolve(self, causes: tuple[str, ...], now: datetime) -> None:
+        with transaction(self.sessions) as s:
+            for row in s.scalars(select(WatchdogFinding).where(WatchdogFinding.cause.in_(causes),
+                                                               WatchdogFinding.resolved_at.is_(None))):
+                row.resolved_at = now
+                log.info("watchdog.finding_resolved", cause=row.cause, lasted_s=round((now - row.since).total_seconds(), 1))
+
+    def _deliver(self, now: datetime) -> None:
+        """Pages not yet sent, then recovery messages not yet sent (a finding that never reached
+        anyone needs no recovery message)."""
+        with reading(self.sessions) as s:
+            unpaged = list(s.scalars(select(WatchdogFinding).where(WatchdogFinding.resolved_at.is_(None),
+                                                                   WatchdogFinding.paged_at.is_(None))
+                                     .order_by(WatchdogFinding.id)))
+            unrecovered = list(s.scalars(select(WatchdogFinding).where(WatchdogFinding.resolved_at.is_not(None),
+                                                                       WatchdogFinding.recovery_paged_at.is_(None))
+                                         .order_by(WatchdogFinding.id)))
+            recipients = self._recipients(s, now) if unpaged else []
+        for row in unpaged:
+            self._page(row, recipients, now)
+        for row in unrecovered:
+            self._recover(row, now)
+        with reading(self.sessions) as s:
+            OPEN.set(len(list(s.scalars(select(WatchdogFinding.id).where(WatchdogFinding.resolved_at.is_(None))))))
+
+    def _recipients(self, s: Session, now: datetime) -> list[Recipient]:
+        people = hotline_on_duty(s, self.calendar, now)
+        seen = {p.phone for p in people}
+        return people + [Recipient("operator", n) for n in self.phones if n not in seen]
+
+    def _send_all(self, numbers: list[str], text: str, purpose: str, cause: str) -> tuple[list[str], dict[str, str]]:
+        sent, failed = [], {}
+        for number in numbers:
+            try:
+                sid = self.pager.send(number, text)
+            except PageError as exc:
+                failed[number] = str(exc)[:200]
+                PAGES.labels(purpose, "failed").inc()
+                log.error("watchdog.page_failed", cause=cause, purpose=purpose, to=number, error=str(exc)[:200])
+                continue
+            sent.append(number)
+            PAGES.labels(purpose, "sent").inc()
+            log.info("watchdog.paged", cause=cause, purpose=purpose, to=number, sid=sid)
+        return sent, failed
+
+    def _page(self, row: WatchdogFinding, recipients: list[Recipient], now: datetime) -> None:
+        if not recipients:
+            log.error("watchdog.nobody_to_page", cause=row.cause,
+                      hint="nobody on the hotline duty now and JINQIAO_WATCHDOG_PHONES is empty")
+            return  # tried again next round: someone may come on duty
+        sent, failed = self._send_all([r.phone for r in recipients], row.summary, "page", row.cause)
+        with transaction(self.sessions) as s:
+            stored = s.get(WatchdogFinding, row.id)
+            detail = dict(stored.detail or {})
+            detail["paged"] = sorted(set(detail.get("paged", [])) | set(sent))
+            detail["failed"] = failed
+            stored.detail = detail
+            if sent:  # nobody reached: leave it unpaged, the next round tries again
+                stored.paged_at = now
+
+    def _recover(self, row: WatchdogFinding, now: datetime) -> None:
+        numbers = list((row.detail or {}).get("paged", [])) if row.paged_at else []
+        sent, failed = self._send_all(numbers, recovery_text(row.label, row.since, row.resolved_at or now),
+                                      "recovery", row.cause) if numbers else ([], {})
+        if numbers and not sent:
+            return  # tried again next round
+        with transaction(self.sessions) as s:
+            stored = s.get(WatchdogFinding, row.id)
+            stored.recovery_paged_at = now
+            stored.detail = {**(stored.detail or {}), "recovered": sent, "recovery_failed": failed}
+
+
+class WatchdogLoop:
+    """The watchdog's thread: a round every `interval` seconds until stopped."""
+
+    def __init__(self, watchdog: Watchdog, interval: float) -> None:
+        self.watchdog = watchdog
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self.errors = 0
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.watchdog.run_once()
+                self.errors = 0
+            except Exception as exc:  # the database away: say so, and look again next round
+                self.errors += 1
+                ROUND_ERRORS.inc()
+                log.error("watchdog.round_failed", error=str(exc).splitlines()[0][:200], errors=self.errors)
+            if self._stop.wait(self.interval):
+                return
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def check(self) -> None:
+        if not self._thread.is_alive():
+            raise RuntimeError("the watchdog thread stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)
+        if self.watchdog.heartbeat is not None:
+            self.watchdog.heartbeat.stopped()
+
+
+def thresholds_of(settings) -> Thresholds:
+    return Thresholds(process_silence=timedelta(seconds=settings.watchdog_process_silence),
+                      step_overdue=timedelta(seconds=settings.watchdog_step_overdue),
+                      outbox_stuck=timedelta(seconds=settings.watchdog_outbox_stuck),
+                      events_slack=timedelta(seconds=settings.watchdog_events_slack))
+
+
+def pager_of(settings) -> Pager:
+    if settings.watchdog_twilio_enabled:
+        return TwilioPager(TwilioSender(settings.watchdog_twilio_account_sid, settings.watchdog_twilio_auth_token,
+                                        settings.watchdog_twilio_from, api_url=settings.watchdog_twilio_api_url))
+    return ConsolePager()
+
+
+def build_watchdog(settings, sessions: sessionmaker[Session], now: Callable[[], datetime]) -> WatchdogLoop:
+    pager = pager_of(settings)
+    watchdog = Watchdog(sessions, pager, now, thresholds_of(settings), settings.watchdog_phone_list)
+    watchdog.heartbeat = Heartbeat(sessions, "watchdog", instance_name(settings.instance_name, settings.watchdog_http_port),
+                                   now, every=0, detail=lambda: {"rounds": watchdog.rounds})
+    if pager.name == "console":
+        log.warning("watchdog.console_pager", hint="no JINQIAO_WATCHDOG_TWILIO_*: pages go to this log only")
+    log.info("watchdog.started", pager=pager.name, phones=len(settings.watchdog_phone_list),
+             interval_s=settings.watchdog_interval, process_silence_s=settings.watchdog_process_silence,
+             step_overdue_s=settings.watchdog_step_overdue, outbox_stuck_s=settings.watchdog_outbox_stuck,
+             events_slack_s=settings.watchdog_events_slack)
+    return WatchdogLoop(watchdog, settings.watchdog_interval)
