@@ -13,14 +13,14 @@ after its restart rather than not at all.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import select
+from sqlalchemy import Engine as DbEngine, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +39,7 @@ from dispatcher.watchdog_rules import (
     decide,
     recovery_text,
 )
-from jinqiao.db import reading, transaction
+from jinqiao.db import make_engine, reading, transaction
 from jinqiao.schema import (
     Alert,
     Community,
@@ -157,7 +157,40 @@ def hotline_on_duty(s: Session, calendar: StoredCalendar, now: datetime) -> list
 # --- the rounds ------------------------------------------------------------------------------------
 
 
+@dataclass
+class Known:
+    """An open finding as this watchdog knows it; `row_id` None while the database has not taken it."""
+
+    cause: str
+    kind: str
+    label: str
+    summary: str
+    since: datetime
+    opened_at: datetime
+    facts: dict
+    row_id: int | None = None
+    paged_at: datetime | None = None
+    paged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    dirty: bool = False  # paged, not yet written
+
+
+@dataclass
+class Closing:
+    """A resolved finding whose resolution the database has not taken yet."""
+
+    row_id: int | None
+    cause: str
+    resolved_at: datetime
+    recovered: list[str]
+
+
 class Watchdog:
+    """One round: read, decide, page, record. What it paged is remembered here first and written
+    to the database after, so a database that cannot be written to (a frozen process holding
+    SQLite's write lock) neither stops a page nor makes one go out twice; writes left over are
+    tried again every round."""
+
     def __init__(self, sessions: sessionmaker[Session], pager: Pager, now: Callable[[], datetime],
                  thresholds: Thresholds, phones: tuple[str, ...] = (), heartbeat: Heartbeat | None = None,
                  calendar: StoredCalendar | None = None) -> None:
@@ -169,56 +202,57 @@ class Watchdog:
         self.heartbeat = heartbeat
         self.calendar = calendar if calendar is not None else StoredCalendar()
         self.rounds = 0
+        self.known: dict[str, Known] = {}
+        self.closing: dict[str, Closing] = {}
 
     def run_once(self) -> None:
         now = self.now()
         with reading(self.sessions) as s:
             snapshot = read_snapshot(s, now)
-            open_causes = list(s.scalars(select(WatchdogFinding.cause).where(WatchdogFinding.resolved_at.is_(None))))
-        decision = decide(snapshot, open_causes, now, self.thresholds)
-        for finding in decision.opened:
-            self._open(finding, now)
-        if decision.resolved:
-            self._resolve(decision.resolved, now)
-        self._deliver(now)
+            rows = list(s.scalars(select(WatchdogFinding).where(
+                (WatchdogFinding.resolved_at.is_(None)) | (WatchdogFinding.recovery_paged_at.is_(None)))
+                .order_by(WatchdogFinding.id)))
+            recipients = self._recipients(s, now)
+        self._adopt(rows)
+        decision = decide(snapshot, list(self.known), now, self.thresholds)
+        for f in decision.opened:
+            self.known[f.cause] = Known(f.cause, f.kind, f.label, f.summary, f.since, now, f.detail)
+            log.error("watchdog.finding_opened", cause=f.cause, kind=f.kind, since=f.since.isoformat(), summary=f.summary)
+        for cause in decision.resolved:
+            self._resolve(self.known.pop(cause), now)
+        self._write()  # new findings reach the database before their page when it can take them
+        for known in list(self.known.values()):
+            if known.paged_at is None:
+                self._page(known, recipients, now)
+        self._write()
         self.rounds += 1
         ROUNDS.inc()
+        OPEN.set(len(self.known))
         if self.heartbeat is not None:
-            self.heartbeat.beat()
+            try:
+                self.heartbeat.beat()
+            except Exception as exc:
+                log.warning("watchdog.heartbeat_failed", error=str(exc).splitlines()[0][:200])
 
-    def _open(self, f: Finding, now: datetime) -> None:
-        try:
-            with transaction(self.sessions) as s:
-                s.add(WatchdogFinding(cause=f.cause, kind=f.kind, label=f.label, summary=f.summary, since=f.since,
-                                      opened_at=now, detail={"facts": f.detail}))
-        except IntegrityError:  # another watchdog recorded it first: it pages, not us
-            return
-        log.error("watchdog.finding_opened", cause=f.cause, kind=f.kind, since=f.since.isoformat(), summary=f.summary)
-
-    def _resolve(self, causes: tuple[str, ...], now: datetime) -> None:
-        with transaction(self.sessions) as s:
-            for row in s.scalars(select(WatchdogFinding).where(WatchdogFinding.cause.in_(causes),
-                                                               WatchdogFinding.resolved_at.is_(None))):
-                row.resolved_at = now
-                log.info("watchdog.finding_resolved", cause=row.cause, lasted_s=round((now - row.since).total_seconds(), 1))
-
-    def _deliver(self, now: datetime) -> None:
-        """Pages not yet sent, then recovery messages not yet sent (a finding that never reached
-        anyone needs no recovery message)."""
-        with reading(self.sessions) as s:
-            unpaged = list(s.scalars(select(WatchdogFinding).where(WatchdogFinding.resolved_at.is_(None),
-                                                                   WatchdogFinding.paged_at.is_(None))
-                                     .order_by(WatchdogFinding.id)))
-            unrecovered = list(s.scalars(select(WatchdogFinding).where(WatchdogFinding.resolved_at.is_not(None),
-                                                                       WatchdogFinding.recovery_paged_at.is_(None))
-                                         .order_by(WatchdogFinding.id)))
-            recipients = self._recipients(s, now) if unpaged else []
-        for row in unpaged:
-            self._page(row, recipients, now)
-        for row in unrecovered:
-            self._recover(row, now)
-        with reading(self.sessions) as s:
-            OPEN.set(len(list(s.scalars(select(WatchdogFinding.id).where(WatchdogFinding.resolved_at.is_(None))))))
+    def _adopt(self, rows: list[WatchdogFinding]) -> None:
+        """Findings in the database this process does not hold yet (a previous life's, or written by
+        a round whose record failed): open ones are known, paged or not; resolved ones still owe
+        their recovery message."""
+        for row in rows:
+            if row.cause in self.closing or any(k.row_id == row.id for k in self.known.values()):
+                continue
+            detail = row.detail or {}
+            if row.resolved_at is None:
+                if row.cause not in self.known:
+                    self.known[row.cause] = Known(row.cause, row.kind, row.label, row.summary, row.since,
+                                                  row.opened_at, detail.get("facts", {}), row.id, row.paged_at,
+                                                  list(detail.get("paged", [])), dict(detail.get("failed", {})))
+            elif row.paged_at is None:
+                self.closing[row.cause] = Closing(row.id, row.cause, row.resolved_at, [])
+            else:
+                numbers = list(detail.get("paged", []))
+                sent, _ = self._send_all(numbers, recovery_text(row.label, row.since, row.resolved_at), "recovery", row.cause)
+                self.closing[row.cause] = Closing(row.id, row.cause, row.resolved_at, sent)
 
     def _recipients(self, s: Session, now: datetime) -> list[Recipient]:
         people = hotline_on_duty(s, self.calendar, now)
@@ -240,31 +274,82 @@ class Watchdog:
             log.info("watchdog.paged", cause=cause, purpose=purpose, to=number, sid=sid)
         return sent, failed
 
-    def _page(self, row: WatchdogFinding, recipients: list[Recipient], now: datetime) -> None:
+    def _page(self, known: Known, recipients: list[Recipient], now: datetime) -> None:
         if not recipients:
-            log.error("watchdog.nobody_to_page", cause=row.cause,
+            log.error("watchdog.nobody_to_page", cause=known.cause,
                       hint="nobody on the hotline duty now and JINQIAO_WATCHDOG_PHONES is empty")
             return  # tried again next round: someone may come on duty
-        sent, failed = self._send_all([r.phone for r in recipients], row.summary, "page", row.cause)
-        with transaction(self.sessions) as s:
-            stored = s.get(WatchdogFinding, row.id)
-            detail = dict(stored.detail or {})
-            detail["paged"] = sorted(set(detail.get("paged", [])) | set(sent))
-            detail["failed"] = failed
-            stored.detail = detail
-            if sent:  # nobody reached: leave it unpaged, the next round tries again
-                stored.paged_at = now
+        sent, known.failed = self._send_all([r.phone for r in recipients], known.summary, "page", known.cause)
+        if sent:  # nobody reached: it stays unpaged, and the next round tries again
+            known.paged, known.paged_at, known.dirty = sent, now, True
 
-    def _recover(self, row: WatchdogFinding, now: datetime) -> None:
-        numbers = list((row.detail or {}).get("paged", [])) if row.paged_at else []
-        sent, failed = self._send_all(numbers, recovery_text(row.label, row.since, row.resolved_at or now),
-                                      "recovery", row.cause) if numbers else ([], {})
-        if numbers and not sent:
-            return  # tried again next round
-        with transaction(self.sessions) as s:
-            stored = s.get(WatchdogFinding, row.id)
-            stored.recovery_paged_at = now
-            stored.detail = {**(stored.detail or {}), "recovered": sent, "recovery_failed": failed}
+    def _resolve(self, known: Known, now: datetime) -> None:
+        lasted = round((now - known.since).total_seconds(), 1)
+        log.info("watchdog.finding_resolved", cause=known.cause, lasted_s=lasted)
+        sent: list[str] = []
+        if known.paged_at is not None:  # a finding that reached nobody needs no recovery message
+            # a failed recovery message is not retried: the fault is over, and the log has it
+            sent, _ = self._send_all(known.paged, recovery_text(known.label, known.since, now), "recovery", known.cause)
+        if known.row_id is None and known.paged_at is not None:
+            self._insert(known)  # record what was paged, then close it
+        self.closing[known.cause] = Closing(known.row_id, known.cause, now, sent)
+
+    # --- writing what happened -----------------------------------------------------------------
+
+    def _write(self) -> None:
+        for known in list(self.known.values()):
+            if known.row_id is None:
+                self._insert(known)
+            elif known.dirty:
+                self._try(lambda s, k=known: self._mark_paged(s, k), known.cause)
+        for closing in list(self.closing.values()):
+            if closing.row_id is None:  # never recorded and never paged: nothing to close
+                self.closing.pop(closing.cause)
+            elif self._try(lambda s, c=closing: self._close(s, c), closing.cause):
+                self.closing.pop(closing.cause)
+
+    def _insert(self, known: Known) -> None:
+        def insert(s: Session) -> None:
+            row = WatchdogFinding(cause=known.cause, kind=known.kind, label=known.label, summary=known.summary,
+                                  since=known.since, opened_at=known.opened_at, paged_at=known.paged_at,
+                                  detail={"facts": known.facts, "paged": known.paged, "failed": known.failed})
+            s.add(row)
+            s.flush()
+            known.row_id, known.dirty = row.id, False
+        try:
+            with transaction(self.sessions) as s:
+                insert(s)
+        except IntegrityError:  # another watchdog holds this cause open: it pages, not this one
+            if known.paged_at is None:
+                self.known.pop(known.cause, None)
+        except Exception as exc:
+            known.row_id = None
+            log.warning("watchdog.record_failed", cause=known.cause, error=str(exc).splitlines()[0][:200])
+
+    @staticmethod
+    def _mark_paged(s: Session, known: Known) -> None:
+        row = s.get(WatchdogFinding, known.row_id)
+        if row is not None:
+            row.paged_at = known.paged_at
+            row.detail = {**(row.detail or {}), "paged": known.paged, "failed": known.failed}
+        known.dirty = False
+
+    @staticmethod
+    def _close(s: Session, closing: Closing) -> None:
+        row = s.get(WatchdogFinding, closing.row_id)
+        if row is not None:
+            row.resolved_at = row.resolved_at or closing.resolved_at
+            row.recovery_paged_at = closing.resolved_at
+            row.detail = {**(row.detail or {}), "recovered": closing.recovered}
+
+    def _try(self, write: Callable[[Session], None], cause: str) -> bool:
+        try:
+            with transaction(self.sessions) as s:
+                write(s)
+            return True
+        except Exception as exc:
+            log.warning("watchdog.record_failed", cause=cause, error=str(exc).splitlines()[0][:200])
+            return False
 
 
 class WatchdogLoop:
@@ -301,6 +386,21 @@ class WatchdogLoop:
         self._thread.join(15)
         if self.watchdog.heartbeat is not None:
             self.watchdog.heartbeat.stopped()
+
+
+SQLITE_WAIT_MS = 1000
+
+
+def watchdog_engine(url: str) -> DbEngine:
+    """The database as the watchdog needs it: on SQLite, writes wait a second for the lock, not
+    thirty. A frozen process (SIGSTOP) holding the write lock must not hold up the page about it;
+    what could not be written is written in a later round (Watchdog)."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _short_wait(dbapi_conn, _record) -> None:
+            dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+    return engine
 
 
 def thresholds_of(settings) -> Thresholds:

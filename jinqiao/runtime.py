@@ -184,9 +184,9 @@ def run_up(settings: Settings) -> int:
 def run_watchdog(settings: Settings) -> int:
     """The watchdog for the watcher (dispatcher/watchdog.py): its rounds, and health on its own port."""
     from dispatcher.service import utcnow
-    from dispatcher.watchdog import build_watchdog
+    from dispatcher.watchdog import build_watchdog, watchdog_engine
 
-    engine = make_engine(settings.database_url)
+    engine = watchdog_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
     loop = build_watchdog(settings, session_factory(engine), utcnow)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from dispatcher.heartbeat import Heartbeat
 from dispatcher.watchdog import Watchdog
 from dispatcher.watchdog_rules import Thresholds
+from jinqiao.db import reading
 from jinqiao.registry import import_registry
 from jinqiao.schema import Alert, Notification, WatchdogFinding
 from tests.support.dispatch import PHONES, FakeClock
@@ -36,7 +37,7 @@ def watchdog(sessions, clock, pager, phones=(OPERATOR,)) -> Watchdog:
 
 
 def findings(sessions) -> list[WatchdogFinding]:
-    with sessions() as s:
+    with reading(sessions) as s:
         return list(s.scalars(select(WatchdogFinding).order_by(WatchdogFinding.id)))
 
 
@@ -170,3 +171,38 @@ def test_the_fleet_going_quiet_pages_once_the_longest_heartbeat_interval_has_pas
     clock.advance(seconds=1)
     dog.run_once()
     assert len(pager.sent) == 1 and "没有收到任何设备的消息" in pager.sent[0][1]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_database_nobody_can_write_to_still_gets_its_page_once_and_the_record_follows(db_url, example_registry):
+    """A frozen process holding SQLite's write lock: the watchdog pages anyway, and writes later."""
+    import sqlite3
+
+    from dispatcher.watchdog import watchdog_engine
+    from jinqiao.db import session_factory
+
+    engine = watchdog_engine(db_url)
+    try:
+        sessions = session_factory(engine)
+        import_registry(sessions, example_registry)
+        clock, pager = FakeClock(DAY), RecordingPager()
+        Heartbeat(sessions, "dispatcher", "host-a:8000", clock).beat()
+        clock.advance(minutes=1)
+        frozen = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        frozen.execute("BEGIN IMMEDIATE")  # what a SIGSTOPped dispatcher mid-transaction leaves behind
+        dog = watchdog(sessions, clock, pager)
+        dog.run_once()
+        dog.run_once()
+        assert len(pager.sent) == 2 and findings(sessions) == []
+
+        frozen.rollback()  # SIGCONT, or SIGKILL: the lock is free again
+        frozen.close()
+        dog.run_once()
+        assert len(pager.sent) == 2
+        (row,) = findings(sessions)
+        assert row.paged_at == DAY + timedelta(minutes=1) and sorted(row.detail["paged"]) == sorted(
+            [PHONES["duty-chen"], OPERATOR])
+        watchdog(sessions, clock, RecordingPager()).run_once()  # and a restarted watchdog knows it was paged
+        assert len(pager.sent) == 2
+    finally:
+        engine.dispose()
