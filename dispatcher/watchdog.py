@@ -38,6 +38,7 @@ from dispatcher.watchdog_rules import (
     Waiting,
     decide,
     recovery_text,
+    unreachable_text,
 )
 from jinqiao.db import make_engine, reading, transaction
 from jinqiao.schema import (
@@ -204,15 +205,24 @@ class Watchdog:
         self.rounds = 0
         self.known: dict[str, Known] = {}
         self.closing: dict[str, Closing] = {}
+        # the database itself unreachable: nothing can be recorded, so this one lives in memory only
+        self.last_recipients: list[Recipient] = []
+        self.unreachable_since: datetime | None = None
+        self.unreachable_paged: list[str] | None = None
 
     def run_once(self) -> None:
         now = self.now()
-        with reading(self.sessions) as s:
-            snapshot = read_snapshot(s, now)
-            rows = list(s.scalars(select(WatchdogFinding).where(
-                (WatchdogFinding.resolved_at.is_(None)) | (WatchdogFinding.recovery_paged_at.is_(None)))
-                .order_by(WatchdogFinding.id)))
-            recipients = self._recipients(s, now)
+        try:
+            with reading(self.sessions) as s:
+                snapshot = read_snapshot(s, now)
+                rows = list(s.scalars(select(WatchdogFinding).where(
+                    (WatchdogFinding.resolved_at.is_(None)) | (WatchdogFinding.recovery_paged_at.is_(None)))
+                    .order_by(WatchdogFinding.id)))
+                recipients = self._recipients(s, now)
+        except Exception as exc:
+            self._unreachable(now, exc)
+            raise
+        self._reachable(now, recipients)
         self._adopt(rows)
         decision = decide(snapshot, list(self.known), now, self.thresholds)
         for f in decision.opened:
@@ -233,6 +243,27 @@ class Watchdog:
                 self.heartbeat.beat()
             except Exception as exc:
                 log.warning("watchdog.heartbeat_failed", error=str(exc).splitlines()[0][:200])
+
+    def _unreachable(self, now: datetime, exc: Exception) -> None:
+        """No database: page whoever the last good round found, and the operators, once."""
+        self.unreachable_since = self.unreachable_since or now
+        if self.unreachable_paged is not None or now - self.unreachable_since <= self.thresholds.process_silence:
+            return
+        numbers = list(dict.fromkeys([r.phone for r in self.last_recipients] + list(self.phones)))
+        text = unreachable_text(self.unreachable_since, now, str(exc).splitlines()[0][:80])
+        sent, _ = self._send_all(numbers, text, "page", "database_unreachable")
+        if sent:
+            self.unreachable_paged = sent
+
+    def _reachable(self, now: datetime, recipients: list[Recipient]) -> None:
+        self.last_recipients = recipients
+        if self.unreachable_since is None:
+            return
+        if self.unreachable_paged:
+            self._send_all(self.unreachable_paged, recovery_text("数据库无法访问", self.unreachable_since, now),
+                           "recovery", "database_unreachable")
+        log.info("watchdog.database_back", down_s=round((now - self.unreachable_since).total_seconds(), 1))
+        self.unreachable_since = self.unreachable_paged = None
 
     def _adopt(self, rows: list[WatchdogFinding]) -> None:
         """Findings in the database this process does not hold yet (a previous life's, or written by

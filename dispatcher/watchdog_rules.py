@@ -175,3 +175,8 @@ def decide(snapshot: Snapshot, open_causes: Iterable[str], now: datetime, th: Th
 
 def recovery_text(label: str, since: datetime, now: datetime) -> str:
     return f"{PREFIX}已恢复：{label}，故障持续约{duration(now - since)}。"
+
+
+def unreachable_text(since: datetime, now: datetime, error: str) -> str:
+    return (f"{PREFIX}数据库已{duration(now - since)}无法访问（{error}），网关存不下报警，调度无法升级。"
+            "请立即检查数据库。")

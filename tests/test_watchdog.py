@@ -206,3 +206,29 @@ def test_a_database_nobody_can_write_to_still_gets_its_page_once_and_the_record_
         assert len(pager.sent) == 2
     finally:
         engine.dispose()
+
+
+def test_a_database_gone_away_pages_the_last_known_recipients_once_and_says_when_it_is_back(site, tmp_path):
+    from jinqiao.db import make_engine, session_factory
+
+    clock, pager = FakeClock(DAY), RecordingPager()
+    dog = watchdog(site, clock, pager)
+    dog.run_once()  # a good round: it knows who is on duty
+    gone = make_engine(f"sqlite:///{tmp_path}/no-such-dir/jinqiao.db")
+    dog.sessions = session_factory(gone)
+    for _ in range(4):  # 0, 10, 20, 30 s: within the threshold
+        with pytest.raises(Exception):
+            dog.run_once()
+        assert pager.sent == []
+        clock.advance(seconds=10)
+    for _ in range(3):
+        with pytest.raises(Exception):
+            dog.run_once()
+        clock.advance(seconds=10)
+    assert sorted(to for to, _ in pager.sent) == sorted([PHONES["duty-chen"], OPERATOR])
+    assert "数据库已40秒无法访问" in pager.sent[0][1]
+
+    dog.sessions = site
+    dog.run_once()
+    assert [text for _, text in pager.sent[2:]] == ["【金桥监护】已恢复：数据库无法访问，故障持续约1分10秒。"] * 2
+    gone.dispose()
