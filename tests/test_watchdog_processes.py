@@ -194,3 +194,28 @@ def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_ou
         finally:
             kill_quietly(dispatcher)
             kill_quietly(watchdog)
+
+
+def test_a_dispatcher_stopped_with_sigterm_marks_its_heartbeat_stopped(db_url, sessions, tmp_path):
+    from sqlalchemy import select
+
+    from jinqiao.db import reading
+    from jinqiao.schema import ProcessHeartbeat
+
+    (port,) = free_ports(1)
+    log = tmp_path / "dispatcher.log"
+
+    def row() -> ProcessHeartbeat | None:
+        with reading(sessions) as s:
+            return s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == "dispatcher")).first()
+
+    proc = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_PORT": str(port),
+                                "JINQIAO_INSTANCE_NAME": "dispatcher-1", "JINQIAO_HEARTBEAT_INTERVAL": "0.5"}, log)
+    try:
+        beating = eventually(row, 30, "the dispatcher's heartbeat row", (log,))
+        assert (beating.name, beating.pid, beating.stopped_at) == ("dispatcher-1", proc.pid, None)
+        assert stop(proc) == 0, tail(log)
+        stopped = row()
+        assert stopped.stopped_at is not None and stopped.stopped_at >= stopped.beat_at
+    finally:
+        kill_quietly(proc)
