@@ -1,13 +1,12 @@
 """The watchdog for the watcher: a process apart from the dispatchers that pages people directly
 when the escalation machinery itself fails (docs/deployment.md, "The watchdog").
 
-Shell around dispatcher/watchdog_rules.py: each round reads a snapshot of the database, decides,
-records findings (table watchdog_findings: one open row per cause, so a restarted watchdog does
-not page again) and pages through its own notifier, never through the dispatchers' outbox, since
-the dispatchers may be what is dead. Who is paged: whoever is on the hotline duty now, and the
-operators' phones configured for the watchdog (accounts carry no phone number). A finding is
-recorded before its page and marked paged after it: a watchdog killed in between pages again
-after its restart rather than not at all.
+Shell around dispatcher/watchdog_rules.py: each round reads a snapshot (watchdog_snapshot.py),
+decides, pages through its own notifier (watchdog_pager.py), never through the dispatchers'
+outbox since the dispatchers may be what is dead, and records its findings in watchdog_findings:
+one open row per cause, so a restarted watchdog does not page again. Who is paged: whoever is on
+the hotline duty now, and the operators' phones configured for the watchdog (accounts carry no
+phone number).
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
-from zoneinfo import ZoneInfo
+from typing import Callable
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -26,33 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.calendar_days import StoredCalendar
 from dispatcher.heartbeat import Heartbeat, instance_name
-from dispatcher.roster import Shift, on_duty
-from dispatcher.twilio_adapter import ProviderError, TwilioSender
-from dispatcher.watchdog_rules import (
-    Beat,
-    DueStep,
-    Fleet,
-    Finding,
-    Snapshot,
-    Thresholds,
-    Waiting,
-    decide,
-    recovery_text,
-    unreachable_text,
-)
+from dispatcher.watchdog_pager import PageError, Pager, pager_of
+from dispatcher.watchdog_rules import Thresholds, decide, recovery_text, unreachable_text
+from dispatcher.watchdog_snapshot import Recipient, hotline_on_duty, read_snapshot
 from jinqiao.db import make_engine, reading, transaction
-from jinqiao.schema import (
-    Alert,
-    Community,
-    Device,
-    Event,
-    Notification,
-    PresenceChange,
-    ProcessHeartbeat,
-    Responder,
-    RosterShift,
-    WatchdogFinding,
-)
+from jinqiao.schema import WatchdogFinding
 
 log = structlog.get_logger("jinqiao.watchdog")
 
@@ -60,100 +36,6 @@ ROUNDS = Counter("jinqiao_watchdog_rounds_total", "Rounds the watchdog looked at
 ROUND_ERRORS = Counter("jinqiao_watchdog_round_errors_total", "Rounds that failed (the database unreachable, …)")
 OPEN = Gauge("jinqiao_watchdog_open_findings", "Faults open now")
 PAGES = Counter("jinqiao_watchdog_pages_total", "Pages and recovery messages, by outcome", ["purpose", "outcome"])
-
-LIMIT = 50  # rows of each kind a snapshot reads: enough to count and to name the oldest
-
-
-class PageError(Exception):
-    """The page did not go out to this number."""
-
-
-class Pager(Protocol):
-    name: str
-
-    def send(self, to: str, text: str) -> str:
-        """Send one SMS; returns the provider's id, raises PageError."""
-
-
-class ConsolePager:
-    """No watchdog Twilio account: the page goes to this process's log."""
-
-    name = "console"
-
-    def __init__(self) -> None:
-        self._n = 0
-
-    def send(self, to: str, text: str) -> str:
-        self._n += 1
-        log.warning("watchdog.console_page", to=to, text=text)
-        return f"console-{self._n}"
-
-
-class TwilioPager:
-    name = "twilio"
-
-    def __init__(self, sender: TwilioSender) -> None:
-        self.sender = sender
-
-    def send(self, to: str, text: str) -> str:
-        try:
-            return self.sender.send_sms(to, text)  # no status callback: nobody may be there to take it
-        except ProviderError as exc:
-            raise PageError(f"{exc} (status {exc.status}, code {exc.code})") from None
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def read_snapshot(s: Session, now: datetime) -> Snapshot:
-    beats = tuple(Beat(r.kind, r.name, r.host, r.pid, r.beat_at, r.stopped_at)
-                  for r in s.scalars(select(ProcessHeartbeat).order_by(ProcessHeartbeat.id)))
-    due = tuple(DueStep(code, at) for code, at in s.execute(
-        select(Alert.code, Alert.next_action_at)
-        .where(Alert.state.in_(("triggered", "acknowledged")), Alert.next_action_at <= now)
-        .order_by(Alert.next_action_at).limit(LIMIT)))
-    queued = s.execute(select(Notification.id, Notification.next_attempt_at)
-                       .where(Notification.status == "queued", Notification.next_attempt_at <= now)
-                       .order_by(Notification.next_attempt_at).limit(LIMIT)).all()
-    sending = s.execute(select(Notification.id, Notification.sent_at)
-                        .where(Notification.status == "sending")
-                        .order_by(Notification.sent_at).limit(LIMIT)).all()
-    waiting = tuple(sorted([Waiting(i, "queued", at) for i, at in queued] +
-                           [Waiting(i, "sending", at or now) for i, at in sending], key=lambda w: w.since))
-    return Snapshot(beats, due, waiting, read_fleet(s))
-
-
-def read_fleet(s: Session) -> Fleet:
-    longest = s.scalar(select(Device.heartbeat_s).where(Device.active.is_(True), Device.heartbeat_s.is_not(None))
-                       .order_by(Device.heartbeat_s.desc()).limit(1))
-    # the newest rows by id, not max(time): the primary key answers at once on a large table
-    newest = [t for t in (s.scalar(select(Event.received_at).order_by(Event.id.desc()).limit(1)),
-                          s.scalar(select(PresenceChange.at).order_by(PresenceChange.id.desc()).limit(1))) if t]
-    return Fleet(max(newest) if newest else None, longest)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    name: str
-    phone: str
-
-
-def hotline_on_duty(s: Session, calendar: StoredCalendar, now: datetime) -> list[Recipient]:
-    """Who is on the hotline duty now, as dispatcher/recipients.py finds them for the tier `hotline`,
-    in every community's time zone (the roster is one for all)."""
-    shifts = [Shift(r.day_kind, r.start, r.end, r.responder_id)
-              for r in s.scalars(select(RosterShift).order_by(RosterShift.position))]
-    if not shifts:
-        return []
-    calendar.refresh(s, now)
-    zones = sorted({c.timezone or "Asia/Shanghai" for c in s.scalars(select(Community).where(Community.active.is_(True)))}
-                   or {"Asia/Shanghai"})
-    ids: list[str] = []
-    for zone in zones:
-        ids += [i for i in on_duty(shifts, calendar, ZoneInfo(zone), now) if i not in ids]
-    found = {r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))}
-    return [Recipient(found[i].name, found[i].phone) for i in ids if i in found]
-
 
 # --- the rounds ------------------------------------------------------------------------------------
 
@@ -439,13 +321,6 @@ def thresholds_of(settings) -> Thresholds:
                       step_overdue=timedelta(seconds=settings.watchdog_step_overdue),
                       outbox_stuck=timedelta(seconds=settings.watchdog_outbox_stuck),
                       events_slack=timedelta(seconds=settings.watchdog_events_slack))
-
-
-def pager_of(settings) -> Pager:
-    if settings.watchdog_twilio_enabled:
-        return TwilioPager(TwilioSender(settings.watchdog_twilio_account_sid, settings.watchdog_twilio_auth_token,
-                                        settings.watchdog_twilio_from, api_url=settings.watchdog_twilio_api_url))
-    return ConsolePager()
 
 
 def build_watchdog(settings, sessions: sessionmaker[Session], now: Callable[[], datetime]) -> WatchdogLoop:

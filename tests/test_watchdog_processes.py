@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import httpx
-import pytest
 
 from jinqiao.db import transaction
 from jinqiao.registry import import_registry, read_yaml, validate_registry

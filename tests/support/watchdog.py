@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dispatcher.watchdog import PageError
+from dispatcher.watchdog_pager import PageError
 
 
 @dataclass
