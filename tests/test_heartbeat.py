@@ -95,3 +95,26 @@ def test_migration_0008_matches_the_schema_and_goes_down_and_up(db_url):
         assert {"process_heartbeats", "watchdog_findings"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_gateway_beats_while_it_runs_and_marks_a_clean_stop(engine, sessions, mosquitto):
+    import time
+
+    from gateway.service import Gateway
+
+    gw = Gateway(engine, mosquitto.url, "jinqiao", "beating", heartbeat_every=0.2)
+    gw.start()
+    try:
+        assert gw.link.wait_connected(10)
+        deadline = time.monotonic() + 10
+        while not (found := [r for r in rows(sessions) if r.kind == "gateway"]) or not found[0].detail.get("connected"):
+            assert time.monotonic() < deadline, "no gateway heartbeat row within 10 s"
+            time.sleep(0.05)
+        first = found[0].beat_at
+        while rows(sessions)[0].beat_at == first:
+            assert time.monotonic() < deadline, "the gateway's heartbeat did not advance"
+            time.sleep(0.05)
+    finally:
+        gw.stop()
+    (row,) = rows(sessions)
+    assert (row.name, row.detail["pending"]) == ("beating", 0) and row.stopped_at is not None
