@@ -17,6 +17,7 @@ from jinqiao import metrics
 
 if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
+    from dispatcher.heartbeat import Heartbeat
     from dispatcher.outbox import Outbox
     from dispatcher.supervisor import Supervisor
 
@@ -32,11 +33,18 @@ class Pass:
     worker: str = ESCALATOR  # the engine thread it runs on: a slow provider must never delay a timer
 
 
-def passes(alerts: "Alerts", outbox: "Outbox", supervisor: "Supervisor") -> list[Pass]:
-    """Every pass of the dispatcher. Each is safe to run twice and on two processes at once."""
+def passes(alerts: "Alerts", outbox: "Outbox", supervisor: "Supervisor",
+           heartbeat: "Heartbeat | None" = None) -> list[Pass]:
+    """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
+
+    The heartbeat (the row `jinqiao watchdog` reads) beats on the escalator's thread, after its
+    passes: an escalator that hangs stops the beats too, and the watchdog pages.
+    """
+    beat = [Pass("heartbeat", heartbeat.beat, ESCALATOR)] if heartbeat else []
     return [
         Pass("events", alerts.process_events, ESCALATOR),
         Pass("escalations", alerts.escalate_due, ESCALATOR),
+        *beat,
         Pass("supervision", supervisor.run, SUPERVISOR),
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing

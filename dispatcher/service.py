@@ -9,6 +9,7 @@ from sqlalchemy import Engine as DbEngine
 
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
+from dispatcher.heartbeat import Heartbeat, instance_name
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import passes
@@ -34,6 +35,7 @@ class Dispatcher:
     webhooks: WebhookContext
     supervisor: Supervisor | None = None
     listener: Listener | None = None  # PostgreSQL: wakes this dispatcher when another process wrote
+    heartbeat: Heartbeat | None = None  # the row the watchdog reads (dispatcher/heartbeat.py)
 
     def start(self) -> None:
         self.engine.start()
@@ -43,6 +45,8 @@ class Dispatcher:
     def stop(self) -> None:
         if self.listener:
             self.listener.stop()
+        if self.heartbeat and self.engine.alive():  # a worker that died is no clean stop: let it be seen
+            self.heartbeat.stopped()
         self.engine.stop()
 
 
@@ -60,9 +64,11 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     supervisor = Supervisor(sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack,
                                                            settings.battery_low))
-    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor))
+    heartbeat = Heartbeat(sessions, "dispatcher", instance_name(settings.instance_name, settings.dispatcher_http_port),
+                          now, every=settings.heartbeat_interval)
+    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat))
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None
     if db.dialect.name == "postgresql":
         listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})
-    return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener)
+    return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener, heartbeat)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
+from dispatcher.heartbeat import BEAT_EVERY_S, Heartbeat
 from gateway.feedback import publish_pending
 from gateway.ingest import Ingest, utcnow
 from gateway.mqtt_link import BrokerAddress, MqttLink
@@ -24,7 +25,8 @@ class GatewayDied(RuntimeError):
 
 class Gateway:
     def __init__(self, engine: Engine, mqtt_url: str, root: str, gateway_id: str, mqtt5: bool = True,
-                 adapters: tuple[str, ...] = ADAPTERS, ca_file: str | None = None) -> None:
+                 adapters: tuple[str, ...] = ADAPTERS, ca_file: str | None = None,
+                 heartbeat_every: float = BEAT_EVERY_S) -> None:
         self.topics = Topics(root)
         self.ingest = Ingest(engine, self.topics)
         self.link = MqttLink(
@@ -42,6 +44,19 @@ class Gateway:
         self._sessions = session_factory(engine)
         self._feedback = threading.Thread(target=self._send_feedback, name="gateway-feedback", daemon=True)
         self.feedback_wake = threading.Event()
+        # the row the watchdog reads: beaten only while the writer lives, so a dead writer goes silent
+        self.heartbeat = Heartbeat(self._sessions, "gateway", gateway_id, utcnow, every=heartbeat_every,
+                                   detail=lambda: {"connected": self.link.connected(), "pending": self.ingest.pending()})
+        self._beats = threading.Thread(target=self._beat, name="gateway-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self.heartbeat.every)):
+            if not self._writer.is_alive():
+                continue
+            try:
+                self.heartbeat.beat()
+            except Exception as exc:
+                log.warning("gateway.heartbeat_failed", error=str(exc).splitlines()[0][:200])
 
     def _send_feedback(self) -> None:
         """Device feedback from the dispatcher's outbox table: woken in-process, else polled."""
@@ -65,6 +80,7 @@ class Gateway:
     def start(self) -> None:
         self._writer.start()
         self._feedback.start()
+        self._beats.start()
         self.link.start()
         log.info("gateway.started", broker=f"{self.link.address.host}:{self.link.address.port}",
                  subscriptions=self.link.subscriptions)
@@ -89,8 +105,13 @@ class Gateway:
             raise GatewayDied("the ingest writer thread has stopped")
 
     def stop(self) -> None:
+        clean = self.healthy()  # a dead thread is no clean stop: the watchdog should see the silence
         self._stop.set()
         self.link.stop()
         self._writer.join(timeout=10)
         self._feedback.join(timeout=5)
+        if self._beats.is_alive():
+            self._beats.join(timeout=5)
+        if clean:
+            self.heartbeat.stopped()
         log.info("gateway.stopped")

@@ -1,4 +1,4 @@
-"""`jinqiao` command line: up | gateway | dispatcher | web | import FILE | db upgrade |
+"""`jinqiao` command line: up | gateway | dispatcher | web | watchdog | import FILE | db upgrade |
 user add|disable|enable|token | device add | device password | device export-auth."""
 
 from __future__ import annotations
@@ -78,6 +78,12 @@ def cmd_dispatcher(args) -> int:
     from jinqiao.runtime import run_dispatcher
 
     return _refusing_taken_ports("dispatcher", run_dispatcher, _settings())
+
+
+def cmd_watchdog(args) -> int:
+    from jinqiao.runtime import run_watchdog
+
+    return run_watchdog(_settings())
 
 
 def cmd_db_upgrade(args) -> int:
@@ -284,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gateway", help="run the MQTT gateway").set_defaults(fn=cmd_gateway)
     sub.add_parser("dispatcher", help="run the escalation dispatcher").set_defaults(fn=cmd_dispatcher)
     sub.add_parser("web", help="run the board, the API and health endpoints").set_defaults(fn=cmd_web)
+    sub.add_parser("watchdog", help="page the hotline and operators when the dispatchers or the gateway fail "
+                   "(run it apart from them)").set_defaults(fn=cmd_watchdog)
     imp = sub.add_parser("import", help="import the registry from a YAML file")
     imp.add_argument("file")
     imp.set_defaults(fn=cmd_import)

@@ -197,3 +197,21 @@ def run_up(settings: Settings) -> int:
             broker.stop()
     log.info("jinqiao.stopped", reason=stopper.reason)
     return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3
+
+
+def run_watchdog(settings: Settings) -> int:
+    """The watchdog for the watcher (dispatcher/watchdog.py): its rounds, and health on its own port."""
+    from dispatcher.service import utcnow
+    from dispatcher.watchdog import build_watchdog, watchdog_engine
+
+    engine = watchdog_engine(settings.database_url)
+    stopper = Stopper(threading.Event())
+    install_signal_handlers(stopper)
+    loop = build_watchdog(settings, session_factory(engine), utcnow)
+    loop.start()
+    try:
+        _serve_http(settings.model_copy(update={"http_port": settings.watchdog_http_port}),
+                    create_app(Readiness(engine)), stopper, loop.check)
+    finally:
+        loop.stop()
+    return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3

@@ -465,3 +465,47 @@ class CalendarDay(Base):
     __tablename__ = "calendar_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)  # the community's local calendar day
     kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday
+
+
+# --- the watchdog for the watcher (dispatcher/heartbeat.py, dispatcher/watchdog.py) ---------------
+
+
+class ProcessHeartbeat(Base):
+    """One running instance of a process (a dispatcher, a gateway, the watchdog) and its last beat.
+
+    (kind, name) is the instance: a restart under the same name takes its row over, so the watchdog
+    sees the restart as the same process coming back. A clean stop sets stopped_at.
+    """
+
+    __tablename__ = "process_heartbeats"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_process_heartbeats_kind_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # dispatcher | gateway | watchdog
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class WatchdogFinding(Base):
+    """A fault the watchdog paged for, open until its cause is gone: one row, so one page, per cause."""
+
+    __tablename__ = "watchdog_findings"
+    __table_args__ = (
+        Index("uq_watchdog_findings_open", "cause", unique=True,
+              postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cause: Mapped[str] = mapped_column(String(300))  # stable key, e.g. "dispatcher_silent:host:8000"
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(300))  # short words for the recovery message
+    summary: Mapped[str] = mapped_column(Text)  # the page's text
+    since: Mapped[datetime] = mapped_column(UtcDateTime)  # when the fault began (the last beat, …)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    paged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recovery_paged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # who was paged, with what outcome

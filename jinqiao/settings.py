@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -69,6 +70,23 @@ class Settings(BaseSettings):
     # Mosquitto files `jinqiao device add` (and `jinqiao device export-auth`) rewrite.
     mosquitto_password_file: str | None = None
     mosquitto_acl_file: str | None = None
+    # Heartbeats (dispatcher/heartbeat.py): seconds between two beats of a dispatcher's row, and the
+    # instance name of this dispatcher (unset: host:http_port).
+    heartbeat_interval: float = Field(default=5.0, gt=0, le=300)
+    instance_name: str | None = Field(default=None, max_length=200)
+    # The watchdog (dispatcher/watchdog.py, docs/deployment.md): its own Twilio account (unset: the
+    # console), its own list of operators' phones, how often it looks, its thresholds in seconds.
+    watchdog_twilio_account_sid: str | None = None
+    watchdog_twilio_auth_token: str | None = None
+    watchdog_twilio_from: str | None = None
+    watchdog_twilio_api_url: str = "https://api.twilio.com"
+    watchdog_phones: str = ""
+    watchdog_interval: float = Field(default=10.0, gt=0, le=600)
+    watchdog_process_silence: float = Field(default=30.0, gt=0)
+    watchdog_step_overdue: float = Field(default=60.0, gt=0)
+    watchdog_outbox_stuck: float = Field(default=120.0, gt=0)
+    watchdog_events_slack: float = Field(default=120.0, ge=0)
+    watchdog_http_port: int = Field(default=8009, ge=1, le=65535)
 
     @field_validator("database_url")
     @classmethod
@@ -131,6 +149,28 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown adapter {wrong[0]!r}: use zigbee2mqtt, shelly, tasmota")
         return ",".join(names)
 
+    @field_validator("watchdog_phones")
+    @classmethod
+    def _watchdog_phones(cls, v: str) -> str:
+        numbers = [n.strip() for n in v.split(",") if n.strip()]
+        wrong = [n for n in numbers if not re.fullmatch(r"\+[1-9]\d{6,14}", n)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not an E.164 number such as +8613900000001")
+        return ",".join(numbers)
+
+    @field_validator("watchdog_twilio_api_url")
+    @classmethod
+    def _watchdog_api_url(cls, v: str) -> str:
+        return cls._http_url(v)
+
+    @property
+    def watchdog_phone_list(self) -> tuple[str, ...]:
+        return tuple(n for n in self.watchdog_phones.split(",") if n)
+
+    @property
+    def watchdog_twilio_enabled(self) -> bool:
+        return bool(self.watchdog_twilio_account_sid)
+
     @property
     def adapter_list(self) -> tuple[str, ...]:
         return tuple(a for a in self.adapters.split(",") if a)
@@ -142,6 +182,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JINQIAO_TWILIO_ACCOUNT_SID, JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM go together"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _watchdog_twilio_all_or_nothing(self) -> "Settings":
+        given = [self.watchdog_twilio_account_sid, self.watchdog_twilio_auth_token, self.watchdog_twilio_from]
+        if any(given) and not all(given):
+            raise ValueError("JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID, JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN and "
+                             "JINQIAO_WATCHDOG_TWILIO_FROM go together")
         return self
 
     @property
