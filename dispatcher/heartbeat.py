@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 
 import structlog
@@ -106,3 +106,37 @@ class Heartbeat:
             log.info("heartbeat.stopped", kind=self.kind, name=self.name)
         except Exception as exc:  # stopping must go on; the watchdog will page for the silence instead
             log.warning("heartbeat.stop_not_recorded", kind=self.kind, name=self.name, error=str(exc)[:200])
+
+
+def broker_status_of(rows: list[ProcessHeartbeat], now: datetime, stale_after: float) -> dict | None:
+    """The broker as the live gateways last saw it, for the board of a web process that holds no link.
+
+    Connected when any live gateway is; else the longest-running outage among them; a reason of its
+    own when no gateway has beaten within `stale_after` seconds (nothing then carries a press in).
+    None when no gateway ever ran against this database: nothing to report yet.
+    """
+    gateways = [r for r in rows if r.kind == "gateway"]
+    if not gateways:
+        return None
+    live = [r for r in gateways if r.stopped_at is None and (now - _aware(r.beat_at)).total_seconds() <= stale_after]
+    if not live:
+        since = max(_aware(r.stopped_at or r.beat_at) for r in gateways)
+        return {"connected": False, "since": since.isoformat(timespec="seconds"), "reason": "no gateway running"}
+    seen = [(r.detail or {}).get("broker") or {"connected": bool((r.detail or {}).get("connected"))} for r in live]
+    if any(s.get("connected") for s in seen):
+        return next(s for s in seen if s.get("connected"))
+    return min(seen, key=lambda s: s.get("since") or "")
+
+
+def broker_seen_by_gateways(sessions: sessionmaker[Session], now: Callable[[], datetime],
+                            stale_after: float = 3 * BEAT_EVERY_S) -> Callable[[], dict | None]:
+    """A Readiness.broker_status for `jinqiao web`: reads the gateways' heartbeat rows."""
+    def status() -> dict | None:
+        with sessions() as s:
+            rows = list(s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == "gateway")))
+        return broker_status_of(rows, now(), stale_after)
+    return status
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC

@@ -46,7 +46,8 @@ class Gateway:
         self.feedback_wake = threading.Event()
         # the row the watchdog reads: beaten only while the writer lives, so a dead writer goes silent
         self.heartbeat = Heartbeat(self._sessions, "gateway", gateway_id, utcnow, every=heartbeat_every,
-                                   detail=lambda: {"connected": self.link.connected(), "pending": self.ingest.pending()})
+                                   detail=lambda: {"connected": self.link.connected(), "pending": self.ingest.pending(),
+                                                   "broker": self.link.status().as_dict()})
         self._beats = threading.Thread(target=self._beat, name="gateway-heartbeat", daemon=True)
 
     def _beat(self) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 
+from dispatcher.heartbeat import broker_seen_by_gateways
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
@@ -131,7 +132,9 @@ def run_web(settings: Settings) -> int:
     install_signal_handlers(stopper)
     dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
     sessions = session_factory(engine)
-    app = create_app(Readiness(engine), web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies(settings),
+    # no broker link here: the board's banner shows the broker as the gateways last reported it
+    readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, dispatcher.alerts.now))
+    app = create_app(readiness, web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies(settings),
                                                     now=dispatcher.alerts.now, supervision=dispatcher.supervisor.rules))
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0

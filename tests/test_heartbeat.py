@@ -87,7 +87,7 @@ def test_the_dispatcher_instance_is_host_and_port_unless_named():
 def test_migration_0008_matches_the_schema_and_goes_down_and_up(db_url):
     cfg = alembic_config(db_url)
     command.check(cfg)
-    command.downgrade(cfg, "0005")
+    command.downgrade(cfg, "0007")
     engine = make_engine(db_url)
     try:
         assert "process_heartbeats" not in inspect(engine).get_table_names()
