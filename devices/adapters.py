@@ -146,9 +146,9 @@ def _z2m_availability(source: str, payload: bytes) -> Parsed:
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):  # Zigbee2MQTT 1.30+: {"state":"online"}; older ones send the bare word
         try:
-            doc = json.loads(text)
+            doc = json.loads(text) if len(payload) <= MAX_EVENT_BYTES else None
             text = doc.get("state") if isinstance(doc, dict) else None
-        except ValueError:
+        except (ValueError, RecursionError):
             text = None
     return _status("zigbee2mqtt", source, (text if isinstance(text, str) else "?").encode(),
                    {"online": "online", "offline": "offline"})
@@ -239,6 +239,8 @@ def _json_object(adapter: str, source: str, payload: bytes) -> dict | AdapterRej
         doc = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         return AdapterRejected(adapter, source, "not_json", str(exc)[:200])
+    except RecursionError:  # deeper than Python's recursion limit, though small
+        return AdapterRejected(adapter, source, "too_deep", "JSON nested too deeply")
     if not isinstance(doc, dict):
         return AdapterRejected(adapter, source, "not_object", f"a JSON {type(doc).__name__}, not an object")
     return doc

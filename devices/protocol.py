@@ -90,6 +90,9 @@ def parse_event(device_id: str, payload: bytes, retained: bool) -> DeviceEvent |
         doc = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return Rejected("not_json", str(exc)[:200], device_id)
+    except RecursionError:
+        # '[' * 3000 is far below the size limit, yet deeper than Python's recursion limit
+        return Rejected("too_deep", "JSON nested too deeply", device_id)
     if not isinstance(doc, dict):
         return Rejected("not_object", f"a JSON {type(doc).__name__}, not an object", device_id)
     event_id = doc.get("id")
@@ -156,5 +159,5 @@ def _peek_id(payload: bytes) -> str | None:
         doc = json.loads(payload)
         event_id = doc.get("id") if isinstance(doc, dict) else None
         return event_id if isinstance(event_id, str) and len(event_id) <= 64 and event_id.isprintable() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from devices import adapters
-from devices.protocol import DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
+from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
 from gateway.mqtt_link import Inbound
 from gateway.sources import KnownSources
 from jinqiao import metrics, wakeups
@@ -56,6 +56,15 @@ def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | R
     if kind == "event":
         return parse_event(device_id, message.payload, message.retained)
     return parse_status(device_id, message.payload)
+
+
+def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> Rejected:
+    """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
+    where = topics.split(message.topic)
+    device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
+    log.error("gateway.parser_crashed", reason=reason, error=f"{type(exc).__name__}: {exc}"[:300],
+              topic=message.topic[:200], size=len(message.payload))
+    return Rejected(reason, f"{type(exc).__name__}: {str(exc)[:200]}".replace("\x00", "\\x00"), device_id)
 
 
 class KnownDevices:
@@ -154,8 +163,11 @@ class Ingest:
         link: Link | None = None,
         now: Callable[[], datetime] = utcnow,
         max_batch: int = MAX_BATCH,
+        parse: Callable[[Inbound, Topics], DeviceEvent | StatusReport | Rejected] = classify,
+        adapt: Callable[..., adapters.Parsed | None] = adapters.parse,
     ) -> None:
         self.engine = engine
+        self.classify, self.adapt = parse, adapt  # ports, so a test can hand in a parser that raises
         self.topics = topics
         self.link = link
         self.now = now
@@ -214,26 +226,42 @@ class Ingest:
 
     def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:
         batch = Batch()
+        at = at or self.now()
         for message in messages:
-            parsed = classify(message, self.topics)
-            if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
-                adapted = adapters.parse(message.topic, message.payload, message.retained, at or self.now(),
-                                         self.adapter_topics)
-                if adapted is not None:
-                    parsed = self.sources.resolve(adapted)
-                    if isinstance(parsed, DeviceEvent):
-                        batch.quiet.append((message, parsed))
-                        continue
-            elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
-                parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
-                                  getattr(parsed, "event_id", None))
-            if isinstance(parsed, DeviceEvent):
+            parsed, quiet = self._meaning(message, at)
+            if quiet:
+                batch.quiet.append((message, parsed))
+            elif isinstance(parsed, DeviceEvent):
                 batch.events.append((message, parsed))
             elif isinstance(parsed, StatusReport):
                 batch.statuses.append((message, parsed))
             else:
                 batch.rejections.append((message, parsed))
         return batch
+
+    def _meaning(self, message: Inbound, at: datetime) -> tuple[DeviceEvent | StatusReport | Rejected, bool]:
+        """One message in our terms, and whether it is a commodity button's event (told nothing).
+
+        Whatever the parser or an adapter raises rejects this message alone: nothing a device sends
+        may stop the writer. The registry lookups stay outside the net: a database error there is
+        the database's, and the batch is retried.
+        """
+        try:
+            parsed = self.classify(message, self.topics)
+        except Exception as exc:
+            return _crashed("unparseable", exc, message, self.topics), False
+        if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
+            try:
+                adapted = self.adapt(message.topic, message.payload, message.retained, at, self.adapter_topics)
+            except Exception as exc:
+                return _crashed("adapter_error", exc, message, self.topics), False
+            if adapted is not None:
+                parsed = self.sources.resolve(adapted)
+                return parsed, isinstance(parsed, DeviceEvent)
+        elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
+            parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
+                              getattr(parsed, "event_id", None))
+        return parsed, False
 
     def store(self, batch: Batch, at: datetime) -> None:
         with write_lock(self.engine), self.engine.begin() as conn:

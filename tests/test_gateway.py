@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from devices.protocol import Topics
-from gateway.ingest import Ingest
+from gateway.ingest import Ingest, classify
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
@@ -167,3 +167,38 @@ def test_a_batch_that_cannot_be_stored_is_retried_and_never_acknowledged_first(e
     assert link.acked == [42]
     assert json.loads(link.published[0][1])["state"] == "received"
     assert count(engine, Event) == 1
+
+
+def test_a_deeply_nested_payload_is_one_rejection_and_the_alarm_after_it_flows(gateway, peer, engine):
+    nested = b"[" * 3000  # far below the 4096-byte limit, far deeper than Python's recursion limit
+    peer.publish(T.event("pgr-1"), nested)
+    peer.publish(T.event("pgr-1"), {"id": "after-nested", "type": "alarm"})
+    peer.wait_for(received("after-nested"))
+    peer.wait_for(lambda p: [f for f in p.feedback() if f["state"] == "rejected"])
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.payload) for r in rows] == [("too_deep", "pgr-1", nested)]
+    assert count(engine, Event, Event.event_id == "after-nested", Event.type == "alarm") == 1
+    assert gateway.healthy()  # the writer thread lives on
+
+
+def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registered):
+    def fragile(message, topics):
+        if message.payload == b"boom":
+            raise MemoryError("the parser gave up")  # any exception at all, not only ValueError
+        return classify(message, topics)
+
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link, parse=fragile)
+    bad = Inbound(T.event("pgr-1"), b"boom", False, 1, 1, 0)
+    good = Inbound(T.event("pgr-2"), b'{"id": "ok", "type": "alarm"}', False, 1, 2, 0)
+    assert ingest.process_until_stored([bad, good], threading.Event())
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.payload) for r in rows] == [("unparseable", "pgr-1", b"boom")]
+    assert "MemoryError" in rows[0].detail
+    assert count(engine, Event, Event.event_id == "ok") == 1
+    assert sorted(link.acked) == [1, 2]
+    told = {t: json.loads(p) for t, p in link.published}
+    assert told[T.feedback("pgr-1")]["state"] == "rejected" and told[T.feedback("pgr-1")]["reason"] == "unparseable"
+    assert told[T.feedback("pgr-2")]["state"] == "received"
