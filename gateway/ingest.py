@@ -2,9 +2,9 @@
 
 Messages arrive on paho's thread and wait in a queue. One writer thread takes whatever is waiting
 (one message when idle, hundreds under load), stores it all in one transaction, and only after the
-commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. A batch
-that fails to commit is retried, unacknowledged, until it succeeds: nothing is acknowledged that
-is not on disk.
+commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. Nothing
+is acknowledged that is not on disk: a batch that fails to commit is retried, unacknowledged; one
+message the database refuses is isolated and recorded as a rejection (process_until_stored).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from typing import Callable, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (DataError, DisconnectionError, IntegrityError, InterfaceError, OperationalError,
+                            SQLAlchemyError)
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from devices import adapters
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
@@ -58,13 +60,33 @@ def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | R
     return parse_status(device_id, message.payload)
 
 
+def _transient(exc: Exception) -> bool:
+    """A failure of the connection or of concurrency, not of what we tried to store: retry the same."""
+    return (isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, SqlTimeout))
+            or bool(getattr(exc, "connection_invalidated", False)))
+
+
+def _of_the_message(exc: Exception) -> bool:
+    """The database refused the values (DBAPI's DataError, IntegrityError), or binding them failed outright."""
+    return isinstance(exc, (DataError, IntegrityError)) or not isinstance(exc, SQLAlchemyError)
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return _text(f"{type(exc).__name__}: {text}"[:300])
+
+
 def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> Rejected:
     """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
     where = topics.split(message.topic)
     device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
     log.error("gateway.parser_crashed", reason=reason, error=f"{type(exc).__name__}: {exc}"[:300],
               topic=message.topic[:200], size=len(message.payload))
-    return Rejected(reason, f"{type(exc).__name__}: {str(exc)[:200]}".replace("\x00", "\\x00"), device_id)
+    return Rejected(reason, _text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
 
 
 class KnownDevices:
@@ -202,17 +224,59 @@ class Ingest:
             self.process_until_stored(messages, stop)
 
     def process_until_stored(self, messages: list[Inbound], stop: threading.Event) -> bool:
+        """Store and answer these messages; False only when told to stop first (then nothing is acknowledged).
+
+        A transient failure (the connection, a lock) retries the same batch. Any other failure retries
+        the batch one message at a time, so that one message the database refuses holds back no other:
+        that message is recorded as a `store_failed` rejection, answered and acknowledged. A failure that
+        is not the message's own (a missing table) keeps retrying that message: acknowledging every
+        alarm as refused would lose them all.
+        """
         delay = 0.1
         while True:
             try:
                 self.process(messages)
                 return True
-            except SQLAlchemyError as exc:
-                metrics.STORE_FAILURES.inc()
-                log.error("gateway.store_failed", error=str(exc).splitlines()[0][:300], batch=len(messages), retry_in=delay)
+            except Exception as exc:
+                failure = exc
+            metrics.STORE_FAILURES.inc()
+            if not _transient(failure):
+                if len(messages) > 1:
+                    log.error("gateway.batch_failed", error=_first_line(failure), batch=len(messages),
+                              then="one message at a time")
+                    return all(self.process_until_stored([m], stop) for m in messages)
+                if _of_the_message(failure):
+                    return self._reject_unstorable(messages[0], failure, stop)
+            log.error("gateway.store_failed", error=_first_line(failure), batch=len(messages), retry_in=delay)
+            if stop.wait(delay):
+                return False  # unacknowledged: the broker delivers these again
+            delay = min(delay * 2, 5.0)
+
+    def _reject_unstorable(self, message: Inbound, failure: Exception, stop: threading.Event) -> bool:
+        """Record a message the database refused as a `store_failed` rejection, then answer and acknowledge it."""
+        where = self.topics.split(message.topic)
+        device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
+        event_id = None
+        try:
+            parsed = self.sort([message]).events
+            event_id = parsed[0][1].event_id if parsed else None
+        except Exception:  # it is refused anyway; the id only helps the device match the answer
+            pass
+        rejected = Rejected("store_failed", _first_line(failure), device_id, event_id)
+        delay = 0.1
+        while True:
+            at = self.now()
+            batch = Batch(rejections=[(message, rejected)])
+            try:
+                self.store(batch, at)
+                break
+            except Exception as exc:
+                log.error("gateway.store_failed", error=_first_line(exc), batch=1, retry_in=delay, rejection=True)
                 if stop.wait(delay):
-                    return False  # unacknowledged: the broker delivers these again
+                    return False
                 delay = min(delay * 2, 5.0)
+        self.answer(batch, at)
+        return True
 
     def process(self, messages: list[Inbound]) -> Batch:
         at = self.now()
@@ -272,7 +336,7 @@ class Ingest:
                 self._store_presence(conn, batch.statuses, at)
             if batch.rejections:
                 conn.execute(insert(Rejection), [
-                    {"received_at": at, "topic": m.topic[:300], "device_id": r.device_id, "event_id": r.event_id,
+                    {"received_at": at, "topic": _text(m.topic)[:300], "device_id": r.device_id, "event_id": r.event_id,
                      "reason": r.reason, "detail": r.detail, "size": len(m.payload),
                      "payload": m.payload[:MAX_KEPT_PAYLOAD]}
                     for m, r in batch.rejections

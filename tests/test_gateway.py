@@ -202,3 +202,39 @@ def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registere
     told = {t: json.loads(p) for t, p in link.published}
     assert told[T.feedback("pgr-1")]["state"] == "rejected" and told[T.feedback("pgr-1")]["reason"] == "unparseable"
     assert told[T.feedback("pgr-2")]["state"] == "received"
+
+
+POISON = {  # a constraint the database enforces at insert time and the parser cannot know of
+    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_id = 'poison' "
+               "BEGIN SELECT RAISE(ABORT, 'poisoned value'); END"],
+    "postgresql": ["CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.event_id = 'poison' THEN "
+                   "RAISE EXCEPTION 'poisoned value' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ "
+                   "LANGUAGE plpgsql",
+                   "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()"],
+}
+
+
+def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch_is_stored(engine, registered):
+    with engine.begin() as conn:
+        for statement in POISON[engine.dialect.name]:
+            conn.exec_driver_sql(statement)
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    batch = [Inbound(T.event("pgr-1"), b'{"id": "before", "type": "alarm"}', False, 1, 1, 0),
+             Inbound(T.event("pgr-1"), b'{"id": "poison", "type": "alarm"}', False, 1, 2, 0),
+             Inbound(T.event("pgr-2"), b'{"id": "after", "type": "alarm"}', False, 1, 3, 0)]
+    done = []
+    worker = threading.Thread(target=lambda: done.append(ingest.process_until_stored(batch, threading.Event())),
+                              daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive() and done == [True]  # it does not retry for ever
+    with engine.connect() as conn:
+        assert sorted(conn.scalars(select(Event.event_id))) == ["after", "before"]
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.event_id) for r in rows] == [("store_failed", "pgr-1", "poison")]
+    assert "poisoned value" in rows[0].detail and rows[0].payload == batch[1].payload
+    assert sorted(link.acked) == [1, 2, 3]
+    told = [json.loads(p) for _, p in link.published]
+    assert {(f["ref"], f["state"], f.get("reason")) for f in told} == {
+        ("before", "received", None), ("poison", "rejected", "store_failed"), ("after", "received", None)}
