@@ -37,6 +37,7 @@ Z2M_ACTIONS = {
     "hold": "cancel",  # a long press cancels the resident's own call
 }
 Z2M_NO_EVENT = frozenset({"", "release"})  # an empty action clears the last one; release follows hold
+SHELLY_MAX_CNT = 2 ** 63
 SHELLY_EVENTS = {"S": "alarm", "SS": "checkin", "L": "cancel"}
 TASMOTA_ACTIONS = {"SINGLE": "alarm", "DOUBLE": "checkin", "HOLD": "cancel"}
 TASMOTA_NO_EVENT = frozenset({"CLEAR"})
@@ -129,10 +130,10 @@ def _z2m_state(source: str, payload: bytes, retained: bool, now: datetime) -> Pa
     if isinstance(battery, Rejected):
         return _named(battery, "zigbee2mqtt", source)
     action = doc.get("action")
+    if action is not None and not isinstance(action, str):  # before any set lookup: a list is unhashable
+        return AdapterRejected("zigbee2mqtt", source, "bad_action", "action must be a string")
     if action is None or action in Z2M_NO_EVENT:
         kind = "heartbeat"  # a state report: the device is alive (and says how its battery is)
-    elif not isinstance(action, str):
-        return AdapterRejected("zigbee2mqtt", source, "bad_action", "action must be a string")
     elif action in Z2M_ACTIONS:
         kind = Z2M_ACTIONS[action]
     else:
@@ -162,8 +163,9 @@ def _shelly_input(source: str, payload: bytes, retained: bool) -> Parsed:
     if isinstance(doc, AdapterRejected):
         return doc
     event, count = doc.get("event"), doc.get("event_cnt")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        return AdapterRejected("shelly", source, "bad_event_cnt", "event_cnt must be a non-negative integer")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < SHELLY_MAX_CNT:
+        # the bound keeps the event id within its 64-character column
+        return AdapterRejected("shelly", source, "bad_event_cnt", "event_cnt must be an integer from 0 to 2^63-1")
     if not isinstance(event, str):
         return AdapterRejected("shelly", source, "bad_action", "event must be a string")
     if event not in SHELLY_EVENTS:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 MAX_EVENT_BYTES = 4096
 EVENT_TYPES = frozenset({"alarm", "fall", "cancel", "checkin", "heartbeat", "battery_low"})
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEVICE_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # \Z, not $: "pgr-1\n" is no device id
 STATUSES = frozenset({"online", "offline"})
 
 
@@ -158,6 +158,6 @@ def _peek_id(payload: bytes) -> str | None:
     try:
         doc = json.loads(payload)
         event_id = doc.get("id") if isinstance(doc, dict) else None
-        return event_id if isinstance(event_id, str) and len(event_id) <= 64 and event_id.isprintable() else None
+        return event_id if isinstance(event_id, str) and 1 <= len(event_id) <= 64 and event_id.isprintable() else None
     except (ValueError, RecursionError):
         return None
