@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from devices.protocol import MAX_EVENT_BYTES, Rejected
+from devices.protocol import MAX_CONTAINERS, MAX_EVENT_BYTES, Rejected, too_many_containers
 
 ADAPTERS = ("zigbee2mqtt", "shelly", "tasmota")
 DEDUPE_WINDOW_S = 60
@@ -147,7 +147,7 @@ def _z2m_availability(source: str, payload: bytes) -> Parsed:
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):  # Zigbee2MQTT 1.30+: {"state":"online"}; older ones send the bare word
         try:
-            doc = json.loads(text) if len(payload) <= MAX_EVENT_BYTES else None
+            doc = json.loads(text) if len(payload) <= MAX_EVENT_BYTES and not too_many_containers(payload) else None
             text = doc.get("state") if isinstance(doc, dict) else None
         except (ValueError, RecursionError):
             text = None
@@ -237,6 +237,8 @@ def _status(adapter: str, source: str, payload: bytes, words: dict[str, str]) ->
 def _json_object(adapter: str, source: str, payload: bytes) -> dict | AdapterRejected:
     if len(payload) > MAX_EVENT_BYTES:
         return AdapterRejected(adapter, source, "too_large", f"{len(payload)} bytes, limit {MAX_EVENT_BYTES}")
+    if too_many_containers(payload):  # before json.loads, which would recurse (devices/protocol.py)
+        return AdapterRejected(adapter, source, "too_deep", f"more than {MAX_CONTAINERS} arrays and objects")
     try:
         doc = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

@@ -39,6 +39,7 @@ MAX_BATCH = 1000
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 KNOWN_DEVICES_REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
+LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in one line (all are in the table)
 
 
 class Link(Protocol):
@@ -111,7 +112,7 @@ class KnownDevices:
 
 
 class EventWriter:
-    """Stores a batch's events and marks their devices seen: the statements every event costs.
+    """Stores a batch's events and marks their devices seen, and its rejections: the statements every message costs.
 
     They bypass SQLAlchemy's per-row work (every parameter of every row through its type processors,
     UtcDateTime twice a row), which under load was a quarter of the writer thread's time. Times go
@@ -121,6 +122,7 @@ class EventWriter:
     """
 
     COLUMNS = ("device_id", "event_id", "type", "received_at", "device_ts", "battery", "rssi", "payload")
+    REJECTION_COLUMNS = ("received_at", "topic", "device_id", "event_id", "reason", "detail", "size", "payload")
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
@@ -128,6 +130,15 @@ class EventWriter:
         self.to_db = Event.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
         self.postgres = dialect.name == "postgresql"
         events, devices, columns = Event.__tablename__, Device.__tablename__, ", ".join(self.COLUMNS)
+        rejections, rejection_columns = Rejection.__tablename__, ", ".join(self.REJECTION_COLUMNS)
+        if self.postgres:
+            self.rejections_sql = (
+                f"INSERT INTO {rejections} ({rejection_columns}) SELECT %s, t, d, e, r, x, n, p FROM unnest("
+                "%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::text[], %b::int[], %b::bytea[]"
+                ") AS u(t, d, e, r, x, n, p)")
+        else:
+            self.rejections_sql = (f"INSERT INTO {rejections} ({rejection_columns}) "
+                                   f"VALUES ({', '.join(['?'] * len(self.REJECTION_COLUMNS))})")
         if self.postgres:
             self.insert_sql = (
                 f"INSERT INTO {events} ({columns}) SELECT d, e, t, %s, ts, b, r, p FROM unnest("
@@ -140,6 +151,16 @@ class EventWriter:
             self.insert_sql = (f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
                                "ON CONFLICT (device_id, event_id) DO NOTHING")
             self.touch_sql = f"UPDATE {devices} SET last_seen_at = ? WHERE id = ?"
+
+    def write_rejections(self, conn, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
+        """One statement for a batch's rejections: under a flood of bad input they must cost little."""
+        rows = [(_text(m.topic)[:300], r.device_id, r.event_id, r.reason, r.detail, len(m.payload),
+                 m.payload[:MAX_KEPT_PAYLOAD]) for m, r in rejections]
+        at_db = self.to_db(at)
+        if self.postgres:
+            conn.exec_driver_sql(self.rejections_sql, (at_db, *(list(column) for column in zip(*rows))))
+        else:
+            conn.exec_driver_sql(self.rejections_sql, [(at_db, *row) for row in rows])
 
     def write(self, conn, events: list[DeviceEvent], at: datetime) -> None:
         to_db = self.to_db
@@ -175,6 +196,15 @@ class Batch:
     # events of commodity buttons (devices/adapters.py): stored like the others, but such a device
     # cannot show feedback, so nothing is published back to it
     quiet: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
+
+    def lanes(self) -> list["Batch"]:
+        """The valid messages, then the rejections: each part stored and answered on its own."""
+        valid = Batch(events=self.events, statuses=self.statuses, quiet=self.quiet)
+        parts = [valid] if self.events or self.statuses or self.quiet else []
+        return parts + [Batch(rejections=self.rejections)] if self.rejections else parts
+
+    def messages(self) -> list[Inbound]:
+        return [m for part in (self.events, self.statuses, self.rejections, self.quiet) for m, _ in part]
 
 
 class Ingest:
@@ -233,12 +263,14 @@ class Ingest:
         alarm as refused would lose them all.
         """
         delay = 0.1
+        done: set[int] = set()
         while True:
             try:
-                self.process(messages)
+                self.process(messages, done)
                 return True
             except Exception as exc:
                 failure = exc
+                messages = [m for m in messages if id(m) not in done]
             metrics.STORE_FAILURES.inc()
             if not _transient(failure):
                 if len(messages) > 1:
@@ -278,14 +310,23 @@ class Ingest:
         self.answer(batch, at)
         return True
 
-    def process(self, messages: list[Inbound]) -> Batch:
+    def process(self, messages: list[Inbound], done: set[int] | None = None) -> Batch:
+        """Store and answer a batch: its valid messages first, in their own transaction, then its rejections.
+
+        Under a flood of bad input an alarm then waits for no rejection of its batch. `done` collects
+        (by id) the messages already answered, so that a retry after a failure of the second part
+        does not store the first part again.
+        """
         at = self.now()
         batch = self.sort(messages, at)
-        self.store(batch, at)
         metrics.BATCH_SIZE.observe(len(messages))
-        self.answer(batch, at)
-        if batch.events or batch.quiet:
-            self.on_stored()
+        for part in batch.lanes():
+            self.store(part, at)
+            self.answer(part, at)
+            if part.events or part.quiet:
+                self.on_stored()
+            if done is not None:
+                done.update(id(m) for m in part.messages())
         return batch
 
     def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:
@@ -335,12 +376,7 @@ class Ingest:
             if batch.statuses:
                 self._store_presence(conn, batch.statuses, at)
             if batch.rejections:
-                conn.execute(insert(Rejection), [
-                    {"received_at": at, "topic": _text(m.topic)[:300], "device_id": r.device_id, "event_id": r.event_id,
-                     "reason": r.reason, "detail": r.detail, "size": len(m.payload),
-                     "payload": m.payload[:MAX_KEPT_PAYLOAD]}
-                    for m, r in batch.rejections
-                ])
+                self._events.write_rejections(conn, batch.rejections, at)
 
     def _store_presence(self, conn, statuses: list[tuple[Inbound, StatusReport]], at: datetime) -> None:
         ids = sorted({s.device_id for _, s in statuses})
@@ -377,12 +413,33 @@ class Ingest:
             metrics.PRESENCE.labels(report.status).inc()
             if link:
                 link.ack(message)
-        for message, rejected in batch.rejections:
-            metrics.REJECTIONS.labels(rejected.reason).inc()
+        if batch.rejections:
+            self._answer_rejections(batch.rejections, at)
+
+    def _answer_rejections(self, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
+        """Counted and logged per reason, each told to its device once, all acknowledged.
+
+        Cheap on purpose, for a flood: a log line for the first few of a batch and one summary line,
+        and identical feedback (a device's many refused messages without an id) published once.
+        """
+        link = self.link
+        reasons = Counter(r.reason for _, r in rejections)
+        for reason, n in reasons.items():
+            metrics.REJECTIONS.labels(reason).inc(n)
+        for message, rejected in rejections[:LOGGED_REJECTIONS]:
             log.warning("gateway.rejected", reason=rejected.reason, detail=rejected.detail, topic=message.topic[:200],
                         device_id=rejected.device_id, event_id=rejected.event_id, size=len(message.payload))
-            if link:
-                if rejected.device_id and rejected.reason != "bad_device_id" and message.topic.endswith("/event"):
+        if len(rejections) > LOGGED_REJECTIONS:
+            log.warning("gateway.rejected_more", count=len(rejections) - LOGGED_REJECTIONS, reasons=dict(reasons),
+                        devices=len({r.device_id for _, r in rejections}))
+        if not link:
+            return
+        told: set[tuple[str, str | None, str]] = set()
+        for message, rejected in rejections:
+            if rejected.device_id and rejected.reason != "bad_device_id" and message.topic.endswith("/event"):
+                key = (rejected.device_id, rejected.event_id, rejected.reason)
+                if key not in told:
+                    told.add(key)
                     link.publish(self.topics.feedback(rejected.device_id),
                                  feedback(rejected.event_id, "rejected", at, reason=rejected.reason))
-                link.ack(message)
+            link.ack(message)

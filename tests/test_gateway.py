@@ -238,3 +238,15 @@ def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch
     told = [json.loads(p) for _, p in link.published]
     assert {(f["ref"], f["state"], f.get("reason")) for f in told} == {
         ("before", "received", None), ("poison", "rejected", "store_failed"), ("after", "received", None)}
+
+
+def test_a_batch_answers_its_valid_events_before_its_rejections(engine, registered):
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    bad = [Inbound(T.event("pgr-1"), b"{nope", False, 1, mid, 0) for mid in (1, 2, 3)]
+    good = Inbound(T.event("pgr-2"), b'{"id": "ok", "type": "alarm"}', False, 1, 4, 0)
+    assert ingest.process_until_stored([*bad, good], threading.Event())
+    assert link.acked == [4, 1, 2, 3]  # the alarm's commit and answer wait for no rejection
+    told = [json.loads(p) for _, p in link.published]
+    assert [f["state"] for f in told] == ["received", "rejected"]  # three identical answers: published once
+    assert count(engine, Rejection) == 3 and count(engine, Event) == 1
