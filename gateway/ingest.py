@@ -27,7 +27,7 @@ from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from devices import adapters
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
-from gateway.mqtt_link import Inbound
+from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
 from gateway.sources import KnownSources
 from jinqiao import metrics, wakeups
 from jinqiao.db import write_lock
@@ -35,7 +35,8 @@ from jinqiao.schema import Device, Event, PresenceChange, Rejection
 
 log = structlog.get_logger("jinqiao.gateway")
 
-MAX_BATCH = 1000
+MAX_BATCH = 1000  # messages of one transaction
+MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round: all the broker may have sent
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 KNOWN_DEVICES_REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
@@ -240,20 +241,39 @@ class Ingest:
 
     # the writer thread
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            messages = [first]
-            while len(messages) < self.max_batch:
-                try:
-                    messages.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self.process_until_stored(messages, stop)
+        """Valid messages first: rejections wait in a backlog, stored a chunk at a time between takes.
 
-    def process_until_stored(self, messages: list[Inbound], stop: threading.Event) -> bool:
+        Each round takes all that waits (up to the broker's window), stores and answers its valid
+        messages at once, then one chunk of the backlog. During a flood of bad input an alarm so
+        waits for at most one chunk of rejections, not for every bad message that came before it.
+        """
+        backlog: list[tuple[Inbound, Rejected]] = []
+        while not stop.is_set():
+            messages = self._take(wait=0.0 if backlog else 0.2)
+            if messages:
+                batch = self.sort(messages)
+                valid = Batch(events=batch.events, statuses=batch.statuses, quiet=batch.quiet)
+                if valid.messages() and not self.process_until_stored(valid.messages(), stop, valid):
+                    return
+                backlog += batch.rejections
+            if backlog:
+                chunk, backlog = backlog[:self.max_batch], backlog[self.max_batch:]
+                if not self.process_until_stored([m for m, _ in chunk], stop, Batch(rejections=chunk)):
+                    return
+
+    def _take(self, wait: float) -> list[Inbound]:
+        try:
+            messages = [self._queue.get(timeout=wait) if wait else self._queue.get_nowait()]
+        except queue.Empty:
+            return []
+        while len(messages) < MAX_TAKE:
+            try:
+                messages.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return messages
+
+    def process_until_stored(self, messages: list[Inbound], stop: threading.Event, batch: Batch | None = None) -> bool:
         """Store and answer these messages; False only when told to stop first (then nothing is acknowledged).
 
         A transient failure (the connection, a lock) retries the same batch. Any other failure retries
@@ -266,11 +286,11 @@ class Ingest:
         done: set[int] = set()
         while True:
             try:
-                self.process(messages, done)
+                self.process(messages, done, batch)
                 return True
             except Exception as exc:
                 failure = exc
-                messages = [m for m in messages if id(m) not in done]
+                messages, batch = [m for m in messages if id(m) not in done], None  # sorted anew
             metrics.STORE_FAILURES.inc()
             if not _transient(failure):
                 if len(messages) > 1:
@@ -310,15 +330,15 @@ class Ingest:
         self.answer(batch, at)
         return True
 
-    def process(self, messages: list[Inbound], done: set[int] | None = None) -> Batch:
+    def process(self, messages: list[Inbound], done: set[int] | None = None, batch: Batch | None = None) -> Batch:
         """Store and answer a batch: its valid messages first, in their own transaction, then its rejections.
 
         Under a flood of bad input an alarm then waits for no rejection of its batch. `done` collects
         (by id) the messages already answered, so that a retry after a failure of the second part
-        does not store the first part again.
+        does not store the first part again. `batch` is `messages` already sorted.
         """
         at = self.now()
-        batch = self.sort(messages, at)
+        batch = batch or self.sort(messages, at)
         metrics.BATCH_SIZE.observe(len(messages))
         for part in batch.lanes():
             self.store(part, at)
