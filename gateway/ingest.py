@@ -251,7 +251,13 @@ class Ingest:
         while not stop.is_set():
             messages = self._take(wait=0.0 if backlog else 0.2)
             if messages:
-                batch = self.sort(messages)
+                try:
+                    batch = self.sort(messages)
+                except Exception as exc:  # the registry could not be read: process_until_stored retries
+                    log.error("gateway.sort_failed", error=_first_line(exc), batch=len(messages))
+                    if not self.process_until_stored(messages, stop):
+                        return
+                    continue
                 valid = Batch(events=batch.events, statuses=batch.statuses, quiet=batch.quiet)
                 if valid.messages() and not self.process_until_stored(valid.messages(), stop, valid):
                     return
@@ -291,6 +297,9 @@ class Ingest:
             except Exception as exc:
                 failure = exc
                 messages, batch = [m for m in messages if id(m) not in done], None  # sorted anew
+            if not messages:  # all of it is stored and answered; what failed came after (a wake-up)
+                log.error("gateway.after_store_failed", error=_first_line(failure))
+                return True
             metrics.STORE_FAILURES.inc()
             if not _transient(failure):
                 if len(messages) > 1:
@@ -343,10 +352,10 @@ class Ingest:
         for part in batch.lanes():
             self.store(part, at)
             self.answer(part, at)
-            if part.events or part.quiet:
-                self.on_stored()
             if done is not None:
                 done.update(id(m) for m in part.messages())
+            if part.events or part.quiet:
+                self.on_stored()
         return batch
 
     def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:

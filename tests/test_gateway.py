@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -250,3 +251,27 @@ def test_a_batch_answers_its_valid_events_before_its_rejections(engine, register
     told = [json.loads(p) for _, p in link.published]
     assert [f["state"] for f in told] == ["received", "rejected"]  # three identical answers: published once
     assert count(engine, Rejection) == 3 and count(engine, Event) == 1
+
+
+def test_the_writer_outlives_a_registry_it_cannot_read_and_stores_once_it_can(engine, registered):
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    with engine.begin() as conn:  # the registry cannot be read: sorting a message fails
+        conn.exec_driver_sql("ALTER TABLE devices RENAME TO devices_away")
+    stop = threading.Event()
+    writer = threading.Thread(target=ingest.run, args=(stop,), daemon=True)
+    writer.start()
+    try:
+        ingest.submit(Inbound(T.event("pgr-1"), b'{"id": "r1", "type": "alarm"}', False, 1, 7, 0))
+        writer.join(0.8)
+        assert writer.is_alive() and link.acked == []
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE devices_away RENAME TO devices")
+        deadline = time.monotonic() + 15
+        while link.acked != [7]:
+            assert time.monotonic() < deadline and writer.is_alive()
+            time.sleep(0.05)
+        assert count(engine, Event, Event.event_id == "r1") == 1
+    finally:
+        stop.set()
+        writer.join(10)
