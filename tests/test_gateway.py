@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from devices.protocol import Topics
@@ -38,6 +39,10 @@ def peer(mosquitto):
     p = Peer(mosquitto.port, "peer", subscribe=["jinqiao/v1/dev/+/feedback"])
     yield p
     p.close()
+
+
+def rejections_counted(reason: str) -> float:
+    return REGISTRY.get_sample_value("jinqiao_gateway_rejections_total", {"reason": reason}) or 0.0
 
 
 def received(ref):
@@ -190,6 +195,7 @@ def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registere
         return classify(message, topics)
 
     link = RecordingLink()
+    counted = rejections_counted("unparseable")
     ingest = Ingest(engine, T, link, parse=fragile)
     bad = Inbound(T.event("pgr-1"), b"boom", False, 1, 1, 0)
     good = Inbound(T.event("pgr-2"), b'{"id": "ok", "type": "alarm"}', False, 1, 2, 0)
@@ -203,6 +209,7 @@ def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registere
     told = {t: json.loads(p) for t, p in link.published}
     assert told[T.feedback("pgr-1")]["state"] == "rejected" and told[T.feedback("pgr-1")]["reason"] == "unparseable"
     assert told[T.feedback("pgr-2")]["state"] == "received"
+    assert rejections_counted("unparseable") == counted + 1
 
 
 POISON = {  # a constraint the database enforces at insert time and the parser cannot know of
@@ -220,6 +227,7 @@ def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch
         for statement in POISON[engine.dialect.name]:
             conn.exec_driver_sql(statement)
     link = RecordingLink()
+    counted = rejections_counted("store_failed")
     ingest = Ingest(engine, T, link)
     batch = [Inbound(T.event("pgr-1"), b'{"id": "before", "type": "alarm"}', False, 1, 1, 0),
              Inbound(T.event("pgr-1"), b'{"id": "poison", "type": "alarm"}', False, 1, 2, 0),
@@ -239,6 +247,7 @@ def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch
     told = [json.loads(p) for _, p in link.published]
     assert {(f["ref"], f["state"], f.get("reason")) for f in told} == {
         ("before", "received", None), ("poison", "rejected", "store_failed"), ("after", "received", None)}
+    assert rejections_counted("store_failed") == counted + 1
 
 
 def test_a_batch_answers_its_valid_events_before_its_rejections(engine, registered):
