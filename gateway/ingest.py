@@ -36,7 +36,7 @@ from jinqiao.schema import Device, Event, PresenceChange, Rejection
 log = structlog.get_logger("jinqiao.gateway")
 
 MAX_BATCH = 1000  # messages of one transaction
-MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round: all the broker may have sent
+MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round (a batch at a time): all the broker may send
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 KNOWN_DEVICES_REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
@@ -241,16 +241,21 @@ class Ingest:
 
     # the writer thread
     def run(self, stop: threading.Event) -> None:
-        """Valid messages first: rejections wait in a backlog, stored a chunk at a time between takes.
+        """Valid messages first: rejections wait in a backlog, stored a chunk at a time between rounds.
 
-        Each round takes all that waits (up to the broker's window), stores and answers its valid
-        messages at once, then one chunk of the backlog. During a flood of bad input an alarm so
-        waits for at most one chunk of rejections, not for every bad message that came before it.
+        Each round takes, a batch at a time, all that waits (up to the broker's window), storing and
+        answering each batch's valid messages at once, then stores one chunk of the backlog. During
+        a flood of bad input an alarm so waits for at most one chunk of rejections, not for every
+        bad message that came before it.
         """
         backlog: list[tuple[Inbound, Rejected]] = []
         while not stop.is_set():
-            messages = self._take(wait=0.0 if backlog else 0.2)
-            if messages:
+            taken = 0
+            while taken < MAX_TAKE:
+                messages = self._take(wait=0.2 if not (backlog or taken) else 0.0)
+                if not messages:
+                    break
+                taken += len(messages)
                 try:
                     batch = self.sort(messages)
                 except Exception as exc:  # the registry could not be read: process_until_stored retries
@@ -268,11 +273,12 @@ class Ingest:
                     return
 
     def _take(self, wait: float) -> list[Inbound]:
+        """What waits, up to one batch; waits `wait` seconds for a first message."""
         try:
             messages = [self._queue.get(timeout=wait) if wait else self._queue.get_nowait()]
         except queue.Empty:
             return []
-        while len(messages) < MAX_TAKE:
+        while len(messages) < self.max_batch:
             try:
                 messages.append(self._queue.get_nowait())
             except queue.Empty:
