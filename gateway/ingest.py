@@ -21,23 +21,21 @@ from typing import Callable, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import (DataError, DisconnectionError, IntegrityError, InterfaceError, OperationalError,
-                            SQLAlchemyError)
-from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 from devices import adapters
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
+from gateway.failures import first_line, of_the_message, text, transient
 from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
+from gateway.rows import RowWriter
 from gateway.sources import KnownSources
 from jinqiao import metrics, wakeups
 from jinqiao.db import write_lock
-from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from jinqiao.schema import Device, PresenceChange
 
 log = structlog.get_logger("jinqiao.gateway")
 
 MAX_BATCH = 1000  # messages of one transaction
 MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round (a batch at a time): all the broker may send
-MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 KNOWN_DEVICES_REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
 LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in one line (all are in the table)
@@ -62,33 +60,13 @@ def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | R
     return parse_status(device_id, message.payload)
 
 
-def _transient(exc: Exception) -> bool:
-    """A failure of the connection or of concurrency, not of what we tried to store: retry the same."""
-    return (isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, SqlTimeout))
-            or bool(getattr(exc, "connection_invalidated", False)))
-
-
-def _of_the_message(exc: Exception) -> bool:
-    """The database refused the values (DBAPI's DataError, IntegrityError), or binding them failed outright."""
-    return isinstance(exc, (DataError, IntegrityError)) or not isinstance(exc, SQLAlchemyError)
-
-
-def _text(value: str) -> str:
-    return value.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return _text(f"{type(exc).__name__}: {text}"[:300])
-
-
 def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> Rejected:
     """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
     where = topics.split(message.topic)
     device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
     log.error("gateway.parser_crashed", reason=reason, error=f"{type(exc).__name__}: {exc}"[:300],
               topic=message.topic[:200], size=len(message.payload))
-    return Rejected(reason, _text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
+    return Rejected(reason, text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
 
 
 class KnownDevices:
@@ -110,71 +88,6 @@ class KnownDevices:
         if age > KNOWN_DEVICES_REFRESH_S or (device_id not in self._ids and age > MISS_RELOAD_MIN_S):
             self._reload()
         return device_id in self._ids
-
-
-class EventWriter:
-    """Stores a batch's events and marks their devices seen, and its rejections: the statements every message costs.
-
-    They bypass SQLAlchemy's per-row work (every parameter of every row through its type processors,
-    UtcDateTime twice a row), which under load was a quarter of the writer thread's time. Times go
-    through the very same processor (received_at once a batch), so what is stored is the same. On
-    PostgreSQL each statement runs once a batch, with arrays, instead of once a row; the devices are
-    locked in id order, as the sorted per-row updates did, so that gateways never deadlock on them.
-    """
-
-    COLUMNS = ("device_id", "event_id", "type", "received_at", "device_ts", "battery", "rssi", "payload")
-    REJECTION_COLUMNS = ("received_at", "topic", "device_id", "event_id", "reason", "detail", "size", "payload")
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        # received_at, device_ts and devices.last_seen_at are all UtcDateTime
-        self.to_db = Event.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        self.postgres = dialect.name == "postgresql"
-        events, devices, columns = Event.__tablename__, Device.__tablename__, ", ".join(self.COLUMNS)
-        rejections, rejection_columns = Rejection.__tablename__, ", ".join(self.REJECTION_COLUMNS)
-        if self.postgres:
-            self.rejections_sql = (
-                f"INSERT INTO {rejections} ({rejection_columns}) SELECT %s, t, d, e, r, x, n, p FROM unnest("
-                "%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::text[], %b::int[], %b::bytea[]"
-                ") AS u(t, d, e, r, x, n, p)")
-        else:
-            self.rejections_sql = (f"INSERT INTO {rejections} ({rejection_columns}) "
-                                   f"VALUES ({', '.join(['?'] * len(self.REJECTION_COLUMNS))})")
-        if self.postgres:
-            self.insert_sql = (
-                f"INSERT INTO {events} ({columns}) SELECT d, e, t, %s, ts, b, r, p FROM unnest("
-                "%b::varchar[], %b::varchar[], %b::varchar[], %b::timestamp[], %b::int[], %b::int[], %b::text[]"
-                ") AS u(d, e, t, ts, b, r, p) ON CONFLICT (device_id, event_id) DO NOTHING")
-            self.touch_sql = (
-                f"WITH seen AS MATERIALIZED (SELECT id FROM {devices} WHERE id = ANY(%b::varchar[]) ORDER BY id "
-                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s FROM seen WHERE {devices}.id = seen.id")
-        else:
-            self.insert_sql = (f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
-                               "ON CONFLICT (device_id, event_id) DO NOTHING")
-            self.touch_sql = f"UPDATE {devices} SET last_seen_at = ? WHERE id = ?"
-
-    def write_rejections(self, conn, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
-        """One statement for a batch's rejections: under a flood of bad input they must cost little."""
-        rows = [(_text(m.topic)[:300], r.device_id, r.event_id, r.reason, r.detail, len(m.payload),
-                 m.payload[:MAX_KEPT_PAYLOAD]) for m, r in rejections]
-        at_db = self.to_db(at)
-        if self.postgres:
-            conn.exec_driver_sql(self.rejections_sql, (at_db, *(list(column) for column in zip(*rows))))
-        else:
-            conn.exec_driver_sql(self.rejections_sql, [(at_db, *row) for row in rows])
-
-    def write(self, conn, events: list[DeviceEvent], at: datetime) -> None:
-        to_db = self.to_db
-        at_db = to_db(at)
-        rows = [(e.device_id, e.event_id, e.type, None if e.device_ts is None else to_db(e.device_ts), e.battery,
-                 e.rssi, e.payload) for e in events]
-        seen = sorted({e.device_id for e in events})
-        if self.postgres:
-            conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows))))
-            conn.exec_driver_sql(self.touch_sql, (seen, at_db))
-        else:
-            conn.exec_driver_sql(self.insert_sql, [(d, e, t, at_db, ts, b, r, p) for d, e, t, ts, b, r, p in rows])
-            conn.exec_driver_sql(self.touch_sql, [(at_db, d) for d in seen])
 
 
 def received_feedback(at: datetime) -> Callable[[str], bytes]:
@@ -230,7 +143,7 @@ class Ingest:
         self.sources = KnownSources(engine)
         self.adapter_topics = adapters.AdapterTopics()
         self._queue: queue.Queue[Inbound] = queue.Queue()
-        self._events = EventWriter(engine)
+        self._events = RowWriter(engine)
 
     # paho's thread
     def submit(self, message: Inbound) -> None:
@@ -259,7 +172,7 @@ class Ingest:
                 try:
                     batch = self.sort(messages)
                 except Exception as exc:  # the registry could not be read: process_until_stored retries
-                    log.error("gateway.sort_failed", error=_first_line(exc), batch=len(messages))
+                    log.error("gateway.sort_failed", error=first_line(exc), batch=len(messages))
                     if not self.process_until_stored(messages, stop):
                         return
                     continue
@@ -304,17 +217,17 @@ class Ingest:
                 failure = exc
                 messages, batch = [m for m in messages if id(m) not in done], None  # sorted anew
             if not messages:  # all of it is stored and answered; what failed came after (a wake-up)
-                log.error("gateway.after_store_failed", error=_first_line(failure))
+                log.error("gateway.after_store_failed", error=first_line(failure))
                 return True
             metrics.STORE_FAILURES.inc()
-            if not _transient(failure):
+            if not transient(failure):
                 if len(messages) > 1:
-                    log.error("gateway.batch_failed", error=_first_line(failure), batch=len(messages),
+                    log.error("gateway.batch_failed", error=first_line(failure), batch=len(messages),
                               then="one message at a time")
                     return all(self.process_until_stored([m], stop) for m in messages)
-                if _of_the_message(failure):
+                if of_the_message(failure):
                     return self._reject_unstorable(messages[0], failure, stop)
-            log.error("gateway.store_failed", error=_first_line(failure), batch=len(messages), retry_in=delay)
+            log.error("gateway.store_failed", error=first_line(failure), batch=len(messages), retry_in=delay)
             if stop.wait(delay):
                 return False  # unacknowledged: the broker delivers these again
             delay = min(delay * 2, 5.0)
@@ -329,7 +242,7 @@ class Ingest:
             event_id = parsed[0][1].event_id if parsed else None
         except Exception:  # it is refused anyway; the id only helps the device match the answer
             pass
-        rejected = Rejected("store_failed", _first_line(failure), device_id, event_id)
+        rejected = Rejected("store_failed", first_line(failure), device_id, event_id)
         delay = 0.1
         while True:
             at = self.now()
@@ -338,7 +251,7 @@ class Ingest:
                 self.store(batch, at)
                 break
             except Exception as exc:
-                log.error("gateway.store_failed", error=_first_line(exc), batch=1, retry_in=delay, rejection=True)
+                log.error("gateway.store_failed", error=first_line(exc), batch=1, retry_in=delay, rejection=True)
                 if stop.wait(delay):
                     return False
                 delay = min(delay * 2, 5.0)
