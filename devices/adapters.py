@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from devices.protocol import MAX_EVENT_BYTES, Rejected
+from devices.protocol import MAX_CONTAINERS, MAX_EVENT_BYTES, Rejected, too_many_containers
 
 ADAPTERS = ("zigbee2mqtt", "shelly", "tasmota")
 DEDUPE_WINDOW_S = 60
@@ -37,6 +37,7 @@ Z2M_ACTIONS = {
     "hold": "cancel",  # a long press cancels the resident's own call
 }
 Z2M_NO_EVENT = frozenset({"", "release"})  # an empty action clears the last one; release follows hold
+SHELLY_MAX_CNT = 2 ** 63
 SHELLY_EVENTS = {"S": "alarm", "SS": "checkin", "L": "cancel"}
 TASMOTA_ACTIONS = {"SINGLE": "alarm", "DOUBLE": "checkin", "HOLD": "cancel"}
 TASMOTA_NO_EVENT = frozenset({"CLEAR"})
@@ -129,10 +130,10 @@ def _z2m_state(source: str, payload: bytes, retained: bool, now: datetime) -> Pa
     if isinstance(battery, Rejected):
         return _named(battery, "zigbee2mqtt", source)
     action = doc.get("action")
+    if action is not None and not isinstance(action, str):  # before any set lookup: a list is unhashable
+        return AdapterRejected("zigbee2mqtt", source, "bad_action", "action must be a string")
     if action is None or action in Z2M_NO_EVENT:
         kind = "heartbeat"  # a state report: the device is alive (and says how its battery is)
-    elif not isinstance(action, str):
-        return AdapterRejected("zigbee2mqtt", source, "bad_action", "action must be a string")
     elif action in Z2M_ACTIONS:
         kind = Z2M_ACTIONS[action]
     else:
@@ -146,9 +147,9 @@ def _z2m_availability(source: str, payload: bytes) -> Parsed:
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):  # Zigbee2MQTT 1.30+: {"state":"online"}; older ones send the bare word
         try:
-            doc = json.loads(text)
+            doc = json.loads(text) if len(payload) <= MAX_EVENT_BYTES and not too_many_containers(payload) else None
             text = doc.get("state") if isinstance(doc, dict) else None
-        except ValueError:
+        except (ValueError, RecursionError):
             text = None
     return _status("zigbee2mqtt", source, (text if isinstance(text, str) else "?").encode(),
                    {"online": "online", "offline": "offline"})
@@ -162,8 +163,9 @@ def _shelly_input(source: str, payload: bytes, retained: bool) -> Parsed:
     if isinstance(doc, AdapterRejected):
         return doc
     event, count = doc.get("event"), doc.get("event_cnt")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        return AdapterRejected("shelly", source, "bad_event_cnt", "event_cnt must be a non-negative integer")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < SHELLY_MAX_CNT:
+        # the bound keeps the event id within its 64-character column
+        return AdapterRejected("shelly", source, "bad_event_cnt", "event_cnt must be an integer from 0 to 2^63-1")
     if not isinstance(event, str):
         return AdapterRejected("shelly", source, "bad_action", "event must be a string")
     if event not in SHELLY_EVENTS:
@@ -235,10 +237,14 @@ def _status(adapter: str, source: str, payload: bytes, words: dict[str, str]) ->
 def _json_object(adapter: str, source: str, payload: bytes) -> dict | AdapterRejected:
     if len(payload) > MAX_EVENT_BYTES:
         return AdapterRejected(adapter, source, "too_large", f"{len(payload)} bytes, limit {MAX_EVENT_BYTES}")
+    if too_many_containers(payload):  # before json.loads, which would recurse (devices/protocol.py)
+        return AdapterRejected(adapter, source, "too_deep", f"more than {MAX_CONTAINERS} arrays and objects")
     try:
         doc = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         return AdapterRejected(adapter, source, "not_json", str(exc)[:200])
+    except RecursionError:  # deeper than Python's recursion limit, though small
+        return AdapterRejected(adapter, source, "too_deep", "JSON nested too deeply")
     if not isinstance(doc, dict):
         return AdapterRejected(adapter, source, "not_object", f"a JSON {type(doc).__name__}, not an object")
     return doc

@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 
 MAX_EVENT_BYTES = 4096
 EVENT_TYPES = frozenset({"alarm", "fall", "cancel", "checkin", "heartbeat", "battery_low"})
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEVICE_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # \Z, not $: "pgr-1\n" is no device id
 STATUSES = frozenset({"online", "offline"})
+MAX_CONTAINERS = 512  # arrays and objects in one payload; no device's event needs more than a few
+_JSON_STRING = re.compile(rb'"[^"]*"')  # once escapes are gone: linear, whatever the input
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,15 @@ def parse_event(device_id: str, payload: bytes, retained: bool) -> DeviceEvent |
     if len(payload) > MAX_EVENT_BYTES:
         peek = _peek_id(payload) if len(payload) <= 16 * MAX_EVENT_BYTES else None
         return Rejected("too_large", f"{len(payload)} bytes, limit {MAX_EVENT_BYTES}", device_id, peek)
+    if too_many_containers(payload):
+        return Rejected("too_deep", f"more than {MAX_CONTAINERS} arrays and objects", device_id)
     try:
         text = payload.decode("utf-8")
         doc = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return Rejected("not_json", str(exc)[:200], device_id)
+    except RecursionError:  # a second net: too_many_containers should have refused it
+        return Rejected("too_deep", "JSON nested too deeply", device_id)
     if not isinstance(doc, dict):
         return Rejected("not_object", f"a JSON {type(doc).__name__}, not an object", device_id)
     event_id = doc.get("id")
@@ -130,6 +136,20 @@ def feedback(ref: str | None, state: str, at: datetime, alert: str | None = None
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def too_many_containers(payload: bytes) -> bool:
+    """More arrays and objects than any event has: refused before json.loads, which would recurse.
+
+    '[' * 3000 is far below the size limit yet deeper than Python's recursion limit; json.loads
+    raises RecursionError on it, and only after 1,000 levels of recursion (~190 µs: under a flood,
+    the gateway's largest cost). Counting brackets is C-speed; strings are cut out only when the
+    count is high, so that brackets inside them are not counted.
+    """
+    if payload.count(b"[") + payload.count(b"{") <= MAX_CONTAINERS:
+        return False
+    bare = _JSON_STRING.sub(b"", payload.replace(b"\\\\", b"").replace(b'\\"', b""))
+    return bare.count(b"[") + bare.count(b"{") > MAX_CONTAINERS
+
+
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -152,9 +172,11 @@ def _parse_ts(ts: object) -> datetime | None | Rejected:
 
 def _peek_id(payload: bytes) -> str | None:
     """The event id of a payload we refuse anyway, so the device can be told which one."""
+    if too_many_containers(payload):
+        return None
     try:
         doc = json.loads(payload)
         event_id = doc.get("id") if isinstance(doc, dict) else None
-        return event_id if isinstance(event_id, str) and len(event_id) <= 64 and event_id.isprintable() else None
-    except ValueError:
+        return event_id if isinstance(event_id, str) and 1 <= len(event_id) <= 64 and event_id.isprintable() else None
+    except (ValueError, RecursionError):
         return None

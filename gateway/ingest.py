@@ -2,9 +2,9 @@
 
 Messages arrive on paho's thread and wait in a queue. One writer thread takes whatever is waiting
 (one message when idle, hundreds under load), stores it all in one transaction, and only after the
-commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. A batch
-that fails to commit is retried, unacknowledged, until it succeeds: nothing is acknowledged that
-is not on disk.
+commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. Nothing
+is acknowledged that is not on disk: a batch that fails to commit is retried, unacknowledged; one
+message the database refuses is isolated and recorded as a rejection (process_until_stored).
 """
 
 from __future__ import annotations
@@ -21,22 +21,24 @@ from typing import Callable, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from devices import adapters
-from devices.protocol import DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
-from gateway.mqtt_link import Inbound
+from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
+from gateway.failures import first_line, of_the_message, text, transient
+from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
+from gateway.rows import RowWriter
 from gateway.sources import KnownSources
 from jinqiao import metrics, wakeups
 from jinqiao.db import write_lock
-from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from jinqiao.schema import Device, PresenceChange
 
 log = structlog.get_logger("jinqiao.gateway")
 
-MAX_BATCH = 1000
-MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
+MAX_BATCH = 1000  # messages of one transaction
+MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round (a batch at a time): all the broker may send
 KNOWN_DEVICES_REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
+LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in one line (all are in the table)
 
 
 class Link(Protocol):
@@ -56,6 +58,15 @@ def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | R
     if kind == "event":
         return parse_event(device_id, message.payload, message.retained)
     return parse_status(device_id, message.payload)
+
+
+def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> Rejected:
+    """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
+    where = topics.split(message.topic)
+    device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
+    log.error("gateway.parser_crashed", reason=reason, error=f"{type(exc).__name__}: {exc}"[:300],
+              topic=message.topic[:200], size=len(message.payload))
+    return Rejected(reason, text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
 
 
 class KnownDevices:
@@ -79,51 +90,6 @@ class KnownDevices:
         return device_id in self._ids
 
 
-class EventWriter:
-    """Stores a batch's events and marks their devices seen: the statements every event costs.
-
-    They bypass SQLAlchemy's per-row work (every parameter of every row through its type processors,
-    UtcDateTime twice a row), which under load was a quarter of the writer thread's time. Times go
-    through the very same processor (received_at once a batch), so what is stored is the same. On
-    PostgreSQL each statement runs once a batch, with arrays, instead of once a row; the devices are
-    locked in id order, as the sorted per-row updates did, so that gateways never deadlock on them.
-    """
-
-    COLUMNS = ("device_id", "event_id", "type", "received_at", "device_ts", "battery", "rssi", "payload")
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        # received_at, device_ts and devices.last_seen_at are all UtcDateTime
-        self.to_db = Event.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        self.postgres = dialect.name == "postgresql"
-        events, devices, columns = Event.__tablename__, Device.__tablename__, ", ".join(self.COLUMNS)
-        if self.postgres:
-            self.insert_sql = (
-                f"INSERT INTO {events} ({columns}) SELECT d, e, t, %s, ts, b, r, p FROM unnest("
-                "%b::varchar[], %b::varchar[], %b::varchar[], %b::timestamp[], %b::int[], %b::int[], %b::text[]"
-                ") AS u(d, e, t, ts, b, r, p) ON CONFLICT (device_id, event_id) DO NOTHING")
-            self.touch_sql = (
-                f"WITH seen AS MATERIALIZED (SELECT id FROM {devices} WHERE id = ANY(%b::varchar[]) ORDER BY id "
-                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s FROM seen WHERE {devices}.id = seen.id")
-        else:
-            self.insert_sql = (f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
-                               "ON CONFLICT (device_id, event_id) DO NOTHING")
-            self.touch_sql = f"UPDATE {devices} SET last_seen_at = ? WHERE id = ?"
-
-    def write(self, conn, events: list[DeviceEvent], at: datetime) -> None:
-        to_db = self.to_db
-        at_db = to_db(at)
-        rows = [(e.device_id, e.event_id, e.type, None if e.device_ts is None else to_db(e.device_ts), e.battery,
-                 e.rssi, e.payload) for e in events]
-        seen = sorted({e.device_id for e in events})
-        if self.postgres:
-            conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows))))
-            conn.exec_driver_sql(self.touch_sql, (seen, at_db))
-        else:
-            conn.exec_driver_sql(self.insert_sql, [(d, e, t, at_db, ts, b, r, p) for d, e, t, ts, b, r, p in rows])
-            conn.exec_driver_sql(self.touch_sql, [(at_db, d) for d in seen])
-
-
 def received_feedback(at: datetime) -> Callable[[str], bytes]:
     """`feedback(ref, "received", at)` byte for byte, with the part all events of a batch share made once."""
     sample = feedback("", "received", at)
@@ -145,6 +111,15 @@ class Batch:
     # cannot show feedback, so nothing is published back to it
     quiet: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
 
+    def lanes(self) -> list["Batch"]:
+        """The valid messages, then the rejections: each part stored and answered on its own."""
+        valid = Batch(events=self.events, statuses=self.statuses, quiet=self.quiet)
+        parts = [valid] if self.events or self.statuses or self.quiet else []
+        return parts + [Batch(rejections=self.rejections)] if self.rejections else parts
+
+    def messages(self) -> list[Inbound]:
+        return [m for part in (self.events, self.statuses, self.rejections, self.quiet) for m, _ in part]
+
 
 class Ingest:
     def __init__(
@@ -154,8 +129,11 @@ class Ingest:
         link: Link | None = None,
         now: Callable[[], datetime] = utcnow,
         max_batch: int = MAX_BATCH,
+        parse: Callable[[Inbound, Topics], DeviceEvent | StatusReport | Rejected] = classify,
+        adapt: Callable[..., adapters.Parsed | None] = adapters.parse,
     ) -> None:
         self.engine = engine
+        self.classify, self.adapt = parse, adapt  # ports, so a test can hand in a parser that raises
         self.topics = topics
         self.link = link
         self.now = now
@@ -165,7 +143,7 @@ class Ingest:
         self.sources = KnownSources(engine)
         self.adapter_topics = adapters.AdapterTopics()
         self._queue: queue.Queue[Inbound] = queue.Queue()
-        self._events = EventWriter(engine)
+        self._events = RowWriter(engine)
 
     # paho's thread
     def submit(self, message: Inbound) -> None:
@@ -176,64 +154,167 @@ class Ingest:
 
     # the writer thread
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            messages = [first]
-            while len(messages) < self.max_batch:
-                try:
-                    messages.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self.process_until_stored(messages, stop)
+        """Valid messages first: rejections wait in a backlog, stored a chunk at a time between rounds.
 
-    def process_until_stored(self, messages: list[Inbound], stop: threading.Event) -> bool:
+        Each round takes, a batch at a time, all that waits (up to the broker's window), storing and
+        answering each batch's valid messages at once, then stores one chunk of the backlog. During
+        a flood of bad input an alarm so waits for at most one chunk of rejections, not for every
+        bad message that came before it.
+        """
+        backlog: list[tuple[Inbound, Rejected]] = []
+        while not stop.is_set():
+            taken = 0
+            while taken < MAX_TAKE:
+                messages = self._take(wait=0.2 if not (backlog or taken) else 0.0)
+                if not messages:
+                    break
+                taken += len(messages)
+                try:
+                    batch = self.sort(messages)
+                except Exception as exc:  # the registry could not be read: process_until_stored retries
+                    log.error("gateway.sort_failed", error=first_line(exc), batch=len(messages))
+                    if not self.process_until_stored(messages, stop):
+                        return
+                    continue
+                valid = Batch(events=batch.events, statuses=batch.statuses, quiet=batch.quiet)
+                if valid.messages() and not self.process_until_stored(valid.messages(), stop, valid):
+                    return
+                backlog += batch.rejections
+            if backlog:
+                chunk, backlog = backlog[:self.max_batch], backlog[self.max_batch:]
+                if not self.process_until_stored([m for m, _ in chunk], stop, Batch(rejections=chunk)):
+                    return
+
+    def _take(self, wait: float) -> list[Inbound]:
+        """What waits, up to one batch; waits `wait` seconds for a first message."""
+        try:
+            messages = [self._queue.get(timeout=wait) if wait else self._queue.get_nowait()]
+        except queue.Empty:
+            return []
+        while len(messages) < self.max_batch:
+            try:
+                messages.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return messages
+
+    def process_until_stored(self, messages: list[Inbound], stop: threading.Event, batch: Batch | None = None) -> bool:
+        """Store and answer these messages; False only when told to stop first (then nothing is acknowledged).
+
+        A transient failure (the connection, a lock) retries the same batch. Any other failure retries
+        the batch one message at a time, so that one message the database refuses holds back no other:
+        that message is recorded as a `store_failed` rejection, answered and acknowledged. A failure that
+        is not the message's own (a missing table) keeps retrying that message: acknowledging every
+        alarm as refused would lose them all.
+        """
         delay = 0.1
+        done: set[int] = set()
         while True:
             try:
-                self.process(messages)
+                self.process(messages, done, batch)
                 return True
-            except SQLAlchemyError as exc:
-                metrics.STORE_FAILURES.inc()
-                log.error("gateway.store_failed", error=str(exc).splitlines()[0][:300], batch=len(messages), retry_in=delay)
-                if stop.wait(delay):
-                    return False  # unacknowledged: the broker delivers these again
-                delay = min(delay * 2, 5.0)
+            except Exception as exc:
+                failure = exc
+                messages, batch = [m for m in messages if id(m) not in done], None  # sorted anew
+            if not messages:  # all of it is stored and answered; what failed came after (a wake-up)
+                log.error("gateway.after_store_failed", error=first_line(failure))
+                return True
+            metrics.STORE_FAILURES.inc()
+            if not transient(failure):
+                if len(messages) > 1:
+                    log.error("gateway.batch_failed", error=first_line(failure), batch=len(messages),
+                              then="one message at a time")
+                    return all(self.process_until_stored([m], stop) for m in messages)
+                if of_the_message(failure):
+                    return self._reject_unstorable(messages[0], failure, stop)
+            log.error("gateway.store_failed", error=first_line(failure), batch=len(messages), retry_in=delay)
+            if stop.wait(delay):
+                return False  # unacknowledged: the broker delivers these again
+            delay = min(delay * 2, 5.0)
 
-    def process(self, messages: list[Inbound]) -> Batch:
-        at = self.now()
-        batch = self.sort(messages, at)
-        self.store(batch, at)
-        metrics.BATCH_SIZE.observe(len(messages))
+    def _reject_unstorable(self, message: Inbound, failure: Exception, stop: threading.Event) -> bool:
+        """Record a message the database refused as a `store_failed` rejection, then answer and acknowledge it."""
+        where = self.topics.split(message.topic)
+        device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
+        event_id = None
+        try:
+            parsed = self.sort([message]).events
+            event_id = parsed[0][1].event_id if parsed else None
+        except Exception:  # it is refused anyway; the id only helps the device match the answer
+            pass
+        rejected = Rejected("store_failed", first_line(failure), device_id, event_id)
+        delay = 0.1
+        while True:
+            at = self.now()
+            batch = Batch(rejections=[(message, rejected)])
+            try:
+                self.store(batch, at)
+                break
+            except Exception as exc:
+                log.error("gateway.store_failed", error=first_line(exc), batch=1, retry_in=delay, rejection=True)
+                if stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 5.0)
         self.answer(batch, at)
-        if batch.events or batch.quiet:
-            self.on_stored()
+        return True
+
+    def process(self, messages: list[Inbound], done: set[int] | None = None, batch: Batch | None = None) -> Batch:
+        """Store and answer a batch: its valid messages first, in their own transaction, then its rejections.
+
+        Under a flood of bad input an alarm then waits for no rejection of its batch. `done` collects
+        (by id) the messages already answered, so that a retry after a failure of the second part
+        does not store the first part again. `batch` is `messages` already sorted.
+        """
+        at = self.now()
+        batch = batch or self.sort(messages, at)
+        metrics.BATCH_SIZE.observe(len(messages))
+        for part in batch.lanes():
+            self.store(part, at)
+            self.answer(part, at)
+            if done is not None:
+                done.update(id(m) for m in part.messages())
+            if part.events or part.quiet:
+                self.on_stored()
         return batch
 
     def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:
         batch = Batch()
+        at = at or self.now()
         for message in messages:
-            parsed = classify(message, self.topics)
-            if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
-                adapted = adapters.parse(message.topic, message.payload, message.retained, at or self.now(),
-                                         self.adapter_topics)
-                if adapted is not None:
-                    parsed = self.sources.resolve(adapted)
-                    if isinstance(parsed, DeviceEvent):
-                        batch.quiet.append((message, parsed))
-                        continue
-            elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
-                parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
-                                  getattr(parsed, "event_id", None))
-            if isinstance(parsed, DeviceEvent):
+            parsed, quiet = self._meaning(message, at)
+            if quiet:
+                batch.quiet.append((message, parsed))
+            elif isinstance(parsed, DeviceEvent):
                 batch.events.append((message, parsed))
             elif isinstance(parsed, StatusReport):
                 batch.statuses.append((message, parsed))
             else:
                 batch.rejections.append((message, parsed))
         return batch
+
+    def _meaning(self, message: Inbound, at: datetime) -> tuple[DeviceEvent | StatusReport | Rejected, bool]:
+        """One message in our terms, and whether it is a commodity button's event (told nothing).
+
+        Whatever the parser or an adapter raises rejects this message alone: nothing a device sends
+        may stop the writer. The registry lookups stay outside the net: a database error there is
+        the database's, and the batch is retried.
+        """
+        try:
+            parsed = self.classify(message, self.topics)
+        except Exception as exc:
+            return _crashed("unparseable", exc, message, self.topics), False
+        if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
+            try:
+                adapted = self.adapt(message.topic, message.payload, message.retained, at, self.adapter_topics)
+            except Exception as exc:
+                return _crashed("adapter_error", exc, message, self.topics), False
+            if adapted is not None:
+                parsed = self.sources.resolve(adapted)
+                return parsed, isinstance(parsed, DeviceEvent)
+        elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
+            parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
+                              getattr(parsed, "event_id", None))
+        return parsed, False
 
     def store(self, batch: Batch, at: datetime) -> None:
         with write_lock(self.engine), self.engine.begin() as conn:
@@ -243,12 +324,7 @@ class Ingest:
             if batch.statuses:
                 self._store_presence(conn, batch.statuses, at)
             if batch.rejections:
-                conn.execute(insert(Rejection), [
-                    {"received_at": at, "topic": m.topic[:300], "device_id": r.device_id, "event_id": r.event_id,
-                     "reason": r.reason, "detail": r.detail, "size": len(m.payload),
-                     "payload": m.payload[:MAX_KEPT_PAYLOAD]}
-                    for m, r in batch.rejections
-                ])
+                self._events.write_rejections(conn, batch.rejections, at)
 
     def _store_presence(self, conn, statuses: list[tuple[Inbound, StatusReport]], at: datetime) -> None:
         ids = sorted({s.device_id for _, s in statuses})
@@ -285,12 +361,33 @@ class Ingest:
             metrics.PRESENCE.labels(report.status).inc()
             if link:
                 link.ack(message)
-        for message, rejected in batch.rejections:
-            metrics.REJECTIONS.labels(rejected.reason).inc()
+        if batch.rejections:
+            self._answer_rejections(batch.rejections, at)
+
+    def _answer_rejections(self, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
+        """Counted and logged per reason, each told to its device once, all acknowledged.
+
+        Cheap on purpose, for a flood: a log line for the first few of a batch and one summary line,
+        and identical feedback (a device's many refused messages without an id) published once.
+        """
+        link = self.link
+        reasons = Counter(r.reason for _, r in rejections)
+        for reason, n in reasons.items():
+            metrics.REJECTIONS.labels(reason).inc(n)
+        for message, rejected in rejections[:LOGGED_REJECTIONS]:
             log.warning("gateway.rejected", reason=rejected.reason, detail=rejected.detail, topic=message.topic[:200],
                         device_id=rejected.device_id, event_id=rejected.event_id, size=len(message.payload))
-            if link:
-                if rejected.device_id and rejected.reason != "bad_device_id" and message.topic.endswith("/event"):
+        if len(rejections) > LOGGED_REJECTIONS:
+            log.warning("gateway.rejected_more", count=len(rejections) - LOGGED_REJECTIONS, reasons=dict(reasons),
+                        devices=len({r.device_id for _, r in rejections}))
+        if not link:
+            return
+        told: set[tuple[str, str | None, str]] = set()
+        for message, rejected in rejections:
+            if rejected.device_id and rejected.reason != "bad_device_id" and message.topic.endswith("/event"):
+                key = (rejected.device_id, rejected.event_id, rejected.reason)
+                if key not in told:
+                    told.add(key)
                     link.publish(self.topics.feedback(rejected.device_id),
                                  feedback(rejected.event_id, "rejected", at, reason=rejected.reason))
-                link.ack(message)
+            link.ack(message)

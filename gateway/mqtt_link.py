@@ -31,7 +31,10 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 log = structlog.get_logger("jinqiao.mqtt")
 
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
-RECEIVE_MAXIMUM = 1000  # how many unacknowledged messages the broker may have in flight to us
+# How many unacknowledged messages the broker may have in flight to us. Large, so that during a flood
+# of bad input an alarm behind it reaches the writer, which stores valid messages first, instead of
+# waiting on the broker for thousands of rejections to be stored (gateway/ingest.py, run).
+RECEIVE_MAXIMUM = 10_000
 REMIND_S = 30.0  # while the broker is away, say so again this often
 
 

@@ -89,6 +89,13 @@ BAD = [
     ("stat/t1/RESULT", j({"Button1": "SINGLE"}), "bad_action"),
     ("tele/t1/LWT", b"online", "bad_status"),
     ("tele/t1/STATE", b"\xff", "not_json"),
+    # found by tests/test_protocol_properties.py: each raised, or gave an id longer than its column
+    ("zigbee2mqtt/aqara", b"[" * 3000, "too_deep"),
+    ("stat/t1/RESULT", b'{"":' * 1000, "too_deep"),
+    ("zigbee2mqtt/aqara/availability", b"{" * 3000, "bad_status"),
+    ("zigbee2mqtt/aqara", j({"action": []}), "bad_action"),
+    ("zigbee2mqtt/aqara", j({"action": {"press": 1}}), "bad_action"),
+    ("shellies/sb1/input_event/0", j({"event": "S", "event_cnt": 10 ** 60}), "bad_event_cnt"),
 ]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from devices.protocol import Topics
-from gateway.ingest import Ingest
+from gateway.ingest import Ingest, classify
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
@@ -37,6 +39,10 @@ def peer(mosquitto):
     p = Peer(mosquitto.port, "peer", subscribe=["jinqiao/v1/dev/+/feedback"])
     yield p
     p.close()
+
+
+def rejections_counted(reason: str) -> float:
+    return REGISTRY.get_sample_value("jinqiao_gateway_rejections_total", {"reason": reason}) or 0.0
 
 
 def received(ref):
@@ -167,3 +173,114 @@ def test_a_batch_that_cannot_be_stored_is_retried_and_never_acknowledged_first(e
     assert link.acked == [42]
     assert json.loads(link.published[0][1])["state"] == "received"
     assert count(engine, Event) == 1
+
+
+def test_a_deeply_nested_payload_is_one_rejection_and_the_alarm_after_it_flows(gateway, peer, engine):
+    nested = b"[" * 3000  # far below the 4096-byte limit, far deeper than Python's recursion limit
+    peer.publish(T.event("pgr-1"), nested)
+    peer.publish(T.event("pgr-1"), {"id": "after-nested", "type": "alarm"})
+    peer.wait_for(received("after-nested"))
+    peer.wait_for(lambda p: [f for f in p.feedback() if f["state"] == "rejected"])
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.payload) for r in rows] == [("too_deep", "pgr-1", nested)]
+    assert count(engine, Event, Event.event_id == "after-nested", Event.type == "alarm") == 1
+    assert gateway.healthy()  # the writer thread lives on
+
+
+def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registered):
+    def fragile(message, topics):
+        if message.payload == b"boom":
+            raise MemoryError("the parser gave up")  # any exception at all, not only ValueError
+        return classify(message, topics)
+
+    link = RecordingLink()
+    counted = rejections_counted("unparseable")
+    ingest = Ingest(engine, T, link, parse=fragile)
+    bad = Inbound(T.event("pgr-1"), b"boom", False, 1, 1, 0)
+    good = Inbound(T.event("pgr-2"), b'{"id": "ok", "type": "alarm"}', False, 1, 2, 0)
+    assert ingest.process_until_stored([bad, good], threading.Event())
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.payload) for r in rows] == [("unparseable", "pgr-1", b"boom")]
+    assert "MemoryError" in rows[0].detail
+    assert count(engine, Event, Event.event_id == "ok") == 1
+    assert sorted(link.acked) == [1, 2]
+    told = {t: json.loads(p) for t, p in link.published}
+    assert told[T.feedback("pgr-1")]["state"] == "rejected" and told[T.feedback("pgr-1")]["reason"] == "unparseable"
+    assert told[T.feedback("pgr-2")]["state"] == "received"
+    assert rejections_counted("unparseable") == counted + 1
+
+
+POISON = {  # a constraint the database enforces at insert time and the parser cannot know of
+    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_id = 'poison' "
+               "BEGIN SELECT RAISE(ABORT, 'poisoned value'); END"],
+    "postgresql": ["CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.event_id = 'poison' THEN "
+                   "RAISE EXCEPTION 'poisoned value' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ "
+                   "LANGUAGE plpgsql",
+                   "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()"],
+}
+
+
+def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch_is_stored(engine, registered):
+    with engine.begin() as conn:
+        for statement in POISON[engine.dialect.name]:
+            conn.exec_driver_sql(statement)
+    link = RecordingLink()
+    counted = rejections_counted("store_failed")
+    ingest = Ingest(engine, T, link)
+    batch = [Inbound(T.event("pgr-1"), b'{"id": "before", "type": "alarm"}', False, 1, 1, 0),
+             Inbound(T.event("pgr-1"), b'{"id": "poison", "type": "alarm"}', False, 1, 2, 0),
+             Inbound(T.event("pgr-2"), b'{"id": "after", "type": "alarm"}', False, 1, 3, 0)]
+    done = []
+    worker = threading.Thread(target=lambda: done.append(ingest.process_until_stored(batch, threading.Event())),
+                              daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive() and done == [True]  # it does not retry for ever
+    with engine.connect() as conn:
+        assert sorted(conn.scalars(select(Event.event_id))) == ["after", "before"]
+        rows = conn.execute(select(Rejection)).all()
+    assert [(r.reason, r.device_id, r.event_id) for r in rows] == [("store_failed", "pgr-1", "poison")]
+    assert "poisoned value" in rows[0].detail and rows[0].payload == batch[1].payload
+    assert sorted(link.acked) == [1, 2, 3]
+    told = [json.loads(p) for _, p in link.published]
+    assert {(f["ref"], f["state"], f.get("reason")) for f in told} == {
+        ("before", "received", None), ("poison", "rejected", "store_failed"), ("after", "received", None)}
+    assert rejections_counted("store_failed") == counted + 1
+
+
+def test_a_batch_answers_its_valid_events_before_its_rejections(engine, registered):
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    bad = [Inbound(T.event("pgr-1"), b"{nope", False, 1, mid, 0) for mid in (1, 2, 3)]
+    good = Inbound(T.event("pgr-2"), b'{"id": "ok", "type": "alarm"}', False, 1, 4, 0)
+    assert ingest.process_until_stored([*bad, good], threading.Event())
+    assert link.acked == [4, 1, 2, 3]  # the alarm's commit and answer wait for no rejection
+    told = [json.loads(p) for _, p in link.published]
+    assert [f["state"] for f in told] == ["received", "rejected"]  # three identical answers: published once
+    assert count(engine, Rejection) == 3 and count(engine, Event) == 1
+
+
+def test_the_writer_outlives_a_registry_it_cannot_read_and_stores_once_it_can(engine, registered):
+    link = RecordingLink()
+    ingest = Ingest(engine, T, link)
+    with engine.begin() as conn:  # the registry cannot be read: sorting a message fails
+        conn.exec_driver_sql("ALTER TABLE devices RENAME TO devices_away")
+    stop = threading.Event()
+    writer = threading.Thread(target=ingest.run, args=(stop,), daemon=True)
+    writer.start()
+    try:
+        ingest.submit(Inbound(T.event("pgr-1"), b'{"id": "r1", "type": "alarm"}', False, 1, 7, 0))
+        writer.join(0.8)
+        assert writer.is_alive() and link.acked == []
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE devices_away RENAME TO devices")
+        deadline = time.monotonic() + 15
+        while link.acked != [7]:
+            assert time.monotonic() < deadline and writer.is_alive()
+            time.sleep(0.05)
+        assert count(engine, Event, Event.event_id == "r1") == 1
+    finally:
+        stop.set()
+        writer.join(10)

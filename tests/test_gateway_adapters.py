@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from sqlalchemy import select
 
+from devices import adapters
+from devices.protocol import Topics
+from gateway.ingest import Ingest
+from gateway.mqtt_link import Inbound
 from jinqiao.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
@@ -112,3 +117,33 @@ def test_bad_or_unknown_button_messages_are_recorded_and_block_nothing(gateway, 
     assert [(r.reason, r.device_id, r.topic) for r in rows] == [(reason, device, topic)]
     assert rows[0].payload == payload.encode() and rows[0].detail
     assert events(engine) == [("ta-1", "alarm")]
+
+
+def test_a_nested_button_payload_is_one_rejection_and_the_press_after_it_flows(gateway, peer, engine):
+    peer.publish("zigbee2mqtt/sos-liu", b"[" * 3000)  # made the adapter raise RecursionError
+    peer.publish("zigbee2mqtt/sos-liu/availability", b"{" * 3000)
+    peer.publish("stat/tasmota_5A1B2C/RESULT", '{"Button1":{"Action":"SINGLE"}}')
+    settle(peer, engine, 1, 2)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rejection).order_by(Rejection.id)).all()
+    assert [(r.reason, r.device_id) for r in rows] == [("too_deep", "z-sos"), ("bad_status", "z-sos")]
+    assert events(engine) == [("ta-1", "alarm")]
+    assert gateway.healthy()
+
+
+def test_whatever_an_adapter_raises_rejects_that_message_alone(engine, registered):
+    def fragile(topic, payload, retained, now, topics):
+        if payload == b"boom":
+            raise KeyError("the adapter gave up")
+        return adapters.parse(topic, payload, retained, now, topics)
+
+    acked = []
+    link = type("Link", (), {"publish": lambda self, *a, **k: None, "ack": lambda self, m: acked.append(m.mid)})()
+    ingest = Ingest(engine, Topics("jinqiao"), link, adapt=fragile)
+    bad = Inbound("zigbee2mqtt/sos-liu", b"boom", False, 1, 1, 0)
+    good = Inbound("stat/tasmota_5A1B2C/RESULT", b'{"Button1":{"Action":"SINGLE"}}', False, 1, 2, 0)
+    assert ingest.process_until_stored([bad, good], threading.Event())
+    with engine.connect() as conn:
+        assert [(r.reason, r.topic) for r in conn.execute(select(Rejection))] == [("adapter_error", "zigbee2mqtt/sos-liu")]
+    assert events(engine) == [("ta-1", "alarm")]
+    assert sorted(acked) == [1, 2]
