@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devices.adapters import AdapterTopics
 from devices.protocol import Topics
 from devices.registration import mosquitto_hash
-from jinqiao.schema import Device
+from core.schema import Device
 
 DEFAULT_GATEWAY_USER = "jinqiao-gateway"
 ZIGBEE2MQTT_USER = "zigbee2mqtt"  # the Zigbee2MQTT bridge's own account (its password is yours to set)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from devices.protocol import DEVICE_ID
 
 ADAPTERS = ("native", "zigbee2mqtt", "shelly", "tasmota")
-from jinqiao.db import transaction
-from jinqiao.schema import Device, Resident
+from core.db import transaction
+from core.schema import Device, Resident
 
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes by default for its $7$ (PBKDF2-SHA512) format
 

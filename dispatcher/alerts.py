@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher import escalation, messages
 from dispatcher.escalation import AlertState, NobodyReachable, Notify, Policy
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
-from jinqiao import wakeups
-from jinqiao.db import reading, transaction
-from jinqiao.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notification, Resident, Responder,
+from core import wakeups
+from core.db import reading, transaction
+from core.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notification, Resident, Responder,
                             TimelineEntry)
 
 log = structlog.get_logger("jinqiao.dispatcher")

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import OPEN_STATES
-from jinqiao import metrics
-from jinqiao.db import reading
-from jinqiao.schema import Alert, Notification
+from core import metrics
+from core.db import reading
+from core.schema import Alert, Notification
 
 OUTBOX_STATES = ("queued", "sending")
 

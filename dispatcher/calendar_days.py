@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.roster import ChinaCalendar
-from jinqiao.schema import CalendarDay
+from core.schema import CalendarDay
 
 TTL = dt.timedelta(seconds=60)
 

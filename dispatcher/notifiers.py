@@ -8,7 +8,7 @@ import structlog
 
 from dispatcher.outbox import SendError
 from dispatcher.twilio_adapter import ProviderError, TwilioSender
-from jinqiao.schema import Notification
+from core.schema import Notification
 
 log = structlog.get_logger("jinqiao.notify")
 

@@ -24,9 +24,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import for_update
-from jinqiao import metrics
-from jinqiao.db import reading, transaction
-from jinqiao.schema import Notification, TimelineEntry
+from core import metrics
+from core.db import reading, transaction
+from core.schema import Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.outbox")
 

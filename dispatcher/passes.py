@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import structlog
 
 from dispatcher.backlog import Backlog
-from jinqiao import metrics
+from core import metrics
 
 if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
-    from dispatcher.heartbeat import Heartbeat
+    from core.heartbeat import Heartbeat
     from dispatcher.outbox import Outbox
     from dispatcher.supervisor import Supervisor
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dispatcher.calendar_days import StoredCalendar
 from dispatcher.escalation import Policy, TierPolicy
 from dispatcher.roster import HolidayCalendar, Shift, on_duty
-from jinqiao.schema import (
+from core.schema import (
     Building,
     BuildingPartyMember,
     Community,

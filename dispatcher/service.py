@@ -9,7 +9,7 @@ from sqlalchemy import Engine as DbEngine
 
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
-from dispatcher.heartbeat import Heartbeat, instance_name
+from core.heartbeat import Heartbeat, instance_name
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import passes
@@ -17,10 +17,10 @@ from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.webhooks import WebhookContext
-from jinqiao import wakeups
-from jinqiao.db import session_factory
-from jinqiao.settings import Settings
-from jinqiao.wakeups import Listener
+from core import wakeups
+from core.db import session_factory
+from core.settings import Settings
+from core.wakeups import Listener
 
 
 def utcnow() -> datetime:
@@ -35,7 +35,7 @@ class Dispatcher:
     webhooks: WebhookContext
     supervisor: Supervisor | None = None
     listener: Listener | None = None  # PostgreSQL: wakes this dispatcher when another process wrote
-    heartbeat: Heartbeat | None = None  # the row the watchdog reads (dispatcher/heartbeat.py)
+    heartbeat: Heartbeat | None = None  # the row the watchdog reads (core/heartbeat.py)
 
     def start(self) -> None:
         self.engine.start()

@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher import supervision
 from dispatcher.alerts import OPEN_STATES, Actor, Alerts
 from dispatcher.supervision import CloseDeviceAlert, DeviceView, OpenDeviceAlert, ResidentView, Rules
-from jinqiao.db import transaction
-from jinqiao.schema import (Alert, Building, CheckinMiss, Community, Device, Event, MaintenanceItem, Resident,
+from core.db import transaction
+from core.schema import (Alert, Building, CheckinMiss, Community, Device, Event, MaintenanceItem, Resident,
                             ResidentCheckin, SupervisionCursor)
 
 log = structlog.get_logger("jinqiao.supervision")

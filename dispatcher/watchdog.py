@@ -23,12 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.calendar_days import StoredCalendar
-from dispatcher.heartbeat import Heartbeat, instance_name
+from core.heartbeat import Heartbeat, instance_name
 from dispatcher.watchdog_pager import PageError, Pager, pager_of
 from dispatcher.watchdog_rules import Thresholds, decide, recovery_text, unreachable_text
 from dispatcher.watchdog_snapshot import Recipient, hotline_on_duty, read_snapshot
-from jinqiao.db import make_engine, reading, transaction
-from jinqiao.schema import WatchdogFinding
+from core.db import make_engine, reading, transaction
+from core.schema import WatchdogFinding
 
 log = structlog.get_logger("jinqiao.watchdog")
 

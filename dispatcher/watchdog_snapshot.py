@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from dispatcher.calendar_days import StoredCalendar
 from dispatcher.roster import Shift, on_duty
 from dispatcher.watchdog_rules import Beat, DueStep, Fleet, Snapshot, Waiting
-from jinqiao.schema import (
+from core.schema import (
     Alert,
     Community,
     Device,

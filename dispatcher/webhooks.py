@@ -23,8 +23,8 @@ from dispatcher.alerts import PRIORITY, Actor, Alerts, Outcome
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
-from jinqiao.db import reading, transaction
-from jinqiao.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
+from core.db import reading, transaction
+from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
 
 log = structlog.get_logger("jinqiao.webhooks")
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devices.protocol import Topics, feedback
-from jinqiao.db import reading, transaction
-from jinqiao.schema import Device, DeviceFeedback
+from core.db import reading, transaction
+from core.schema import Device, DeviceFeedback
 
 log = structlog.get_logger("jinqiao.gateway")
 

@@ -28,9 +28,9 @@ from gateway.failures import first_line, of_the_message, text, transient
 from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
 from gateway.rows import RowWriter
 from gateway.sources import KnownSources
-from jinqiao import metrics, wakeups
-from jinqiao.db import write_lock
-from jinqiao.schema import Device, PresenceChange
+from core import metrics, wakeups
+from core.db import write_lock
+from core.schema import Device, PresenceChange
 
 log = structlog.get_logger("jinqiao.gateway")
 

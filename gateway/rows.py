@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from devices.protocol import DeviceEvent, Rejected
 from gateway.failures import text
 from gateway.mqtt_link import Inbound
-from jinqiao.schema import Device, Event, Rejection
+from core.schema import Device, Event, Rejection
 
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 

@@ -9,12 +9,12 @@ from sqlalchemy import Engine
 
 from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
-from dispatcher.heartbeat import BEAT_EVERY_S, Heartbeat
+from core.heartbeat import BEAT_EVERY_S, Heartbeat
 from gateway.feedback import publish_pending
 from gateway.ingest import Ingest, utcnow
 from gateway.mqtt_link import BrokerAddress, MqttLink
-from jinqiao import metrics
-from jinqiao.db import session_factory
+from core import metrics
+from core.db import session_factory
 
 log = structlog.get_logger("jinqiao.gateway")
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from devices.adapters import AdapterEvent, AdapterRejected, AdapterStatus
 from devices.protocol import DeviceEvent, Rejected, StatusReport
-from jinqiao.schema import Device
+from core.schema import Device
 
 REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0

@@ -20,8 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.db import transaction
-from jinqiao.schema import ApiToken, SignInFailure, User, WebSession
+from core.db import transaction
+from core.schema import ApiToken, SignInFailure, User, WebSession
 
 log = structlog.get_logger("jinqiao.accounts")
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound, Alerts
 from dispatcher.recipients import load_policy
 from jinqiao.auth import Operator, Viewer
-from jinqiao.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
+from core.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
 # `%238150` in a URL). A bare number stays the id: ids and codes overlap, and the board uses ids.

@@ -18,7 +18,7 @@ from jinqiao import registry as reg
 from jinqiao.api_supervision import health_of
 from jinqiao.auth import Admin, Viewer
 from jinqiao.registry_edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
-from jinqiao.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
+from core.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
 
 EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

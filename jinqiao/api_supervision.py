@@ -18,8 +18,8 @@ from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, 
                                     is_away)
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from jinqiao.auth import Operator, Viewer
-from jinqiao.db import reading, transaction
-from jinqiao.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
+from core.db import reading, transaction
+from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 
 
 class DeviceHealth(BaseModel):

@@ -27,7 +27,7 @@ from jinqiao.api_registry import registry_router
 from jinqiao.api_supervision import supervision_router
 from jinqiao.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
                           still_signed_in)
-from jinqiao.db import read_only
+from core.db import read_only
 from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
 
 log = structlog.get_logger("jinqiao.board")

@@ -7,8 +7,8 @@ import argparse
 import os
 import sys
 
-from jinqiao.logs import configure_logging
-from jinqiao.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
+from core.logs import configure_logging
+from core.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
@@ -25,7 +25,7 @@ def _settings() -> Settings:
 def _warn_about_settings(settings: Settings) -> None:
     import structlog
 
-    from jinqiao.settings import Settings as Defaults, unknown_names
+    from core.settings import Settings as Defaults, unknown_names
 
     log = structlog.get_logger("jinqiao.settings")
     if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
@@ -40,7 +40,7 @@ def _warn_about_settings(settings: Settings) -> None:
 
 def _engine(settings: Settings):
     """The database at the newest schema: every command that touches the registry migrates first."""
-    from jinqiao.db import make_engine, upgrade
+    from core.db import make_engine, upgrade
 
     upgrade(settings.database_url)
     return make_engine(settings.database_url)
@@ -87,7 +87,7 @@ def cmd_watchdog(args) -> int:
 
 
 def cmd_db_upgrade(args) -> int:
-    from jinqiao.db import upgrade
+    from core.db import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -96,7 +96,7 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from jinqiao.db import session_factory
+    from core.db import session_factory
     from jinqiao.registry import RegistryError, import_registry
 
     settings = _settings()
@@ -115,7 +115,7 @@ def cmd_import(args) -> int:
 
 def _accounts(settings: Settings):
     from jinqiao.accounts import Accounts
-    from jinqiao.db import session_factory
+    from core.db import session_factory
     from dispatcher.service import utcnow
 
     return Accounts(session_factory(_engine(settings)), utcnow)
@@ -195,7 +195,7 @@ def cmd_user_active(args) -> int:
 
 
 def cmd_device_add(args) -> int:
-    from jinqiao.db import session_factory
+    from core.db import session_factory
     from devices.registration import DeviceError, add_device
 
     settings = _settings()
@@ -227,7 +227,7 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
     from urllib.parse import unquote, urlsplit
 
     from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
-    from jinqiao.db import session_factory
+    from core.db import session_factory
 
     url = urlsplit(settings.mqtt_url or "")
     user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
@@ -247,7 +247,7 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
 
 def cmd_device_password(args) -> int:
     from devices.registration import DeviceError, reset_password
-    from jinqiao.db import session_factory
+    from core.db import session_factory
 
     settings = _settings()
     engine = _engine(settings)
@@ -348,7 +348,7 @@ def _database_check(command: str, full_command: str) -> int:
     `jinqiao user token demo` in the wrong directory must not make an empty ./jinqiao.db."""
     from sqlalchemy.engine import make_url
 
-    from jinqiao.settings import origin_of
+    from core.settings import origin_of
 
     try:
         settings = load_settings()

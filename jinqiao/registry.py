@@ -41,8 +41,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.roster import Shift as DutyShift, coverage_gaps
-from jinqiao.db import transaction
-from jinqiao.schema import (
+from core.db import transaction
+from core.schema import (
     Building as BuildingRow,
     BuildingPartyMember,
     Community as CommunityRow,

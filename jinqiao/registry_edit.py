@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jinqiao.registry import (ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, import_registry,
                               validate_registry)
-from jinqiao.schema import (Building, BuildingPartyMember, CalendarDay, Community, Contact, Device, EscalationTier,
+from core.schema import (Building, BuildingPartyMember, CalendarDay, Community, Contact, Device, EscalationTier,
                             PolicySetting, Resident, Responder, RosterShift)
 
 SECTIONS = ("communities", "residents", "devices", "responders")

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 
-from dispatcher.heartbeat import broker_seen_by_gateways
+from core.heartbeat import broker_seen_by_gateways
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
 from jinqiao.board import web_routers
-from jinqiao.db import make_engine, session_factory, upgrade
+from core.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
-from jinqiao.settings import Settings
+from core.settings import Settings
 from jinqiao.web import Readiness, create_app
 
 log = structlog.get_logger("jinqiao")
@@ -92,7 +92,7 @@ def ensure_http_port_free(settings: Settings, port: int | None = None, variable:
 def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | None = None) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
-    # log_config=None: uvicorn's lines go through our formatter (jinqiao/logs.py), one format per run
+    # log_config=None: uvicorn's lines go through our formatter (core/logs.py), one format per run
     config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
                             log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)

@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.schema import Alert, DeliveryReport, Notification, TimelineEntry
+from core.schema import Alert, DeliveryReport, Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.stream")
 SETTLE = timedelta(seconds=10)

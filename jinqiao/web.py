@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 
-from jinqiao.db import ping
+from core.db import ping
 
 
 NOT_USED = "not used"

@@ -300,7 +300,7 @@ def build_registry(n_residents: int, residents_per_building: int, buildings_per_
 
 
 def import_doc(engine, doc: dict) -> float:
-    from jinqiao.db import session_factory
+    from core.db import session_factory
     from jinqiao.registry import import_registry, validate_registry
 
     t = time.monotonic()
@@ -319,7 +319,7 @@ class Env:
     log_file: object = None
 
     def new_database(self, name: str) -> str:
-        from jinqiao.db import upgrade
+        from core.db import upgrade
 
         if self.db == "sqlite":
             url = f"sqlite:///{self.tmp}/{name}.db"
@@ -341,7 +341,7 @@ def configure_logs(level: str, path: Path):
     """The product's structlog set-up (JSON lines, as in production off a terminal), into a file."""
     import structlog
 
-    from jinqiao.logs import configure_logging
+    from core.logs import configure_logging
 
     configure_logging(level, "json")
     f = open(path, "a", buffering=1)
@@ -370,8 +370,8 @@ def wait_quiet(threshold: float, max_wait: float) -> float:
 def run_press(env: Env, args) -> dict:
     from dispatcher.service import build_dispatcher
     from gateway.service import Gateway
-    from jinqiao.db import make_engine
-    from jinqiao.settings import load_settings
+    from core.db import make_engine
+    from core.settings import load_settings
     from sqlalchemy import text
 
     from tests.support.services import Mosquitto, free_port, wait_for_port
@@ -613,8 +613,8 @@ def run_timers(env: Env, args) -> dict:
     from dispatcher.engine import Engine
     from dispatcher.outbox import Outbox, RateLimiter
     from dispatcher.passes import SENDER, Pass
-    from jinqiao.db import make_engine, session_factory
-    from jinqiao.schema import Alert, Notification, TimelineEntry
+    from core.db import make_engine, session_factory
+    from core.schema import Alert, Notification, TimelineEntry
 
     n = args.alerts
     print(f"\n[timers] {n} open alerts, next steps spread over {args.spread:g} s, {env.db}", flush=True)
@@ -669,7 +669,7 @@ def run_timers(env: Env, args) -> dict:
     notifier = RecordingNotifier()
     alerts = Alerts(sessions, now)
     from jinqiao.runtime import tune_interpreter
-    from jinqiao.settings import Settings
+    from core.settings import Settings
 
     tune_interpreter()  # as `jinqiao dispatcher` does
     outbox = Outbox(sessions, notifier, now, RateLimiter({}), workers=Settings.model_fields["send_workers"].default)
@@ -768,8 +768,8 @@ def run_cost(env: Env, args) -> dict:
 
     from dispatcher.alerts import Alerts
     from dispatcher.outbox import Outbox, RateLimiter
-    from jinqiao.db import make_engine, session_factory
-    from jinqiao.schema import Alert, Event
+    from core.db import make_engine, session_factory
+    from core.schema import Alert, Event
 
     n = args.cost_alerts
     print(f"\n[cost] {n} alerts opened, stepped and paged by one thread, {env.db}", flush=True)

@@ -106,7 +106,7 @@ def alarm_worker(port: int, devices: list[str], rate: float, duration: float, re
 def register(engine, prefix: str, n: int) -> list[str]:
     from sqlalchemy import insert
 
-    from jinqiao.schema import Device
+    from core.schema import Device
 
     ids = [f"{prefix}-{i:03d}" for i in range(n)]
     with engine.begin() as conn:
@@ -117,7 +117,7 @@ def register(engine, prefix: str, n: int) -> list[str]:
 def count_rejections(engine) -> int:
     from sqlalchemy import func, select
 
-    from jinqiao.schema import Rejection
+    from core.schema import Rejection
 
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(Rejection))
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, database)")
     a = ap.parse_args(argv)
 
-    from jinqiao.db import make_engine, upgrade
+    from core.db import make_engine, upgrade
 
     workdir = Path(tempfile.mkdtemp(prefix="jinqiao-flood-"))
     workdir.chmod(0o755)  # PostgreSQL runs as `postgres` and must reach its folder

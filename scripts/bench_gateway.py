@@ -598,8 +598,8 @@ class GatewayUnderTest:
                                          stdout=log, stderr=subprocess.STDOUT)
         else:
             from gateway.service import Gateway
-            from jinqiao.db import make_engine
-            from jinqiao.logs import configure_logging
+            from core.db import make_engine
+            from core.logs import configure_logging
 
             configure_logging("error", "json")
             self.engine = make_engine(self.db_url)
@@ -674,7 +674,7 @@ class Bench:
     def count_events(self) -> int:
         from sqlalchemy import func, select
 
-        from jinqiao.schema import Event
+        from core.schema import Event
 
         with self.engine.connect() as conn:
             return conn.scalar(select(func.count()).select_from(Event))
@@ -804,7 +804,7 @@ def cpu_model() -> str:
 def register_devices(engine, n: int) -> list[str]:
     from sqlalchemy import insert
 
-    from jinqiao.schema import Device
+    from core.schema import Device
 
     ids = [f"bench-{i:05d}" for i in range(n)]
     with engine.begin() as conn:
@@ -853,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, database)")
     a = ap.parse_args(argv)
 
-    from jinqiao.db import make_engine, upgrade
+    from core.db import make_engine, upgrade
 
     workdir = Path(tempfile.mkdtemp(prefix="jinqiao-bench-"))
     workdir.chmod(0o755)  # PostgreSQL runs as `postgres` and must reach its folder

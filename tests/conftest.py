@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jinqiao.db import make_engine, session_factory, upgrade
+from core.db import make_engine, session_factory, upgrade
 from tests.support.services import Mosquitto, Postgres
 
 DATABASES = os.environ.get("JINQIAO_TEST_DATABASES", "sqlite,postgresql").split(",")

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from dispatcher.service import build_dispatcher
 from jinqiao.accounts import MAX_FAILURES_PER_NAME, AccountError, Accounts, TooManyFailures
-from jinqiao.db import session_factory, transaction
+from core.db import session_factory, transaction
 from jinqiao.registry import import_registry
 from jinqiao.runtime import dispatcher_routers
-from jinqiao.schema import ApiToken, User, WebSession
-from jinqiao.settings import load_settings
+from core.schema import ApiToken, User, WebSession
+from core.settings import load_settings
 from jinqiao.web import Readiness, create_app
 from tests.support.web import PASSWORD, Served, bearer, make_users, open_alert, web_system
 

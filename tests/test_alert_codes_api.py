@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from dispatcher.alerts import Actor, Alerts
-from jinqiao.db import transaction
+from core.db import transaction
 from tests.support.web import Served, bearer, make_users, open_alert, utcnow, web_system
 
 

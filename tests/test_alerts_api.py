@@ -72,7 +72,7 @@ def test_device_and_wellness_alerts_show_their_own_kinds_tiers(api):
 
     from sqlalchemy import update
 
-    from jinqiao.schema import Alert
+    from core.schema import Alert
 
     http, dispatcher = api
     device = open_alert(dispatcher, "r-zhang", "device")  # climbs the mediator only

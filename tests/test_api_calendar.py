@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from jinqiao.schema import CalendarDay
+from core.schema import CalendarDay
 from tests.support.web import Served, bearer, make_users, web_system
 
 CALENDAR = {"holidays": ["2027-01-01", "2027-02-06..2027-02-12"], "workdays": ["2027-02-14"]}

@@ -14,7 +14,7 @@ from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from jinqiao.board import web_routers
 from jinqiao.registry import import_registry
-from jinqiao.schema import Device, Event, Resident
+from core.schema import Device, Event, Resident
 from jinqiao.web import Readiness, create_app
 from tests.support.dispatch import FakeClock
 from tests.support.web import bearer, make_users

@@ -16,11 +16,11 @@ from sqlalchemy import update
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
-from jinqiao.db import session_factory
+from core.db import session_factory
 from jinqiao.registry import import_registry
-from jinqiao.schema import Resident
+from core.schema import Resident
 from jinqiao.runtime import dispatcher_routers
-from jinqiao.settings import load_settings
+from core.settings import load_settings
 from jinqiao.web import Readiness, create_app
 from tests.support.mqtt_peer import Peer
 from tests.support.services import find_binary
@@ -242,8 +242,8 @@ def test_a_low_battery_shows_on_the_device_tab_and_an_operator_closes_it(system,
 def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system, browser, db_url):
     from datetime import datetime, timedelta, timezone
 
-    from jinqiao.db import transaction
-    from jinqiao.schema import Device
+    from core.db import transaction
+    from core.schema import Device
     from tests.support.web import open_alert
 
     server, _ = system

@@ -15,7 +15,7 @@ import pytest
 
 from dispatcher.service import build_dispatcher
 from jinqiao.registry import import_registry
-from jinqiao.settings import load_settings
+from core.settings import load_settings
 from tests.support.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users, open_alert
 
@@ -161,8 +161,8 @@ def test_the_cursor_finds_an_entry_that_commits_after_a_higher_id(world, session
     """On PostgreSQL ids are drawn before commit: id 20 may be visible before id 15 is."""
     from datetime import datetime, timedelta, timezone
 
-    from jinqiao.db import transaction
-    from jinqiao.schema import TimelineEntry
+    from core.db import transaction
+    from core.schema import TimelineEntry
     from jinqiao.stream import SETTLE, Cursor
 
     dispatcher, _ = world

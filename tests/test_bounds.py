@@ -13,7 +13,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from jinqiao.settings import load_settings
+from core.settings import load_settings
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 
 AUTH_TOKEN = "twilio-test-auth-token"

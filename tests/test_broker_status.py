@@ -1,5 +1,5 @@
 """A separate `jinqiao web` holds no broker link: its board learns the broker's state from the
-gateways' heartbeat rows (dispatcher/heartbeat.py broker_status_of)."""
+gateways' heartbeat rows (core/heartbeat.py broker_status_of)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatcher.heartbeat import broker_seen_by_gateways, broker_status_of
-from jinqiao.schema import ProcessHeartbeat
+from core.heartbeat import broker_seen_by_gateways, broker_status_of
+from core.schema import ProcessHeartbeat
 from jinqiao.web import Readiness, create_app
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.service import Gateway
-from jinqiao.schema import Device, Event
+from core.schema import Device, Event
 from simulators.buttons import CommodityButton
 
 ROOT = Path(__file__).resolve().parents[1]

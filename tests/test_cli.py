@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from jinqiao.embedded_broker import BrokerPortTaken, EmbeddedBroker
-from jinqiao.schema import Device, Resident
+from core.schema import Device, Resident
 
 
 def jinqiao(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -51,7 +51,7 @@ def test_device_add_prints_credentials_and_stores_a_mosquitto_hash(tmp_path, exa
     result = jinqiao("device", "add", "pgr-new", "--resident", "r-liu", "--heartbeat", "10m", env=env)
     assert result.returncode == 0, result.stderr
     password = [l.split(":", 1)[1].strip() for l in result.stdout.splitlines() if l.startswith("MQTT password")][0]
-    from jinqiao.db import make_engine
+    from core.db import make_engine
 
     with make_engine(env["JINQIAO_DATABASE_URL"]).connect() as conn:
         row = conn.execute(select(Device).where(Device.id == "pgr-new")).one()

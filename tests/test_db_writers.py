@@ -7,8 +7,8 @@ import time
 
 from sqlalchemy import func, select, text
 
-from jinqiao.db import FairLock, make_engine, read_only, reading, session_factory, transaction, upgrade
-from jinqiao.schema import PolicySetting
+from core.db import FairLock, make_engine, read_only, reading, session_factory, transaction, upgrade
+from core.schema import PolicySetting
 
 
 def test_the_fair_lock_hands_over_in_arrival_order_and_is_reentrant():

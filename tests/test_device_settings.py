@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dispatcher.service import build_dispatcher
-from jinqiao.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 
 def test_defaults_and_values_reach_the_supervisor(engine, db_url):

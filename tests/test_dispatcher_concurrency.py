@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.alerts import Alerts
-from jinqiao import wakeups
-from jinqiao.db import make_engine, session_factory, transaction
+from core import wakeups
+from core.db import make_engine, session_factory, transaction
 from jinqiao.registry import import_registry
-from jinqiao.schema import Alert, Event
-from jinqiao.wakeups import Listener
+from core.schema import Alert, Event
+from core.wakeups import Listener
 from tests.support.concurrency import run_together
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -32,7 +32,7 @@ _databases = itertools.count()
 @pytest.fixture
 def pg(postgres, example_registry):
     url = postgres.create_database(f"conc{os.getpid()}_{next(_databases)}")
-    from jinqiao.db import upgrade
+    from core.db import upgrade
 
     upgrade(url)
     engines = [make_engine(url) for _ in range(3)]

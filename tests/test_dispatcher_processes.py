@@ -29,9 +29,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from jinqiao.db import make_engine, session_factory, upgrade
+from core.db import make_engine, session_factory, upgrade
 from jinqiao.registry import RegistryDoc, import_registry, read_yaml, validate_registry
-from jinqiao.schema import Alert, Event, Notification, TimelineEntry
+from core.schema import Alert, Event, Notification, TimelineEntry
 from simulators.fake_twilio import FakeTwilio, Sent
 
 T = TypeVar("T")

@@ -13,10 +13,10 @@ import uvicorn
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
-from jinqiao.db import session_factory
+from core.db import session_factory
 from jinqiao.registry import import_registry
 from jinqiao.runtime import dispatcher_routers
-from jinqiao.settings import load_settings
+from core.settings import load_settings
 from jinqiao.web import Readiness, create_app
 from simulators.fake_twilio import FakeTwilio
 from tests.support.mqtt_peer import Peer
@@ -96,7 +96,7 @@ def test_webhooks_without_a_valid_signature_get_403_and_change_nothing(system, p
                            headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
     assert missing.status_code == 403 and forged.status_code == 403
     from sqlalchemy import func, select
-    from jinqiao.schema import InboundSms
+    from core.schema import InboundSms
 
     with system["dispatcher"].alerts.sessions() as s:
         assert s.scalar(select(func.count()).select_from(InboundSms)) == 0

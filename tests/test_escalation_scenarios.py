@@ -8,8 +8,8 @@ import pytest
 
 from sqlalchemy import select
 
-from jinqiao.db import transaction
-from jinqiao.schema import Alert, DeviceFeedback
+from core.db import transaction
+from core.schema import Alert, DeviceFeedback
 from tests.support.dispatch import T0, World
 
 
@@ -203,7 +203,7 @@ def test_every_delivery_of_a_tier_failed_moves_on_at_once(world):
 
 def test_every_number_failing_for_good_pages_the_hotline_once_per_timeout_not_in_a_loop(world, sessions):
     from sqlalchemy import select
-    from jinqiao.schema import Responder
+    from core.schema import Responder
 
     with sessions() as s:
         phones = s.scalars(select(Responder.phone)).all()
@@ -250,7 +250,7 @@ def test_temporary_failures_are_retried_with_backoff(world):
 
 def test_an_empty_tier_is_skipped_at_once(world, sessions):
     from sqlalchemy import delete
-    from jinqiao.schema import BuildingPartyMember
+    from core.schema import BuildingPartyMember
 
     with sessions.begin() as s:
         s.execute(delete(BuildingPartyMember))
@@ -286,7 +286,7 @@ def test_family_gets_an_informational_sms_and_is_never_asked_to_ack(world):
 
 
 def test_alert_codes_grow_longer_rather_than_run_out(world, sessions):
-    from jinqiao.schema import Alert
+    from core.schema import Alert
 
     with sessions.begin() as s:  # every four-digit code is held by an open alert
         s.add_all([Alert(code=str(c), resident_id="r-liu", kind="emergency", reason="alarm", state="triggered",
@@ -301,7 +301,7 @@ def test_a_device_alert_pages_only_the_mediator_and_again_every_half_hour_not_ev
 
     from sqlalchemy import update
 
-    from jinqiao.schema import Device
+    from core.schema import Device
 
     with world.sessions.begin() as s:  # the pager said `offline` four minutes ago and stays so
         s.execute(update(Device).where(Device.id == "pgr-0001").values(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from devices.protocol import Topics
 from gateway.feedback import publish_pending
-from jinqiao.schema import Device, DeviceFeedback
+from core.schema import Device, DeviceFeedback
 
 AT = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 

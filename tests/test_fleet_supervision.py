@@ -11,8 +11,8 @@ from sqlalchemy import func, insert, select
 
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
-from jinqiao.schema import Alert, Building, Community, Device, Resident, Responder
-from jinqiao.settings import load_settings
+from core.schema import Alert, Building, Community, Device, Resident, Responder
+from core.settings import load_settings
 from simulators.fleet import Fleet, device_ids
 
 pytestmark = pytest.mark.slow  # a thousand devices for two minutes: scripts/test.sh runs it once, on the real clock

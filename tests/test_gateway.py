@@ -14,7 +14,7 @@ from devices.protocol import Topics
 from gateway.ingest import Ingest, classify
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
-from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from core.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 

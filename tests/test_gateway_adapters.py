@@ -13,7 +13,7 @@ from devices import adapters
 from devices.protocol import Topics
 from gateway.ingest import Ingest
 from gateway.mqtt_link import Inbound
-from jinqiao.schema import Device, Event, PresenceChange, Rejection
+from core.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from devices.protocol import Topics
-from jinqiao.schema import Device, Event
+from core.schema import Device, Event
 from tests.support.mqtt_peer import Peer
 
 T = Topics("jinqiao")

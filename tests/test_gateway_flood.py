@@ -11,7 +11,7 @@ import time
 import pytest
 
 from devices.protocol import Topics
-from jinqiao.schema import Device, Event, Rejection
+from core.schema import Device, Event, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 

@@ -1,4 +1,4 @@
-"""Heartbeat rows (dispatcher/heartbeat.py) and migration 0008 that holds them."""
+"""Heartbeat rows (core/heartbeat.py) and migration 0008 that holds them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from alembic import command
 from sqlalchemy import inspect, select
 
-from dispatcher.heartbeat import Heartbeat, instance_name
-from jinqiao.db import alembic_config, make_engine, upgrade
-from jinqiao.schema import ProcessHeartbeat
+from core.heartbeat import Heartbeat, instance_name
+from core.db import alembic_config, make_engine, upgrade
+from core.schema import ProcessHeartbeat
 from tests.support.dispatch import FakeClock
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from jinqiao.logs import configure_logging
+from core.logs import configure_logging
 from tests.support.dispatch import T0, World
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect
 
-from jinqiao.db import alembic_config, make_engine, upgrade
+from core.db import alembic_config, make_engine, upgrade
 
 TABLES = {"maintenance_items", "supervision_cursor", "resident_checkins", "checkin_misses"}
 

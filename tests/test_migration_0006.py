@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 from alembic import command
 from sqlalchemy import select
 
-from jinqiao.db import alembic_config, make_engine, session_factory, upgrade
+from core.db import alembic_config, make_engine, session_factory, upgrade
 from jinqiao.registry import import_registry
-from jinqiao.schema import Resident
+from core.schema import Resident
 
 
 def test_0006_goes_down_and_up_and_gives_existing_deadlines_the_migration_time(db_url, example_registry):

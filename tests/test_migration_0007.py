@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect
 
-from jinqiao.db import alembic_config, make_engine, upgrade
+from core.db import alembic_config, make_engine, upgrade
 
 
 def test_0007_goes_down_and_up(db_url):

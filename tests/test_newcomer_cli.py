@@ -11,7 +11,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from jinqiao.schema import Notification
+from core.schema import Notification
 from tests.support.services import free_port, wait_for_port
 from tests.support.web import open_alert, web_system
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.outbox import Outbox, RateLimiter, SendError
-from jinqiao.schema import Alert, Notification, TimelineEntry
+from core.schema import Alert, Notification, TimelineEntry
 from tests.support.dispatch import T0, World
 
 SLOW = "+8613900000001"  # 李建国's number: his SMS and call hang until the test lets them go
@@ -191,7 +191,7 @@ def test_each_outbox_is_its_own_owner():
 
 
 def test_the_claim_order_is_emergency_then_wellness_then_device_oldest_first(sessions, example_registry):
-    from jinqiao.db import transaction
+    from core.db import transaction
 
     w = World(sessions, example_registry, T0)
     kinds: dict[int, str] = {}

@@ -13,7 +13,7 @@ from dispatcher.engine import Engine
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import ESCALATOR, SENDER, Pass
 from jinqiao.registry import import_registry
-from jinqiao.schema import Device, Event
+from core.schema import Device, Event
 from tests.support.dispatch import T0, FakeClock, RecordingNotifier, World
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from jinqiao.db import transaction
-from jinqiao.schema import Device, Resident, Responder
+from core.db import transaction
+from core.schema import Device, Resident, Responder
 from tests.support.web import Served, bearer, make_users, web_system
 
 

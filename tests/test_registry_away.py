@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from jinqiao.registry import RegistryError, import_registry, read_yaml
-from jinqiao.schema import Resident
+from core.schema import Resident
 
 
 @pytest.fixture

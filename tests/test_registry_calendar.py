@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from jinqiao import schema
+from core import schema
 from jinqiao.registry import RegistryError, day_spans, import_registry, read_yaml, span_days
 
 CALENDAR = {"holidays": ["2027-01-01", "2027-02-06..2027-02-12"], "workdays": ["2027-02-14"]}

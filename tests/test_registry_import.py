@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from jinqiao import schema
+from core import schema
 from jinqiao.registry import (
     RegistryDoc,
     RegistryError,

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 
 from jinqiao.registry import RegistryError, import_registry, load_registry_file
-from jinqiao.schema import Responder
+from core.schema import Responder
 
 
 @pytest.fixture

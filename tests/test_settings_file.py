@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from jinqiao.settings import SettingsError, load_settings, unknown_names
+from core.settings import SettingsError, load_settings, unknown_names
 
 
 @pytest.fixture

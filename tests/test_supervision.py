@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from dispatcher.passes import passes
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
-from jinqiao.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
+from core.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
 from jinqiao.registry import import_registry, read_yaml
 from tests.support.concurrency import run_together
 from tests.support.dispatch import World

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from dispatcher.heartbeat import Heartbeat
+from core.heartbeat import Heartbeat
 from dispatcher.watchdog import Watchdog
 from dispatcher.watchdog_rules import Thresholds
-from jinqiao.db import reading
+from core.db import reading
 from jinqiao.registry import import_registry
-from jinqiao.schema import Alert, Notification, WatchdogFinding
+from core.schema import Alert, Notification, WatchdogFinding
 from tests.support.dispatch import PHONES, FakeClock
 from tests.support.watchdog import RecordingPager
 
@@ -159,7 +159,7 @@ def test_a_clean_stop_pages_nothing_while_another_dispatcher_runs_but_the_last_o
 
 
 def test_the_fleet_going_quiet_pages_once_the_longest_heartbeat_interval_has_passed(site):
-    from jinqiao.schema import Event
+    from core.schema import Event
 
     clock, pager = FakeClock(DAY), RecordingPager()
     with site.begin() as s:
@@ -179,7 +179,7 @@ def test_a_database_nobody_can_write_to_still_gets_its_page_once_and_the_record_
     import sqlite3
 
     from dispatcher.watchdog import watchdog_engine
-    from jinqiao.db import session_factory
+    from core.db import session_factory
 
     engine = watchdog_engine(db_url)
     try:
@@ -209,7 +209,7 @@ def test_a_database_nobody_can_write_to_still_gets_its_page_once_and_the_record_
 
 
 def test_a_database_gone_away_pages_the_last_known_recipients_once_and_says_when_it_is_back(site, tmp_path):
-    from jinqiao.db import make_engine, session_factory
+    from core.db import make_engine, session_factory
 
     clock, pager = FakeClock(DAY), RecordingPager()
     dog = watchdog(site, clock, pager)

@@ -19,9 +19,9 @@ from typing import Callable, TypeVar
 
 import httpx
 
-from jinqiao.db import transaction
+from core.db import transaction
 from jinqiao.registry import import_registry, read_yaml, validate_registry
-from jinqiao.schema import Notification
+from core.schema import Notification
 from simulators.fake_twilio import FakeTwilio
 
 T = TypeVar("T")
@@ -198,8 +198,8 @@ def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_ou
 def test_a_dispatcher_stopped_with_sigterm_marks_its_heartbeat_stopped(db_url, sessions, tmp_path):
     from sqlalchemy import select
 
-    from jinqiao.db import reading
-    from jinqiao.schema import ProcessHeartbeat
+    from core.db import reading
+    from core.schema import ProcessHeartbeat
 
     (port,) = free_ports(1)
     log = tmp_path / "dispatcher.log"

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from dispatcher.webhooks import twilio_router
-from jinqiao.db import transaction
-from jinqiao.schema import Alert
+from core.db import transaction
+from core.schema import Alert
 from tests.support.dispatch import PHONES, T0, World
 
 PUBLIC = "http://test"  # World's WebhookContext: public URL "http://test", auth token "token"
@@ -202,7 +202,7 @@ def test_a_reply_with_a_code_acks_the_named_alert_only_while_two_are_open(world,
 def snapshot(world: World) -> tuple:
     from sqlalchemy import func, select
 
-    from jinqiao.schema import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
+    from core.schema import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
 
     with world.sessions() as s:
         return (tuple(s.execute(select(Alert.id, Alert.state, Alert.tier_index, Alert.next_action_at)).all()),

@@ -18,7 +18,7 @@ from dispatcher.passes import Pass, PassRunner, passes
 from dispatcher.supervisor import Supervisor
 from dispatcher.webhooks import WebhookContext, handle_sms, handle_status, handle_voice
 from jinqiao.registry import import_registry
-from jinqiao.schema import (Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident,
+from core.schema import (Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident,
                             TimelineEntry)
 
 

@@ -60,10 +60,10 @@ class Served:
 def web_system(engine, registry_path, settings=None):
     """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
     from dispatcher.service import build_dispatcher
-    from jinqiao.db import session_factory
+    from core.db import session_factory
     from jinqiao.registry import import_registry
     from jinqiao.runtime import dispatcher_routers
-    from jinqiao.settings import load_settings
+    from core.settings import load_settings
     from jinqiao.web import Readiness, create_app
 
     import_registry(session_factory(engine), registry_path)
@@ -73,7 +73,7 @@ def web_system(engine, registry_path, settings=None):
 
 
 def open_alert(dispatcher, resident_id: str = "r-zhang", kind: str = "emergency") -> int:
-    from jinqiao.db import transaction
+    from core.db import transaction
 
     with transaction(dispatcher.alerts.sessions) as s:
         return dispatcher.alerts.open_alert(s, resident_id=resident_id, kind=kind, reason="alarm", now=utcnow()).id

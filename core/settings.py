@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Mosquitto files `jinqiao device add` (and `jinqiao device export-auth`) rewrite.
     mosquitto_password_file: str | None = None
     mosquitto_acl_file: str | None = None
-    # Heartbeats (dispatcher/heartbeat.py): seconds between two beats of a dispatcher's row, and the
+    # Heartbeats (core/heartbeat.py): seconds between two beats of a dispatcher's row, and the
     # instance name of this dispatcher (unset: host:http_port).
     heartbeat_interval: float = Field(default=5.0, gt=0, le=300)
     instance_name: str | None = Field(default=None, max_length=200)

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 03:13:03.363536
 
 from alembic import op
 import sqlalchemy as sa
-import jinqiao.schema
+import core.schema
 
 
 revision = '0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('notification_id', sa.Integer(), nullable=True),
     sa.Column('provider_sid', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('provider_sid', 'status', name='uq_delivery_reports')
@@ -37,8 +37,8 @@ def upgrade() -> None:
     sa.Column('ref', sa.String(length=64), nullable=True),
     sa.Column('alert_code', sa.String(length=8), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('created_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('sent_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('created_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('sent_at', core.schema.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('device_feedback', schema=None) as batch_op:
@@ -56,12 +56,12 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
-    sa.Column('received_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('device_ts', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('received_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('device_ts', core.schema.UtcDateTime(), nullable=True),
     sa.Column('battery', sa.Integer(), nullable=True),
     sa.Column('rssi', sa.Integer(), nullable=True),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('processed_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('processed_at', core.schema.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('device_id', 'event_id', name='uq_events_device_event')
     )
@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('message_sid', sa.String(length=64), nullable=False),
     sa.Column('from_number', sa.String(length=32), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('received_at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('received_at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('understood', sa.Boolean(), nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=True),
     sa.Column('answer', sa.Text(), nullable=True),
@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('retained', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -101,7 +101,7 @@ def upgrade() -> None:
 
     op.create_table('rejections',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('received_at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('received_at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('topic', sa.String(length=300), nullable=False),
     sa.Column('device_id', sa.String(length=64), nullable=True),
     sa.Column('event_id', sa.String(length=64), nullable=True),
@@ -167,8 +167,8 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=16), nullable=False),
     sa.Column('medical_notes', sa.Text(), nullable=False),
     sa.Column('checkin_deadline', sa.String(length=5), nullable=True),
-    sa.Column('away_from', jinqiao.schema.UtcDateTime(), nullable=True),
-    sa.Column('away_to', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('away_from', core.schema.UtcDateTime(), nullable=True),
+    sa.Column('away_to', core.schema.UtcDateTime(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['building_id'], ['buildings.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -181,19 +181,19 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('opened_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('updated_at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('opened_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('source_event_id', sa.String(length=64), nullable=True),
     sa.Column('cycle', sa.Integer(), nullable=False),
     sa.Column('tier_index', sa.Integer(), nullable=False),
     sa.Column('tier_round', sa.Integer(), nullable=False),
     sa.Column('step', sa.Integer(), nullable=False),
-    sa.Column('next_action_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('next_action_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('repeat_presses', sa.Integer(), nullable=False),
-    sa.Column('acknowledged_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('acknowledged_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('acknowledged_by', sa.String(length=200), nullable=True),
-    sa.Column('ack_expires_at', jinqiao.schema.UtcDateTime(), nullable=True),
-    sa.Column('resolved_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('ack_expires_at', core.schema.UtcDateTime(), nullable=True),
+    sa.Column('resolved_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('outcome', sa.String(length=32), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ),
@@ -225,8 +225,8 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=True),
-    sa.Column('status_at', jinqiao.schema.UtcDateTime(), nullable=True),
-    sa.Column('last_seen_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('status_at', core.schema.UtcDateTime(), nullable=True),
+    sa.Column('last_seen_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('battery', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -235,7 +235,7 @@ def upgrade() -> None:
     op.create_table('alert_timeline',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=False),
-    sa.Column('at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('what', sa.String(length=32), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=True),
     sa.Column('channel', sa.String(length=16), nullable=True),
@@ -265,9 +265,9 @@ def upgrade() -> None:
     sa.Column('final', sa.Boolean(), nullable=False),
     sa.Column('failed', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('created_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('sent_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('next_attempt_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('created_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('sent_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
     sa.Column('provider_status', sa.String(length=32), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.db import transaction
-from jinqiao.schema import ProcessHeartbeat
+from core.db import transaction
+from core.schema import ProcessHeartbeat
 
 log = structlog.get_logger("jinqiao.heartbeat")
 

@@ -7,7 +7,7 @@ Revises: 0002
 from alembic import op
 import sqlalchemy as sa
 
-from jinqiao.schema import UtcDateTime
+from core.schema import UtcDateTime
 
 revision = '0003'
 down_revision = '0002'

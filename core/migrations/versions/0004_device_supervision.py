@@ -6,7 +6,7 @@ Revises: 0002
 
 from alembic import op
 import sqlalchemy as sa
-import jinqiao.schema
+import core.schema
 
 revision = '0004'
 down_revision = '0003'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('battery', sa.Integer(), nullable=True),
     sa.Column('source_event', sa.Integer(), nullable=False),
-    sa.Column('opened_at', jinqiao.schema.UtcDateTime(), nullable=False),
-    sa.Column('closed_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('opened_at', core.schema.UtcDateTime(), nullable=False),
+    sa.Column('closed_at', core.schema.UtcDateTime(), nullable=True),
     sa.Column('closed_by', sa.String(length=200), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id')
@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.create_table('supervision_cursor',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('last_event_id', sa.Integer(), nullable=False),
-    sa.Column('ran_at', jinqiao.schema.UtcDateTime(), nullable=True),
+    sa.Column('ran_at', core.schema.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('name')
     )
     # the pass's lock row exists from the start, so two first runs never race to create it
@@ -45,15 +45,15 @@ def upgrade() -> None:
                    [{'name': 'events', 'last_event_id': 0}])
     op.create_table('resident_checkins',
     sa.Column('resident_id', sa.String(length=64), nullable=False),
-    sa.Column('last_at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('last_at', core.schema.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('resident_id')
     )
     op.create_table('checkin_misses',
     sa.Column('resident_id', sa.String(length=64), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
-    sa.Column('deadline_at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('deadline_at', core.schema.UtcDateTime(), nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=True),
-    sa.Column('at', jinqiao.schema.UtcDateTime(), nullable=False),
+    sa.Column('at', core.schema.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('resident_id', 'day')
     )
 

@@ -9,7 +9,7 @@ Revises: 0006
 
 from alembic import op
 import sqlalchemy as sa
-import jinqiao.schema
+import core.schema
 
 revision = '0007'
 down_revision = '0006'
@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     # plain ADD COLUMN: batch mode would rebuild a table that other rows refer to
     op.add_column('notifications', sa.Column('claimed_by', sa.String(length=32), nullable=True))
-    op.add_column('notifications', sa.Column('lease_until', jinqiao.schema.UtcDateTime(), nullable=True))
+    op.add_column('notifications', sa.Column('lease_until', core.schema.UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from alembic import op
 import sqlalchemy as sa
-import jinqiao.schema
+import core.schema
 
 revision = '0006'
 down_revision = '0005'
@@ -22,7 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     # a plain ADD COLUMN: batch mode would rebuild the table, which other tables' rows refer to
-    op.add_column('residents', sa.Column('checkin_since', jinqiao.schema.UtcDateTime(), nullable=True))
+    op.add_column('residents', sa.Column('checkin_since', core.schema.UtcDateTime(), nullable=True))
     op.add_column('device_feedback', sa.Column('reason', sa.String(length=32), nullable=True))
     now = datetime.now(timezone.utc).replace(tzinfo=None)  # stored as naive UTC, as UtcDateTime does
     op.execute(sa.text("UPDATE residents SET checkin_since = :now WHERE checkin_deadline IS NOT NULL")

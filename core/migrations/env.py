@@ -1,10 +1,10 @@
-"""Alembic environment: run from jinqiao.db.upgrade (or `jinqiao db upgrade`)."""
+"""Alembic environment: run from core.db.upgrade (or `jinqiao db upgrade`)."""
 
 from alembic import context
 from sqlalchemy import pool
 
-from jinqiao.db import make_engine
-from jinqiao.schema import Base
+from core.db import make_engine
+from core.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

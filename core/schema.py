@@ -467,7 +467,7 @@ class CalendarDay(Base):
     kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday
 
 
-# --- the watchdog for the watcher (dispatcher/heartbeat.py, dispatcher/watchdog.py) ---------------
+# --- the watchdog for the watcher (core/heartbeat.py, dispatcher/watchdog.py) ---------------
 
 
 class ProcessHeartbeat(Base):
