@@ -46,7 +46,7 @@ def add_device(
     adapter: str = "native",
     source: str | None = None,
 ) -> DeviceCredentials:
-    from jinqiao.registry import parse_duration  # the registry's own duration rules
+    from registry.fields import parse_duration  # the registry's own duration rules
 
     if not DEVICE_ID.match(device_id):
         raise DeviceError(f"device id {device_id!r} must match [A-Za-z0-9_-]{{1,64}}")

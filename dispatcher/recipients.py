@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.calendar_days import StoredCalendar
+from registry.calendar_days import StoredCalendar
 from dispatcher.escalation import Policy, TierPolicy
-from dispatcher.roster import HolidayCalendar, Shift, on_duty
+from registry.roster import HolidayCalendar, Shift, on_duty
 from core.schema import (
     Building,
     BuildingPartyMember,
@@ -93,7 +93,7 @@ class Recipients:
     """Resolves a tier to people. The calendar is shared so its missing-year warning is logged once.
 
     By default it is China's calendar with the stored calendar days as overrides, re-read at most
-    once a minute (dispatcher.calendar_days); a calendar passed in is used as it is.
+    once a minute (registry.calendar_days); a calendar passed in is used as it is.
     """
 
     def __init__(self, calendar: HolidayCalendar | None = None) -> None:

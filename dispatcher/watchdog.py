@@ -22,7 +22,7 @@ from sqlalchemy import Engine as DbEngine, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.calendar_days import StoredCalendar
+from registry.calendar_days import StoredCalendar
 from core.heartbeat import Heartbeat, instance_name
 from dispatcher.watchdog_pager import PageError, Pager, pager_of
 from dispatcher.watchdog_rules import Thresholds, decide, recovery_text, unreachable_text

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.calendar_days import StoredCalendar
-from dispatcher.roster import Shift, on_duty
+from registry.calendar_days import StoredCalendar
+from registry.roster import Shift, on_duty
 from dispatcher.watchdog_rules import Beat, DueStep, Fleet, Snapshot, Waiting
 from core.schema import (
     Alert,

@@ -1,6 +1,6 @@
 """Registry API: communities, buildings, residents (the card), devices (with health), responders,
 the hotline roster, the escalation policy and the calendar days. Everyone signed in reads; admins create, edit and
-deactivate, through the import's own models and checks (jinqiao.registry_edit)."""
+deactivate, through the import's own models and checks (registry.edit)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.supervision import Rules
-from jinqiao import registry as reg
 from jinqiao.api_supervision import health_of
 from jinqiao.auth import Admin, Viewer
-from jinqiao.registry_edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
+from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
+from registry import entries, fields
 from core.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
 
 EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -28,17 +28,17 @@ class Problems(BaseModel):
     problems: list[str]
 
 
-class BuildingIn(reg.Building):
-    community: reg.Id
+class BuildingIn(entries.Building):
+    community: fields.Id
 
 
-class CommunityIn(reg._Model):
+class CommunityIn(entries._Model):
     """A community without its buildings (those have their own routes)."""
 
-    id: reg.Id
-    name: reg.Name
-    timezone: reg.TimeZone = "Asia/Shanghai"
-    mediator: reg.Id | None = None
+    id: fields.Id
+    name: fields.Name
+    timezone: fields.TimeZone = "Asia/Shanghai"
+    mediator: fields.Id | None = None
 
 
 ERRORS = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Problems}}
@@ -154,11 +154,11 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
             }
 
     @router.post("/residents", status_code=201, responses=ERRORS)
-    def create_resident(user: Admin, body: reg.Resident):
+    def create_resident(user: Admin, body: entries.Resident):
         return run(lambda: editor.create("residents", file_form(body)), 201)
 
     @router.put("/residents/{entry_id}", responses=ERRORS)
-    def edit_resident(user: Admin, entry_id: EntryId, body: reg.Resident):
+    def edit_resident(user: Admin, entry_id: EntryId, body: entries.Resident):
         _same_id(entry_id, body.id)
         return run(lambda: editor.replace("residents", entry_id, file_form(body)))
 
@@ -181,11 +181,11 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
             return {**entry, **health_of(s.get(Device, entry_id), supervision, now())}
 
     @router.post("/devices", status_code=201, responses=ERRORS)
-    def create_device(user: Admin, body: reg.Device):
+    def create_device(user: Admin, body: entries.Device):
         return run(lambda: editor.create("devices", file_form(body)), 201)
 
     @router.put("/devices/{entry_id}", responses=ERRORS)
-    def edit_device(user: Admin, entry_id: EntryId, body: reg.Device):
+    def edit_device(user: Admin, entry_id: EntryId, body: entries.Device):
         _same_id(entry_id, body.id)
         return run(lambda: editor.replace("devices", entry_id, file_form(body)))
 
@@ -202,11 +202,11 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
         return one("responders", entry_id)
 
     @router.post("/responders", status_code=201, responses=ERRORS)
-    def create_responder(user: Admin, body: reg.Responder):
+    def create_responder(user: Admin, body: entries.Responder):
         return run(lambda: editor.create("responders", file_form(body)), 201)
 
     @router.put("/responders/{entry_id}", responses=ERRORS)
-    def edit_responder(user: Admin, entry_id: EntryId, body: reg.Responder):
+    def edit_responder(user: Admin, entry_id: EntryId, body: entries.Responder):
         _same_id(entry_id, body.id)
         return run(lambda: editor.replace("responders", entry_id, file_form(body)))
 
@@ -219,10 +219,10 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
     @router.get("/roster")
     def roster(user: Viewer) -> dict:
         """The hotline duty roster by kind of day (workday, weekend, holiday)."""
-        return reader.read().get("hotline") or {kind: [] for kind in reg.DAY_KINDS}
+        return reader.read().get("hotline") or {kind: [] for kind in fields.DAY_KINDS}
 
     @router.put("/roster", responses=ERRORS)
-    def edit_roster(user: Admin, body: reg.Hotline):
+    def edit_roster(user: Admin, body: entries.Hotline):
         return run(lambda: editor.set_section("hotline", file_form(body)))
 
     @router.get("/policy")
@@ -231,7 +231,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
         return reader.read().get("escalation") or {"tiers": []}
 
     @router.put("/policy", responses=ERRORS)
-    def edit_policy(user: Admin, body: reg.Escalation):
+    def edit_policy(user: Admin, body: entries.Escalation):
         return run(lambda: editor.set_section("escalation", file_form(body)))
 
     # --- calendar days ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
         return reader.read()["calendar"]
 
     @router.put("/calendar", responses=ERRORS)
-    def edit_calendar(user: Admin, body: reg.Calendar):
+    def edit_calendar(user: Admin, body: entries.Calendar):
         """Replace the calendar days (the import's `calendar:` section); the dispatcher uses them within a minute."""
         return run(lambda: editor.set_section("calendar", file_form(body)))
 
@@ -251,7 +251,7 @@ def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime]
 
 
 def export_residents(s: Session) -> list[dict]:
-    from jinqiao.registry_edit import export_registry
+    from registry.edit import export_registry
 
     return export_registry(s)["residents"]
 

@@ -97,7 +97,8 @@ def cmd_db_upgrade(args) -> int:
 
 def cmd_import(args) -> int:
     from core.db import session_factory
-    from jinqiao.registry import RegistryError, import_registry
+    from registry.fields import RegistryError
+    from registry.store import import_registry
 
     settings = _settings()
     engine = _engine(settings)

@@ -42,7 +42,8 @@ from devices.protocol import Topics  # noqa: E402
 from dispatcher.service import build_dispatcher  # noqa: E402
 from gateway.service import Gateway  # noqa: E402
 from core.db import make_engine, session_factory, upgrade  # noqa: E402
-from jinqiao.registry import import_registry, validate_registry  # noqa: E402
+from registry.store import import_registry  # noqa: E402
+from registry.validation import validate_registry  # noqa: E402
 from core.schema import Alert  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from tests.support.services import Mosquitto, Postgres, free_port, wait_for_port  # noqa: E402

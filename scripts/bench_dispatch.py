@@ -301,7 +301,8 @@ def build_registry(n_residents: int, residents_per_building: int, buildings_per_
 
 def import_doc(engine, doc: dict) -> float:
     from core.db import session_factory
-    from jinqiao.registry import import_registry, validate_registry
+    from registry.store import import_registry
+    from registry.validation import validate_registry
 
     t = time.monotonic()
     import_registry(session_factory(engine), validate_registry(doc))

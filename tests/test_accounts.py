@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dispatcher.service import build_dispatcher
 from jinqiao.accounts import MAX_FAILURES_PER_NAME, AccountError, Accounts, TooManyFailures
 from core.db import session_factory, transaction
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from jinqiao.runtime import dispatcher_routers
 from core.schema import ApiToken, User, WebSession
 from core.settings import load_settings

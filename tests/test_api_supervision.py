@@ -13,7 +13,7 @@ from dispatcher.alerts import Alerts
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from jinqiao.board import web_routers
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Device, Event, Resident
 from jinqiao.web import Readiness, create_app
 from tests.support.dispatch import FakeClock

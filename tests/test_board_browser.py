@@ -17,7 +17,7 @@ from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
 from core.db import session_factory
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Resident
 from jinqiao.runtime import dispatcher_routers
 from core.settings import load_settings

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from dispatcher.service import build_dispatcher
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.settings import load_settings
 from tests.support.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users, open_alert

@@ -11,9 +11,10 @@ import yaml
 from sqlalchemy import event
 from structlog.testing import capture_logs
 
-from dispatcher.calendar_days import StoredCalendar
+from registry.calendar_days import StoredCalendar
 from dispatcher.recipients import Recipients, load_place
-from jinqiao.registry import import_registry, read_yaml
+from registry.store import import_registry
+from registry.validation import read_yaml
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YEAR_NIGHT = datetime(2027, 1, 1, 22, 0, tzinfo=SHANGHAI).astimezone(UTC)  # a Friday

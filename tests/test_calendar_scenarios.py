@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from jinqiao.registry import import_registry, read_yaml
+from registry.store import import_registry
+from registry.validation import read_yaml
 from tests.support.dispatch import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

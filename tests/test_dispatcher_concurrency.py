@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatcher.alerts import Alerts
 from core import wakeups
 from core.db import make_engine, session_factory, transaction
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Alert, Event
 from core.wakeups import Listener
 from tests.support.concurrency import run_together

@@ -30,7 +30,9 @@ import pytest
 from sqlalchemy import select
 
 from core.db import make_engine, session_factory, upgrade
-from jinqiao.registry import RegistryDoc, import_registry, read_yaml, validate_registry
+from registry.entries import RegistryDoc
+from registry.store import import_registry
+from registry.validation import read_yaml, validate_registry
 from core.schema import Alert, Event, Notification, TimelineEntry
 from simulators.fake_twilio import FakeTwilio, Sent
 

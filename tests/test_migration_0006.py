@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import select
 
 from core.db import alembic_config, make_engine, session_factory, upgrade
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Resident
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from devices.mosquitto_auth import export_auth, verify_hash
 from devices.registration import add_device, mosquitto_hash
 from gateway.service import Gateway
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Event
 from simulators.buttons import CommodityButton
 from tests.support.services import Mosquitto, free_port, wait_for_port

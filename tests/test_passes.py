@@ -12,7 +12,7 @@ from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import ESCALATOR, SENDER, Pass
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Device, Event
 from tests.support.dispatch import T0, FakeClock, RecordingNotifier, World
 

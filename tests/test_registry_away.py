@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from jinqiao.registry import RegistryError, import_registry, read_yaml
+from registry.fields import RegistryError
+from registry.store import import_registry
+from registry.validation import read_yaml
 from core.schema import Resident
 
 

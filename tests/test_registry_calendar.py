@@ -12,7 +12,9 @@ import yaml
 from sqlalchemy import select
 
 from core import schema
-from jinqiao.registry import RegistryError, day_spans, import_registry, read_yaml, span_days
+from registry.fields import RegistryError, day_spans, span_days
+from registry.store import import_registry
+from registry.validation import read_yaml
 
 CALENDAR = {"holidays": ["2027-01-01", "2027-02-06..2027-02-12"], "workdays": ["2027-02-14"]}
 SPRING_FESTIVAL = {date(2027, 2, 6) + timedelta(days=i): "holiday" for i in range(7)}

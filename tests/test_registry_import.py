@@ -13,14 +13,10 @@ import yaml
 from sqlalchemy import select
 
 from core import schema
-from jinqiao.registry import (
-    RegistryDoc,
-    RegistryError,
-    import_registry,
-    load_registry_file,
-    parse_duration,
-    read_yaml,
-)
+from registry.entries import RegistryDoc
+from registry.fields import RegistryError, parse_duration
+from registry.store import import_registry
+from registry.validation import load_registry_file, read_yaml
 
 REGISTRY_TABLES = [
     schema.Responder, schema.Community, schema.Building, schema.BuildingPartyMember, schema.Resident,

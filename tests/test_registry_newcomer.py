@@ -9,7 +9,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from jinqiao.registry import RegistryError, import_registry, load_registry_file
+from registry.fields import RegistryError
+from registry.store import import_registry
+from registry.validation import load_registry_file
 from core.schema import Responder
 
 

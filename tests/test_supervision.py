@@ -17,7 +17,8 @@ from dispatcher.passes import passes
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from core.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
-from jinqiao.registry import import_registry, read_yaml
+from registry.store import import_registry
+from registry.validation import read_yaml
 from tests.support.concurrency import run_together
 from tests.support.dispatch import World
 

@@ -12,7 +12,7 @@ from core.heartbeat import Heartbeat
 from dispatcher.watchdog import Watchdog
 from dispatcher.watchdog_rules import Thresholds
 from core.db import reading
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import Alert, Notification, WatchdogFinding
 from tests.support.dispatch import PHONES, FakeClock
 from tests.support.watchdog import RecordingPager

@@ -20,7 +20,8 @@ from typing import Callable, TypeVar
 import httpx
 
 from core.db import transaction
-from jinqiao.registry import import_registry, read_yaml, validate_registry
+from registry.store import import_registry
+from registry.validation import read_yaml, validate_registry
 from core.schema import Notification
 from simulators.fake_twilio import FakeTwilio
 

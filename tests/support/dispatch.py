@@ -17,7 +17,7 @@ from dispatcher.outbox import Outbox, RateLimiter, SendError
 from dispatcher.passes import Pass, PassRunner, passes
 from dispatcher.supervisor import Supervisor
 from dispatcher.webhooks import WebhookContext, handle_sms, handle_status, handle_voice
-from jinqiao.registry import import_registry
+from registry.store import import_registry
 from core.schema import (Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident,
                             TimelineEntry)
 

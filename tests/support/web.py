@@ -61,7 +61,7 @@ def web_system(engine, registry_path, settings=None):
     """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
     from dispatcher.service import build_dispatcher
     from core.db import session_factory
-    from jinqiao.registry import import_registry
+    from registry.store import import_registry
     from jinqiao.runtime import dispatcher_routers
     from core.settings import load_settings
     from jinqiao.web import Readiness, create_app

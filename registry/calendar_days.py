@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.roster import ChinaCalendar
+from registry.roster import ChinaCalendar
 from core.schema import CalendarDay
 
 TTL = dt.timedelta(seconds=60)

@@ -14,8 +14,9 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.registry import (ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, import_registry,
-                              validate_registry)
+from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans
+from registry.store import import_registry
+from registry.validation import validate_registry
 from core.schema import (Building, BuildingPartyMember, CalendarDay, Community, Contact, Device, EscalationTier,
                             PolicySetting, Resident, Responder, RosterShift)
 

@@ -1,0 +1,179 @@
+"""The registry file's entries: one pydantic model per kind of entry, and the whole document.
+
+The models are meant to validate the REST API's bodies as well. Their duration fields hold seconds
+and keep the file's names (`heartbeat`, `timeout`, …) so that an error names the field the user
+wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from registry.fields import (
+    DaySpan,
+    Duration,
+    Id,
+    Language,
+    Name,
+    Phone,
+    ShiftEnd,
+    TimeOfDay,
+    TimeZone,
+    _away_time,
+    _minutes,
+    _source,
+)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused: a misspelt `hearbeat:` must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Building(_Model):
+    id: Id
+    name: Name
+    party_members: list[Id] = []  # responder ids, all notified by tier `building`
+
+
+class Community(_Model):
+    id: Id
+    name: Name
+    timezone: TimeZone = "Asia/Shanghai"
+    mediator: Id | None = None  # responder id, tier `mediator`
+    buildings: list[Building] = []
+
+
+class Checkin(_Model):
+    deadline: TimeOfDay  # community time
+
+
+class Away(_Model):
+    """The resident is away (with family, in hospital): no wellness or device alerts meanwhile."""
+
+    start: Annotated[object, BeforeValidator(_away_time)] = Field(alias="from")
+    end: Annotated[object, BeforeValidator(_away_time)] | None = Field(default=None, alias="to")  # None: until further notice
+
+
+class Contact(_Model):
+    name: Name
+    phone: Phone
+    notify: bool = False
+
+
+class Resident(_Model):
+    id: Id
+    name: Name
+    building: Id
+    address: Annotated[str, StringConstraints(max_length=300)] = ""
+    phone: Phone | None = None
+    lives_alone: bool = True
+    language: Language = "zh-CN"
+    medical_notes: str = ""
+    checkin: Checkin | None = None
+    away: Away | None = None
+    contacts: list[Contact] = []
+
+
+class Device(_Model):
+    id: Id  # also its MQTT user name
+    resident: Id | None = None
+    kind: Literal["pager", "pull_cord", "fall_detector"] = "pager"
+    adapter: Literal["native", "zigbee2mqtt", "shelly", "tasmota"] = "native"
+    # validate_default so that a missing source is checked against the adapter too
+    source: Annotated[str, BeforeValidator(_source)] | None = Field(default=None, validate_default=True)
+    heartbeat: Duration | None = None  # seconds
+
+    @field_validator("source")
+    @classmethod
+    def _source_fits_adapter(cls, v: str | None, info: ValidationInfo) -> str | None:
+        adapter = info.data.get("adapter")
+        if adapter is None:  # the adapter itself was wrong; that error is enough
+            return v
+        if adapter != "native" and v is None:
+            raise ValueError(f"required for adapter '{adapter}'")
+        if adapter == "native" and v is not None:
+            raise ValueError("only devices behind an adapter (zigbee2mqtt, shelly, tasmota) have a source")
+        return v
+
+
+class Responder(_Model):
+    id: Id
+    name: Name
+    phone: Phone
+    language: Language = "zh-CN"
+
+
+class Shift(_Model):
+    start: TimeOfDay = Field(alias="from")
+    end: ShiftEnd = Field(alias="to")  # end < start crosses midnight
+    responder: Id
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, v: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and _minutes(start) == _minutes(v):
+            raise ValueError(f"shift from {start} to {v} is empty (a whole day is 00:00 to 24:00)")
+        return v
+
+
+class Hotline(_Model):
+    workday: list[Shift] = []
+    weekend: list[Shift] = []
+    holiday: list[Shift] = []
+
+
+def _channels(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("at least one of sms, voice")
+    if len(set(value)) != len(value):
+        raise ValueError(f"a channel is listed twice in {value}")
+    return value
+
+
+class Tier(_Model):
+    tier: Literal["building", "mediator", "hotline"]
+    channels: Annotated[list[Literal["sms", "voice"]], AfterValidator(_channels)]
+    timeout: Duration  # seconds
+
+
+class Escalation(_Model):
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+    ack_expiry: Duration = 24 * 3600  # seconds
+
+
+class Calendar(_Model):
+    """Days whose kind the operators fix, over China's official calendar (chinesecalendar): the
+    official days off and adjusted working days (调休) of a year the library does not know yet, or a
+    local exception. A day is in one list at most; days not listed follow the library."""
+
+    holidays: list[DaySpan] = []  # official days off: the roster's `holiday` shifts
+    workdays: list[DaySpan] = []  # adjusted working days (a Saturday or Sunday worked): `workday` shifts
+    weekends: list[DaySpan] = []  # ordinary rest days, e.g. against the library's 调休: `weekend` shifts
+
+
+class RegistryDoc(_Model):
+    communities: list[Community] = []
+    residents: list[Resident] = []
+    devices: list[Device] = []
+    responders: list[Responder] = []
+    hotline: Hotline | None = None
+    escalation: Escalation
+    # Absent: the stored days stay as they are (an import does not wipe days set through the API);
+    # given (`calendar: {}` or `calendar: null` included): the stored days are made to match it.
+    calendar: Calendar | None = None
