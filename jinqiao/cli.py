@@ -115,7 +115,7 @@ def cmd_import(args) -> int:
 
 
 def _accounts(settings: Settings):
-    from jinqiao.accounts import Accounts
+    from web.accounts import Accounts
     from core.db import session_factory
     from dispatcher.service import utcnow
 
@@ -138,7 +138,7 @@ def _read_password(args) -> str | None:
 
 
 def cmd_user_add(args) -> int:
-    from jinqiao.accounts import AccountError
+    from web.accounts import AccountError
 
     settings = _settings()
     password = _read_password(args)
@@ -154,7 +154,7 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_user_token(args) -> int:
-    from jinqiao.accounts import AccountError
+    from web.accounts import AccountError
 
     settings = _settings()
     accounts = _accounts(settings)
@@ -182,7 +182,7 @@ def cmd_user_token(args) -> int:
 
 
 def cmd_user_active(args) -> int:
-    from jinqiao.accounts import AccountError
+    from web.accounts import AccountError
 
     active = args.user_command == "enable"
     try:

@@ -14,12 +14,12 @@ from core.heartbeat import broker_seen_by_gateways
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
-from jinqiao.board import web_routers
+from web.board import web_routers
 from core.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
 from core.settings import Settings
-from jinqiao.web import Readiness, create_app
+from web.app import Readiness, create_app
 
 log = structlog.get_logger("jinqiao")
 

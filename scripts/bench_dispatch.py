@@ -414,7 +414,7 @@ def run_press(env: Env, args) -> dict:
         import uvicorn
 
         from jinqiao.runtime import dispatcher_routers
-        from jinqiao.web import Readiness, create_app
+        from web.app import Readiness, create_app
 
         app = create_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher_routers(dispatcher, engine))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

@@ -12,10 +12,10 @@ from sqlalchemy import update
 from dispatcher.alerts import Alerts
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
-from jinqiao.board import web_routers
+from web.board import web_routers
 from registry.store import import_registry
 from core.schema import Device, Event, Resident
-from jinqiao.web import Readiness, create_app
+from web.app import Readiness, create_app
 from tests.support.dispatch import FakeClock
 from tests.support.web import bearer, make_users
 

@@ -21,7 +21,7 @@ from registry.store import import_registry
 from core.schema import Resident
 from jinqiao.runtime import dispatcher_routers
 from core.settings import load_settings
-from jinqiao.web import Readiness, create_app
+from web.app import Readiness, create_app
 from tests.support.mqtt_peer import Peer
 from tests.support.services import find_binary
 from tests.support.web import PASSWORD, Served, make_users

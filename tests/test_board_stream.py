@@ -163,7 +163,7 @@ def test_the_cursor_finds_an_entry_that_commits_after_a_higher_id(world, session
 
     from core.db import transaction
     from core.schema import TimelineEntry
-    from jinqiao.stream import SETTLE, Cursor
+    from web.stream import SETTLE, Cursor
 
     dispatcher, _ = world
     alert_id = open_alert(dispatcher)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from core.heartbeat import broker_seen_by_gateways, broker_status_of
 from core.schema import ProcessHeartbeat
-from jinqiao.web import Readiness, create_app
+from web.app import Readiness, create_app
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
 UP = {"connected": True, "since": "2026-12-02T05:00:00+00:00", "reason": None}

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from jinqiao.accounts import AccountError, Accounts
+from web.accounts import AccountError, Accounts
 from tests.support.web import PASSWORD, Served, bearer, make_users, utcnow, web_system
 from tests.test_board_stream import Events
 

@@ -17,7 +17,7 @@ from core.db import session_factory
 from registry.store import import_registry
 from jinqiao.runtime import dispatcher_routers
 from core.settings import load_settings
-from jinqiao.web import Readiness, create_app
+from web.app import Readiness, create_app
 from simulators.fake_twilio import FakeTwilio
 from tests.support.mqtt_peer import Peer
 from tests.support.services import free_port, wait_for_port

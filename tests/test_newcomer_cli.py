@@ -104,7 +104,7 @@ def test_a_command_in_the_wrong_directory_creates_no_database_and_says_where_it_
 
 
 def test_a_second_terminal_finds_the_demos_database_through_its_jinqiao_toml(tmp_path, db_url, sessions):
-    from jinqiao.accounts import Accounts
+    from web.accounts import Accounts
     from tests.support.web import PASSWORD, utcnow
 
     Accounts(sessions, utcnow).add_user("demo", "admin", PASSWORD)

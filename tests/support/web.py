@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jinqiao.accounts import ROLES, Accounts
+from web.accounts import ROLES, Accounts
 
 PASSWORD = "correct horse battery staple"
 
@@ -64,7 +64,7 @@ def web_system(engine, registry_path, settings=None):
     from registry.store import import_registry
     from jinqiao.runtime import dispatcher_routers
     from core.settings import load_settings
-    from jinqiao.web import Readiness, create_app
+    from web.app import Readiness, create_app
 
     import_registry(session_factory(engine), registry_path)
     dispatcher = build_dispatcher(settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine)

@@ -52,7 +52,7 @@ class Readiness:
 
 
 def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
-    # /docs and /openapi.json are served by jinqiao.board, behind sign-in
+    # /docs and /openapi.json are served by web.board, behind sign-in
     app = FastAPI(title="Jinqiao 金桥", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.readiness = readiness
     for router in routers:

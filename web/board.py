@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import Alerts
 from dispatcher.supervision import Rules
-from jinqiao.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
-from jinqiao.api_alerts import alerts_router
-from jinqiao.api_registry import registry_router
-from jinqiao.api_supervision import supervision_router
-from jinqiao.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
+from web.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
+from web.api.alerts import alerts_router
+from web.api.registry import registry_router
+from web.api.supervision import supervision_router
+from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
                           still_signed_in)
 from core.db import read_only
-from jinqiao.stream import Cursor, Hub, newest_id, sse, utcnow
+from web.stream import Cursor, Hub, newest_id, sse, utcnow
 
 log = structlog.get_logger("jinqiao.board")
 

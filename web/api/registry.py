@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.supervision import Rules
-from jinqiao.api_supervision import health_of
-from jinqiao.auth import Admin, Viewer
+from web.api.supervision import health_of
+from web.auth import Admin, Viewer
 from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
 from registry import entries, fields
 from core.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound, Alerts
 from dispatcher.recipients import load_policy
-from jinqiao.auth import Operator, Viewer
+from web.auth import Operator, Viewer
 from core.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written

@@ -17,7 +17,7 @@ from dispatcher.alerts import OPEN_STATES
 from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem,
                                     is_away)
 from dispatcher.supervisor import SLEEPING_ADAPTERS
-from jinqiao.auth import Operator, Viewer
+from web.auth import Operator, Viewer
 from core.db import reading, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 

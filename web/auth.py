@@ -14,7 +14,7 @@ from typing import Annotated, Callable
 
 from fastapi import Depends, HTTPException, Request
 
-from jinqiao.accounts import RANK, Accounts, Principal
+from web.accounts import RANK, Accounts, Principal
 
 SESSION_COOKIE = "jinqiao_session"
 CSRF_COOKIE = "jinqiao_csrf"
