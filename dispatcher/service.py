@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import Engine as DbEngine
 
+from core.clock import utcnow
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
 from core.heartbeat import Heartbeat, instance_name
@@ -21,10 +21,6 @@ from core import wakeups
 from core.db import session_factory
 from core.settings import Settings
 from core.wakeups import Listener
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

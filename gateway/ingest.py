@@ -15,13 +15,14 @@ import time
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Callable, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
 
+from core.clock import utcnow
 from devices import adapters
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
 from gateway.failures import first_line, of_the_message, text, transient
@@ -44,10 +45,6 @@ LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in
 class Link(Protocol):
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
     def ack(self, message: Inbound) -> None: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | Rejected:

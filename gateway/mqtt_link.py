@@ -18,7 +18,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +28,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from core.clock import utcnow
+
 log = structlog.get_logger("jinqiao.mqtt")
 
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
@@ -36,10 +38,6 @@ SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 # waiting on the broker for thousands of rejections to be stored (gateway/ingest.py, run).
 RECEIVE_MAXIMUM = 10_000
 REMIND_S = 30.0  # while the broker is away, say so again this often
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _BufferedSocket:

@@ -11,7 +11,8 @@ from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
 from core.heartbeat import BEAT_EVERY_S, Heartbeat
 from gateway.feedback import publish_pending
-from gateway.ingest import Ingest, utcnow
+from core.clock import utcnow
+from gateway.ingest import Ingest
 from gateway.mqtt_link import BrokerAddress, MqttLink
 from core import metrics
 from core.db import session_factory

@@ -117,7 +117,7 @@ def cmd_import(args) -> int:
 def _accounts(settings: Settings):
     from web.accounts import Accounts
     from core.db import session_factory
-    from dispatcher.service import utcnow
+    from core.clock import utcnow
 
     return Accounts(session_factory(_engine(settings)), utcnow)
 

@@ -204,7 +204,7 @@ def run_up(settings: Settings) -> int:
 
 def run_watchdog(settings: Settings) -> int:
     """The watchdog for the watcher (dispatcher/watchdog.py): its rounds, and health on its own port."""
-    from dispatcher.service import utcnow
+    from core.clock import utcnow
     from dispatcher.watchdog import build_watchdog, watchdog_engine
 
     engine = watchdog_engine(settings.database_url)

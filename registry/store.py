@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Hashable
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
 from core.db import transaction
 from core.schema import (
     Building as BuildingRow,
@@ -83,7 +84,7 @@ def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathL
         doc = load_registry_file(path_or_doc)
     report = ImportReport()
     with transaction(sessions) as s:
-        _write(s, doc, report, now or datetime.now(timezone.utc))
+        _write(s, doc, report, now or utcnow())
     structlog.get_logger().info("registry.imported", changed=report.changed,
                                 **{t: vars(c) for t, c in report.tables.items() if c.changed})
     return report

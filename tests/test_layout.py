@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 FLOORS = {
-    "core": 0,  # db, schema, migrations, settings, logs, metrics, wakeups, heartbeat
+    "core": 0,  # db, schema, migrations, settings, logs, metrics, wakeups, heartbeat, clock
     "registry": 1,  # the registry file, its validation and store, edits, roster, calendar
     "devices": 2,  # protocol, adapters, registration, broker auth
     "gateway": 3,

@@ -28,7 +28,8 @@ from web.api.supervision import supervision_router
 from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
                           still_signed_in)
 from core.db import read_only
-from web.stream import Cursor, Hub, newest_id, sse, utcnow
+from core.clock import utcnow
+from web.stream import Cursor, Hub, newest_id, sse
 
 log = structlog.get_logger("jinqiao.board")
 

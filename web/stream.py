@@ -15,13 +15,14 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
 from core.schema import Alert, DeliveryReport, Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.stream")
@@ -60,10 +61,6 @@ class Cursor:
             self.after = e["id"]
         self.sent = {i for i in self.sent if i > self.after}
         return new
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def newest_id(s: Session) -> int:

@@ -18,6 +18,7 @@ from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, 
                                     is_away)
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
+from core.clock import utcnow
 from core.db import reading, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 
@@ -90,12 +91,8 @@ def health_of(d: Device, rules: Rules, at: datetime) -> dict:
                 battery_low=d.battery is not None and d.battery < rules.battery_low)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
-                       now: Callable[[], datetime] = _utcnow) -> APIRouter:
+                       now: Callable[[], datetime] = utcnow) -> APIRouter:
     """Everyone signed in reads; operators close maintenance items, under their own name."""
     router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
