@@ -432,10 +432,15 @@ class Alerts:
             if not all(p.final and p.failed for p in step_pages):
                 return False
             now = self.now()
-            self._timeline(s, alert, now, "tier_failed", Actor("system", "system"),
-                           {"tier_index": alert.tier_index, "deliveries": len(step_pages)})
-            log.warning("escalation.tier_failed", alert_id=alert.id, tier_index=alert.tier_index)
-            moved = self._step(s, alert, now, escalation.escalate_now, from_tier=note.tier_index, from_round=note.tier_round)
+            step = {"tier_index": alert.tier_index, "round": alert.tier_round, "cycle": alert.cycle}
+            said = s.scalars(select(TimelineEntry.detail).where(TimelineEntry.alert_id == alert.id,
+                                                                TimelineEntry.what == "tier_failed")).all()
+            if any({k: (d or {}).get(k) for k in step} == step for d in said):
+                return False  # the step's other failures arrive too; after the last tier it stays put
+            self._timeline(s, alert, now, "tier_failed", Actor("system", "system"), {**step, "deliveries": len(step_pages)})
+            log.warning("escalation.tier_failed", alert_id=alert.id, alert_code=alert.code, tier_index=alert.tier_index)
+            moved = self._step(s, alert, now, escalation.after_failed_step, from_tier=note.tier_index,
+                               from_round=note.tier_round)
         if moved:
             self.on_outbox()
             self.on_timer()

@@ -95,6 +95,18 @@ def escalate_now(alert: AlertState, policy: Policy, reachable: Sequence[int], no
     return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
 
 
+def after_failed_step(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime,
+                      from_tier: int, from_round: int) -> Decision | None:
+    """Every delivery of a step failed: the next tier at once, as escalate_now does, except after
+    the last tier. There nobody comes next, and paging the same failing numbers again at once would
+    loop as fast as the provider answers; the last tier's own repeat timer (already set) calls it
+    again, and the operators see `tier_failed` on the board.
+    """
+    if from_tier == policy.last and alert.tier_index == policy.last:
+        return None
+    return escalate_now(alert, policy, reachable, now, from_tier=from_tier, from_round=from_round)
+
+
 def _advance(policy: Policy, reachable: Sequence[int], now: datetime, tier_index: int, tier_round: int) -> Decision:
     """The step after (tier_index, tier_round), skipping tiers with nobody in them.
 

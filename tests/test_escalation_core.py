@@ -13,6 +13,7 @@ from dispatcher.escalation import (
     Policy,
     TierPolicy,
     due_step,
+    after_failed_step,
     escalate_now,
     first_step,
 )
@@ -138,6 +139,23 @@ def test_escalate_now(alert, reachable, from_step, expected):
     now = datetime(2026, 11, 22, 3, 1, tzinfo=timezone.utc)
     from_tier, from_round = from_step
     assert escalate_now(alert, EXAMPLE, reachable, now, from_tier=from_tier, from_round=from_round) == expected
+
+
+@pytest.mark.parametrize(
+    ("alert", "from_step", "expected"),
+    [
+        pytest.param(triggered(0), (0, 0), Notify(1, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+                     id="the building failed: the mediator at once"),
+        pytest.param(triggered(1), (1, 0), Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+                     id="the mediator failed: the hotline at once"),
+        pytest.param(triggered(2), (2, 0), None, id="the hotline failed: its own repeat timer, no page loop"),
+        pytest.param(triggered(2, 3), (2, 3), None, id="a later hotline round failed: the same"),
+        pytest.param(triggered(2), (1, 0), None, id="a late failure of the mediator: nothing"),
+    ],
+)
+def test_after_failed_step(alert, from_step, expected):
+    now = datetime(2026, 11, 22, 3, 1, tzinfo=timezone.utc)
+    assert after_failed_step(alert, EXAMPLE, EVERYONE, now, *from_step) == expected
 
 
 @pytest.mark.parametrize(

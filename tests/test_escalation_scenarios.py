@@ -201,6 +201,23 @@ def test_every_delivery_of_a_tier_failed_moves_on_at_once(world):
     assert "tier_failed" in world.timeline()
 
 
+def test_every_number_failing_for_good_pages_the_hotline_once_per_timeout_not_in_a_loop(world, sessions):
+    from sqlalchemy import select
+    from jinqiao.schema import Responder
+
+    with sessions() as s:
+        phones = s.scalars(select(Responder.phone)).all()
+    world.notifier.fail = {phone: ("invalid number", False) for phone in phones}
+    world.press()
+    world.tick()  # before the fix this never returned: the hotline was paged again at once, forever
+    assert world.timeline().count("tier_failed") == 3  # building, mediator, hotline: each once
+    hotline_steps = world.alert().tier_round
+    world.later(minutes=1)
+    assert world.alert().tier_round == hotline_steps  # nothing until the hotline's timeout
+    world.later(minutes=1, seconds=1)
+    assert world.alert().tier_round == hotline_steps + 1 and world.timeline().count("tier_failed") == 4
+
+
 def test_a_tier_partly_failed_waits_for_its_timeout(world):
     world.press()
     world.tick()
