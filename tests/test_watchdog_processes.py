@@ -149,7 +149,7 @@ def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_ou
             return got
 
         try:
-            dispatcher = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_PORT": str(d_port),
+            dispatcher = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_DISPATCHER_HTTP_PORT": str(d_port),
                                               "JINQIAO_HEARTBEAT_INTERVAL": "0.5"}, d_log)
             eventually(lambda: answers(d_port), 30, "the dispatcher's /healthz", logs)
             watchdog = start("watchdog", watchdog_env, w_log)
@@ -209,7 +209,7 @@ def test_a_dispatcher_stopped_with_sigterm_marks_its_heartbeat_stopped(db_url, s
         with reading(sessions) as s:
             return s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == "dispatcher")).first()
 
-    proc = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_PORT": str(port),
+    proc = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
                                 "JINQIAO_INSTANCE_NAME": "dispatcher-1", "JINQIAO_HEARTBEAT_INTERVAL": "0.5"}, log)
     try:
         beating = eventually(row, 30, "the dispatcher's heartbeat row", (log,))
