@@ -290,7 +290,7 @@ class MqttLink:
         try:
             self._client.disconnect()
         finally:
-            self._client.loop_stop()
+            stop_network_loop(self._client)
 
     def alive(self) -> bool:
         """False once paho's network thread has ended without stop() being called."""
@@ -397,3 +397,13 @@ class MqttLink:
         except Exception:
             # A message we failed to hand on stays unacknowledged and comes back on reconnect.
             log.exception("mqtt.handler_failed", topic=getattr(msg, "topic", "?"))
+
+
+def stop_network_loop(client) -> None:
+    """paho's loop_stop races its own network thread's exit (eclipse-paho/paho.mqtt.python#872): the
+    thread may clear itself between loop_stop's check and its join, and loop_stop then raises
+    AttributeError. A thread that already ended is what we asked for."""
+    try:
+        client.loop_stop()
+    except AttributeError:
+        pass

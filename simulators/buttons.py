@@ -18,6 +18,11 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+try:
+    from simulators.pager import stop_network_loop
+except ImportError:  # loaded by simulators/pager.py run as a script: simulators/ itself is on sys.path
+    from pager import stop_network_loop  # type: ignore[no-redef]
+
 KINDS = ("zigbee2mqtt", "shelly", "tasmota")
 # What each of our commands is on each kind of button (see devices/adapters.py for the reverse).
 Z2M_ACTIONS = {"press": "single", "checkin": "double", "cancel": "hold"}
@@ -96,7 +101,7 @@ class CommodityButton:
             raise ButtonError(f"cannot reach {self.host}:{self.port}: {exc}") from exc
         self.client.loop_start()
         if not self._ready.wait(timeout) or self._error:
-            self.client.loop_stop()
+            stop_network_loop(self.client)
             raise ButtonError(self._error or f"no CONNACK within {timeout:g}s")
         return self
 
@@ -123,11 +128,11 @@ class CommodityButton:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.client.loop_stop()
+        stop_network_loop(self.client)
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_network_loop(self.client)
 
     def __enter__(self) -> "CommodityButton":
         return self.connect()
@@ -151,3 +156,4 @@ class CommodityButton:
                 self.refusals.append(str(reason_code))
             self._acks[mid] = reason_code
             self._cond.notify_all()
+

@@ -328,7 +328,7 @@ class Pager:
         client.loop_start()
         if not self._ready.wait(timeout) or self._connect_error:
             client.disconnect()
-            client.loop_stop()
+            stop_network_loop(client)
             raise PagerConnectError(f"{self.device}: {self._connect_error or f'no CONNACK/SUBACK within {timeout:g}s'}")
         with self._cond:
             self._client = client
@@ -352,7 +352,7 @@ class Pager:
                 except OSError:
                     pass
         # Stopping after the drop: paho's reconnect wait checks the stop flag, so it never reconnects.
-        client.loop_stop()
+        stop_network_loop(client)
         sock = client.socket()
         if sock is not None:
             sock.close()
@@ -366,7 +366,7 @@ class Pager:
         client = self._detach_client()
         if client is not None:
             client.disconnect()
-            client.loop_stop()
+            stop_network_loop(client)
         if self._resender is not None and self._resender is not threading.current_thread():
             self._resender.join(5)
 
@@ -736,5 +736,16 @@ def main(argv: list[str] | None = None) -> int:
         pager.close()
 
 
+def stop_network_loop(client) -> None:
+    """paho's loop_stop races its own network thread's exit (eclipse-paho/paho.mqtt.python#872): the
+    thread may clear itself between loop_stop's check and its join, and loop_stop then raises
+    AttributeError. A thread that already ended is what we asked for."""
+    try:
+        client.loop_stop()
+    except AttributeError:
+        pass
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

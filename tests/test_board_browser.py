@@ -304,5 +304,8 @@ def test_a_lost_broker_shows_in_words_with_since_when_instead_of_live(system, br
     body = page.request.get(server.url + "/readyz")
     assert body.status == 503 and body.json()["broker"]["connected"] is False
     shot(page, "6-broker-down", db_url)
+    page.set_viewport_size({"width": 390, "height": 844})  # the banner on a phone's header, too
+    expect(live).to_be_visible()
+    shot(page, "6-broker-down-phone", db_url)
     mosquitto.start()
     expect(page.locator("#live.on")).to_have_text("实时", timeout=30000)

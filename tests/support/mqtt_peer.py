@@ -7,6 +7,7 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+from simulators.pager import stop_network_loop
 
 
 class Peer:
@@ -50,4 +51,5 @@ class Peer:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_network_loop(self.client)
+
