@@ -32,6 +32,35 @@ class Policy:
         return len(self.tiers) - 1
 
 
+# --- the policy tables ------------------------------------------------------------------------
+
+# The escalation the registry's `escalation` section defaults to: building, mediator, hotline.
+DEFAULT_POLICY = Policy(
+    tiers=(
+        TierPolicy("building", ("sms", "voice"), 120),
+        TierPolicy("mediator", ("sms", "voice"), 120),
+        TierPolicy("hotline", ("sms", "voice"), 120),
+    ),
+    ack_expiry_s=24 * 3600,
+)
+
+# Which tiers each kind of alert climbs: a dead battery must not wake the hotline at night.
+TIERS_BY_KIND = {
+    "emergency": ("building", "mediator", "hotline"),
+    "wellness": ("building", "mediator"),
+    "device": ("mediator",),
+}
+
+# How often the last tier hears of it again while nobody acknowledges (None: at the tier's timeout).
+REPEAT_BY_KIND = {"device": 30 * 60}
+
+
+def policy_for_kind(base: Policy, kind: str) -> Policy:
+    """The stored policy narrowed to the tiers a kind of alert climbs, with that kind's repeat."""
+    wanted = TIERS_BY_KIND.get(kind, TIERS_BY_KIND["emergency"])
+    return Policy(tuple(t for t in base.tiers if t.tier in wanted), base.ack_expiry_s, REPEAT_BY_KIND.get(kind))
+
+
 @dataclass(frozen=True)
 class AlertState:
     state: str  # triggered | acknowledged | resolved | cancelled

@@ -16,6 +16,8 @@ from dispatcher.escalation import (
     after_failed_step,
     escalate_now,
     first_step,
+    policy_for_kind,
+    DEFAULT_POLICY,
 )
 
 # The `escalation` section of registry.example.yaml: building, mediator, hotline, 2 minutes each.
@@ -232,3 +234,22 @@ DEVICE = Policy(tiers=(TierPolicy("mediator", ("sms",), 120),), repeat_s=1800)  
 def test_the_last_tier_is_called_again_after_repeat_s(policy, reachable, state, expected_next):
     decision = first_step(policy, reachable, T0) if state is None else due_step(state, policy, reachable, T0)
     assert isinstance(decision, Notify) and decision.next_action_at == expected_next
+
+
+@pytest.mark.parametrize(
+    ("kind", "tiers", "repeat_s"),
+    [
+        pytest.param("emergency", ("building", "mediator", "hotline"), None, id="an emergency climbs every tier"),
+        pytest.param("wellness", ("building", "mediator"), None, id="a missed check-in never wakes the hotline"),
+        pytest.param("device", ("mediator",), 30 * 60, id="a dead battery: the mediator, every half hour"),
+        pytest.param("unheard-of", ("building", "mediator", "hotline"), None, id="an unknown kind: as an emergency"),
+    ],
+)
+def test_policy_for_kind(kind, tiers, repeat_s):
+    policy = policy_for_kind(EXAMPLE, kind)
+    assert tuple(t.tier for t in policy.tiers) == tiers
+    assert (policy.repeat_s, policy.ack_expiry_s) == (repeat_s, EXAMPLE.ack_expiry_s)
+
+
+def test_the_default_policy_is_the_example_registrys():
+    assert DEFAULT_POLICY == EXAMPLE
