@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import escalation, messages
-from dispatcher.escalation import AlertState, NobodyReachable, Notify, Policy
+from dispatcher.escalation import OPEN_STATES, AlertState, NobodyReachable, Notify, Policy, State
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
 from core import wakeups
 from core.db import reading, transaction
@@ -29,7 +29,6 @@ from core.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notifica
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
-OPEN_STATES = ("triggered", "acknowledged")
 KIND_OF_EVENT = {"alarm": "emergency", "fall": "emergency"}
 # The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
 PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,
@@ -58,7 +57,7 @@ class Outcome:
     changed: bool
     alert_id: int
     code: str
-    state: str
+    state: State
     by: str | None = None
     at: datetime | None = None
 
@@ -211,7 +210,7 @@ class Alerts:
     def open_alert(self, s: Session, *, resident_id: str, kind: str, reason: str, now: datetime,
                    device_id: str | None = None, source_event_id: str | None = None) -> Alert:
         alert = Alert(code=self._new_code(s), resident_id=resident_id, device_id=device_id, kind=kind, reason=reason,
-                      state="triggered", opened_at=now, updated_at=now, source_event_id=source_event_id,
+                      state=State.TRIGGERED, opened_at=now, updated_at=now, source_event_id=source_event_id,
                       cycle=0, tier_index=-1, tier_round=0, step=0, repeat_presses=0)
         s.add(alert)
         s.flush()
@@ -264,7 +263,7 @@ class Alerts:
         place = place_of(s, alert.resident_id)
         policy = policy_of(s, alert.kind)
         tiers = self._tiers(s, policy, place, now)
-        state = AlertState(alert.state, alert.tier_index, alert.tier_round, alert.next_action_at, alert.ack_expires_at)
+        state = AlertState(State(alert.state), alert.tier_index, alert.tier_round, alert.next_action_at, alert.ack_expires_at)
         decision = decide(state, policy, tiers, now, **kwargs)
         if decision is None:
             return False
@@ -281,7 +280,7 @@ class Alerts:
             return
         assert isinstance(decision, Notify)
         if decision.reopen:
-            alert.state = "triggered"
+            alert.state = State.TRIGGERED
             alert.cycle += 1
             alert.step = 0
             alert.acknowledged_at = alert.acknowledged_by = alert.ack_expires_at = None
@@ -320,9 +319,9 @@ class Alerts:
         with transaction(self.sessions) as s:
             alert = self._lock(s, alert_id)
             now = self.now()
-            if alert.state != "triggered":
+            if alert.state != State.TRIGGERED:
                 return self._outcome(alert, changed=False)
-            alert.state = "acknowledged"
+            alert.state = State.ACKNOWLEDGED
             alert.acknowledged_at = now
             alert.acknowledged_by = actor.name
             policy = policy_of(s, alert.kind)
@@ -348,9 +347,9 @@ class Alerts:
             now = self.now()
             if alert.state not in OPEN_STATES:
                 return self._outcome(alert, changed=False)
-            if alert.state == "triggered":  # resolving takes the call too
+            if alert.state == State.TRIGGERED:  # resolving takes the call too
                 alert.acknowledged_at, alert.acknowledged_by = now, actor.name
-            alert.state = "resolved"
+            alert.state = State.RESOLVED
             alert.resolved_at = now
             alert.outcome, alert.note = outcome, note or None
             alert.next_action_at = None
@@ -394,7 +393,7 @@ class Alerts:
             log.info("alert.cancel_without_alert", device_id=device.id, event_id=ev.event_id)
             return False
         actor = Actor("resident", "device")
-        if alert.state == "acknowledged":
+        if alert.state == State.ACKNOWLEDGED:
             # Someone is on their way: a cancel now is only noted, the helper still goes, and the
             # device is told so (its own press is still acknowledged).
             self._timeline(s, alert, now, "cancel_recorded", actor, {"event_id": ev.event_id})
@@ -402,7 +401,7 @@ class Alerts:
                                  created_at=now))
             log.info("alert.cancel_after_ack", alert_id=alert.id, alert_code=alert.code)
             return False
-        alert.state = "cancelled"
+        alert.state = State.CANCELLED
         alert.next_action_at = None
         alert.updated_at = now
         alert.source_event_id = ev.event_id
@@ -423,7 +422,7 @@ class Alerts:
             if note is None or note.alert_id is None or note.purpose != "page":
                 return False
             alert = self._lock(s, note.alert_id)
-            if alert.state != "triggered" or (note.cycle, note.tier_index, note.tier_round) != (
+            if alert.state != State.TRIGGERED or (note.cycle, note.tier_index, note.tier_round) != (
                     alert.cycle, alert.tier_index, alert.tier_round):
                 return False
             step_pages = s.scalars(select(Notification).where(
@@ -459,7 +458,7 @@ class Alerts:
 
     @staticmethod
     def _outcome(alert: Alert, changed: bool) -> Outcome:
-        return Outcome(changed, alert.id, alert.code, alert.state, alert.acknowledged_by, alert.acknowledged_at)
+        return Outcome(changed, alert.id, alert.code, State(alert.state), alert.acknowledged_by, alert.acknowledged_at)
 
     def _timeline(self, s: Session, alert: Alert, now: datetime, what: str, actor: Actor, detail: dict) -> None:
         s.add(TimelineEntry(alert_id=alert.id, at=now, what=what, actor=actor.name, channel=actor.channel, detail=detail))

@@ -10,6 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """An alert's state, as stored in alerts.state (a StrEnum: it compares equal to the stored text).
+
+    triggered -> acknowledged -> resolved; triggered -> resolved (resolving takes the call);
+    triggered -> cancelled (the resident's cancel); acknowledged -> triggered (the ack expired).
+    """
+
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = (State.TRIGGERED, State.ACKNOWLEDGED)
+CLOSED_STATES = (State.RESOLVED, State.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,7 @@ def policy_for_kind(base: Policy, kind: str) -> Policy:
 
 @dataclass(frozen=True)
 class AlertState:
-    state: str  # triggered | acknowledged | resolved | cancelled
+    state: State
     tier_index: int  # -1: nobody notified yet in this cycle
     tier_round: int
     next_action_at: datetime | None
@@ -98,11 +116,11 @@ def first_step(policy: Policy, reachable: Sequence[int], now: datetime) -> Decis
 
 def due_step(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime) -> Decision | None:
     """What to do when the alert's timer may have come due; None when nothing is due."""
-    if alert.state == "triggered":
+    if alert.state == State.TRIGGERED:
         if alert.next_action_at is None or alert.next_action_at > now:
             return None
         return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
-    if alert.state == "acknowledged" and alert.ack_expires_at is not None and alert.ack_expires_at <= now:
+    if alert.state == State.ACKNOWLEDGED and alert.ack_expires_at is not None and alert.ack_expires_at <= now:
         step = _advance(policy, reachable, now, tier_index=-1, tier_round=0)
         return Notify(step.tier_index, step.round, step.next_action_at, step.skipped, reopen=True) if isinstance(step, Notify) else step
     return None
@@ -115,7 +133,7 @@ def escalate_now(alert: AlertState, policy: Policy, reachable: Sequence[int], no
     `from_tier`/`from_round` name the step the trigger belongs to; a trigger about an older step
     (the alert has moved on since) changes nothing, so a late failure report never skips a tier.
     """
-    if alert.state != "triggered":
+    if alert.state != State.TRIGGERED:
         return None
     if from_tier is not None and from_tier != alert.tier_index:
         return None

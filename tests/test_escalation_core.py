@@ -9,6 +9,7 @@ import pytest
 from dispatcher.escalation import (
     AlertState,
     NobodyReachable,
+    State,
     Notify,
     Policy,
     TierPolicy,
@@ -46,11 +47,11 @@ NOBODY = (0, 0, 0)
 
 
 def triggered(tier_index: int, tier_round: int = 0, next_action_at: datetime | None = T1) -> AlertState:
-    return AlertState("triggered", tier_index, tier_round, next_action_at)
+    return AlertState(State.TRIGGERED, tier_index, tier_round, next_action_at)
 
 
 def acknowledged(expires_at: datetime | None) -> AlertState:
-    return AlertState("acknowledged", 1, 0, None, ack_expires_at=expires_at)
+    return AlertState(State.ACKNOWLEDGED, 1, 0, None, ack_expires_at=expires_at)
 
 
 def test_an_alert_opens_at_the_building_tier():
@@ -99,7 +100,7 @@ def test_first_step_skips_empty_tiers(reachable, expected):
         pytest.param(triggered(2, 3), (0, 1, 0), T1, Notify(1, 4, T2), id="hotline emptied: mediator, higher round"),
         # acknowledged
         pytest.param(acknowledged(T2), EVERYONE, T1, None, id="acknowledged, not expired: nothing"),
-        pytest.param(AlertState("acknowledged", 1, 0, T0, ack_expires_at=T2), EVERYONE, T1, None,
+        pytest.param(AlertState(State.ACKNOWLEDGED, 1, 0, T0, ack_expires_at=T2), EVERYONE, T1, None,
                      id="acknowledged with a stale timer: nothing"),
         pytest.param(acknowledged(None), EVERYONE, T2, None, id="acknowledged, no expiry: nothing"),
         pytest.param(acknowledged(T1), EVERYONE, T1, Notify(0, 0, T2, reopen=True),
@@ -108,8 +109,8 @@ def test_first_step_skips_empty_tiers(reachable, expected):
                      id="expired, no party member: reopen at the mediator"),
         pytest.param(acknowledged(T0), NOBODY, T1, NobodyReachable(T2), id="expired, nobody: retry"),
         # closed alerts never escalate, whatever their timers say
-        pytest.param(AlertState("resolved", 2, 3, T0, ack_expires_at=T0), EVERYONE, T2, None, id="resolved"),
-        pytest.param(AlertState("cancelled", 0, 0, T0), EVERYONE, T2, None, id="cancelled"),
+        pytest.param(AlertState(State.RESOLVED, 2, 3, T0, ack_expires_at=T0), EVERYONE, T2, None, id="resolved"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, T0), EVERYONE, T2, None, id="cancelled"),
     ],
 )
 def test_due_step(alert, reachable, now, expected):
@@ -133,8 +134,8 @@ def test_due_step(alert, reachable, now, expected):
                      id="nobody left to pass to"),
         pytest.param(acknowledged(T2), EVERYONE, (1, 0), None, id="already acknowledged"),
         pytest.param(acknowledged(T0), EVERYONE, (1, 0), None, id="acknowledged, expired: due_step's job"),
-        pytest.param(AlertState("resolved", 1, 0, None), EVERYONE, (1, 0), None, id="resolved"),
-        pytest.param(AlertState("cancelled", 0, 0, T1), EVERYONE, (0, 0), None, id="cancelled"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), EVERYONE, (1, 0), None, id="resolved"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, T1), EVERYONE, (0, 0), None, id="cancelled"),
     ],
 )
 def test_escalate_now(alert, reachable, from_step, expected):
