@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 import structlog
@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import escalation, messages
-from dispatcher.escalation import OPEN_STATES, AlertState, NobodyReachable, Notify, Policy, State
+from dispatcher.escalation import (KIND_OF_EVENT, OPEN_STATES, AlertState, Join, NobodyReachable, NoteCancel,
+                                   Notify, Policy, RejectCancel, State, StepRef)
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
 from core import wakeups
 from core.db import reading, transaction
@@ -29,11 +30,9 @@ from core.schema import (Alert, Contact, Device, DeviceFeedback, Event, Notifica
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
-KIND_OF_EVENT = {"alarm": "emergency", "fall": "emergency"}
 # The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
 PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,
             "family": 5}
-NO_OPEN_EMERGENCY = "no_open_alert"  # a device's cancel found no call of the resident's to take back
 OUTCOMES = ("false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other")
 
 
@@ -94,6 +93,12 @@ def policy_of(s: Session, kind: str) -> Policy:
 
 def place_of(s: Session, resident_id: str) -> Place:
     return _cached(s, "jinqiao.place", resident_id, lambda: load_place(s, resident_id))
+
+
+def state_of(alert: Alert) -> AlertState:
+    """The row as the pure core sees it."""
+    return AlertState(State(alert.state), alert.tier_index, alert.tier_round, alert.next_action_at,
+                      alert.ack_expires_at, alert.cycle)
 
 
 class LazyTiers(Sequence):
@@ -196,8 +201,10 @@ class Alerts:
         alert = s.scalars(for_update(select(Alert).where(
             Alert.resident_id == device.resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES)
         ).order_by(Alert.id).limit(1), s)).first()
-        if alert is not None:
-            alert.repeat_presses += 1
+        press = escalation.on_press(alert.repeat_presses if alert is not None else None)
+        if isinstance(press, Join):
+            assert alert is not None
+            alert.repeat_presses = press.repeat_presses
             alert.updated_at = now
             alert.source_event_id = ev.event_id
             self._timeline(s, alert, now, "repeat_press", Actor("resident", "device"),
@@ -263,8 +270,7 @@ class Alerts:
         place = place_of(s, alert.resident_id)
         policy = policy_of(s, alert.kind)
         tiers = self._tiers(s, policy, place, now)
-        state = AlertState(State(alert.state), alert.tier_index, alert.tier_round, alert.next_action_at, alert.ack_expires_at)
-        decision = decide(state, policy, tiers, now, **kwargs)
+        decision = decide(state_of(alert), policy, tiers, now, **kwargs)
         if decision is None:
             return False
         self._apply(s, alert, decision, policy, place, tiers, now)
@@ -319,13 +325,13 @@ class Alerts:
         with transaction(self.sessions) as s:
             alert = self._lock(s, alert_id)
             now = self.now()
-            if alert.state != State.TRIGGERED:
+            ack = escalation.acknowledge(state_of(alert), policy_of(s, alert.kind), now)
+            if ack is None:
                 return self._outcome(alert, changed=False)
             alert.state = State.ACKNOWLEDGED
             alert.acknowledged_at = now
             alert.acknowledged_by = actor.name
-            policy = policy_of(s, alert.kind)
-            alert.ack_expires_at = now + timedelta(seconds=policy.ack_expiry_s)
+            alert.ack_expires_at = ack.expires_at
             alert.next_action_at = alert.ack_expires_at  # the only timer left: the expiry
             alert.updated_at = now
             self._timeline(s, alert, now, "acknowledged", actor, {})
@@ -345,9 +351,10 @@ class Alerts:
         with transaction(self.sessions) as s:
             alert = self._lock(s, alert_id)
             now = self.now()
-            if alert.state not in OPEN_STATES:
+            decision = escalation.resolve(state_of(alert))
+            if decision is None:
                 return self._outcome(alert, changed=False)
-            if alert.state == State.TRIGGERED:  # resolving takes the call too
+            if decision.takes_the_call:
                 alert.acknowledged_at, alert.acknowledged_by = now, actor.name
             alert.state = State.RESOLVED
             alert.resolved_at = now
@@ -387,15 +394,15 @@ class Alerts:
         alert = s.scalars(for_update(select(Alert).where(
             Alert.resident_id == device.resident_id, Alert.kind == "emergency", Alert.state.in_(OPEN_STATES)
         ).order_by(Alert.id.desc()).limit(1), s)).first()
-        if alert is None:
+        decision = escalation.on_cancel(State(alert.state) if alert is not None else None)
+        if isinstance(decision, RejectCancel):
             s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=None, state="rejected",
-                                 reason=NO_OPEN_EMERGENCY, created_at=now))
+                                 reason=decision.reason, created_at=now))
             log.info("alert.cancel_without_alert", device_id=device.id, event_id=ev.event_id)
             return False
+        assert alert is not None
         actor = Actor("resident", "device")
-        if alert.state == State.ACKNOWLEDGED:
-            # Someone is on their way: a cancel now is only noted, the helper still goes, and the
-            # device is told so (its own press is still acknowledged).
+        if isinstance(decision, NoteCancel):
             self._timeline(s, alert, now, "cancel_recorded", actor, {"event_id": ev.event_id})
             s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="acknowledged",
                                  created_at=now))
@@ -422,20 +429,17 @@ class Alerts:
             if note is None or note.alert_id is None or note.purpose != "page":
                 return False
             alert = self._lock(s, note.alert_id)
-            if alert.state != State.TRIGGERED or (note.cycle, note.tier_index, note.tier_round) != (
-                    alert.cycle, alert.tier_index, alert.tier_round):
-                return False
+            failed = StepRef(note.cycle, note.tier_index, note.tier_round)
             step_pages = s.scalars(select(Notification).where(
-                Notification.alert_id == alert.id, Notification.purpose == "page", Notification.cycle == alert.cycle,
-                Notification.tier_index == alert.tier_index, Notification.tier_round == alert.tier_round)).all()
-            if not all(p.final and p.failed for p in step_pages):
+                Notification.alert_id == alert.id, Notification.purpose == "page", Notification.cycle == failed.cycle,
+                Notification.tier_index == failed.tier_index, Notification.tier_round == failed.tier_round)).all()
+            said = s.scalars(select(TimelineEntry.detail).where(TimelineEntry.alert_id == alert.id,
+                                                                TimelineEntry.what == "tier_failed")).all()
+            reported = {StepRef((d or {}).get("cycle"), (d or {}).get("tier_index"), (d or {}).get("round")) for d in said}
+            if not escalation.tier_failed(state_of(alert), failed, [p.final and p.failed for p in step_pages], reported):
                 return False
             now = self.now()
             step = {"tier_index": alert.tier_index, "round": alert.tier_round, "cycle": alert.cycle}
-            said = s.scalars(select(TimelineEntry.detail).where(TimelineEntry.alert_id == alert.id,
-                                                                TimelineEntry.what == "tier_failed")).all()
-            if any({k: (d or {}).get(k) for k in step} == step for d in said):
-                return False  # the step's other failures arrive too; after the last tier it stays put
             self._timeline(s, alert, now, "tier_failed", Actor("system", "system"), {**step, "deliveries": len(step_pages)})
             log.warning("escalation.tier_failed", alert_id=alert.id, alert_code=alert.code, tier_index=alert.tier_index)
             moved = self._step(s, alert, now, escalation.after_failed_step, from_tier=note.tier_index,

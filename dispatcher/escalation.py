@@ -7,7 +7,7 @@ counts how often the last tier has been repeated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -86,6 +86,16 @@ class AlertState:
     tier_round: int
     next_action_at: datetime | None
     ack_expires_at: datetime | None = None
+    cycle: int = 0  # how often the alert was reopened (an expired acknowledgement starts a new cycle)
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """One step of an escalation: the pages of tier `tier_index`, its `tier_round`-th time, in `cycle`."""
+
+    cycle: int
+    tier_index: int
+    tier_round: int
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,110 @@ class NobodyReachable:
 
 
 Decision = Notify | NobodyReachable
+
+
+# --- what the resident's button does -------------------------------------------------------------
+
+# Which kind of alert a press opens; other events (checkin, heartbeat, battery_low) open none here.
+KIND_OF_EVENT = {"alarm": "emergency", "fall": "emergency"}
+
+
+@dataclass(frozen=True)
+class Open:
+    """No open alert of this kind for the resident: open one (then first_step)."""
+
+
+@dataclass(frozen=True)
+class Join:
+    """The resident pressed again while their alert is open: count the press, open nothing new."""
+
+    repeat_presses: int
+
+
+def on_press(open_alert_presses: int | None) -> Open | Join:
+    """A press, given the repeat count of the resident's open alert of that kind (None: none open)."""
+    if open_alert_presses is None:
+        return Open()
+    return Join(open_alert_presses + 1)
+
+
+NO_OPEN_EMERGENCY = "no_open_alert"  # a device's cancel found no call of the resident's to take back
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """The resident takes back their call before anyone took it: close it, tell the device `cancelled`."""
+
+
+@dataclass(frozen=True)
+class NoteCancel:
+    """Someone is on their way: the cancel is only noted, the helper still goes, and the device is told
+    its press is still acknowledged."""
+
+
+@dataclass(frozen=True)
+class RejectCancel:
+    """Nothing of the resident's is open to take back; the device is told why."""
+
+    reason: str = NO_OPEN_EMERGENCY
+
+
+def on_cancel(emergency: State | None) -> Cancel | NoteCancel | RejectCancel:
+    """A resident's cancel, given the state of their newest open emergency (None: none open).
+
+    Only an emergency is theirs to cancel from the button: a wellness or device alert is not.
+    """
+    if emergency is None or emergency not in OPEN_STATES:
+        return RejectCancel()
+    if emergency == State.ACKNOWLEDGED:
+        return NoteCancel()
+    return Cancel()
+
+
+# --- what responders and operators do ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """Take the call: no more pages; the only timer left is the expiry, when it reopens if not resolved."""
+
+    expires_at: datetime
+
+
+def acknowledge(alert: AlertState, policy: Policy, now: datetime) -> Acknowledge | None:
+    """None: already taken, or closed (the caller reports who has it)."""
+    if alert.state != State.TRIGGERED:
+        return None
+    return Acknowledge(now + timedelta(seconds=policy.ack_expiry_s))
+
+
+@dataclass(frozen=True)
+class Resolve:
+    """Close the call. `takes_the_call`: nobody had acknowledged it, so the resolver is recorded as
+    having taken it too (the board and the notices name who handled it)."""
+
+    takes_the_call: bool
+
+
+def resolve(alert: AlertState) -> Resolve | None:
+    """None: already resolved or cancelled; a repeat changes nothing."""
+    if alert.state not in OPEN_STATES:
+        return None
+    return Resolve(takes_the_call=alert.state == State.TRIGGERED)
+
+
+def tier_failed(alert: AlertState, failed: StepRef, pages_failed: Sequence[bool],
+                reported: Collection[StepRef]) -> bool:
+    """A page of step `failed` failed for good: is that the news that the whole step failed?
+
+    True only when the step is the alert's current one, the alert is still triggered, every page of
+    the step has failed for good (`pages_failed`, one per page), and the step's failure was not
+    reported before (`reported`: the other failures of the step arrive too). The shell then records
+    `tier_failed` and asks after_failed_step.
+    """
+    if alert.state != State.TRIGGERED or failed != StepRef(alert.cycle, alert.tier_index, alert.tier_round):
+        return False
+    return all(pages_failed) and failed not in reported
 
 
 def first_step(policy: Policy, reachable: Sequence[int], now: datetime) -> Decision:

@@ -18,6 +18,19 @@ from dispatcher.escalation import (
     escalate_now,
     first_step,
     policy_for_kind,
+    Acknowledge,
+    Cancel,
+    Join,
+    NoteCancel,
+    Open,
+    RejectCancel,
+    Resolve,
+    StepRef,
+    acknowledge,
+    on_cancel,
+    on_press,
+    resolve,
+    tier_failed,
     DEFAULT_POLICY,
 )
 
@@ -254,3 +267,86 @@ def test_policy_for_kind(kind, tiers, repeat_s):
 
 def test_the_default_policy_is_the_example_registrys():
     assert DEFAULT_POLICY == EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("open_presses", "expected"),
+    [
+        pytest.param(None, Open(), id="nothing open: a new alert"),
+        pytest.param(0, Join(1), id="pressed again: joins, the first repeat"),
+        pytest.param(4, Join(5), id="pressed a fifth time: still one alert"),
+    ],
+)
+def test_on_press(open_presses, expected):
+    assert on_press(open_presses) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        pytest.param(None, RejectCancel("no_open_alert"), id="nothing to take back: the device is told why"),
+        pytest.param(State.TRIGGERED, Cancel(), id="before anyone took it: cancelled"),
+        pytest.param(State.ACKNOWLEDGED, NoteCancel(), id="after an ack: only noted, the helper still goes"),
+        pytest.param(State.RESOLVED, RejectCancel(), id="already resolved: nothing open"),
+        pytest.param(State.CANCELLED, RejectCancel(), id="already cancelled: nothing open"),
+    ],
+)
+def test_on_cancel(state, expected):
+    assert on_cancel(state) == expected
+
+
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        pytest.param(triggered(1), Acknowledge(datetime(2026, 11, 23, 3, 1, tzinfo=timezone.utc)),
+                     id="taken: it expires a day later unless resolved"),
+        pytest.param(acknowledged(T2), None, id="already taken: nothing changes"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved: nothing"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: nothing"),
+    ],
+)
+def test_acknowledge(alert, expected):
+    assert acknowledge(alert, EXAMPLE, datetime(2026, 11, 22, 3, 1, tzinfo=timezone.utc)) == expected
+
+
+def test_acknowledge_expires_after_the_policys_expiry():
+    short = Policy(EXAMPLE.tiers, ack_expiry_s=600)
+    assert acknowledge(triggered(0), short, T0) == Acknowledge(datetime(2026, 11, 22, 3, 10, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        pytest.param(triggered(2, 3), Resolve(takes_the_call=True), id="nobody had taken it: resolving takes the call"),
+        pytest.param(acknowledged(T2), Resolve(takes_the_call=False), id="taken before: the ack stays whose it was"),
+        pytest.param(acknowledged(T0), Resolve(takes_the_call=False), id="ack expired, not yet reopened: still resolves"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved twice: nothing changes"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: not to resolve"),
+    ],
+)
+def test_resolve(alert, expected):
+    assert resolve(alert) == expected
+
+
+STEP_1 = StepRef(cycle=0, tier_index=1, tier_round=0)
+
+
+@pytest.mark.parametrize(
+    ("alert", "failed", "pages_failed", "reported", "expected"),
+    [
+        pytest.param(triggered(1), STEP_1, (True, True), (), True, id="every page of the step failed: tier failed"),
+        pytest.param(triggered(1), STEP_1, (True,), (), True, id="its one page failed"),
+        pytest.param(triggered(1), STEP_1, (True, False), (), False, id="one page still out: wait"),
+        pytest.param(triggered(1), STEP_1, (True, True), (STEP_1,), False, id="said before: the step's other failure"),
+        pytest.param(triggered(1), STEP_1, (True, True), (StepRef(0, 0, 0),), True,
+                     id="an earlier step's failure said: this one is news"),
+        pytest.param(triggered(2), STEP_1, (True, True), (), False, id="the alert moved on: a late failure"),
+        pytest.param(triggered(1, 1), STEP_1, (True, True), (), False, id="an older round of the same tier"),
+        pytest.param(AlertState(State.TRIGGERED, 1, 0, T1, cycle=1), STEP_1, (True, True), (), False,
+                     id="a page from before the alert reopened"),
+        pytest.param(acknowledged(T2), STEP_1, (True, True), (), False, id="acknowledged meanwhile"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), STEP_1, (True, True), (), False, id="resolved"),
+    ],
+)
+def test_tier_failed(alert, failed, pages_failed, reported, expected):
+    assert tier_failed(alert, failed, pages_failed, reported) is expected
