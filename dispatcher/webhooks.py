@@ -18,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import messages
-from dispatcher.alerts import PRIORITY, Actor, Alerts, Outcome
+from dispatcher import messages, notices
+from dispatcher.alerts import Actor, Alerts, Outcome
+from dispatcher.notices import PRIORITY
 from dispatcher.escalation import CLOSED_STATES, State
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
@@ -253,9 +254,9 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
     with transaction(ctx.sessions) as s:
         s.get(InboundSms, inbound_id).answer = answer
         if answer:
-            ctx.alerts._enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
-                                language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
-                                body=answer)
+            notices.enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
+                            language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
+                            body=answer)
     log.info("sms.reply_received", sid=sid, understood=alert_id is not None, answered=bool(answer))
     if answer:
         ctx.alerts.on_outbox()
