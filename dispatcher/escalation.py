@@ -1,8 +1,15 @@
-"""The escalation decision: a pure function of an alert's state, the policy, who is reachable, and now.
+"""Every escalation rule, pure: an alert's state, the policy, who is reachable, and now in; a decision out.
 
-No database, no clock, no network. The shell (dispatcher/alerts.py) loads an alert, asks what to
-do, and writes the answer in the same transaction. Tiers are indexed in policy order; `round`
-counts how often the last tier has been repeated.
+No database, no clock, no network. Read top to bottom:
+- the states (State) and the policy (Policy, DEFAULT_POLICY, TIERS_BY_KIND, REPEAT_BY_KIND);
+- the values the shell passes in (AlertState, StepRef) and the step decisions (Notify, NobodyReachable);
+- the transitions: a press opens or joins (on_press), a cancel cancels, is only noted or is refused
+  (on_cancel), acknowledge (with its expiry), resolve (takes the call), a failed step (tier_failed);
+- the steps: first_step (open), due_step (a timer, or an expired ack), escalate_now (a pass),
+  after_failed_step (every page of a step failed), and _advance, which they share.
+The shell (dispatcher/alerts.py, dispatcher/passes/, dispatcher/steps.py) loads an alert, asks, and
+writes the answer in the same transaction. Tiers are indexed in policy order; `round` counts how
+often the last tier has been repeated.
 """
 
 from __future__ import annotations
