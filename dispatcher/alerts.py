@@ -19,14 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import escalation, notices, steps
 from dispatcher.escalation import OPEN_STATES, State, StepRef
-from dispatcher.notices import PRIORITY, SYSTEM, Actor
+from dispatcher.notices import SYSTEM, Actor
 from dispatcher.passes import escalations, events
 from dispatcher.recipients import Recipients
-from dispatcher.steps import for_update, place_of, policy_of, random_code, state_of
+from dispatcher.steps import place_of, policy_of, random_code, state_of
 from core.db import transaction
 from core.schema import Alert, Notification, TimelineEntry
 
-__all__ = ["OPEN_STATES", "OUTCOMES", "PRIORITY", "Actor", "AlertNotFound", "Alerts", "Outcome", "for_update"]
+# OPEN_STATES and Actor are re-exported: web/ imports them from here.
+__all__ = ["OPEN_STATES", "OUTCOMES", "Actor", "AlertNotFound", "Alerts", "Outcome"]
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
