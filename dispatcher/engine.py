@@ -1,7 +1,8 @@
 """The dispatcher's loop: worker threads woken by events, APScheduler as the alarm clock.
 
-The passes come as one list (dispatcher/passes.py); each names the worker thread it runs on:
-- the escalator turns new events into alerts and fires due timers (dispatcher/alerts.py),
+The passes come as one list (dispatcher/passes/__init__.py); each names the worker thread it runs on:
+- the escalator turns new events into alerts and fires due timers (dispatcher/passes/events.py,
+  escalations.py),
 - the sender empties the outbox (dispatcher/outbox.py), so a slow provider never delays a timer,
 - the supervisor watches devices and check-ins (dispatcher/supervisor.py).
 Each pass runs on its own: one that raises is counted and backs off; the others go on.

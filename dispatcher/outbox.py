@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.alerts import for_update
+from dispatcher.steps import for_update
 from core import metrics
 from core.db import reading, transaction
 from core.schema import Notification, TimelineEntry

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.calendar_days import StoredCalendar
-from dispatcher.escalation import Policy, TierPolicy
+from dispatcher.escalation import DEFAULT_POLICY, Policy, TierPolicy, policy_for_kind
 from registry.roster import HolidayCalendar, Shift, on_duty
 from core.schema import (
     Building,
@@ -22,26 +22,6 @@ from core.schema import (
     Responder,
     RosterShift,
 )
-
-DEFAULT_POLICY = Policy(
-    tiers=(
-        TierPolicy("building", ("sms", "voice"), 120),
-        TierPolicy("mediator", ("sms", "voice"), 120),
-        TierPolicy("hotline", ("sms", "voice"), 120),
-    ),
-    ack_expiry_s=24 * 3600,
-)
-
-# Which tiers each kind of alert climbs: a dead battery must not wake the hotline at night.
-TIERS_BY_KIND = {
-    "emergency": ("building", "mediator", "hotline"),
-    "wellness": ("building", "mediator"),
-    "device": ("mediator",),
-}
-
-# How often the last tier hears of it again while nobody acknowledges (None: at the tier's timeout).
-REPEAT_BY_KIND = {"device": 30 * 60}
-
 
 @dataclass(frozen=True)
 class Person:
@@ -72,8 +52,7 @@ def load_policy(s: Session, kind: str = "emergency") -> Policy:
                int(expiry.value) if expiry else DEFAULT_POLICY.ack_expiry_s)
         if rows else DEFAULT_POLICY
     )
-    wanted = TIERS_BY_KIND.get(kind, TIERS_BY_KIND["emergency"])
-    return Policy(tuple(t for t in base.tiers if t.tier in wanted), base.ack_expiry_s, REPEAT_BY_KIND.get(kind))
+    return policy_for_kind(base, kind)
 
 
 def load_place(s: Session, resident_id: str) -> Place:

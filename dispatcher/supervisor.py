@@ -28,7 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import supervision
-from dispatcher.alerts import OPEN_STATES, Actor, Alerts
+from dispatcher.alerts import Alerts
+from dispatcher.escalation import OPEN_STATES
+from dispatcher.notices import Actor
 from dispatcher.supervision import CloseDeviceAlert, DeviceView, OpenDeviceAlert, ResidentView, Rules
 from core.db import transaction
 from core.schema import (Alert, Building, CheckinMiss, Community, Device, Event, MaintenanceItem, Resident,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry.calendar_days import StoredCalendar
 from registry.roster import Shift, on_duty
+from dispatcher.escalation import OPEN_STATES
 from dispatcher.watchdog_rules import Beat, DueStep, Fleet, Snapshot, Waiting
 from core.schema import (
     Alert,
@@ -33,7 +34,7 @@ def read_snapshot(s: Session, now: datetime) -> Snapshot:
                   for r in s.scalars(select(ProcessHeartbeat).order_by(ProcessHeartbeat.id)))
     due = tuple(DueStep(code, at) for code, at in s.execute(
         select(Alert.code, Alert.next_action_at)
-        .where(Alert.state.in_(("triggered", "acknowledged")), Alert.next_action_at <= now)
+        .where(Alert.state.in_(OPEN_STATES), Alert.next_action_at <= now)
         .order_by(Alert.next_action_at).limit(LIMIT)))
     queued = s.execute(select(Notification.id, Notification.next_attempt_at)
                        .where(Notification.status == "queued", Notification.next_attempt_at <= now)

@@ -18,8 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import messages
-from dispatcher.alerts import PRIORITY, Actor, Alerts, Outcome
+from dispatcher import messages, notices
+from dispatcher.alerts import Actor, Alerts, Outcome
+from dispatcher.notices import PRIORITY
+from dispatcher.escalation import CLOSED_STATES, State
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
@@ -151,8 +153,8 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
         return twiml_say(messages.voice_machine(language=language), language)
     actor = Actor(note.recipient_name, "voice", note.responder_id)
     if step != "gather":
-        if now_state.state in ("resolved", "cancelled") or (
-                now_state.state == "acknowledged" and now_state.by != actor.name):
+        if now_state.state in CLOSED_STATES or (
+                now_state.state == State.ACKNOWLEDGED and now_state.by != actor.name):
             # the call rang after the alert was taken or closed: say so instead of asking them to go
             return twiml_say(_too_late(now_state, language, place.tz, resident, spoken=True), language)
         return twiml_alert(script, gather_url, language)
@@ -163,7 +165,7 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
     if digits == "2":
         outcome = ctx.alerts.pass_on(alert.id, actor, from_tier=note.tier_index, from_round=note.tier_round)
         answer = _pass_answer(outcome, actor, language, place.tz, resident, spoken=True)
-        if not outcome.changed and outcome.state == "triggered":
+        if not outcome.changed and outcome.state == State.TRIGGERED:
             return twiml_alert(answer, gather_url, language)  # it offers key 1: listen for it
         return twiml_say(answer, language)
     if digits == "*":
@@ -181,7 +183,7 @@ def _tier_name(s: Session, alert: Alert, note: Notification) -> str:
 
 
 def _ack_answer(outcome: Outcome, actor: Actor, language: str, tz, resident: str, spoken: bool) -> str:
-    if outcome.changed or (outcome.state == "acknowledged" and outcome.by == actor.name):
+    if outcome.changed or (outcome.state == State.ACKNOWLEDGED and outcome.by == actor.name):
         if spoken:
             return messages.voice_acknowledged(language=language)
         return messages.reply_acknowledged(resident=resident, code=outcome.code, language=language)
@@ -194,7 +196,7 @@ def _pass_answer(outcome: Outcome, actor: Actor, language: str, tz, resident: st
         if spoken:
             return messages.voice_passed(language=language)
         return messages.reply_passed(resident=resident, code=outcome.code, language=language)
-    if outcome.state == "acknowledged" and outcome.by == actor.name:
+    if outcome.state == State.ACKNOWLEDGED and outcome.by == actor.name:
         if spoken:
             return messages.voice_cannot_pass_own(language=language)
         return messages.reply_cannot_pass_own(resident=resident, code=outcome.code, language=language)
@@ -204,11 +206,11 @@ def _pass_answer(outcome: Outcome, actor: Actor, language: str, tz, resident: st
 def _too_late(outcome: Outcome, language: str, tz, resident: str, spoken: bool = False) -> str:
     """The answer to a late or repeated action: who took the call and when, that it is closed, or
     (still triggered: a stale pass) that it has already gone on to the next tier."""
-    if outcome.state == "triggered":
+    if outcome.state == State.TRIGGERED:
         if spoken:
             return messages.voice_already_moved_on(language=language)
         return messages.reply_already_moved_on(resident=resident, code=outcome.code, language=language)
-    if outcome.state == "acknowledged":
+    if outcome.state == State.ACKNOWLEDGED:
         at = outcome.at.astimezone(tz).strftime("%H:%M") if outcome.at else "?"
         if spoken:
             return messages.voice_already_acknowledged(by_name=outcome.by or "?", at_local=at, language=language)
@@ -252,9 +254,9 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
     with transaction(ctx.sessions) as s:
         s.get(InboundSms, inbound_id).answer = answer
         if answer:
-            ctx.alerts._enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
-                                language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
-                                body=answer)
+            notices.enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
+                            language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
+                            body=answer)
     log.info("sms.reply_received", sid=sid, understood=alert_id is not None, answered=bool(answer))
     if answer:
         ctx.alerts.on_outbox()

@@ -9,6 +9,7 @@ import pytest
 from dispatcher.escalation import (
     AlertState,
     NobodyReachable,
+    State,
     Notify,
     Policy,
     TierPolicy,
@@ -16,6 +17,21 @@ from dispatcher.escalation import (
     after_failed_step,
     escalate_now,
     first_step,
+    policy_for_kind,
+    Acknowledge,
+    Cancel,
+    Join,
+    NoteCancel,
+    Open,
+    RejectCancel,
+    Resolve,
+    StepRef,
+    acknowledge,
+    on_cancel,
+    on_press,
+    resolve,
+    tier_failed,
+    DEFAULT_POLICY,
 )
 
 # The `escalation` section of registry.example.yaml: building, mediator, hotline, 2 minutes each.
@@ -44,11 +60,11 @@ NOBODY = (0, 0, 0)
 
 
 def triggered(tier_index: int, tier_round: int = 0, next_action_at: datetime | None = T1) -> AlertState:
-    return AlertState("triggered", tier_index, tier_round, next_action_at)
+    return AlertState(State.TRIGGERED, tier_index, tier_round, next_action_at)
 
 
 def acknowledged(expires_at: datetime | None) -> AlertState:
-    return AlertState("acknowledged", 1, 0, None, ack_expires_at=expires_at)
+    return AlertState(State.ACKNOWLEDGED, 1, 0, None, ack_expires_at=expires_at)
 
 
 def test_an_alert_opens_at_the_building_tier():
@@ -97,7 +113,7 @@ def test_first_step_skips_empty_tiers(reachable, expected):
         pytest.param(triggered(2, 3), (0, 1, 0), T1, Notify(1, 4, T2), id="hotline emptied: mediator, higher round"),
         # acknowledged
         pytest.param(acknowledged(T2), EVERYONE, T1, None, id="acknowledged, not expired: nothing"),
-        pytest.param(AlertState("acknowledged", 1, 0, T0, ack_expires_at=T2), EVERYONE, T1, None,
+        pytest.param(AlertState(State.ACKNOWLEDGED, 1, 0, T0, ack_expires_at=T2), EVERYONE, T1, None,
                      id="acknowledged with a stale timer: nothing"),
         pytest.param(acknowledged(None), EVERYONE, T2, None, id="acknowledged, no expiry: nothing"),
         pytest.param(acknowledged(T1), EVERYONE, T1, Notify(0, 0, T2, reopen=True),
@@ -106,8 +122,8 @@ def test_first_step_skips_empty_tiers(reachable, expected):
                      id="expired, no party member: reopen at the mediator"),
         pytest.param(acknowledged(T0), NOBODY, T1, NobodyReachable(T2), id="expired, nobody: retry"),
         # closed alerts never escalate, whatever their timers say
-        pytest.param(AlertState("resolved", 2, 3, T0, ack_expires_at=T0), EVERYONE, T2, None, id="resolved"),
-        pytest.param(AlertState("cancelled", 0, 0, T0), EVERYONE, T2, None, id="cancelled"),
+        pytest.param(AlertState(State.RESOLVED, 2, 3, T0, ack_expires_at=T0), EVERYONE, T2, None, id="resolved"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, T0), EVERYONE, T2, None, id="cancelled"),
     ],
 )
 def test_due_step(alert, reachable, now, expected):
@@ -131,8 +147,8 @@ def test_due_step(alert, reachable, now, expected):
                      id="nobody left to pass to"),
         pytest.param(acknowledged(T2), EVERYONE, (1, 0), None, id="already acknowledged"),
         pytest.param(acknowledged(T0), EVERYONE, (1, 0), None, id="acknowledged, expired: due_step's job"),
-        pytest.param(AlertState("resolved", 1, 0, None), EVERYONE, (1, 0), None, id="resolved"),
-        pytest.param(AlertState("cancelled", 0, 0, T1), EVERYONE, (0, 0), None, id="cancelled"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), EVERYONE, (1, 0), None, id="resolved"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, T1), EVERYONE, (0, 0), None, id="cancelled"),
     ],
 )
 def test_escalate_now(alert, reachable, from_step, expected):
@@ -232,3 +248,105 @@ DEVICE = Policy(tiers=(TierPolicy("mediator", ("sms",), 120),), repeat_s=1800)  
 def test_the_last_tier_is_called_again_after_repeat_s(policy, reachable, state, expected_next):
     decision = first_step(policy, reachable, T0) if state is None else due_step(state, policy, reachable, T0)
     assert isinstance(decision, Notify) and decision.next_action_at == expected_next
+
+
+@pytest.mark.parametrize(
+    ("kind", "tiers", "repeat_s"),
+    [
+        pytest.param("emergency", ("building", "mediator", "hotline"), None, id="an emergency climbs every tier"),
+        pytest.param("wellness", ("building", "mediator"), None, id="a missed check-in never wakes the hotline"),
+        pytest.param("device", ("mediator",), 30 * 60, id="a dead battery: the mediator, every half hour"),
+        pytest.param("unheard-of", ("building", "mediator", "hotline"), None, id="an unknown kind: as an emergency"),
+    ],
+)
+def test_policy_for_kind(kind, tiers, repeat_s):
+    policy = policy_for_kind(EXAMPLE, kind)
+    assert tuple(t.tier for t in policy.tiers) == tiers
+    assert (policy.repeat_s, policy.ack_expiry_s) == (repeat_s, EXAMPLE.ack_expiry_s)
+
+
+def test_the_default_policy_is_the_example_registrys():
+    assert DEFAULT_POLICY == EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("open_presses", "expected"),
+    [
+        pytest.param(None, Open(), id="nothing open: a new alert"),
+        pytest.param(0, Join(1), id="pressed again: joins, the first repeat"),
+        pytest.param(4, Join(5), id="pressed a fifth time: still one alert"),
+    ],
+)
+def test_on_press(open_presses, expected):
+    assert on_press(open_presses) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        pytest.param(None, RejectCancel("no_open_alert"), id="nothing to take back: the device is told why"),
+        pytest.param(State.TRIGGERED, Cancel(), id="before anyone took it: cancelled"),
+        pytest.param(State.ACKNOWLEDGED, NoteCancel(), id="after an ack: only noted, the helper still goes"),
+        pytest.param(State.RESOLVED, RejectCancel(), id="already resolved: nothing open"),
+        pytest.param(State.CANCELLED, RejectCancel(), id="already cancelled: nothing open"),
+    ],
+)
+def test_on_cancel(state, expected):
+    assert on_cancel(state) == expected
+
+
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        pytest.param(triggered(1), Acknowledge(datetime(2026, 11, 23, 3, 1, tzinfo=timezone.utc)),
+                     id="taken: it expires a day later unless resolved"),
+        pytest.param(acknowledged(T2), None, id="already taken: nothing changes"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved: nothing"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: nothing"),
+    ],
+)
+def test_acknowledge(alert, expected):
+    assert acknowledge(alert, EXAMPLE, datetime(2026, 11, 22, 3, 1, tzinfo=timezone.utc)) == expected
+
+
+def test_acknowledge_expires_after_the_policys_expiry():
+    short = Policy(EXAMPLE.tiers, ack_expiry_s=600)
+    assert acknowledge(triggered(0), short, T0) == Acknowledge(datetime(2026, 11, 22, 3, 10, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        pytest.param(triggered(2, 3), Resolve(takes_the_call=True), id="nobody had taken it: resolving takes the call"),
+        pytest.param(acknowledged(T2), Resolve(takes_the_call=False), id="taken before: the ack stays whose it was"),
+        pytest.param(acknowledged(T0), Resolve(takes_the_call=False), id="ack expired, not yet reopened: still resolves"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved twice: nothing changes"),
+        pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: not to resolve"),
+    ],
+)
+def test_resolve(alert, expected):
+    assert resolve(alert) == expected
+
+
+STEP_1 = StepRef(cycle=0, tier_index=1, tier_round=0)
+
+
+@pytest.mark.parametrize(
+    ("alert", "failed", "pages_failed", "reported", "expected"),
+    [
+        pytest.param(triggered(1), STEP_1, (True, True), (), True, id="every page of the step failed: tier failed"),
+        pytest.param(triggered(1), STEP_1, (True,), (), True, id="its one page failed"),
+        pytest.param(triggered(1), STEP_1, (True, False), (), False, id="one page still out: wait"),
+        pytest.param(triggered(1), STEP_1, (True, True), (STEP_1,), False, id="said before: the step's other failure"),
+        pytest.param(triggered(1), STEP_1, (True, True), (StepRef(0, 0, 0),), True,
+                     id="an earlier step's failure said: this one is news"),
+        pytest.param(triggered(2), STEP_1, (True, True), (), False, id="the alert moved on: a late failure"),
+        pytest.param(triggered(1, 1), STEP_1, (True, True), (), False, id="an older round of the same tier"),
+        pytest.param(AlertState(State.TRIGGERED, 1, 0, T1, cycle=1), STEP_1, (True, True), (), False,
+                     id="a page from before the alert reopened"),
+        pytest.param(acknowledged(T2), STEP_1, (True, True), (), False, id="acknowledged meanwhile"),
+        pytest.param(AlertState(State.RESOLVED, 1, 0, None), STEP_1, (True, True), (), False, id="resolved"),
+    ],
+)
+def test_tier_failed(alert, failed, pages_failed, reported, expected):
+    assert tier_failed(alert, failed, pages_failed, reported) is expected

@@ -1,7 +1,7 @@
 """A dispatcher on a controllable clock, with a recording notifier, for scenario tests.
 
 No threads: a test says `world.tick()` and the dispatcher's passes (the same list the engine runs,
-dispatcher/passes.py) run in turn until none finds more work, each on its own as in the engine.
+dispatcher/passes/) run in turn until none finds more work, each on its own as in the engine.
 """
 
 from __future__ import annotations

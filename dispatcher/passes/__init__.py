@@ -1,5 +1,13 @@
 """The dispatcher's passes, as one list: the engine runs it on its threads, the tests' World in a loop.
 
+Each pass is one load -> decide -> write step in its own transaction:
+- events       (passes/events.py)       device events become alerts: open, join, cancel
+- escalations  (passes/escalations.py)  timers that came due: the next tier, or a reopened alert
+- heartbeat    (core/heartbeat.py)      the row `jinqiao watchdog` reads
+- supervision  (dispatcher/supervisor.py, rules in supervision.py)  silent devices, missed check-ins
+- outbox       (dispatcher/outbox.py)   queued notifications go out through the notifiers
+- backlog      (passes/backlog.py)      gauges only; writes nothing
+
 Each pass runs on its own: it opens its own transactions, and an exception in one is logged,
 counted (per pass, and in the metrics) and does not keep the others from running in that round.
 """
@@ -12,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import structlog
 
-from dispatcher.backlog import Backlog
+from dispatcher.passes.backlog import Backlog
 from core import metrics
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.alerts import OPEN_STATES
+from dispatcher.escalation import OPEN_STATES
 from core import metrics
 from core.db import reading
 from core.schema import Alert, Notification
