@@ -9,10 +9,10 @@ import hashlib
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Sequence
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -25,10 +25,11 @@ from web.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, To
 from web.api.alerts import alerts_router
 from web.api.registry import registry_router
 from web.api.supervision import supervision_router
-from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, AuthConfig, Viewer, current_user, principal_of,
+from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, Viewer, current_user, principal_of,
                           still_signed_in)
-from core.db import read_only
 from core.clock import utcnow
+from web.app import Readiness, create_app
+from web.deps import Web
 from web.stream import Cursor, Hub, newest_id, sse
 
 log = structlog.get_logger("jinqiao.board")
@@ -78,9 +79,8 @@ def _static(name: str) -> FileResponse:
     return FileResponse(path, headers={"Cache-Control": "no-cache", **headers})
 
 
-def session_router(config: AuthConfig) -> APIRouter:
+def session_router(accounts: Accounts, secure_cookies: bool) -> APIRouter:
     router = APIRouter(tags=["session"])
-    accounts = config.accounts
 
     @router.get("/login", include_in_schema=False)
     def login_page():
@@ -100,9 +100,9 @@ def session_router(config: AuthConfig) -> APIRouter:
         response = JSONResponse({"name": principal.name, "role": principal.role, "via": "session"})
         age = int(SESSION_LIFETIME.total_seconds())
         response.set_cookie(SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax",
-                            secure=config.secure_cookies, path="/")
+                            secure=secure_cookies, path="/")
         response.set_cookie(CSRF_COOKIE, session.csrf_token, max_age=age, httponly=False, samesite="strict",
-                            secure=config.secure_cookies, path="/")
+                            secure=secure_cookies, path="/")
         return response
 
     @router.delete("/api/v1/session")
@@ -279,16 +279,14 @@ def users_router(accounts: Accounts) -> APIRouter:
     return router
 
 
-def web_routers(sessions: sessionmaker[Session], alerts: Alerts, *, secure_cookies: bool,
-                now: Callable[[], datetime], accounts: Accounts | None = None,
-                supervision: Rules = Rules()) -> list[APIRouter]:
-    """Every router of the board and the API. The first one carries the auth configuration, which
-    create_app puts on app.state (see `app_state`)."""
-    reads = read_only(sessions)  # who is asking, the board, the stream: never SQLite's write lock
-    accounts = accounts or Accounts(sessions, now, reads=reads)
-    config = AuthConfig(accounts, secure_cookies)
-    hub = Hub(reads)
-    first = session_router(config)
-    first.app_state = {"auth": config, "stream_hub": hub}  # type: ignore[attr-defined]
-    return [first, pages_router(), stream_router(hub, reads), users_router(accounts), alerts_router(reads, alerts),
-            registry_router(sessions, now, reads, supervision), supervision_router(sessions, supervision, now=now)]
+def web_routers(w: Web) -> list[APIRouter]:
+    """Every router of the board and the API; create_app(..., web=w) puts `w` on app.state."""
+    return [session_router(w.accounts, w.secure_cookies), pages_router(), stream_router(w.hub, w.reads),
+            users_router(w.accounts), alerts_router(w.reads, w.alerts),
+            registry_router(w.sessions, w.now, w.reads, w.supervision),
+            supervision_router(w.sessions, w.supervision, now=w.now)]
+
+
+def web_app(readiness: Readiness, web: Web, extra: Sequence[APIRouter] = ()) -> FastAPI:
+    """The web process's app: health, `extra` (the Twilio webhooks in `jinqiao up`), the board and the API."""
+    return create_app(readiness, [*extra, *web_routers(web)], web)
