@@ -9,7 +9,7 @@ import hashlib
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Callable, Sequence
+from typing import Annotated, Sequence
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
@@ -19,10 +19,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Stre
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.alerts import Alerts
-from dispatcher.supervision import Rules
 from web.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
-from web.api.alerts import alerts_router
+from web.api import alerts
 from web.api.registry import registry_router
 from web.api.supervision import supervision_router
 from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, Viewer, current_user, principal_of,
@@ -282,7 +280,7 @@ def users_router(accounts: Accounts) -> APIRouter:
 def web_routers(w: Web) -> list[APIRouter]:
     """Every router of the board and the API; create_app(..., web=w) puts `w` on app.state."""
     return [session_router(w.accounts, w.secure_cookies), pages_router(), stream_router(w.hub, w.reads),
-            users_router(w.accounts), alerts_router(w.reads, w.alerts),
+            users_router(w.accounts), alerts.router,
             registry_router(w.sessions, w.now, w.reads, w.supervision),
             supervision_router(w.sessions, w.supervision, now=w.now)]
 
