@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
 from web.api import alerts
 from web.api.registry import registry_router
-from web.api.supervision import supervision_router
+from web.api import supervision
 from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, Viewer, current_user, principal_of,
                           still_signed_in)
 from core.clock import utcnow
@@ -282,7 +282,7 @@ def web_routers(w: Web) -> list[APIRouter]:
     return [session_router(w.accounts, w.secure_cookies), pages_router(), stream_router(w.hub, w.reads),
             users_router(w.accounts), alerts.router,
             registry_router(w.sessions, w.now, w.reads, w.supervision),
-            supervision_router(w.sessions, w.supervision, now=w.now)]
+            supervision.router]
 
 
 def web_app(readiness: Readiness, web: Web, extra: Sequence[APIRouter] = ()) -> FastAPI:
