@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from web.accounts import SESSION_LIFETIME, AccountError, Accounts, Principal, TooManyFailures
 from web.api import alerts
-from web.api.registry import registry_router
+from web.api import registry
 from web.api import supervision
 from web.auth import (CSRF_COOKIE, SESSION_COOKIE, Admin, Viewer, current_user, principal_of,
                           still_signed_in)
@@ -281,7 +281,7 @@ def web_routers(w: Web) -> list[APIRouter]:
     """Every router of the board and the API; create_app(..., web=w) puts `w` on app.state."""
     return [session_router(w.accounts, w.secure_cookies), pages_router(), stream_router(w.hub, w.reads),
             users_router(w.accounts), alerts.router,
-            registry_router(w.sessions, w.now, w.reads, w.supervision),
+            registry.router,
             supervision.router]
 
 
