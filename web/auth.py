@@ -71,12 +71,15 @@ def current_user(request: Request) -> Principal:
     return principal
 
 
+SignedIn = Annotated[Principal, Depends(current_user)]  # anyone signed in, whatever the role
+
+
 def require(role: str) -> Callable[..., Principal]:
     """A dependency: the request's person, who must hold at least `role`."""
     if role not in RANK:
         raise ValueError(f"unknown role {role}")
 
-    def dependency(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    def dependency(user: SignedIn) -> Principal:
         if not user.has(role):
             raise HTTPException(403, f"this needs the role '{role}' (you are '{user.role}')")
         return user

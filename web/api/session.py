@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from web.accounts import SESSION_LIFETIME, AccountError, Principal, TooManyFailures
-from web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer, current_user
+from web.accounts import SESSION_LIFETIME, AccountError, TooManyFailures
+from web.auth import CSRF_COOKIE, SESSION_COOKIE, SignedIn, Viewer
 from web.deps import AccountsDep, WebState
 
 
@@ -48,7 +46,7 @@ def sign_in(body: SignIn, request: Request, w: WebState):
 
 
 @router.delete("/api/v1/session")
-def sign_out(user: Annotated[Principal, Depends(current_user)], request: Request, accounts: AccountsDep):
+def sign_out(user: SignedIn, request: Request, accounts: AccountsDep):
     """Sign out: the session ends on every web process."""
     if token := request.cookies.get(SESSION_COOKIE):
         accounts.sign_out(token)
