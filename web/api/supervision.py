@@ -148,7 +148,6 @@ def maintenance(_: Viewer, s: ReadSession, state: str = Query(default="open", pa
 
 @router.post("/maintenance/{item_id}/close")
 def close(user: Operator, sessions: Sessions, now: Clock, item_id: ItemId, body: CloseIn):
-    """Close a maintenance item, under the operator's own name."""
     with transaction(sessions) as s:
         stmt = select(MaintenanceItem).where(MaintenanceItem.id == item_id)
         if is_postgres(s.get_bind()):
