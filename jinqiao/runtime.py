@@ -10,16 +10,22 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 
+from fastapi import FastAPI
+
+from core.clock import utcnow
 from core.heartbeat import broker_seen_by_gateways
+from dispatcher.alerts import Alerts
 from dispatcher.service import Dispatcher, build_dispatcher
+from dispatcher.supervision import Rules
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
-from web.board import web_routers
+from web.board import web_app
 from core.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
 from core.settings import Settings
 from web.app import Readiness, create_app
+from web.deps import Web
 
 log = structlog.get_logger("jinqiao")
 
@@ -112,11 +118,11 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | No
     stopper.stop("http server ended")
 
 
-def dispatcher_routers(dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> list:
-    sessions = session_factory(engine)
-    return [twilio_router(dispatcher.webhooks),
-            *web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies, now=dispatcher.alerts.now,
-                         supervision=dispatcher.supervisor.rules)]
+def dispatcher_app(readiness: Readiness, dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> FastAPI:
+    """The board, the API and the Twilio webhooks, over one dispatcher's Alerts shell (`jinqiao up`)."""
+    web = Web.of(session_factory(engine), dispatcher.alerts, now=dispatcher.alerts.now, secure_cookies=secure_cookies,
+                 supervision=dispatcher.supervisor.rules)
+    return web_app(readiness, web, [twilio_router(dispatcher.webhooks)])
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -130,12 +136,15 @@ def run_web(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    dispatcher = build_dispatcher(settings, engine)  # its engine is not started: no passes run here
     sessions = session_factory(engine)
+    # the Alerts shell alone: an ack or a resolve queues its messages in the outbox and wakes the
+    # dispatcher's sender by NOTIFY (PostgreSQL) or its next tick; this process sends nothing
+    alerts = Alerts(sessions, utcnow)
+    web = Web.of(sessions, alerts, now=utcnow, secure_cookies=secure_cookies(settings),
+                 supervision=Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low))
     # no broker link here: the board's banner shows the broker as the gateways last reported it
-    readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, dispatcher.alerts.now))
-    app = create_app(readiness, web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies(settings),
-                                                    now=dispatcher.alerts.now, supervision=dispatcher.supervisor.rules))
+    readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, utcnow))
+    app = web_app(readiness, web)
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
 
@@ -192,7 +201,7 @@ def run_up(settings: Settings) -> int:
     log.info("jinqiao.up", http=f"http://{settings.http_host}:{settings.http_port}/",
              database=settings.database_url.split("@")[-1], broker=mqtt_url_of(settings, broker))
     try:
-        _serve_http(settings, create_app(readiness, dispatcher_routers(dispatcher, engine, secure_cookies(settings))), stopper, watch)
+        _serve_http(settings, dispatcher_app(readiness, dispatcher, engine, secure_cookies(settings)), stopper, watch)
     finally:
         dispatcher.stop()
         gateway.stop()
@@ -204,7 +213,6 @@ def run_up(settings: Settings) -> int:
 
 def run_watchdog(settings: Settings) -> int:
     """The watchdog for the watcher (dispatcher/watchdog.py): its rounds, and health on its own port."""
-    from core.clock import utcnow
     from dispatcher.watchdog import build_watchdog, watchdog_engine
 
     engine = watchdog_engine(settings.database_url)

@@ -413,10 +413,10 @@ def run_press(env: Env, args) -> dict:
     if args.callbacks:
         import uvicorn
 
-        from jinqiao.runtime import dispatcher_routers
-        from web.app import Readiness, create_app
+        from jinqiao.runtime import dispatcher_app
+        from web.app import Readiness
 
-        app = create_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher_routers(dispatcher, engine))
+        app = dispatcher_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher, engine)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
         http = threading.Thread(target=server.run, name="http", daemon=True)
     pub = None

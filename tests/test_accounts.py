@@ -16,10 +16,10 @@ from dispatcher.service import build_dispatcher
 from web.accounts import MAX_FAILURES_PER_NAME, AccountError, Accounts, TooManyFailures
 from core.db import session_factory, transaction
 from registry.store import import_registry
-from jinqiao.runtime import dispatcher_routers
+from jinqiao.runtime import dispatcher_app
 from core.schema import ApiToken, User, WebSession
 from core.settings import load_settings
-from web.app import Readiness, create_app
+from web.app import Readiness
 from tests.support.web import PASSWORD, Served, bearer, make_users, open_alert, web_system
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -175,7 +175,7 @@ def test_cookies_are_secure_behind_https(engine, db_url, example_registry):
     dispatcher = build_dispatcher(settings, engine)
     from jinqiao.runtime import secure_cookies
 
-    app = create_app(Readiness(engine), dispatcher_routers(dispatcher, engine, secure_cookies(settings)))
+    app = dispatcher_app(Readiness(engine), dispatcher, engine, secure_cookies(settings))
     make_users(dispatcher.alerts.sessions, ["viewer"])
     server = Served(app).start()
     try:

@@ -12,10 +12,11 @@ from sqlalchemy import update
 from dispatcher.alerts import Alerts
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
-from web.board import web_routers
+from web.board import web_app
+from web.deps import Web
 from registry.store import import_registry
 from core.schema import Device, Event, Resident
-from web.app import Readiness, create_app
+from web.app import Readiness
 from tests.support.dispatch import FakeClock
 from tests.support.web import bearer, make_users
 
@@ -29,7 +30,7 @@ def setup(sessions, engine, example_registry):
     clock = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=SH))
     alerts = Alerts(sessions, clock)
     supervisor = Supervisor(sessions, alerts, clock, RULES)
-    app = create_app(Readiness(engine), web_routers(sessions, alerts, secure_cookies=False, now=clock, supervision=RULES))
+    app = web_app(Readiness(engine), Web.of(sessions, alerts, now=clock, secure_cookies=False, supervision=RULES))
     tokens = make_users(sessions)
     client = TestClient(app, headers=bearer(tokens["operator"]))
     client.tokens = tokens  # type: ignore[attr-defined]

@@ -19,9 +19,9 @@ from gateway.service import Gateway
 from core.db import session_factory
 from registry.store import import_registry
 from core.schema import Resident
-from jinqiao.runtime import dispatcher_routers
+from jinqiao.runtime import dispatcher_app
 from core.settings import load_settings
-from web.app import Readiness, create_app
+from web.app import Readiness
 from tests.support.mqtt_peer import Peer
 from tests.support.services import find_binary
 from tests.support.web import PASSWORD, Served, make_users
@@ -50,8 +50,7 @@ def system(db_url, engine, mosquitto, example_registry):
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "board")
     gateway.ingest.on_stored = dispatcher.engine.wake
-    app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status),
-                     dispatcher_routers(dispatcher, engine))
+    app = dispatcher_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status), dispatcher, engine)
     make_users(session_factory(engine), ["operator"])
     dispatcher.engine.start()
     gateway.start()
@@ -63,7 +62,7 @@ def system(db_url, engine, mosquitto, example_registry):
         """A new web server on the same port, as after `systemctl restart`."""
         holder["server"].stop()
         while_down()
-        again = create_app(Readiness(engine), dispatcher_routers(dispatcher, engine))
+        again = dispatcher_app(Readiness(engine), dispatcher, engine)
         holder["server"] = Served(again, port=server.port).start()
         return holder["server"]
 

@@ -15,9 +15,9 @@ from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
 from core.db import session_factory
 from registry.store import import_registry
-from jinqiao.runtime import dispatcher_routers
+from jinqiao.runtime import dispatcher_app
 from core.settings import load_settings
-from web.app import Readiness, create_app
+from web.app import Readiness
 from simulators.fake_twilio import FakeTwilio
 from tests.support.mqtt_peer import Peer
 from tests.support.services import free_port, wait_for_port
@@ -40,7 +40,7 @@ def system(db_url, engine, mosquitto, example_registry):
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "e2e")
     gateway.ingest.on_stored = dispatcher.engine.wake
-    app = create_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher_routers(dispatcher, engine))
+    app = dispatcher_app(Readiness(engine, {"broker": gateway.link.connected}), dispatcher, engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     http = threading.Thread(target=server.run, daemon=True)
     dispatcher.engine.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -11,6 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 
 from core.db import ping
+
+if TYPE_CHECKING:
+    from web.deps import Web
 
 
 NOT_USED = "not used"
@@ -51,14 +54,16 @@ class Readiness:
         return all(v in ("ok", NOT_USED) for v in checks.values()), checks
 
 
-def create_app(readiness: Readiness, routers: list[APIRouter] = ()) -> FastAPI:
+def create_app(readiness: Readiness, routers: Sequence[APIRouter] = (), web: Web | None = None) -> FastAPI:
+    """Health and metrics, and `routers`; `web` is what the board's and the API's routes are given
+    (web/deps.py), for a process that serves them."""
     # /docs and /openapi.json are served by web.board, behind sign-in
     app = FastAPI(title="Jinqiao 金桥", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.readiness = readiness
+    if web is not None:
+        app.state.web = web
     for router in routers:
         app.include_router(router)
-        for key, value in getattr(router, "app_state", {}).items():  # e.g. the auth configuration
-            setattr(app.state, key, value)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -9,12 +9,12 @@ Token-authenticated requests need no CSRF token: a browser never adds a bearer t
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Annotated, Callable
 
 from fastapi import Depends, HTTPException, Request
 
 from web.accounts import RANK, Accounts, Principal
+from web.deps import web
 
 SESSION_COOKIE = "jinqiao_session"
 CSRF_COOKIE = "jinqiao_csrf"
@@ -22,20 +22,10 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-@dataclass(frozen=True)
-class AuthConfig:
-    accounts: Accounts
-    secure_cookies: bool  # Secure flag: when the public URL is https
-
-
 class NotSignedIn(HTTPException):
     def __init__(self) -> None:
         super().__init__(401, "sign in first (session cookie or Authorization: Bearer token)",
                          headers={"WWW-Authenticate": "Bearer"})
-
-
-def _config(request: Request) -> AuthConfig:
-    return request.app.state.auth
 
 
 def _look_up(accounts: Accounts, request: Request) -> Principal | None:
@@ -51,7 +41,7 @@ def principal_of(request: Request) -> Principal | None:
     """The signed-in person of this request, or None (cached on the request)."""
     if hasattr(request.state, "principal"):
         return request.state.principal
-    found = _look_up(_config(request).accounts, request)
+    found = _look_up(web(request).accounts, request)
     request.state.principal = found
     return found
 
@@ -60,7 +50,7 @@ def still_signed_in(request: Request, principal: Principal) -> Callable[[], bool
     """For a long-lived response (the live stream): a check, to run again and again, that the
     request's credential still stands (not signed out, not revoked, the account still active and
     of the same role). It looks the credential up afresh each time; nothing is cached."""
-    accounts = _config(request).accounts
+    accounts = web(request).accounts
 
     def check() -> bool:
         now = _look_up(accounts, request)
@@ -81,12 +71,15 @@ def current_user(request: Request) -> Principal:
     return principal
 
 
+SignedIn = Annotated[Principal, Depends(current_user)]  # anyone signed in, whatever the role
+
+
 def require(role: str) -> Callable[..., Principal]:
     """A dependency: the request's person, who must hold at least `role`."""
     if role not in RANK:
         raise ValueError(f"unknown role {role}")
 
-    def dependency(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    def dependency(user: SignedIn) -> Principal:
         if not user.has(role):
             raise HTTPException(403, f"this needs the role '{role}' (you are '{user.role}')")
         return user

@@ -62,13 +62,13 @@ def web_system(engine, registry_path, settings=None):
     from dispatcher.service import build_dispatcher
     from core.db import session_factory
     from registry.store import import_registry
-    from jinqiao.runtime import dispatcher_routers
+    from jinqiao.runtime import dispatcher_app
     from core.settings import load_settings
-    from web.app import Readiness, create_app
+    from web.app import Readiness
 
     import_registry(session_factory(engine), registry_path)
     dispatcher = build_dispatcher(settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
-    app = create_app(Readiness(engine), dispatcher_routers(dispatcher, engine))
+    app = dispatcher_app(Readiness(engine), dispatcher, engine)
     return app, dispatcher
 
 

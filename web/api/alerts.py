@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import case, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound, Alerts
+from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound
 from dispatcher.recipients import load_policy
 from web.auth import Operator, Viewer
+from web.deps import AlertsShell, Reads, ReadSession
 from core.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
@@ -128,110 +129,111 @@ def _joined():
             .join(Building, Building.id == Resident.building_id))
 
 
-def alerts_router(sessions: sessionmaker[Session], alerts: Alerts) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-    @router.get("/alerts", response_model=list[AlertOut])
-    def list_alerts(user: Viewer,
-                    state: Annotated[Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"]
-                                     | None, Query()] = None,
-                    kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
-                    community: Annotated[str | None, Query(max_length=64)] = None,
-                    q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
-        """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
-        stmt = _joined()
-        if state == "open":
-            stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
-        elif state == "closed":
-            stmt = stmt.where(Alert.state.in_(("resolved", "cancelled")))
-        elif state:
-            stmt = stmt.where(Alert.state == state)
-        if kind:
-            stmt = stmt.where(Alert.kind == kind)
-        if community:
-            stmt = stmt.where(Building.community_id == community)
-        if q:
-            like = f"%{q.strip()}%"
-            stmt = stmt.where(or_(Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(),
-                                  Resident.address.like(like)))
-        with sessions() as s:
-            return _enriched(s, s.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all())
 
-    @router.get("/board", response_model=Board)
-    def board(user: Viewer, community: Annotated[str | None, Query(max_length=64)] = None,
-              kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None):
-        """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
-        kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
-        open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
-        recent_stmt = _joined().where(Alert.state.in_(("resolved", "cancelled")))
-        if community:
-            open_stmt = open_stmt.where(Building.community_id == community)
-            recent_stmt = recent_stmt.where(Building.community_id == community)
-        if kind:
-            open_stmt = open_stmt.where(Alert.kind == kind)
-            recent_stmt = recent_stmt.where(Alert.kind == kind)
-        with sessions() as s:
-            opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
-            ids = [a["id"] for a in opened]
-            notes: dict[int, list] = {i: [] for i in ids}
-            if ids:
-                for n in s.scalars(select(Notification).where(Notification.alert_id.in_(ids),
-                                                              Notification.purpose.in_(("page", "confirm")))
-                                   .order_by(Notification.id)):
-                    notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
-            recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
-            tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
-        return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
+@router.get("/alerts", response_model=list[AlertOut])
+def list_alerts(user: Viewer, s: ReadSession,
+                state: Annotated[Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"]
+                                 | None, Query()] = None,
+                kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
+                community: Annotated[str | None, Query(max_length=64)] = None,
+                q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
+    stmt = _joined()
+    if state == "open":
+        stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
+    elif state == "closed":
+        stmt = stmt.where(Alert.state.in_(("resolved", "cancelled")))
+    elif state:
+        stmt = stmt.where(Alert.state == state)
+    if kind:
+        stmt = stmt.where(Alert.kind == kind)
+    if community:
+        stmt = stmt.where(Building.community_id == community)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(),
+                              Resident.address.like(like)))
+    return _enriched(s, s.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all())
 
-    def find(ref: str) -> int:
-        """The id an alert reference names; 404 when none, 422 for an id beyond the column's range."""
-        with sessions() as s:
-            if ref.startswith("#"):  # an open alert's code is unique; a closed one's may recur: the newest
-                found = s.scalar(select(Alert.id).where(Alert.code == ref[1:])
-                                 .order_by(Alert.state.in_(OPEN_STATES).desc(), Alert.id.desc()).limit(1))
-            elif int(ref) < 1 or int(ref) > MAX_ID:
-                raise HTTPException(422, f"an alert id is 1 to {MAX_ID}; a code is written #8150 (%238150 in a URL)")
-            else:
-                found = int(ref)
-        if found is None:
-            raise HTTPException(404, f"no alert with code {ref[1:]}")
-        return found
 
-    @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-    def one_alert(user: Viewer, alert_id: AlertRef):
-        alert_id = find(alert_id)
-        with sessions() as s:
-            row = s.execute(_joined().where(Alert.id == alert_id)).first()
-            if row is None:
-                raise HTTPException(404, f"no alert {alert_id}")
-            timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id)
-                                 .order_by(TimelineEntry.id)).all()
-            notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id)
-                              .order_by(Notification.id)).all()
-            return {**_enriched(s, [tuple(row)])[0],
-                    "timeline": [TimelineOut.model_validate(t) for t in timeline],
-                    "notifications": [NotificationOut.model_validate(n) for n in notes]}
+@router.get("/board", response_model=Board)
+def board(user: Viewer, s: ReadSession, community: Annotated[str | None, Query(max_length=64)] = None,
+          kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None):
+    """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
+    kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
+    open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
+    recent_stmt = _joined().where(Alert.state.in_(("resolved", "cancelled")))
+    if community:
+        open_stmt = open_stmt.where(Building.community_id == community)
+        recent_stmt = recent_stmt.where(Building.community_id == community)
+    if kind:
+        open_stmt = open_stmt.where(Alert.kind == kind)
+        recent_stmt = recent_stmt.where(Alert.kind == kind)
+    opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
+    ids = [a["id"] for a in opened]
+    notes: dict[int, list] = {i: [] for i in ids}
+    if ids:
+        for n in s.scalars(select(Notification).where(Notification.alert_id.in_(ids),
+                                                      Notification.purpose.in_(("page", "confirm")))
+                           .order_by(Notification.id)):
+            notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
+    recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
+    tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
+    return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
 
-    @router.post("/alerts/{alert_id}/ack", response_model=ActionOut)
-    def ack(user: Operator, alert_id: AlertRef):
-        """Take the call, in your own name. The alert by its id, or by its code (`#8150`)."""
-        alert_id = find(alert_id)
-        try:
-            outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
-        except AlertNotFound:
-            raise HTTPException(404, f"no alert {alert_id}")
-        return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
-    @router.post("/alerts/{alert_id}/resolve", response_model=ActionOut)
-    def resolve(user: Operator, alert_id: AlertRef, body: ResolveIn):
-        """Close the call with its outcome and a note, in your own name."""
-        alert_id = find(alert_id)
-        try:
-            outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
-        except AlertNotFound:
-            raise HTTPException(404, f"no alert {alert_id}")
-        return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
+def find(s: Session, ref: str) -> int:
+    """The id an alert reference names; 404 when none, 422 for an id beyond the column's range."""
+    if ref.startswith("#"):  # an open alert's code is unique; a closed one's may recur: the newest
+        found = s.scalar(select(Alert.id).where(Alert.code == ref[1:])
+                         .order_by(Alert.state.in_(OPEN_STATES).desc(), Alert.id.desc()).limit(1))
+    elif int(ref) < 1 or int(ref) > MAX_ID:
+        raise HTTPException(422, f"an alert id is 1 to {MAX_ID}; a code is written #8150 (%238150 in a URL)")
+    else:
+        found = int(ref)
+    if found is None:
+        raise HTTPException(404, f"no alert with code {ref[1:]}")
+    return found
 
-    return router
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
+def one_alert(user: Viewer, s: ReadSession, alert_id: AlertRef):
+    alert_id = find(s, alert_id)
+    row = s.execute(_joined().where(Alert.id == alert_id)).first()
+    if row is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id)
+                         .order_by(TimelineEntry.id)).all()
+    notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id)
+                      .order_by(Notification.id)).all()
+    return {**_enriched(s, [tuple(row)])[0],
+            "timeline": [TimelineOut.model_validate(t) for t in timeline],
+            "notifications": [NotificationOut.model_validate(n) for n in notes]}
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=ActionOut)
+def ack(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef):
+    """Take the call, in your own name. The alert by its id, or by its code (`#8150`)."""
+    with reads() as s:
+        alert_id = find(s, alert_id)
+    try:
+        outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}")
+    return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=ActionOut)
+def resolve(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef, body: ResolveIn):
+    """Close the call with its outcome and a note, in your own name."""
+    with reads() as s:
+        alert_id = find(s, alert_id)
+    try:
+        outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}")
+    return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}

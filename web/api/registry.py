@@ -4,19 +4,19 @@ deactivate, through the import's own models and checks (registry.edit)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from dispatcher.supervision import Rules
 from web.api.supervision import health_of
 from web.auth import Admin, Viewer
-from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, to_file_form
+from web.deps import Clock, ReadSession, Sessions, SupervisionRules
+from registry.edit import (EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry,
+                           to_file_form)
 from registry import entries, fields
 from core.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
 
@@ -44,215 +44,249 @@ class CommunityIn(entries._Model):
 ERRORS = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Problems}}
 
 
-def registry_router(sessions: sessionmaker[Session], now: Callable[[], datetime],
-                    reads: sessionmaker[Session] | None = None, supervision: Rules = Rules()) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["registry"])
-    editor = RegistryEditor(sessions, now)
-    reads = reads or sessions
-    reader = RegistryEditor(reads)
+router = APIRouter(prefix="/api/v1", tags=["registry"])
 
-    def run(change: Callable[[], None], status: int = 200, body: Any = None) -> JSONResponse:
-        try:
-            change()
-        except EntryNotFound as e:
-            return JSONResponse({"detail": str(e), "problems": [str(e)]}, 404)
-        except EntryExists as e:
-            return JSONResponse({"detail": str(e), "problems": [str(e)]}, 409)
-        except RegistryError as e:
-            return JSONResponse({"detail": "the registry would be inconsistent; nothing was changed",
-                                 "problems": e.problems}, 422)
-        return JSONResponse(body if body is not None else {"ok": True}, status)
 
-    def file_form(model: BaseModel) -> dict[str, Any]:
-        return to_file_form(model.model_dump(mode="json", by_alias=True, exclude_none=True))
+def run(change: Callable[[], None], status: int = 200, body: Any = None) -> JSONResponse:
+    try:
+        change()
+    except EntryNotFound as e:
+        return JSONResponse({"detail": str(e), "problems": [str(e)]}, 404)
+    except EntryExists as e:
+        return JSONResponse({"detail": str(e), "problems": [str(e)]}, 409)
+    except RegistryError as e:
+        return JSONResponse({"detail": "the registry would be inconsistent; nothing was changed",
+                             "problems": e.problems}, 422)
+    return JSONResponse(body if body is not None else {"ok": True}, status)
 
-    def section(name: str) -> list[dict]:
-        return reader.read()[name]
 
-    def one(name: str, entry_id: str) -> dict:
-        for e in section(name):
-            if e["id"] == entry_id:
-                return e
-        raise HTTPException(404, f"{name}: no active entry '{entry_id}'")
+def file_form(model: BaseModel) -> dict[str, Any]:
+    return to_file_form(model.model_dump(mode="json", by_alias=True, exclude_none=True))
 
-    # --- communities and buildings -------------------------------------------------------------
 
-    @router.get("/communities")
-    def communities(user: Viewer) -> list[dict]:
-        """Active communities with their buildings, in the import file's form."""
-        return section("communities")
+def section(s: Session, name: str) -> list[dict]:
+    return export_registry(s)[name]
 
-    @router.get("/communities/{entry_id}", responses=ERRORS)
-    def community(user: Viewer, entry_id: EntryId) -> dict:
-        return one("communities", entry_id)
 
-    @router.post("/communities", status_code=201, responses=ERRORS)
-    def create_community(user: Admin, body: CommunityIn):
-        return run(lambda: editor.create("communities", {**file_form(body), "buildings": []}), 201)
+def one(s: Session, name: str, entry_id: str) -> dict:
+    for e in section(s, name):
+        if e["id"] == entry_id:
+            return e
+    raise HTTPException(404, f"{name}: no active entry '{entry_id}'")
 
-    @router.put("/communities/{entry_id}", responses=ERRORS)
-    def edit_community(user: Admin, entry_id: EntryId, body: CommunityIn):
-        _same_id(entry_id, body.id)
-        return run(lambda: editor.replace("communities", entry_id, file_form(body), keep=("buildings",)))
 
-    @router.delete("/communities/{entry_id}", responses=ERRORS)
-    def deactivate_community(user: Admin, entry_id: EntryId):
-        return run(lambda: editor.deactivate("communities", entry_id))
+def editor(sessions: Sessions, now: Clock) -> RegistryEditor:
+    return RegistryEditor(sessions, now)
 
-    @router.get("/buildings")
-    def buildings(user: Viewer) -> list[dict]:
-        return [{**b, "community": c["id"]} for c in section("communities") for b in c.get("buildings", [])]
 
-    @router.post("/buildings", status_code=201, responses=ERRORS)
-    def create_building(user: Admin, body: BuildingIn):
-        b = file_form(body)
-        return run(lambda: editor.put_building(b.pop("community"), b, create=True), 201)
+Editor = Annotated[RegistryEditor, Depends(editor)]  # each change reads, validates and imports in its own transaction
 
-    @router.put("/buildings/{entry_id}", responses=ERRORS)
-    def edit_building(user: Admin, entry_id: EntryId, body: BuildingIn):
-        _same_id(entry_id, body.id)
-        b = file_form(body)
-        return run(lambda: editor.put_building(b.pop("community"), b, create=False))
 
-    @router.delete("/buildings/{entry_id}", responses=ERRORS)
-    def deactivate_building(user: Admin, entry_id: EntryId):
-        return run(lambda: editor.deactivate_building(entry_id))
+# --- communities and buildings -------------------------------------------------------------
 
-    # --- residents, devices, responders -------------------------------------------------------
 
-    @router.get("/residents")
-    def residents(user: Viewer) -> list[dict]:
-        return section("residents")
+@router.get("/communities")
+def communities(user: Viewer, s: ReadSession) -> list[dict]:
+    """Active communities with their buildings, in the import file's form."""
+    return section(s, "communities")
 
-    @router.get("/residents/{entry_id}", responses=ERRORS)
-    def resident_card(user: Viewer, entry_id: EntryId) -> dict:
-        """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
-        with reads() as s:
-            r = s.get(Resident, entry_id)
-            if r is None:
-                raise HTTPException(404, f"residents: no entry '{entry_id}'")
-            building = s.get(Building, r.building_id)
-            community = s.get(Community, building.community_id) if building else None
-            volunteers = s.execute(select(Responder).join(BuildingPartyMember,
-                                                          BuildingPartyMember.responder_id == Responder.id)
-                                   .where(BuildingPartyMember.building_id == r.building_id)
-                                   .order_by(BuildingPartyMember.position)).scalars().all()
-            mediator = s.get(Responder, community.mediator_id) if community and community.mediator_id else None
-            devices = s.scalars(select(Device).where(Device.resident_id == entry_id).order_by(Device.id)).all()
-            t = now()
-            entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
-            return {
-                **(entry or {"id": r.id, "name": r.name, "building": r.building_id, "address": r.address,
-                             "medical_notes": r.medical_notes, "contacts": []}),
-                "active": r.active,
-                "building_name": building.name if building else None,
-                "community": community.id if community else None,
-                "community_name": community.name if community else None,
-                "volunteers": [{"id": v.id, "name": v.name, "phone": v.phone} for v in volunteers],
-                "mediator": {"id": mediator.id, "name": mediator.name, "phone": mediator.phone} if mediator else None,
-                "devices": [{"id": d.id, "kind": d.kind, "active": d.active, **health_of(d, supervision, t)} for d in devices],
-            }
 
-    @router.post("/residents", status_code=201, responses=ERRORS)
-    def create_resident(user: Admin, body: entries.Resident):
-        return run(lambda: editor.create("residents", file_form(body)), 201)
+@router.get("/communities/{entry_id}", responses=ERRORS)
+def community(user: Viewer, s: ReadSession, entry_id: EntryId) -> dict:
+    return one(s, "communities", entry_id)
 
-    @router.put("/residents/{entry_id}", responses=ERRORS)
-    def edit_resident(user: Admin, entry_id: EntryId, body: entries.Resident):
-        _same_id(entry_id, body.id)
-        return run(lambda: editor.replace("residents", entry_id, file_form(body)))
 
-    @router.delete("/residents/{entry_id}", responses=ERRORS)
-    def deactivate_resident(user: Admin, entry_id: EntryId):
-        return run(lambda: editor.deactivate("residents", entry_id))
+@router.post("/communities", status_code=201, responses=ERRORS)
+def create_community(user: Admin, editor: Editor, body: CommunityIn):
+    return run(lambda: editor.create("communities", {**file_form(body), "buildings": []}), 201)
 
-    @router.get("/devices")
-    def devices(user: Viewer) -> list[dict]:
-        """Active devices with their health: offline, heartbeat overdue, low battery."""
-        with reads() as s:
-            t = now()
-            rows = {d.id: d for d in s.scalars(select(Device).where(Device.active.is_(True)))}
-        return [{**e, **health_of(rows[e["id"]], supervision, t)} for e in section("devices") if e["id"] in rows]
 
-    @router.get("/devices/{entry_id}", responses=ERRORS)
-    def device(user: Viewer, entry_id: EntryId) -> dict:
-        entry = one("devices", entry_id)
-        with reads() as s:
-            return {**entry, **health_of(s.get(Device, entry_id), supervision, now())}
+@router.put("/communities/{entry_id}", responses=ERRORS)
+def edit_community(user: Admin, editor: Editor, entry_id: EntryId, body: CommunityIn):
+    _same_id(entry_id, body.id)
+    return run(lambda: editor.replace("communities", entry_id, file_form(body), keep=("buildings",)))
 
-    @router.post("/devices", status_code=201, responses=ERRORS)
-    def create_device(user: Admin, body: entries.Device):
-        return run(lambda: editor.create("devices", file_form(body)), 201)
 
-    @router.put("/devices/{entry_id}", responses=ERRORS)
-    def edit_device(user: Admin, entry_id: EntryId, body: entries.Device):
-        _same_id(entry_id, body.id)
-        return run(lambda: editor.replace("devices", entry_id, file_form(body)))
+@router.delete("/communities/{entry_id}", responses=ERRORS)
+def deactivate_community(user: Admin, editor: Editor, entry_id: EntryId):
+    return run(lambda: editor.deactivate("communities", entry_id))
 
-    @router.delete("/devices/{entry_id}", responses=ERRORS)
-    def deactivate_device(user: Admin, entry_id: EntryId):
-        return run(lambda: editor.deactivate("devices", entry_id))
 
-    @router.get("/responders")
-    def responders(user: Viewer) -> list[dict]:
-        return section("responders")
+@router.get("/buildings")
+def buildings(user: Viewer, s: ReadSession) -> list[dict]:
+    return [{**b, "community": c["id"]} for c in section(s, "communities") for b in c.get("buildings", [])]
 
-    @router.get("/responders/{entry_id}", responses=ERRORS)
-    def responder(user: Viewer, entry_id: EntryId) -> dict:
-        return one("responders", entry_id)
 
-    @router.post("/responders", status_code=201, responses=ERRORS)
-    def create_responder(user: Admin, body: entries.Responder):
-        return run(lambda: editor.create("responders", file_form(body)), 201)
+@router.post("/buildings", status_code=201, responses=ERRORS)
+def create_building(user: Admin, editor: Editor, body: BuildingIn):
+    b = file_form(body)
+    return run(lambda: editor.put_building(b.pop("community"), b, create=True), 201)
 
-    @router.put("/responders/{entry_id}", responses=ERRORS)
-    def edit_responder(user: Admin, entry_id: EntryId, body: entries.Responder):
-        _same_id(entry_id, body.id)
-        return run(lambda: editor.replace("responders", entry_id, file_form(body)))
 
-    @router.delete("/responders/{entry_id}", responses=ERRORS)
-    def deactivate_responder(user: Admin, entry_id: EntryId):
-        return run(lambda: editor.deactivate("responders", entry_id))
+@router.put("/buildings/{entry_id}", responses=ERRORS)
+def edit_building(user: Admin, editor: Editor, entry_id: EntryId, body: BuildingIn):
+    _same_id(entry_id, body.id)
+    b = file_form(body)
+    return run(lambda: editor.put_building(b.pop("community"), b, create=False))
 
-    # --- roster and policy ---------------------------------------------------------------------
 
-    @router.get("/roster")
-    def roster(user: Viewer) -> dict:
-        """The hotline duty roster by kind of day (workday, weekend, holiday)."""
-        return reader.read().get("hotline") or {kind: [] for kind in fields.DAY_KINDS}
+@router.delete("/buildings/{entry_id}", responses=ERRORS)
+def deactivate_building(user: Admin, editor: Editor, entry_id: EntryId):
+    return run(lambda: editor.deactivate_building(entry_id))
 
-    @router.put("/roster", responses=ERRORS)
-    def edit_roster(user: Admin, body: entries.Hotline):
-        return run(lambda: editor.set_section("hotline", file_form(body)))
 
-    @router.get("/policy")
-    def policy(user: Viewer) -> dict:
-        """The escalation policy: tiers with channels and timeouts, and how long an acknowledgement holds."""
-        return reader.read().get("escalation") or {"tiers": []}
+# --- residents, devices, responders -------------------------------------------------------
 
-    @router.put("/policy", responses=ERRORS)
-    def edit_policy(user: Admin, body: entries.Escalation):
-        return run(lambda: editor.set_section("escalation", file_form(body)))
 
-    # --- calendar days ---------------------------------------------------------------------------
+@router.get("/residents")
+def residents(user: Viewer, s: ReadSession) -> list[dict]:
+    return section(s, "residents")
 
-    @router.get("/calendar")
-    def calendar(user: Viewer) -> dict:
-        """The days whose kind operators fixed over China's official calendar (holidays, adjusted working
-        days, rest days), consecutive days as ranges (`2027-02-06..2027-02-12`)."""
-        return reader.read()["calendar"]
 
-    @router.put("/calendar", responses=ERRORS)
-    def edit_calendar(user: Admin, body: entries.Calendar):
-        """Replace the calendar days (the import's `calendar:` section); the dispatcher uses them within a minute."""
-        return run(lambda: editor.set_section("calendar", file_form(body)))
+@router.get("/residents/{entry_id}", responses=ERRORS)
+def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules,
+                  entry_id: EntryId) -> dict:
+    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
+    r = s.get(Resident, entry_id)
+    if r is None:
+        raise HTTPException(404, f"residents: no entry '{entry_id}'")
+    building = s.get(Building, r.building_id)
+    community = s.get(Community, building.community_id) if building else None
+    volunteers = s.execute(select(Responder).join(BuildingPartyMember,
+                                                  BuildingPartyMember.responder_id == Responder.id)
+                           .where(BuildingPartyMember.building_id == r.building_id)
+                           .order_by(BuildingPartyMember.position)).scalars().all()
+    mediator = s.get(Responder, community.mediator_id) if community and community.mediator_id else None
+    devices = s.scalars(select(Device).where(Device.resident_id == entry_id).order_by(Device.id)).all()
+    t = now()
+    entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
+    return {
+        **(entry or {"id": r.id, "name": r.name, "building": r.building_id, "address": r.address,
+                     "medical_notes": r.medical_notes, "contacts": []}),
+        "active": r.active,
+        "building_name": building.name if building else None,
+        "community": community.id if community else None,
+        "community_name": community.name if community else None,
+        "volunteers": [{"id": v.id, "name": v.name, "phone": v.phone} for v in volunteers],
+        "mediator": {"id": mediator.id, "name": mediator.name, "phone": mediator.phone} if mediator else None,
+        "devices": [{"id": d.id, "kind": d.kind, "active": d.active, **health_of(d, supervision, t)} for d in devices],
+    }
 
-    return router
+
+@router.post("/residents", status_code=201, responses=ERRORS)
+def create_resident(user: Admin, editor: Editor, body: entries.Resident):
+    return run(lambda: editor.create("residents", file_form(body)), 201)
+
+
+@router.put("/residents/{entry_id}", responses=ERRORS)
+def edit_resident(user: Admin, editor: Editor, entry_id: EntryId, body: entries.Resident):
+    _same_id(entry_id, body.id)
+    return run(lambda: editor.replace("residents", entry_id, file_form(body)))
+
+
+@router.delete("/residents/{entry_id}", responses=ERRORS)
+def deactivate_resident(user: Admin, editor: Editor, entry_id: EntryId):
+    return run(lambda: editor.deactivate("residents", entry_id))
+
+
+@router.get("/devices")
+def devices(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules) -> list[dict]:
+    """Active devices with their health: offline, heartbeat overdue, low battery."""
+    t = now()
+    rows = {d.id: d for d in s.scalars(select(Device).where(Device.active.is_(True)))}
+    return [{**e, **health_of(rows[e["id"]], supervision, t)} for e in section(s, "devices") if e["id"] in rows]
+
+
+@router.get("/devices/{entry_id}", responses=ERRORS)
+def device(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
+    entry = one(s, "devices", entry_id)
+    return {**entry, **health_of(s.get(Device, entry_id), supervision, now())}
+
+
+@router.post("/devices", status_code=201, responses=ERRORS)
+def create_device(user: Admin, editor: Editor, body: entries.Device):
+    return run(lambda: editor.create("devices", file_form(body)), 201)
+
+
+@router.put("/devices/{entry_id}", responses=ERRORS)
+def edit_device(user: Admin, editor: Editor, entry_id: EntryId, body: entries.Device):
+    _same_id(entry_id, body.id)
+    return run(lambda: editor.replace("devices", entry_id, file_form(body)))
+
+
+@router.delete("/devices/{entry_id}", responses=ERRORS)
+def deactivate_device(user: Admin, editor: Editor, entry_id: EntryId):
+    return run(lambda: editor.deactivate("devices", entry_id))
+
+
+@router.get("/responders")
+def responders(user: Viewer, s: ReadSession) -> list[dict]:
+    return section(s, "responders")
+
+
+@router.get("/responders/{entry_id}", responses=ERRORS)
+def responder(user: Viewer, s: ReadSession, entry_id: EntryId) -> dict:
+    return one(s, "responders", entry_id)
+
+
+@router.post("/responders", status_code=201, responses=ERRORS)
+def create_responder(user: Admin, editor: Editor, body: entries.Responder):
+    return run(lambda: editor.create("responders", file_form(body)), 201)
+
+
+@router.put("/responders/{entry_id}", responses=ERRORS)
+def edit_responder(user: Admin, editor: Editor, entry_id: EntryId, body: entries.Responder):
+    _same_id(entry_id, body.id)
+    return run(lambda: editor.replace("responders", entry_id, file_form(body)))
+
+
+@router.delete("/responders/{entry_id}", responses=ERRORS)
+def deactivate_responder(user: Admin, editor: Editor, entry_id: EntryId):
+    return run(lambda: editor.deactivate("responders", entry_id))
+
+
+# --- roster and policy ---------------------------------------------------------------------
+
+
+@router.get("/roster")
+def roster(user: Viewer, s: ReadSession) -> dict:
+    """The hotline duty roster by kind of day (workday, weekend, holiday)."""
+    return export_registry(s).get("hotline") or {kind: [] for kind in fields.DAY_KINDS}
+
+
+@router.put("/roster", responses=ERRORS)
+def edit_roster(user: Admin, editor: Editor, body: entries.Hotline):
+    return run(lambda: editor.set_section("hotline", file_form(body)))
+
+
+@router.get("/policy")
+def policy(user: Viewer, s: ReadSession) -> dict:
+    """The escalation policy: tiers with channels and timeouts, and how long an acknowledgement holds."""
+    return export_registry(s).get("escalation") or {"tiers": []}
+
+
+@router.put("/policy", responses=ERRORS)
+def edit_policy(user: Admin, editor: Editor, body: entries.Escalation):
+    return run(lambda: editor.set_section("escalation", file_form(body)))
+
+
+# --- calendar days ---------------------------------------------------------------------------
+
+
+@router.get("/calendar")
+def calendar(user: Viewer, s: ReadSession) -> dict:
+    """The days whose kind operators fixed over China's official calendar (holidays, adjusted working
+    days, rest days), consecutive days as ranges (`2027-02-06..2027-02-12`)."""
+    return export_registry(s)["calendar"]
+
+
+@router.put("/calendar", responses=ERRORS)
+def edit_calendar(user: Admin, editor: Editor, body: entries.Calendar):
+    """Replace the calendar days (the import's `calendar:` section); the dispatcher uses them within a minute."""
+    return run(lambda: editor.set_section("calendar", file_form(body)))
 
 
 def export_residents(s: Session) -> list[dict]:
-    from registry.edit import export_registry
-
     return export_registry(s)["residents"]
 
 

@@ -6,20 +6,20 @@ Everyone signed in reads; an operator (or admin) closes a maintenance item, unde
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from dispatcher.alerts import OPEN_STATES
 from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem,
                                     is_away)
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
-from core.clock import utcnow
-from core.db import reading, transaction
+from web.deps import Clock, ReadSession, Sessions, SupervisionRules
+from core.db import is_postgres, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 
 
@@ -91,74 +91,71 @@ def health_of(d: Device, rules: Rules, at: datetime) -> dict:
                 battery_low=d.battery is not None and d.battery < rules.battery_low)
 
 
-def supervision_router(sessions: sessionmaker[Session], rules: Rules = Rules(),
-                       now: Callable[[], datetime] = utcnow) -> APIRouter:
-    """Everyone signed in reads; operators close maintenance items, under their own name."""
-    router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
+router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
-    def health(s: Session, devices: list[Device]) -> list[DeviceHealth]:
-        at = now()
-        ids = [d.id for d in devices]
-        alerts = dict(s.execute(select(Alert.device_id, Alert.id).where(
-            Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.in_(ids))).all()) if ids else {}
-        return [DeviceHealth(id=d.id, resident_id=d.resident_id, kind=d.kind, source=d.source, heartbeat_s=d.heartbeat_s,
-                             status_at=d.status_at, open_alert_id=alerts.get(d.id), **health_of(d, rules, at))
-                for d in devices]
 
-    @router.get("/devices", response_model=list[DeviceHealth])
-    def device_health(_: Viewer, problems: bool = Query(default=False, description="only devices with something wrong"),
-                      limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0):
-        with reading(sessions) as s:
-            devices = s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id)
-                                .limit(limit).offset(offset)).all()
-            rows = health(s, devices)
-        if problems:
-            rows = [r for r in rows if r.offline or r.heartbeat_overdue or r.battery_low or r.open_alert_id]
-        return rows
+def health(s: Session, devices: list[Device], rules: Rules, at: datetime) -> list[DeviceHealth]:
+    ids = [d.id for d in devices]
+    alerts = dict(s.execute(select(Alert.device_id, Alert.id).where(
+        Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.in_(ids))).all()) if ids else {}
+    return [DeviceHealth(id=d.id, resident_id=d.resident_id, kind=d.kind, source=d.source, heartbeat_s=d.heartbeat_s,
+                         status_at=d.status_at, open_alert_id=alerts.get(d.id), **health_of(d, rules, at))
+            for d in devices]
 
-    @router.get("/residents/{resident_id}", response_model=ResidentSupervision)
-    def resident(_: Viewer, resident_id: ResidentId):
-        with reading(sessions) as s:
-            r = s.get(Resident, resident_id)
-            if r is None:
-                raise HTTPException(404, f"no resident {resident_id}")
-            devices = s.scalars(select(Device).where(Device.resident_id == resident_id, Device.active.is_(True))
-                                .order_by(Device.id)).all()
-            checkin = s.get(ResidentCheckin, resident_id)
-            zone = s.scalar(select(Community.timezone).join(Building, Building.community_id == Community.id)
-                            .where(Building.id == r.building_id))
-            view = ResidentView(r.id, zone or "Asia/Shanghai", r.checkin_deadline, r.away_from, r.away_to,
-                                checkin.last_at if checkin else None)
-            rows = health(s, devices)
-        return ResidentSupervision(resident_id=r.id, checkin_deadline=r.checkin_deadline,
-                                   last_checkin_at=view.last_checkin_at, away_from=r.away_from, away_to=r.away_to,
-                                   away_now=is_away(view, now()), can_show_feedback=any(d.can_show_feedback for d in rows),
-                                   devices=rows)
 
-    @router.get("/maintenance", response_model=list[MaintenanceOut])
-    def maintenance(_: Viewer, state: str = Query(default="open", pattern="^(open|closed|all)$"),
-                    limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0):
-        with reading(sessions) as s:
-            stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
-            if state == "open":
-                stmt = stmt.where(MaintenanceItem.closed_at.is_(None))
-            elif state == "closed":
-                stmt = stmt.where(MaintenanceItem.closed_at.is_not(None))
-            rows = s.execute(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
-            return [MaintenanceOut.model_validate(item).model_copy(update={"resident_name": name}) for item, name in rows]
+@router.get("/devices", response_model=list[DeviceHealth])
+def device_health(_: Viewer, s: ReadSession, rules: SupervisionRules, now: Clock,
+                  problems: bool = Query(default=False, description="only devices with something wrong"),
+                  limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0):
+    devices = s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id)
+                        .limit(limit).offset(offset)).all()
+    rows = health(s, devices, rules, now())
+    if problems:
+        rows = [r for r in rows if r.offline or r.heartbeat_overdue or r.battery_low or r.open_alert_id]
+    return rows
 
-    @router.post("/maintenance/{item_id}/close")
-    def close(user: Operator, item_id: ItemId, body: CloseIn):
-        with transaction(sessions) as s:
-            stmt = select(MaintenanceItem).where(MaintenanceItem.id == item_id)
-            if s.bind.dialect.name == "postgresql":
-                stmt = stmt.with_for_update()
-            item = s.scalars(stmt).first()
-            if item is None:
-                raise HTTPException(404, f"no maintenance item {item_id}")
-            if item.closed_at is not None:
-                return {"changed": False, "closed_by": item.closed_by, "closed_at": item.closed_at}
-            item.closed_at, item.closed_by, item.note = now().astimezone(timezone.utc), user.name, body.note or None
-            return {"changed": True, "closed_by": item.closed_by, "closed_at": item.closed_at}
 
-    return router
+@router.get("/residents/{resident_id}", response_model=ResidentSupervision)
+def resident(_: Viewer, s: ReadSession, rules: SupervisionRules, now: Clock, resident_id: ResidentId):
+    r = s.get(Resident, resident_id)
+    if r is None:
+        raise HTTPException(404, f"no resident {resident_id}")
+    devices = s.scalars(select(Device).where(Device.resident_id == resident_id, Device.active.is_(True))
+                        .order_by(Device.id)).all()
+    checkin = s.get(ResidentCheckin, resident_id)
+    zone = s.scalar(select(Community.timezone).join(Building, Building.community_id == Community.id)
+                    .where(Building.id == r.building_id))
+    view = ResidentView(r.id, zone or "Asia/Shanghai", r.checkin_deadline, r.away_from, r.away_to,
+                        checkin.last_at if checkin else None)
+    rows = health(s, devices, rules, now())
+    return ResidentSupervision(resident_id=r.id, checkin_deadline=r.checkin_deadline,
+                               last_checkin_at=view.last_checkin_at, away_from=r.away_from, away_to=r.away_to,
+                               away_now=is_away(view, now()), can_show_feedback=any(d.can_show_feedback for d in rows),
+                               devices=rows)
+
+
+@router.get("/maintenance", response_model=list[MaintenanceOut])
+def maintenance(_: Viewer, s: ReadSession, state: str = Query(default="open", pattern="^(open|closed|all)$"),
+                limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0):
+    stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
+    if state == "open":
+        stmt = stmt.where(MaintenanceItem.closed_at.is_(None))
+    elif state == "closed":
+        stmt = stmt.where(MaintenanceItem.closed_at.is_not(None))
+    rows = s.execute(stmt.order_by(MaintenanceItem.id.desc()).limit(limit).offset(offset)).all()
+    return [MaintenanceOut.model_validate(item).model_copy(update={"resident_name": name}) for item, name in rows]
+
+
+@router.post("/maintenance/{item_id}/close")
+def close(user: Operator, sessions: Sessions, now: Clock, item_id: ItemId, body: CloseIn):
+    with transaction(sessions) as s:
+        stmt = select(MaintenanceItem).where(MaintenanceItem.id == item_id)
+        if is_postgres(s.get_bind()):
+            stmt = stmt.with_for_update()  # two operators closing the same item: one wins, the other sees it closed
+        item = s.scalars(stmt).first()
+        if item is None:
+            raise HTTPException(404, f"no maintenance item {item_id}")
+        if item.closed_at is not None:
+            return {"changed": False, "closed_by": item.closed_by, "closed_at": item.closed_at}
+        item.closed_at, item.closed_by, item.note = now().astimezone(timezone.utc), user.name, body.note or None
+        return {"changed": True, "closed_by": item.closed_by, "closed_at": item.closed_at}
