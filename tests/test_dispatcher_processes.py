@@ -35,6 +35,7 @@ from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
 from core.schema import Alert, Event, Notification, TimelineEntry
 from simulators.fake_twilio import FakeTwilio, Sent
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
@@ -129,17 +130,6 @@ def kill_quietly(proc: subprocess.Popen | None) -> None:
     if proc is not None and proc.poll() is None:
         proc.kill()
         proc.wait()
-
-
-def eventually(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(interval)
 
 
 def fake_saw(fake: FakeTwilio, predicate: Callable[[], T], timeout: float, what: str) -> T:
