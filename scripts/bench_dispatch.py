@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support import services  # noqa: E402  (after the path set-up)
+from simulators import services  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
 SID, TOKEN, FROM = "AC" + "0" * 32, "bench-token", "+15005550006"
@@ -375,7 +375,7 @@ def run_press(env: Env, args) -> dict:
     from core.settings import load_settings
     from sqlalchemy import text
 
-    from tests.support.services import Mosquitto, free_port, wait_for_port
+    from simulators.services import Mosquitto, free_port, wait_for_port
 
     n = int(round(args.rate * args.duration))
     warm = 5

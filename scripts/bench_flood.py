@@ -40,7 +40,7 @@ for path in (ROOT, ROOT / "scripts"):
 
 from bench_gateway import (Broker, GatewayUnderTest, RawClient, cpu_model, event_payload, event_topic,  # noqa: E402
                            feedback_topic, publish_packet, wait_quiet)
-from tests.support.services import Postgres  # noqa: E402
+from simulators.services import Postgres  # noqa: E402
 
 MALFORMED = [b"{nope", b"[" * 3000, b"[1,2]", b'{"id":"f","type":"party"}']
 GOAL_MS = 1000.0

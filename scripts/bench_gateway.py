@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.services import Postgres  # noqa: E402  (after the path set-up)
+from simulators.services import Postgres  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
 GOAL_RATIO = 0.5
@@ -86,7 +86,7 @@ class Broker:
     proc: subprocess.Popen | None = None
 
     def start(self) -> "Broker":
-        from tests.support.services import find_binary, free_port, wait_for_port
+        from simulators.services import find_binary, free_port, wait_for_port
 
         self.port = free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def version(self) -> str:
-        from tests.support.services import find_binary
+        from simulators.services import find_binary
 
         out = subprocess.run([find_binary("mosquitto"), "-h"], capture_output=True, text=True).stdout
         return out.splitlines()[0].replace("mosquitto version ", "") if out else "?"

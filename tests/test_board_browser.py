@@ -23,7 +23,7 @@ from jinqiao.runtime import dispatcher_routers
 from core.settings import load_settings
 from web.app import Readiness, create_app
 from tests.support.mqtt_peer import Peer
-from tests.support.services import find_binary
+from simulators.services import find_binary
 from tests.support.web import PASSWORD, Served, make_users
 
 T = Topics("jinqiao")

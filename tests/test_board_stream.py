@@ -16,7 +16,7 @@ import pytest
 from dispatcher.service import build_dispatcher
 from registry.store import import_registry
 from core.settings import load_settings
-from tests.support.services import free_port, wait_for_port
+from simulators.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users, open_alert
 
 

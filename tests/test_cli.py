@@ -73,7 +73,7 @@ def test_the_embedded_broker_says_plainly_when_its_port_is_taken():
 def test_the_embedded_broker_carries_a_press_to_the_gateway(engine, sessions):
     from gateway.service import Gateway
     from tests.support.mqtt_peer import Peer
-    from tests.support.services import free_port
+    from simulators.services import free_port
 
     with sessions.begin() as s:
         s.add(Device(id="pgr-1", kind="pager"))

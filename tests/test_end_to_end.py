@@ -20,7 +20,7 @@ from core.settings import load_settings
 from web.app import Readiness, create_app
 from simulators.fake_twilio import FakeTwilio
 from tests.support.mqtt_peer import Peer
-from tests.support.services import free_port, wait_for_port
+from simulators.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users
 
 T = Topics("jinqiao")

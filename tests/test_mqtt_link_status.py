@@ -8,7 +8,7 @@ import time
 from structlog.testing import capture_logs
 
 from gateway.mqtt_link import REMIND_S, BrokerAddress, MqttLink
-from tests.support.services import free_port
+from simulators.services import free_port
 from tests.support.waiting import eventually
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import Notification
-from tests.support.services import free_port, wait_for_port
+from simulators.services import free_port, wait_for_port
 from tests.support.web import open_alert, web_system
 
 

@@ -37,7 +37,7 @@ class Served:
 
         import uvicorn
 
-        from tests.support.services import free_port
+        from simulators.services import free_port
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,7 +46,7 @@ class Served:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> "Served":
-        from tests.support.services import wait_for_port
+        from simulators.services import wait_for_port
 
         self.thread.start()
         wait_for_port(self.port)

@@ -1,4 +1,4 @@
-"""Private Mosquitto and PostgreSQL instances for tests, on free ports, in temporary folders.
+"""Private Mosquitto and PostgreSQL instances for tests and benchmarks, on free ports, in temporary folders.
 
 Never the machine's own services: a test run owns what it starts and stops it afterwards.
 """
