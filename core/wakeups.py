@@ -8,7 +8,7 @@ thing and needs none: its processes share one machine and `jinqiao up` wakes its
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 import structlog
@@ -49,7 +49,7 @@ class Listener:
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
-    def start(self) -> "Listener":
+    def start(self) -> Listener:
         self._thread.start()
         return self
 

@@ -260,7 +260,7 @@ def _battery(value: object) -> int | None | Rejected:
     return value
 
 
-def _named(rejected: Rejected, adapter: str, source: str) -> "AdapterRejected":
+def _named(rejected: Rejected, adapter: str, source: str) -> AdapterRejected:
     return AdapterRejected(adapter, source, rejected.reason, rejected.detail)
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.schema import Device
 from devices.adapters import AdapterTopics
 from devices.protocol import Topics
 from devices.registration import mosquitto_hash
-from core.schema import Device
 
 DEFAULT_GATEWAY_USER = "jinqiao-gateway"
 ZIGBEE2MQTT_USER = "zigbee2mqtt"  # the Zigbee2MQTT bridge's own account (its password is yours to set)

@@ -8,16 +8,16 @@ without being published.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from devices.protocol import Topics, feedback
 from core.db import reading, transaction
 from core.schema import Device, DeviceFeedback
+from devices.protocol import Topics, feedback
 
 log = structlog.get_logger("jinqiao.gateway")
 

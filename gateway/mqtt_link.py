@@ -16,10 +16,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -207,7 +207,7 @@ class BrokerAddress:
     tls: bool
 
     @classmethod
-    def from_url(cls, url: str) -> "BrokerAddress":
+    def from_url(cls, url: str) -> BrokerAddress:
         parts = urlsplit(url)
         tls = parts.scheme == "mqtts"
         return cls(

@@ -8,13 +8,13 @@ second), so a device registered a moment ago is found without a restart.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
+from core.schema import Device
 from devices.adapters import AdapterEvent, AdapterRejected, AdapterStatus
 from devices.protocol import DeviceEvent, Rejected, StatusReport
-from core.schema import Device
 
 REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 
+from core.db import make_engine, session_factory, upgrade
 from core.heartbeat import broker_seen_by_gateways
+from core.settings import Settings
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
-from web.board import web_routers
-from core.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
-from core.settings import Settings
 from web.app import Readiness, create_app
+from web.board import web_routers
 
 log = structlog.get_logger("jinqiao")
 

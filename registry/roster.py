@@ -212,7 +212,7 @@ def _transitions(instants: Iterable[dt.datetime], tz: ZoneInfo) -> list[dt.datet
     """UTC offset changes between consecutive sorted instants (at least one candidate a day)."""
     found = []
     ordered = list(instants)
-    for lo, hi in zip(ordered, ordered[1:]):
+    for lo, hi in zip(ordered, ordered[1:], strict=False):
         if lo.astimezone(tz).utcoffset() == hi.astimezone(tz).utcoffset():
             continue
         # Bisect on whole seconds (zone transitions fall on them) to the first instant under hi's offset.

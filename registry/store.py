@@ -10,9 +10,10 @@ file without a `calendar:` section leaves the stored calendar days alone (see Re
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Hashable
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -22,21 +23,32 @@ from core.clock import utcnow
 from core.db import transaction
 from core.schema import (
     Building as BuildingRow,
+)
+from core.schema import (
     BuildingPartyMember,
-    Community as CommunityRow,
-    Contact as ContactRow,
     CalendarDay,
-    Device as DeviceRow,
     EscalationTier,
     PolicySetting,
-    Resident as ResidentRow,
-    Responder as ResponderRow,
     RosterShift,
 )
-from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
+from core.schema import (
+    Community as CommunityRow,
+)
+from core.schema import (
+    Contact as ContactRow,
+)
+from core.schema import (
+    Device as DeviceRow,
+)
+from core.schema import (
+    Resident as ResidentRow,
+)
+from core.schema import (
+    Responder as ResponderRow,
+)
 from registry.entries import Hotline, RegistryDoc, Resident
+from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
 from registry.validation import calendar_days, check_registry, load_registry_file
-
 
 # --- writing ------------------------------------------------------------------------------------
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Hashable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, Hashable, Iterable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from registry.roster import Shift as DutyShift, coverage_gaps
-from registry.fields import CALENDAR_KINDS, DAY_KINDS, RegistryError, away_bounds, span_days
 from registry.entries import (
     Calendar,
     Community,
@@ -29,7 +28,9 @@ from registry.entries import (
     Shift,
     _Model,
 )
-
+from registry.fields import CALENDAR_KINDS, DAY_KINDS, RegistryError, away_bounds, span_days
+from registry.roster import Shift as DutyShift
+from registry.roster import coverage_gaps
 
 # --- reading and validating -----------------------------------------------------------------
 

@@ -38,16 +38,16 @@ import httpx  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from core.clock import utcnow  # noqa: E402
+from core.db import make_engine, session_factory, upgrade  # noqa: E402
+from core.schema import Alert  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from devices.protocol import Topics  # noqa: E402
 from dispatcher.service import build_dispatcher  # noqa: E402
 from gateway.service import Gateway  # noqa: E402
-from core.db import make_engine, session_factory, upgrade  # noqa: E402
 from registry.store import import_registry  # noqa: E402
 from registry.validation import validate_registry  # noqa: E402
-from core.schema import Alert  # noqa: E402
-from core.settings import load_settings  # noqa: E402
 from simulators.services import Mosquitto, Postgres, free_port, wait_for_port  # noqa: E402
-from core.clock import utcnow  # noqa: E402
 from web.accounts import Accounts  # noqa: E402
 
 

@@ -85,7 +85,7 @@ class Broker:
     port: int = 0
     proc: subprocess.Popen | None = None
 
-    def start(self) -> "Broker":
+    def start(self) -> Broker:
         from simulators.services import find_binary, free_port, wait_for_port
 
         self.port = free_port()
@@ -109,7 +109,7 @@ class Broker:
                 shutil.chown(self.workdir, user="mosquitto")
             except (LookupError, OSError):
                 pass
-        log = open(self.workdir / "mosquitto.log", "ab")
+        log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115  (the broker writes it while it lives)
         self.proc = subprocess.Popen([find_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log)
         wait_for_port(self.port)
         return self
@@ -592,14 +592,14 @@ class GatewayUnderTest:
             env = {**os.environ, "JINQIAO_DATABASE_URL": self.db_url, "JINQIAO_MQTT_URL": self.broker.url,
                    "JINQIAO_GATEWAY_ID": "bench", "JINQIAO_LOG_LEVEL": "warning", "JINQIAO_LOG_FORMAT": "json",
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-            log = open(self.workdir / "gateway.log", "ab")
+            log = open(self.workdir / "gateway.log", "ab")  # noqa: SIM115  (the gateway writes it while it lives)
             wrap = shlex.split(self.wrap) if self.wrap else []
             self.proc = subprocess.Popen([*wrap, sys.executable, "-m", "jinqiao.cli", "gateway"], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         else:
-            from gateway.service import Gateway
             from core.db import make_engine
             from core.logs import configure_logging
+            from gateway.service import Gateway
 
             configure_logging("error", "json")
             self.engine = make_engine(self.db_url)
@@ -691,7 +691,7 @@ class Bench:
             try:
                 out.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
             except queue.Empty:
-                raise TimeoutError(f"only {len(out)} of {n} load processes reported in {timeout}s")
+                raise TimeoutError(f"only {len(out)} of {n} load processes reported in {timeout}s") from None
         errors = [r["error"] for r in out if "error" in r]
         if errors:
             raise RuntimeError(f"load process failed: {errors}")

@@ -89,7 +89,7 @@ class CommodityButton:
 
     # ---- connection and publishing
 
-    def connect(self, timeout: float = 10.0) -> "CommodityButton":
+    def connect(self, timeout: float = 10.0) -> CommodityButton:
         try:
             self.client.connect(self.host, self.port, self.keepalive)
         except OSError as exc:
@@ -129,7 +129,7 @@ class CommodityButton:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def __enter__(self) -> "CommodityButton":
+    def __enter__(self) -> CommodityButton:
         return self.connect()
 
     def __exit__(self, *exc: object) -> None:

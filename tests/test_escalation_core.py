@@ -12,8 +12,8 @@ from dispatcher.escalation import (
     Notify,
     Policy,
     TierPolicy,
-    due_step,
     after_failed_step,
+    due_step,
     escalate_now,
     first_step,
 )

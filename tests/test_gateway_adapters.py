@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 from sqlalchemy import select
 
+from core.schema import Device, Event, PresenceChange, Rejection
 from devices import adapters
 from devices.protocol import Topics
 from gateway.ingest import Ingest
 from gateway.mqtt_link import Inbound
-from core.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 from tests.support.waiting import eventually

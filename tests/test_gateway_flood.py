@@ -6,12 +6,10 @@ outcome, and checks that every malformed message ended as exactly one rejection.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from devices.protocol import Topics
 from core.schema import Device, Event, Rejection
+from devices.protocol import Topics
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 from tests.support.waiting import eventually

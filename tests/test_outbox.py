@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
-from dispatcher.outbox import Outbox, RateLimiter, SendError
 from core.schema import Alert, Notification, TimelineEntry
+from dispatcher.outbox import Outbox, RateLimiter, SendError
 from tests.support.dispatch import T0, World
 from tests.support.waiting import eventually
 
@@ -107,7 +105,7 @@ def test_with_workers_failures_are_retried_or_given_up_as_with_one(world, sessio
         outbox.send_due()
         eventually(outbox.idle)
         by_number = {}
-        for nid, (to, st) in statuses(sessions).items():
+        for _nid, (to, st) in statuses(sessions).items():
             by_number.setdefault(to, []).append(st)
         assert sorted(by_number["+8613900000002"]) == ["queued", "queued"]  # temporary: back in the queue
         assert by_number["+61400000001"] == ["failed"]  # permanent: given up, and the engine told

@@ -15,14 +15,14 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import httpx
 
 from core.db import transaction
+from core.schema import Notification
 from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
-from core.schema import Notification
 from simulators.fake_twilio import FakeTwilio
 from tests.support.waiting import eventually, tail
 

@@ -45,7 +45,7 @@ class Served:
                                                     lifespan="off", timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def start(self) -> "Served":
+    def start(self) -> Served:
         from simulators.services import wait_for_port
 
         self.thread.start()
@@ -59,11 +59,11 @@ class Served:
 
 def web_system(engine, registry_path, settings=None):
     """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
-    from dispatcher.service import build_dispatcher
     from core.db import session_factory
-    from registry.store import import_registry
-    from jinqiao.runtime import dispatcher_routers
     from core.settings import load_settings
+    from dispatcher.service import build_dispatcher
+    from jinqiao.runtime import dispatcher_routers
+    from registry.store import import_registry
     from web.app import Readiness, create_app
 
     import_registry(session_factory(engine), registry_path)
