@@ -119,7 +119,7 @@ def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     """A sessionmaker whose sessions only read (the board, the API's GETs, the stream's poll):
     on SQLite their transactions begin deferred, so they neither wait for nor hold up a writer."""
     engine = _engine_of(sessions)
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)  # type: ignore[union-attr]  # our sessionmakers are always bound
 
 
 def reading(sessions: sessionmaker[Session]) -> Session:

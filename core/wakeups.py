@@ -27,7 +27,7 @@ def notify(conn, channel: str) -> None:
     PostgreSQL folds repeats within a transaction into one; we skip sending them at all.
     """
     if isinstance(conn, Session):  # our sessions live for one transaction: their info is its memory
-        if conn.bind.dialect.name != "postgresql":
+        if conn.bind.dialect.name != "postgresql":  # type: ignore[union-attr]  # our sessions are always bound
             return
         sent = conn.info.setdefault("jinqiao.notified", set())
         if channel in sent:

@@ -29,7 +29,7 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
             return 0
     with transaction(sessions) as s:
         stmt = select(DeviceFeedback).where(DeviceFeedback.sent_at.is_(None)).order_by(DeviceFeedback.id).limit(limit)
-        if s.bind.dialect.name == "postgresql":
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]  # our sessions are always bound
             stmt = stmt.with_for_update(skip_locked=True)
         rows = s.scalars(stmt).all()
         at = now()

@@ -281,7 +281,7 @@ class Ingest:
         for message in messages:
             parsed, quiet = self._meaning(message, at)
             if quiet:
-                batch.quiet.append((message, parsed))
+                batch.quiet.append((message, parsed))  # type: ignore[arg-type]  # only events are quiet
             elif isinstance(parsed, DeviceEvent):
                 batch.events.append((message, parsed))
             elif isinstance(parsed, StatusReport):

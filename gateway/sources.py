@@ -31,7 +31,7 @@ class KnownSources:
         with self._engine.connect() as conn:
             rows = conn.execute(select(Device.adapter, Device.source, Device.id).where(
                 Device.active.is_(True), Device.adapter != "native", Device.source.is_not(None))).all()
-        self._ids = {(adapter, source): device_id for adapter, source, device_id in rows}
+        self._ids = {(adapter, source): device_id for adapter, source, device_id in rows}  # type: ignore[misc]  # the query selects rows with a source
         self._loaded_at = self._clock()
 
     def device_of(self, adapter: str, source: str) -> str | None:

@@ -67,7 +67,7 @@ def run_gateway(settings: Settings) -> int:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
+    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,  # type: ignore[arg-type]  # not embedded (checked above): the URL is set
                       adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
@@ -96,7 +96,7 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | No
     config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
                             log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # our Stopper owns the signals
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # our Stopper owns the signals
 
     def watchdog() -> None:
         while not stopper.event.wait(1.0):
@@ -116,7 +116,7 @@ def dispatcher_routers(dispatcher: Dispatcher, engine, secure_cookies: bool = Fa
     sessions = session_factory(engine)
     return [twilio_router(dispatcher.webhooks),
             *web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies, now=dispatcher.alerts.now,
-                         supervision=dispatcher.supervisor.rules)]
+                         supervision=dispatcher.supervisor.rules)]  # type: ignore[union-attr]  # built with a supervisor
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -135,7 +135,7 @@ def run_web(settings: Settings) -> int:
     # no broker link here: the board's banner shows the broker as the gateways last reported it
     readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, dispatcher.alerts.now))
     app = create_app(readiness, web_routers(sessions, dispatcher.alerts, secure_cookies=secure_cookies(settings),
-                                                    now=dispatcher.alerts.now, supervision=dispatcher.supervisor.rules))
+                                                    now=dispatcher.alerts.now, supervision=dispatcher.supervisor.rules))  # type: ignore[union-attr]  # built with a supervisor
     _serve_http(settings, app, stopper, watch=lambda: None)
     return 0
 

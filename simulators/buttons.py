@@ -120,7 +120,7 @@ class CommodityButton:
         sock = self.client.socket()
         if sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]  # paho hands back the real socket
             except OSError:
                 pass
         self.client.loop_stop()

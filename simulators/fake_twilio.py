@@ -216,7 +216,7 @@ class FakeTwilio:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self._server.server_address[0]}:{self.port}"  # type: ignore[str-bytes-safe]  # a TCP server: the host is a str
 
     def start(self) -> FakeTwilio:
         self._serve_thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -693,7 +693,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake, path = self.fake, urlsplit(self.path).path
         m = _ROUTE.match(path)
         form = self._form() if method == "POST" else {}
-        to = (form.get("To") or [None])[0]
+        to = (form.get("To") or [None])[0]  # type: ignore[list-item]
         if m is None:
             status, body = 404, _error_body(404, 20404, "The requested resource was not found")
         elif not self._authorised(m["account"]):

@@ -503,7 +503,7 @@ class _Worker(threading.Thread):
             self._serve_sockets(TICK)
         for key in list(self._selector.get_map().values()):
             self._selector.unregister(key.fileobj)
-            key.fileobj.close()
+            key.fileobj.close()  # type: ignore[union-attr]  # we registered sockets only
         self._selector.close()
 
 

@@ -150,7 +150,7 @@ def resend_delay(attempt: int, initial: float, maximum: float, jitter: float) ->
     return base * (1.0 - JITTER * jitter)
 
 
-def parse_feedback(payload: bytes) -> dict[str, Any] | None:
+def parse_feedback(payload: bytes | bytearray) -> dict[str, Any] | None:
     """A feedback object with a string `ref` and `state`, or None for anything else."""
     try:
         body = json.loads(payload)
@@ -349,7 +349,7 @@ class Pager:
             sock = client.socket()
             if sock is not None:
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)  # the broker sees the TCP close, not a DISCONNECT
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]  # the broker sees the TCP close, not a DISCONNECT
                 except OSError:
                     pass
         # Stopping after the drop: paho's reconnect wait checks the stop flag, so it never reconnects.
