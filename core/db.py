@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -31,7 +31,7 @@ class FairLock:
         self._owner: int | None = None
         self._depth = 0
 
-    def __enter__(self) -> "FairLock":
+    def __enter__(self) -> FairLock:
         me = threading.get_ident()
         with self._mutex:
             if self._owner == me:
@@ -99,7 +99,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def write_lock(engine: Engine | None) -> ContextManager:
+def write_lock(engine: Engine | None) -> AbstractContextManager:
     """The in-process queue of SQLite writers (nothing on PostgreSQL, whose row locks suffice)."""
     return getattr(engine, "info_write_lock", None) or nullcontext()
 
@@ -119,7 +119,7 @@ def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     """A sessionmaker whose sessions only read (the board, the API's GETs, the stream's poll):
     on SQLite their transactions begin deferred, so they neither wait for nor hold up a writer."""
     engine = _engine_of(sessions)
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)  # type: ignore[union-attr]  # our sessionmakers are always bound
 
 
 def reading(sessions: sessionmaker[Session]) -> Session:

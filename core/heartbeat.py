@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 import structlog
 from sqlalchemy import select

@@ -12,8 +12,9 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -108,7 +109,7 @@ class Settings(BaseSettings):
             raise ValueError("must be mqtt://user:pass@host:port or mqtts://…")
         if not parts.hostname:
             raise ValueError("has no host")
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
         return v
 
     @field_validator("mqtt_root")
@@ -176,7 +177,7 @@ class Settings(BaseSettings):
         return tuple(a for a in self.adapters.split(",") if a)
 
     @model_validator(mode="after")
-    def _twilio_all_or_nothing(self) -> "Settings":
+    def _twilio_all_or_nothing(self) -> Settings:
         given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from]
         if any(given) and not all(given):
             raise ValueError(
@@ -185,7 +186,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _watchdog_twilio_all_or_nothing(self) -> "Settings":
+    def _watchdog_twilio_all_or_nothing(self) -> Settings:
         given = [self.watchdog_twilio_account_sid, self.watchdog_twilio_auth_token, self.watchdog_twilio_from]
         if any(given) and not all(given):
             raise ValueError("JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID, JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN and "

@@ -8,7 +8,7 @@ thing and needs none: its processes share one machine and `jinqiao up` wakes its
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 import structlog
@@ -27,7 +27,7 @@ def notify(conn, channel: str) -> None:
     PostgreSQL folds repeats within a transaction into one; we skip sending them at all.
     """
     if isinstance(conn, Session):  # our sessions live for one transaction: their info is its memory
-        if conn.bind.dialect.name != "postgresql":
+        if conn.bind.dialect.name != "postgresql":  # type: ignore[union-attr]  # our sessions are always bound
             return
         sent = conn.info.setdefault("jinqiao.notified", set())
         if channel in sent:
@@ -49,7 +49,7 @@ class Listener:
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
-    def start(self) -> "Listener":
+    def start(self) -> Listener:
         self._thread.start()
         return self
 

@@ -148,9 +148,9 @@ def _z2m_availability(source: str, payload: bytes) -> Parsed:
     if text.startswith("{"):  # Zigbee2MQTT 1.30+: {"state":"online"}; older ones send the bare word
         try:
             doc = json.loads(text) if len(payload) <= MAX_EVENT_BYTES and not too_many_containers(payload) else None
-            text = doc.get("state") if isinstance(doc, dict) else None
+            text = doc.get("state") if isinstance(doc, dict) else None  # type: ignore[assignment]  # checked below
         except (ValueError, RecursionError):
-            text = None
+            text = None  # type: ignore[assignment]  # checked below
     return _status("zigbee2mqtt", source, (text if isinstance(text, str) else "?").encode(),
                    {"online": "online", "offline": "offline"})
 
@@ -260,7 +260,7 @@ def _battery(value: object) -> int | None | Rejected:
     return value
 
 
-def _named(rejected: Rejected, adapter: str, source: str) -> "AdapterRejected":
+def _named(rejected: Rejected, adapter: str, source: str) -> AdapterRejected:
     return AdapterRejected(adapter, source, rejected.reason, rejected.detail)
 
 

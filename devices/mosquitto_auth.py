@@ -19,16 +19,17 @@ import hashlib
 import hmac
 import os
 import tempfile
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.schema import Device
 from devices.adapters import AdapterTopics
 from devices.protocol import Topics
 from devices.registration import mosquitto_hash
-from core.schema import Device
 
 DEFAULT_GATEWAY_USER = "jinqiao-gateway"
 ZIGBEE2MQTT_USER = "zigbee2mqtt"  # the Zigbee2MQTT bridge's own account (its password is yours to set)
@@ -79,7 +80,7 @@ def connects_itself(grant: DeviceGrant) -> bool:
 
 
 def render(grants: list[DeviceGrant], *, root: str, gateway_user: str, gateway_hash: str | None,
-           existing_passwords: str = "", known_users: set[str] = frozenset()) -> AuthFiles:
+           existing_passwords: str = "", known_users: AbstractSet[str] = frozenset()) -> AuthFiles:
     """The two files' text. `known_users`: every device id ever registered (their stale lines go)."""
     topics, adapter_topics = Topics(root), AdapterTopics()
     grants = sorted(grants, key=lambda g: g.device_id)

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeGuard
 
 MAX_EVENT_BYTES = 4096
 EVENT_TYPES = frozenset({"alarm", "fall", "cancel", "checkin", "heartbeat", "battery_low"})
@@ -150,7 +151,7 @@ def too_many_containers(payload: bytes) -> bool:
     return bare.count(b"[") + bare.count(b"{") > MAX_CONTAINERS
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

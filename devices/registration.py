@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import transaction
+from core.schema import Device, Resident
 from devices.protocol import DEVICE_ID
 
 ADAPTERS = ("native", "zigbee2mqtt", "shelly", "tasmota")
-from core.db import transaction
-from core.schema import Device, Resident
 
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes by default for its $7$ (PBKDF2-SHA512) format
 

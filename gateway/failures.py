@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import (DataError, DisconnectionError, IntegrityError, InterfaceError, OperationalError,
-                            SQLAlchemyError)
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 

@@ -8,16 +8,16 @@ without being published.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from devices.protocol import Topics, feedback
 from core.db import reading, transaction
 from core.schema import Device, DeviceFeedback
+from devices.protocol import Topics, feedback
 
 log = structlog.get_logger("jinqiao.gateway")
 
@@ -29,7 +29,7 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
             return 0
     with transaction(sessions) as s:
         stmt = select(DeviceFeedback).where(DeviceFeedback.sent_at.is_(None)).order_by(DeviceFeedback.id).limit(limit)
-        if s.bind.dialect.name == "postgresql":
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]  # our sessions are always bound
             stmt = stmt.with_for_update(skip_locked=True)
         rows = s.scalars(stmt).all()
         at = now()

@@ -13,25 +13,26 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring
-from typing import Callable, Protocol
+from typing import Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
 
+from core import metrics, wakeups
 from core.clock import utcnow
+from core.db import write_lock
+from core.schema import Device, PresenceChange
 from devices import adapters
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
 from gateway.failures import first_line, of_the_message, text, transient
 from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
 from gateway.rows import RowWriter
 from gateway.sources import KnownSources
-from core import metrics, wakeups
-from core.db import write_lock
-from core.schema import Device, PresenceChange
 
 log = structlog.get_logger("jinqiao.gateway")
 
@@ -108,7 +109,7 @@ class Batch:
     # cannot show feedback, so nothing is published back to it
     quiet: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
 
-    def lanes(self) -> list["Batch"]:
+    def lanes(self) -> list[Batch]:
         """The valid messages, then the rejections: each part stored and answered on its own."""
         valid = Batch(events=self.events, statuses=self.statuses, quiet=self.quiet)
         parts = [valid] if self.events or self.statuses or self.quiet else []
@@ -280,7 +281,7 @@ class Ingest:
         for message in messages:
             parsed, quiet = self._meaning(message, at)
             if quiet:
-                batch.quiet.append((message, parsed))
+                batch.quiet.append((message, parsed))  # type: ignore[arg-type]  # only events are quiet
             elif isinstance(parsed, DeviceEvent):
                 batch.events.append((message, parsed))
             elif isinstance(parsed, StatusReport):

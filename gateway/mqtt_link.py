@@ -16,10 +16,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -147,7 +147,7 @@ class _Client(mqtt.Client):
     def loop_start(self):
         rc = super().loop_start()
         if self._sockpairW is not None and not isinstance(self._sockpairW, _Wakeup):
-            self._sockpairW = _Wakeup(self._sockpairW)
+            self._sockpairW = _Wakeup(self._sockpairW)  # type: ignore[assignment]  # paho only calls send() and close() on it
         return rc
 
     @contextmanager
@@ -207,7 +207,7 @@ class BrokerAddress:
     tls: bool
 
     @classmethod
-    def from_url(cls, url: str) -> "BrokerAddress":
+    def from_url(cls, url: str) -> BrokerAddress:
         parts = urlsplit(url)
         tls = parts.scheme == "mqtts"
         return cls(
@@ -392,7 +392,7 @@ class MqttLink:
                 topic = msg.topic
             except UnicodeDecodeError:  # MQTT requires UTF-8 topics, but a broken client may not care
                 topic = msg._topic.decode("utf-8", errors="replace")
-            inbound = Inbound(topic, msg.payload, bool(msg.retain), msg.qos, msg.mid, self._generation)
+            inbound = Inbound(topic, msg.payload, bool(msg.retain), msg.qos, msg.mid, self._generation)  # type: ignore[arg-type]  # paho's payload is bytes
             self._on_message_cb(inbound)
         except Exception:
             # A message we failed to hand on stays unacknowledged and comes back on reconnect.

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from core.schema import Device, Event, Rejection
 from devices.protocol import DeviceEvent, Rejected
 from gateway.failures import text
 from gateway.mqtt_link import Inbound
-from core.schema import Device, Event, Rejection
 
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 
@@ -61,7 +61,7 @@ class RowWriter:
                  m.payload[:MAX_KEPT_PAYLOAD]) for m, r in rejections]
         at_db = self.to_db(at)
         if self.postgres:
-            conn.exec_driver_sql(self.rejections_sql, (at_db, *(list(column) for column in zip(*rows))))
+            conn.exec_driver_sql(self.rejections_sql, (at_db, *(list(column) for column in zip(*rows, strict=False))))
         else:
             conn.exec_driver_sql(self.rejections_sql, [(at_db, *row) for row in rows])
 
@@ -72,7 +72,7 @@ class RowWriter:
                  e.rssi, e.payload) for e in events]
         seen = sorted({e.device_id for e in events})
         if self.postgres:
-            conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows))))
+            conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows, strict=False))))
             conn.exec_driver_sql(self.touch_sql, (seen, at_db))
         else:
             conn.exec_driver_sql(self.insert_sql, [(d, e, t, at_db, ts, b, r, p) for d, e, t, ts, b, r, p in rows])

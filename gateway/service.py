@@ -7,15 +7,15 @@ import threading
 import structlog
 from sqlalchemy import Engine
 
+from core import metrics
+from core.clock import utcnow
+from core.db import session_factory
+from core.heartbeat import BEAT_EVERY_S, Heartbeat
 from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
-from core.heartbeat import BEAT_EVERY_S, Heartbeat
 from gateway.feedback import publish_pending
-from core.clock import utcnow
 from gateway.ingest import Ingest
 from gateway.mqtt_link import BrokerAddress, MqttLink
-from core import metrics
-from core.db import session_factory
 
 log = structlog.get_logger("jinqiao.gateway")
 

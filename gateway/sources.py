@@ -8,13 +8,13 @@ second), so a device registered a moment ago is found without a restart.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
+from core.schema import Device
 from devices.adapters import AdapterEvent, AdapterRejected, AdapterStatus
 from devices.protocol import DeviceEvent, Rejected, StatusReport
-from core.schema import Device
 
 REFRESH_S = 30.0
 MISS_RELOAD_MIN_S = 1.0
@@ -31,7 +31,7 @@ class KnownSources:
         with self._engine.connect() as conn:
             rows = conn.execute(select(Device.adapter, Device.source, Device.id).where(
                 Device.active.is_(True), Device.adapter != "native", Device.source.is_not(None))).all()
-        self._ids = {(adapter, source): device_id for adapter, source, device_id in rows}
+        self._ids = {(adapter, source): device_id for adapter, source, device_id in rows}  # type: ignore[misc]  # the query selects rows with a source
         self._loaded_at = self._clock()
 
     def device_of(self, adapter: str, source: str) -> str | None:

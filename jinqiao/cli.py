@@ -16,7 +16,7 @@ def _settings() -> Settings:
         settings = load_settings()
     except SettingsError as exc:
         print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.log_format)
     _warn_about_settings(settings)
     return settings
@@ -25,7 +25,8 @@ def _settings() -> Settings:
 def _warn_about_settings(settings: Settings) -> None:
     import structlog
 
-    from core.settings import Settings as Defaults, unknown_names
+    from core.settings import Settings as Defaults
+    from core.settings import unknown_names
 
     log = structlog.get_logger("jinqiao.settings")
     if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
@@ -115,9 +116,9 @@ def cmd_import(args) -> int:
 
 
 def _accounts(settings: Settings):
-    from web.accounts import Accounts
-    from core.db import session_factory
     from core.clock import utcnow
+    from core.db import session_factory
+    from web.accounts import Accounts
 
     return Accounts(session_factory(_engine(settings)), utcnow)
 
@@ -227,8 +228,8 @@ def _export_auth_if_configured(settings: Settings, engine, command: str) -> int:
 def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, command: str) -> int:
     from urllib.parse import unquote, urlsplit
 
-    from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
     from core.db import session_factory
+    from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
 
     url = urlsplit(settings.mqtt_url or "")
     user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
@@ -247,8 +248,8 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
 
 
 def cmd_device_password(args) -> int:
-    from devices.registration import DeviceError, reset_password
     from core.db import session_factory
+    from devices.registration import DeviceError, reset_password
 
     settings = _settings()
     engine = _engine(settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import structlog
 
@@ -31,7 +32,7 @@ class EmbeddedBroker:
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._broker = None
+        self._broker: Any = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None

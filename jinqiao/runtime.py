@@ -9,22 +9,21 @@ from dataclasses import dataclass
 
 import structlog
 import uvicorn
-
 from fastapi import FastAPI
 
 from core.clock import utcnow
+from core.db import make_engine, session_factory, upgrade
 from core.heartbeat import broker_seen_by_gateways
+from core.settings import Settings
 from dispatcher.alerts import Alerts
 from dispatcher.service import Dispatcher, build_dispatcher
 from dispatcher.supervision import Rules
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
-from web.board import web_app
-from core.db import make_engine, session_factory, upgrade
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
-from core.settings import Settings
 from web.app import Readiness, create_app
+from web.board import web_app
 from web.deps import Web
 
 log = structlog.get_logger("jinqiao")
@@ -73,7 +72,7 @@ def run_gateway(settings: Settings) -> int:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,
+    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,  # type: ignore[arg-type]  # not embedded (checked above): the URL is set
                       adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
     app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
@@ -102,7 +101,7 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | No
     config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
                             log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # our Stopper owns the signals
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # our Stopper owns the signals
 
     def watchdog() -> None:
         while not stopper.event.wait(1.0):
@@ -121,7 +120,7 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | No
 def dispatcher_app(readiness: Readiness, dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> FastAPI:
     """The board, the API and the Twilio webhooks, over one dispatcher's Alerts shell (`jinqiao up`)."""
     web = Web.of(session_factory(engine), dispatcher.alerts, now=dispatcher.alerts.now, secure_cookies=secure_cookies,
-                 supervision=dispatcher.supervisor.rules)
+                 supervision=dispatcher.supervisor.rules)  # type: ignore[union-attr]  # built with one
     return web_app(readiness, web, [twilio_router(dispatcher.webhooks)])
 
 

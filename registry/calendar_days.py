@@ -14,8 +14,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.roster import ChinaCalendar
 from core.schema import CalendarDay
+from registry.roster import ChinaCalendar
 
 TTL = dt.timedelta(seconds=60)
 

@@ -8,17 +8,29 @@ deactivation rather than deletion for an entry taken out. A refused change write
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.schema import (
+    Building,
+    BuildingPartyMember,
+    CalendarDay,
+    Community,
+    Contact,
+    Device,
+    EscalationTier,
+    PolicySetting,
+    Resident,
+    Responder,
+    RosterShift,
+)
 from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans
 from registry.store import import_registry
 from registry.validation import validate_registry
-from core.schema import (Building, BuildingPartyMember, CalendarDay, Community, Contact, Device, EscalationTier,
-                            PolicySetting, Resident, Responder, RosterShift)
 
 SECTIONS = ("communities", "residents", "devices", "responders")
 

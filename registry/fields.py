@@ -4,13 +4,14 @@ error every registry problem becomes: `RegistryError`, naming each entry and fie
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time as dtime, timedelta, timezone
-from typing import Annotated, Any, Iterable
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
-
 
 DAY_KINDS = ("workday", "weekend", "holiday")
 ACK_EXPIRY_KEY = "ack_expiry_s"

@@ -187,13 +187,13 @@ def next_change(shifts: Sequence[Shift], calendar: HolidayCalendar, tz: ZoneInfo
     horizon = at + _LOOKAHEAD
     minutes = sorted({0} | {edge % _DAY for shift in shifts for span in shift.segments() for edge in span})
     first_day = at.astimezone(tz).date() - dt.timedelta(days=1)
-    candidates = {
+    near = {
         instant
         for offset in range(_LOOKAHEAD.days + 3)
         for minute in minutes
         for instant in _instants(first_day + dt.timedelta(days=offset), minute, tz)
     }
-    candidates = sorted(c for c in candidates if at < c <= horizon)
+    candidates = sorted(c for c in near if at < c <= horizon)
     candidates = sorted({*candidates, *_transitions([at, *candidates], tz)})
     current = on_duty(shifts, calendar, tz, at)
     for instant in candidates:
@@ -212,7 +212,7 @@ def _transitions(instants: Iterable[dt.datetime], tz: ZoneInfo) -> list[dt.datet
     """UTC offset changes between consecutive sorted instants (at least one candidate a day)."""
     found = []
     ordered = list(instants)
-    for lo, hi in zip(ordered, ordered[1:]):
+    for lo, hi in zip(ordered, ordered[1:], strict=False):
         if lo.astimezone(tz).utcoffset() == hi.astimezone(tz).utcoffset():
             continue
         # Bisect on whole seconds (zone transitions fall on them) to the first instant under hi's offset.

@@ -10,9 +10,10 @@ file without a `calendar:` section leaves the stored calendar days alone (see Re
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Hashable
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -22,21 +23,32 @@ from core.clock import utcnow
 from core.db import transaction
 from core.schema import (
     Building as BuildingRow,
+)
+from core.schema import (
     BuildingPartyMember,
-    Community as CommunityRow,
-    Contact as ContactRow,
     CalendarDay,
-    Device as DeviceRow,
     EscalationTier,
     PolicySetting,
-    Resident as ResidentRow,
-    Responder as ResponderRow,
     RosterShift,
 )
-from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
+from core.schema import (
+    Community as CommunityRow,
+)
+from core.schema import (
+    Contact as ContactRow,
+)
+from core.schema import (
+    Device as DeviceRow,
+)
+from core.schema import (
+    Resident as ResidentRow,
+)
+from core.schema import (
+    Responder as ResponderRow,
+)
 from registry.entries import Hotline, RegistryDoc, Resident
+from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
 from registry.validation import calendar_days, check_registry, load_registry_file
-
 
 # --- writing ------------------------------------------------------------------------------------
 
@@ -92,7 +104,7 @@ def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathL
 
 def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) -> None:
     # Parents first, each section flushed before the next: the rows it refers to must exist.
-    entity = dict(key=lambda r: r.id, deactivate=True)
+    entity: dict[str, Any] = dict(key=lambda r: r.id, deactivate=True)
     _sync(s, ResponderRow, report, **entity, desired={
         r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, active=True) for r in doc.responders})
     _sync(s, CommunityRow, report, **entity, desired={
@@ -165,12 +177,12 @@ def _away_columns(r: Resident, zones: dict[str, str]) -> dict[str, datetime | No
         return {}
     if r.away is None:
         return {"away_from": None, "away_to": None}
-    start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))
+    start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))  # type: ignore[arg-type]  # _away_time made them dates or datetimes
     return {"away_from": start, "away_to": end}
 
 
-def _sync(s: Session, model: type, report: ImportReport, *, key: Callable[[Any], Hashable],
-          desired: dict[Hashable, dict[str, Any]], deactivate: bool = False,
+def _sync(s: Session, model: Any, report: ImportReport, *, key: Callable[[Any], Hashable],
+          desired: Mapping[Any, Mapping[str, Any]], deactivate: bool = False,
           only: Callable[[Any], bool] = lambda r: True) -> None:
     """Make the rows of `model` (those `only` selects) match `desired`, writing only what differs.
 
@@ -198,7 +210,7 @@ def _sync(s: Session, model: type, report: ImportReport, *, key: Callable[[Any],
     s.flush()
 
 
-def _assign(row: Any, values: dict[str, Any]) -> bool:
+def _assign(row: Any, values: Mapping[str, Any]) -> bool:
     changed = False
     for name, value in values.items():
         if getattr(row, name) != value:
@@ -211,7 +223,7 @@ def _free_device_sources(s: Session, doc: RegistryDoc, report: ImportReport) -> 
     """Release an (adapter, source) the file gives to another device, so that moves and swaps
     do not trip the unique constraint. A device left out of the file loses it for good: the
     gateway must map each physical source to exactly one device."""
-    claimed = {(d.adapter, d.source): d.id for d in doc.devices if d.source is not None}
+    claimed: dict[tuple[str, str | None], str] = {(d.adapter, d.source): d.id for d in doc.devices if d.source is not None}
     in_file = {d.id for d in doc.devices}
     freed = [row for row in s.scalars(select(DeviceRow).where(DeviceRow.source.is_not(None))).all()
              if claimed.get((row.adapter, row.source), row.id) != row.id]

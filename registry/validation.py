@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Hashable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, Hashable, Iterable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from registry.roster import Shift as DutyShift, coverage_gaps
-from registry.fields import CALENDAR_KINDS, DAY_KINDS, RegistryError, away_bounds, span_days
 from registry.entries import (
     Calendar,
     Community,
@@ -29,7 +28,9 @@ from registry.entries import (
     Shift,
     _Model,
 )
-
+from registry.fields import CALENDAR_KINDS, DAY_KINDS, RegistryError, away_bounds, span_days
+from registry.roster import Shift as DutyShift
+from registry.roster import coverage_gaps
 
 # --- reading and validating -----------------------------------------------------------------
 
@@ -67,9 +68,10 @@ def read_yaml(text: str | bytes) -> Any:
     """Parse registry YAML (safe: plain data only); a syntax error becomes a RegistryError with its line."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            raw = text
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise RegistryError([_not_utf8(text, e)]) from None
+            raise RegistryError([_not_utf8(raw, e)]) from None
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
@@ -170,7 +172,7 @@ def _label(item: Any, index: int) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), f"'{value}'")
+    return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), f"'{value}'")  # type: ignore[call-overload]
 
 
 def _raw_ids(raw: dict) -> dict[str, list[str]]:
@@ -218,14 +220,14 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
     for r in doc.residents:
         ref(f"residents[{r.id}].building", "building", r.building, buildings)
         if r.away is not None and r.away.end is not None:
-            start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))
-            if end <= start:
+            start, end = away_bounds(r.away.start, r.away.end, zones.get(r.building, "Asia/Shanghai"))  # type: ignore[arg-type]  # _away_time made them dates or datetimes
+            if end <= start:  # type: ignore[operator]  # end is not None: the end was given
                 problems.append(f"residents[{r.id}].away.to: ends before it starts")
         seen: set[str] = set()
-        for i, c in enumerate(r.contacts):
-            if c.phone in seen:
-                problems.append(f"residents[{r.id}].contacts[{i}].phone: '{c.phone}' is already a contact")
-            seen.add(c.phone)
+        for i, contact in enumerate(r.contacts):
+            if contact.phone in seen:
+                problems.append(f"residents[{r.id}].contacts[{i}].phone: '{contact.phone}' is already a contact")
+            seen.add(contact.phone)
     # An SMS reply or a keypress is attributed to a person by the number it came from.
     phones: dict[str, str] = {}
     for p in doc.responders:

@@ -38,16 +38,17 @@ import httpx  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from core.clock import utcnow  # noqa: E402
+from core.db import make_engine, session_factory, upgrade  # noqa: E402
+from core.schema import Alert  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from devices.protocol import Topics  # noqa: E402
 from dispatcher.service import build_dispatcher  # noqa: E402
 from gateway.service import Gateway  # noqa: E402
-from core.db import make_engine, session_factory, upgrade  # noqa: E402
 from registry.store import import_registry  # noqa: E402
 from registry.validation import validate_registry  # noqa: E402
-from core.schema import Alert  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from tests.support.services import Mosquitto, Postgres, free_port, wait_for_port  # noqa: E402
-from tests.support.web import make_users  # noqa: E402
+from simulators.services import Mosquitto, Postgres, free_port, wait_for_port  # noqa: E402
+from web.accounts import Accounts  # noqa: E402
 
 
 def registry(n: int) -> dict:
@@ -138,7 +139,9 @@ def main() -> int:
         engine = make_engine(db_url)
         sessions = session_factory(engine)
         import_registry(sessions, validate_registry(registry(args.presses)))
-        token = make_users(sessions, ["viewer"])["viewer"]
+        accounts = Accounts(sessions, utcnow)
+        accounts.add_user("viewer", "viewer", "bench password, not a secret")
+        token = accounts.create_token("viewer", "bench")
         settings = load_settings(database_url=db_url, mqtt_url=broker.url)
         dispatcher = build_dispatcher(settings, engine)
         gateway = Gateway(engine, broker.url, "jinqiao", "bench")

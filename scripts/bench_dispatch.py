@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support import services  # noqa: E402  (after the path set-up)
+from simulators import services  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
 SID, TOKEN, FROM = "AC" + "0" * 32, "bench-token", "+15005550006"
@@ -151,7 +151,7 @@ class CpuWindow:
     def _read(self) -> dict[str, dict[int, float]]:
         return {name: {pid: proc_cpu(pid) for pid in pids()} for name, pids in self.groups.items()}
 
-    def start(self) -> "CpuWindow":
+    def start(self) -> CpuWindow:
         self.t0 = time.monotonic()
         self.before = self._read()
         self.m0 = machine_cpu()
@@ -345,7 +345,7 @@ def configure_logs(level: str, path: Path):
     from core.logs import configure_logging
 
     configure_logging(level, "json")
-    f = open(path, "a", buffering=1)
+    f = open(path, "a", buffering=1)  # noqa: SIM115  (the log for the rest of the run)
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=f))
     import logging
 
@@ -369,13 +369,13 @@ def wait_quiet(threshold: float, max_wait: float) -> float:
 
 
 def run_press(env: Env, args) -> dict:
-    from dispatcher.service import build_dispatcher
-    from gateway.service import Gateway
-    from core.db import make_engine
-    from core.settings import load_settings
     from sqlalchemy import text
 
-    from tests.support.services import Mosquitto, free_port, wait_for_port
+    from core.db import make_engine
+    from core.settings import load_settings
+    from dispatcher.service import build_dispatcher
+    from gateway.service import Gateway
+    from simulators.services import Mosquitto, free_port, wait_for_port
 
     n = int(round(args.rate * args.duration))
     warm = 5
@@ -523,13 +523,13 @@ def run_publisher(ctx, port: int, plan, rate: float) -> dict:
 def analyse_press(args, n, plan, pub_result, dump, events, alerts, doc) -> dict:
     """Per press: published -> gateway batch -> alert opened (dispatcher pass) -> first API request."""
     first: dict[str, float] = {}
-    for kind, to, t in dump["sent"]:
+    for _kind, to, t in dump["sent"]:
         if to not in first or t < first[to]:
             first[to] = t
     # dev-i belongs to resident r-i, in building bld-i whose party member has phone 139{i:08d}
     e2e, stored, opened, sent_after_open, late = [], [], [], [], []
     missing = 0
-    for i, ((device, event_id), (sched, published)) in enumerate(zip(plan, pub_result["times"])):
+    for i, ((_device, event_id), (sched, published)) in enumerate(zip(plan, pub_result["times"], strict=False)):
         late.append(published - sched)
         to = phone("139", i)
         if to not in first:
@@ -610,12 +610,12 @@ class RecordingNotifier:
 def run_timers(env: Env, args) -> dict:
     from sqlalchemy import bindparam, insert, select, text, update
 
+    from core.db import make_engine, session_factory
+    from core.schema import Alert, Notification, TimelineEntry
     from dispatcher.alerts import Alerts
     from dispatcher.engine import Engine
     from dispatcher.outbox import Outbox, RateLimiter
     from dispatcher.passes import SENDER, Pass
-    from core.db import make_engine, session_factory
-    from core.schema import Alert, Notification, TimelineEntry
 
     n = args.alerts
     print(f"\n[timers] {n} open alerts, next steps spread over {args.spread:g} s, {env.db}", flush=True)
@@ -654,7 +654,7 @@ def run_timers(env: Env, args) -> dict:
     offsets += [args.lead + args.spread + 3600.0] * (n - due)  # open, but their timers are an hour away
     rng.shuffle(offsets)
     base = time.time()
-    scheduled = {a: base + off for a, off in zip(ids, offsets)}
+    scheduled = {a: base + off for a, off in zip(ids, offsets, strict=False)}
     with engine.begin() as c:
         c.execute(update(Alert).where(Alert.id == bindparam("aid")).values(next_action_at=bindparam("due")),
                   [{"aid": a, "due": utc(t)} for a, t in scheduled.items()])
@@ -669,8 +669,8 @@ def run_timers(env: Env, args) -> dict:
     now = lambda: datetime.now(timezone.utc)  # noqa: E731
     notifier = RecordingNotifier()
     alerts = Alerts(sessions, now)
-    from jinqiao.runtime import tune_interpreter
     from core.settings import Settings
+    from jinqiao.runtime import tune_interpreter
 
     tune_interpreter()  # as `jinqiao dispatcher` does
     outbox = Outbox(sessions, notifier, now, RateLimiter({}), workers=Settings.model_fields["send_workers"].default)
@@ -767,10 +767,10 @@ def run_cost(env: Env, args) -> dict:
     nothing else running in this process: what the throughput of one dispatcher process is made of."""
     from sqlalchemy import event, insert, update
 
-    from dispatcher.alerts import Alerts
-    from dispatcher.outbox import Outbox, RateLimiter
     from core.db import make_engine, session_factory
     from core.schema import Alert, Event
+    from dispatcher.alerts import Alerts
+    from dispatcher.outbox import Outbox, RateLimiter
 
     n = args.cost_alerts
     print(f"\n[cost] {n} alerts opened, stepped and paged by one thread, {env.db}", flush=True)

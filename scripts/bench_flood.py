@@ -38,9 +38,19 @@ for path in (ROOT, ROOT / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench_gateway import (Broker, GatewayUnderTest, RawClient, cpu_model, event_payload, event_topic,  # noqa: E402
-                           feedback_topic, publish_packet, wait_quiet)
-from tests.support.services import Postgres  # noqa: E402
+from bench_gateway import (  # noqa: E402
+    Broker,
+    GatewayUnderTest,
+    RawClient,
+    cpu_model,
+    event_payload,
+    event_topic,
+    feedback_topic,
+    publish_packet,
+    wait_quiet,
+)
+
+from simulators.services import Postgres  # noqa: E402
 
 MALFORMED = [b"{nope", b"[" * 3000, b"[1,2]", b'{"id":"f","type":"party"}']
 GOAL_MS = 1000.0

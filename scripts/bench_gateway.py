@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.services import Postgres  # noqa: E402  (after the path set-up)
+from simulators.services import Postgres  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
 GOAL_RATIO = 0.5
@@ -85,8 +85,8 @@ class Broker:
     port: int = 0
     proc: subprocess.Popen | None = None
 
-    def start(self) -> "Broker":
-        from tests.support.services import find_binary, free_port, wait_for_port
+    def start(self) -> Broker:
+        from simulators.services import find_binary, free_port, wait_for_port
 
         self.port = free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ class Broker:
                 shutil.chown(self.workdir, user="mosquitto")
             except (LookupError, OSError):
                 pass
-        log = open(self.workdir / "mosquitto.log", "ab")
+        log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115  (the broker writes it while it lives)
         self.proc = subprocess.Popen([find_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log)
         wait_for_port(self.port)
         return self
@@ -119,7 +119,7 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def version(self) -> str:
-        from tests.support.services import find_binary
+        from simulators.services import find_binary
 
         out = subprocess.run([find_binary("mosquitto"), "-h"], capture_output=True, text=True).stdout
         return out.splitlines()[0].replace("mosquitto version ", "") if out else "?"
@@ -592,14 +592,14 @@ class GatewayUnderTest:
             env = {**os.environ, "JINQIAO_DATABASE_URL": self.db_url, "JINQIAO_MQTT_URL": self.broker.url,
                    "JINQIAO_GATEWAY_ID": "bench", "JINQIAO_LOG_LEVEL": "warning", "JINQIAO_LOG_FORMAT": "json",
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-            log = open(self.workdir / "gateway.log", "ab")
+            log = open(self.workdir / "gateway.log", "ab")  # noqa: SIM115  (the gateway writes it while it lives)
             wrap = shlex.split(self.wrap) if self.wrap else []
             self.proc = subprocess.Popen([*wrap, sys.executable, "-m", "jinqiao.cli", "gateway"], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         else:
-            from gateway.service import Gateway
             from core.db import make_engine
             from core.logs import configure_logging
+            from gateway.service import Gateway
 
             configure_logging("error", "json")
             self.engine = make_engine(self.db_url)
@@ -691,7 +691,7 @@ class Bench:
             try:
                 out.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
             except queue.Empty:
-                raise TimeoutError(f"only {len(out)} of {n} load processes reported in {timeout}s")
+                raise TimeoutError(f"only {len(out)} of {n} load processes reported in {timeout}s") from None
         errors = [r["error"] for r in out if "error" in r]
         if errors:
             raise RuntimeError(f"load process failed: {errors}")

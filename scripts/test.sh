@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and PostgreSQL, against private Mosquitto and PostgreSQL
-# instances on free ports, then again under shifted clocks (below). Installs what is missing first.
+# instances on free ports, then again under shifted clocks (below). ruff and mypy first. Installs what is missing first.
 # Extra arguments go to pytest; JINQIAO_SHIFTED_CLOCK=0 skips the shifted runs.
 source "$(dirname "$0")/setup.sh"
 
@@ -13,6 +13,10 @@ command -v openssl >/dev/null || missing+=(openssl)  # the MQTT TLS test makes i
 command -v faketime >/dev/null || missing+=(faketime)  # the shifted-clock runs
 apt_install "${missing[@]}"
 ensure_venv test
+
+# Lint and types before the suite (settings in pyproject.toml): a run that is not clean fails here.
+.venv/bin/ruff check . || exit 1
+.venv/bin/mypy || exit 1
 
 mkdir -p test-artifacts
 .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

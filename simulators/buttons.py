@@ -94,7 +94,7 @@ class CommodityButton:
 
     # ---- connection and publishing
 
-    def connect(self, timeout: float = 10.0) -> "CommodityButton":
+    def connect(self, timeout: float = 10.0) -> CommodityButton:
         try:
             self.client.connect(self.host, self.port, self.keepalive)
         except OSError as exc:
@@ -125,7 +125,7 @@ class CommodityButton:
         sock = self.client.socket()
         if sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]  # paho hands back the real socket
             except OSError:
                 pass
         stop_network_loop(self.client)
@@ -134,7 +134,7 @@ class CommodityButton:
         self.client.disconnect()
         stop_network_loop(self.client)
 
-    def __enter__(self) -> "CommodityButton":
+    def __enter__(self) -> CommodityButton:
         return self.connect()
 
     def __exit__(self, *exc: object) -> None:

@@ -45,11 +45,13 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field, fields as dataclass_fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -214,9 +216,9 @@ class FakeTwilio:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self._server.server_address[0]}:{self.port}"  # type: ignore[str-bytes-safe]  # a TCP server: the host is a str
 
-    def start(self) -> "FakeTwilio":
+    def start(self) -> FakeTwilio:
         self._serve_thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                               name="fake-twilio-http", daemon=True)
         self._serve_thread.start()
@@ -230,7 +232,7 @@ class FakeTwilio:
             t.join(timeout=2.0)
         self._http.close()
 
-    def __enter__(self) -> "FakeTwilio":
+    def __enter__(self) -> FakeTwilio:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -691,7 +693,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake, path = self.fake, urlsplit(self.path).path
         m = _ROUTE.match(path)
         form = self._form() if method == "POST" else {}
-        to = (form.get("To") or [None])[0]
+        to = (form.get("To") or [None])[0]  # type: ignore[list-item]
         if m is None:
             status, body = 404, _error_body(404, 20404, "The requested resource was not found")
         elif not self._authorised(m["account"]):

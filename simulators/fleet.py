@@ -36,19 +36,44 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
 
 try:
-    from simulators.pager import (ONLINE, SETTLING_STATES, BrokerAddress, Outgoing, Topics, check_device_id,
-                                  event_payload, new_client, new_event_id, parse_broker_url, parse_feedback,
-                                  resend_delay, topics_for)
+    from simulators.pager import (
+        ONLINE,
+        SETTLING_STATES,
+        BrokerAddress,
+        Outgoing,
+        Topics,
+        check_device_id,
+        event_payload,
+        new_client,
+        new_event_id,
+        parse_broker_url,
+        parse_feedback,
+        resend_delay,
+        topics_for,
+    )
 except ImportError:  # run as a script: simulators/ itself is on sys.path
-    from pager import (ONLINE, SETTLING_STATES, BrokerAddress, Outgoing, Topics, check_device_id,  # type: ignore[no-redef]
-                       event_payload, new_client, new_event_id, parse_broker_url, parse_feedback, resend_delay,
-                       topics_for)
+    from pager import (  # type: ignore[no-redef]
+        ONLINE,
+        SETTLING_STATES,
+        BrokerAddress,
+        Outgoing,
+        Topics,
+        check_device_id,
+        event_payload,
+        new_client,
+        new_event_id,
+        parse_broker_url,
+        parse_feedback,
+        resend_delay,
+        topics_for,
+    )
 
 log = logging.getLogger("simulators.fleet")
 
@@ -83,7 +108,7 @@ class FleetOptions:
     # about 28,000 ephemeral ports; for more on loopback, add 127.0.0.2, 127.0.0.3, ...
     source_addresses: tuple[str, ...] = ()
 
-    def validate(self) -> "FleetOptions":
+    def validate(self) -> FleetOptions:
         if not 1 <= self.count <= 1_000_000:
             raise ValueError("count must be at least 1")
         check_device_id(f"{self.prefix}{self.count:05d}")
@@ -166,7 +191,7 @@ class _Stats:
     press_latencies: list[float] = field(default_factory=list)
 
     @staticmethod
-    def total(parts: list["_Stats"]) -> "_Stats":
+    def total(parts: list[_Stats]) -> _Stats:
         out = _Stats()
         for part in parts:
             out.sent.update(dict(part.sent))  # dict() and list() copy atomically while the worker writes
@@ -478,7 +503,7 @@ class _Worker(threading.Thread):
             self._serve_sockets(TICK)
         for key in list(self._selector.get_map().values()):
             self._selector.unregister(key.fileobj)
-            key.fileobj.close()
+            key.fileobj.close()  # type: ignore[union-attr]  # we registered sockets only
         self._selector.close()
 
 

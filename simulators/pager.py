@@ -41,9 +41,10 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -149,7 +150,7 @@ def resend_delay(attempt: int, initial: float, maximum: float, jitter: float) ->
     return base * (1.0 - JITTER * jitter)
 
 
-def parse_feedback(payload: bytes) -> dict[str, Any] | None:
+def parse_feedback(payload: bytes | bytearray) -> dict[str, Any] | None:
     """A feedback object with a string `ref` and `state`, or None for anything else."""
     try:
         body = json.loads(payload)
@@ -304,7 +305,7 @@ class Pager:
 
     # ---- connection
 
-    def connect(self, timeout: float = 10.0) -> "Pager":
+    def connect(self, timeout: float = 10.0) -> Pager:
         """Connect, publish `online` and subscribe to feedback; return once feedback can arrive."""
         with self._cond:
             if self._closed:
@@ -348,7 +349,7 @@ class Pager:
             sock = client.socket()
             if sock is not None:
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)  # the broker sees the TCP close, not a DISCONNECT
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]  # the broker sees the TCP close, not a DISCONNECT
                 except OSError:
                     pass
         # Stopping after the drop: paho's reconnect wait checks the stop flag, so it never reconnects.
@@ -370,7 +371,7 @@ class Pager:
         if self._resender is not None and self._resender is not threading.current_thread():
             self._resender.join(5)
 
-    def __enter__(self) -> "Pager":
+    def __enter__(self) -> Pager:
         return self.connect()
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.db import make_engine, session_factory, upgrade
-from tests.support.services import Mosquitto, Postgres
+from simulators.services import Mosquitto, Postgres
 
 DATABASES = os.environ.get("JINQIAO_TEST_DATABASES", "sqlite,postgresql").split(",")
 _db_counter = itertools.count()

@@ -12,15 +12,15 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from dispatcher.service import build_dispatcher
-from web.accounts import MAX_FAILURES_PER_NAME, AccountError, Accounts, TooManyFailures
 from core.db import session_factory, transaction
-from registry.store import import_registry
-from jinqiao.runtime import dispatcher_app
 from core.schema import ApiToken, User, WebSession
 from core.settings import load_settings
-from web.app import Readiness
+from dispatcher.service import build_dispatcher
+from jinqiao.runtime import dispatcher_app
+from registry.store import import_registry
 from tests.support.web import PASSWORD, Served, bearer, make_users, open_alert, web_system
+from web.accounts import MAX_FAILURES_PER_NAME, AccountError, Accounts, TooManyFailures
+from web.app import Readiness
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 

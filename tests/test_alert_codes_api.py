@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dispatcher.alerts import Actor, Alerts
 from core.db import transaction
+from dispatcher.alerts import Actor, Alerts
 from tests.support.web import Served, bearer, make_users, open_alert, utcnow, web_system
 
 

@@ -8,8 +8,8 @@ import collections
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 

@@ -9,16 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from core.schema import Device, Event, Resident
 from dispatcher.alerts import Alerts
 from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
-from web.board import web_app
-from web.deps import Web
 from registry.store import import_registry
-from core.schema import Device, Event, Resident
-from web.app import Readiness
 from tests.support.dispatch import FakeClock
 from tests.support.web import bearer, make_users
+from web.app import Readiness
+from web.board import web_app
+from web.deps import Web
 
 SH = ZoneInfo("Asia/Shanghai")
 RULES = Rules(offline_grace_s=180, heartbeat_slack_s=30, battery_low=20)

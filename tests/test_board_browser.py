@@ -13,18 +13,18 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import update
 
+from core.db import session_factory
+from core.schema import Resident
+from core.settings import load_settings
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
-from core.db import session_factory
-from registry.store import import_registry
-from core.schema import Resident
 from jinqiao.runtime import dispatcher_app
-from core.settings import load_settings
-from web.app import Readiness
+from registry.store import import_registry
+from simulators.services import find_binary
 from tests.support.mqtt_peer import Peer
-from tests.support.services import find_binary
 from tests.support.web import PASSWORD, Served, make_users
+from web.app import Readiness
 
 T = Topics("jinqiao")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -13,10 +13,10 @@ import threading
 import httpx
 import pytest
 
+from core.settings import load_settings
 from dispatcher.service import build_dispatcher
 from registry.store import import_registry
-from core.settings import load_settings
-from tests.support.services import free_port, wait_for_port
+from simulators.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users, open_alert
 
 

@@ -58,7 +58,7 @@ def test_every_integer_parameter_out_of_range_gets_a_4xx(served):
             for value in (str(10**30), "-1", str(2**63)):
                 url = path
                 for key, filler in FILLERS.items():
-                    url = url.replace("{%s}" % key, value if key == name else filler)
+                    url = url.replace(f"{{{key}}}", value if key == name else filler)
                 query = {name: value} if where == "query" else None
                 headers = {name: value} if where == "header" else None
                 body = {} if method in ("POST", "PUT") else None

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.service import Gateway
 from core.schema import Device, Event
+from gateway.service import Gateway
 from simulators.buttons import CommodityButton
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ import yaml
 from sqlalchemy import event
 from structlog.testing import capture_logs
 
-from registry.calendar_days import StoredCalendar
 from dispatcher.recipients import Recipients, load_place
+from registry.calendar_days import StoredCalendar
 from registry.store import import_registry
 from registry.validation import read_yaml
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from core.schema import Device
 from jinqiao.embedded_broker import BrokerPortTaken, EmbeddedBroker
-from core.schema import Device, Resident
 
 
 def jinqiao(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -50,7 +50,7 @@ def test_device_add_prints_credentials_and_stores_a_mosquitto_hash(tmp_path, exa
     assert jinqiao("import", str(example_registry), env=env).returncode == 0
     result = jinqiao("device", "add", "pgr-new", "--resident", "r-liu", "--heartbeat", "10m", env=env)
     assert result.returncode == 0, result.stderr
-    password = [l.split(":", 1)[1].strip() for l in result.stdout.splitlines() if l.startswith("MQTT password")][0]
+    password = [ln.split(":", 1)[1].strip() for ln in result.stdout.splitlines() if ln.startswith("MQTT password")][0]
     from core.db import make_engine
 
     with make_engine(env["JINQIAO_DATABASE_URL"]).connect() as conn:
@@ -72,8 +72,8 @@ def test_the_embedded_broker_says_plainly_when_its_port_is_taken():
 
 def test_the_embedded_broker_carries_a_press_to_the_gateway(engine, sessions):
     from gateway.service import Gateway
+    from simulators.services import free_port
     from tests.support.mqtt_peer import Peer
-    from tests.support.services import free_port
 
     with sessions.begin() as s:
         s.add(Device(id="pgr-1", kind="pager"))

@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from web.accounts import AccountError, Accounts
 from tests.support.web import PASSWORD, Served, bearer, make_users, utcnow, web_system
 from tests.test_board_stream import Events
+from web.accounts import AccountError, Accounts
 
 
 @pytest.fixture

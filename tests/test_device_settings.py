@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.service import build_dispatcher
 from core.settings import SettingsError, load_settings
+from dispatcher.service import build_dispatcher
 
 
 def test_defaults_and_values_reach_the_supervisor(engine, db_url):

@@ -17,12 +17,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher.alerts import Alerts
 from core import wakeups
 from core.db import make_engine, session_factory, transaction
-from registry.store import import_registry
 from core.schema import Alert, Event
 from core.wakeups import Listener
+from dispatcher.alerts import Alerts
+from registry.store import import_registry
 from tests.support.concurrency import run_together
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -142,10 +142,9 @@ def test_a_notification_in_a_rolled_back_transaction_wakes_nobody(pg):
     try:
         assert listener.wait_listening(10)
         woken.clear()
-        with pytest.raises(RuntimeError):
-            with transaction(s_a) as s:
-                wakeups.notify(s, wakeups.OUTBOX)
-                raise RuntimeError("the step failed")
+        with pytest.raises(RuntimeError), transaction(s_a) as s:
+            wakeups.notify(s, wakeups.OUTBOX)
+            raise RuntimeError("the step failed")
         assert not woken.wait(1.0)
     finally:
         listener.stop()

@@ -21,20 +21,22 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from core.db import make_engine, session_factory, upgrade
+from core.schema import Alert, Event, Notification, TimelineEntry
 from registry.entries import RegistryDoc
 from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
-from core.schema import Alert, Event, Notification, TimelineEntry
 from simulators.fake_twilio import FakeTwilio, Sent
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
@@ -129,17 +131,6 @@ def kill_quietly(proc: subprocess.Popen | None) -> None:
     if proc is not None and proc.poll() is None:
         proc.kill()
         proc.wait()
-
-
-def eventually(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(interval)
 
 
 def fake_saw(fake: FakeTwilio, predicate: Callable[[], T], timeout: float, what: str) -> T:
@@ -367,9 +358,9 @@ def _two_dispatchers(url: str, sessions, example_registry: Path, tmp_path: Path)
         with FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{ports[0]}",
                         port=fake_port, speed=10) as fake:
             fake.set_behaviour(sms_status="delivered", call_answer="human")
-            for port, log in zip(ports, logs):  # both sign webhooks over the public URL of the first
+            for port, log in zip(ports, logs, strict=False):  # both sign webhooks over the public URL of the first
                 procs.append(start_dispatcher(url, port, ports[0], fake, log))
-            for proc, port, log in zip(procs, ports, logs):
+            for proc, port, log in zip(procs, ports, logs, strict=False):
                 wait_ready(proc, port, log)
 
             # Presses arrive over about two seconds, as they would from many homes, so both dispatchers'

@@ -10,18 +10,18 @@ import httpx
 import pytest
 import uvicorn
 
+from core.db import session_factory
+from core.settings import load_settings
 from devices.protocol import Topics
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
-from core.db import session_factory
-from registry.store import import_registry
 from jinqiao.runtime import dispatcher_app
-from core.settings import load_settings
-from web.app import Readiness
+from registry.store import import_registry
 from simulators.fake_twilio import FakeTwilio
+from simulators.services import free_port, wait_for_port
 from tests.support.mqtt_peer import Peer
-from tests.support.services import free_port, wait_for_port
 from tests.support.web import bearer, make_users
+from web.app import Readiness
 
 T = Topics("jinqiao")
 SID, TOKEN = "AC" + "0" * 32, "test-token"
@@ -96,6 +96,7 @@ def test_webhooks_without_a_valid_signature_get_403_and_change_nothing(system, p
                            headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
     assert missing.status_code == 403 and forged.status_code == 403
     from sqlalchemy import func, select
+
     from core.schema import InboundSms
 
     with system["dispatcher"].alerts.sessions() as s:

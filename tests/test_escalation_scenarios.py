@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from sqlalchemy import select
 
 from core.db import transaction
@@ -37,7 +36,7 @@ def test_nobody_answers_the_call_climbs_every_tier_and_the_hotline_repeats(world
 
 
 def test_press_then_reply_1_acknowledges_tells_everyone_and_goes_silent(world):
-    event_id = world.press()
+    world.press()
     world.tick()
     world.later(minutes=2)  # the mediator is reached
     world.sms_from("med-wang", "1")
@@ -203,6 +202,7 @@ def test_every_delivery_of_a_tier_failed_moves_on_at_once(world):
 
 def test_every_number_failing_for_good_pages_the_hotline_once_per_timeout_not_in_a_loop(world, sessions):
     from sqlalchemy import select
+
     from core.schema import Responder
 
     with sessions() as s:
@@ -250,6 +250,7 @@ def test_temporary_failures_are_retried_with_backoff(world):
 
 def test_an_empty_tier_is_skipped_at_once(world, sessions):
     from sqlalchemy import delete
+
     from core.schema import BuildingPartyMember
 
     with sessions.begin() as s:

@@ -19,7 +19,12 @@ import httpx
 import pytest
 
 from dispatcher.twilio_adapter import (
-    ProviderError, TwilioSender, twiml_alert, twiml_say, twiml_sms_reply, validate_signature,
+    ProviderError,
+    TwilioSender,
+    twiml_alert,
+    twiml_say,
+    twiml_sms_reply,
+    validate_signature,
 )
 from simulators.fake_twilio import FakeTwilio
 

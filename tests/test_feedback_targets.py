@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from core.schema import Device, DeviceFeedback
 from devices.protocol import Topics
 from gateway.feedback import publish_pending
-from core.schema import Device, DeviceFeedback
 
 AT = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 

@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, insert, select
 
-from dispatcher.service import build_dispatcher
-from gateway.service import Gateway
 from core.schema import Alert, Building, Community, Device, Resident, Responder
 from core.settings import load_settings
+from dispatcher.service import build_dispatcher
+from gateway.service import Gateway
 from simulators.fleet import Fleet, device_ids
 
 pytestmark = pytest.mark.slow  # a thousand devices for two minutes: scripts/test.sh runs it once, on the real clock

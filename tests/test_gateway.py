@@ -10,11 +10,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from core.schema import Device, Event, PresenceChange, Rejection
 from devices.protocol import Topics
 from gateway.ingest import Ingest, classify
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
-from core.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 

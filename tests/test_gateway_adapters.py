@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 from sqlalchemy import select
 
+from core.schema import Device, Event, PresenceChange, Rejection
 from devices import adapters
 from devices.protocol import Topics
 from gateway.ingest import Ingest
 from gateway.mqtt_link import Inbound
-from core.schema import Device, Event, PresenceChange, Rejection
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -45,14 +45,6 @@ def peer(mosquitto):
 def events(engine) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         return [(r.device_id, r.type) for r in conn.execute(select(Event).order_by(Event.id))]
-
-
-def eventually(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return found
 
 
 def settle(peer, engine, n_events: int, n_rejections: int = 0) -> None:

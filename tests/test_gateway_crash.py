@@ -11,8 +11,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from devices.protocol import Topics
 from core.schema import Device, Event
+from devices.protocol import Topics
 from tests.support.mqtt_peer import Peer
 
 T = Topics("jinqiao")

@@ -6,14 +6,13 @@ outcome, and checks that every malformed message ended as exactly one rejection.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from devices.protocol import Topics
 from core.schema import Device, Event, Rejection
+from devices.protocol import Topics
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
+from tests.support.waiting import eventually
 
 T = Topics("jinqiao")
 MALFORMED = [b"{nope", b"[" * 3000, b"[1,2]", b'{"id":"f","type":"party"}', b'{"id":"g","type":"alarm","battery":999}']
@@ -26,14 +25,6 @@ def gateway(engine, mosquitto, sessions):
         s.add_all([Device(id=f"noisy-{i}", kind="pager") for i in range(3)] + [Device(id="real-1", kind="pager")])
     with running_gateway(engine, mosquitto.url, "flood") as gw:
         yield gw
-
-
-def eventually(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return found
 
 
 def test_during_a_flood_of_malformed_messages_an_alarm_is_received_and_every_bad_one_is_a_rejection(
@@ -49,7 +40,7 @@ def test_during_a_flood_of_malformed_messages_an_alarm_is_received_and_every_bad
         device.wait_for(lambda p: [f for f in p.feedback() if f["ref"] == "help" and f["state"] == "received"],
                         timeout=60)
         assert count(engine, Event, Event.event_id == "help", Event.device_id == "real-1") == 1
-        eventually(lambda: count(engine, Rejection) >= FLOOD)
+        eventually(lambda: count(engine, Rejection) >= FLOOD, 60, "every malformed message a rejection")
         # a marker behind the flood: once it is stored, nothing of the flood is still on its way
         device.publish(T.event("real-1"), {"id": "marker", "type": "heartbeat"})
         device.wait_for(lambda p: [f for f in p.feedback() if f["ref"] == "marker"], timeout=60)

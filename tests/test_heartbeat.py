@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from alembic import command
 from sqlalchemy import inspect, select
 
-from core.heartbeat import Heartbeat, instance_name
 from core.db import alembic_config, make_engine, upgrade
+from core.heartbeat import Heartbeat, instance_name
 from core.schema import ProcessHeartbeat
 from tests.support.dispatch import FakeClock
 

@@ -8,8 +8,8 @@ from alembic import command
 from sqlalchemy import select
 
 from core.db import alembic_config, make_engine, session_factory, upgrade
-from registry.store import import_registry
 from core.schema import Resident
+from registry.store import import_registry
 
 
 def test_0006_goes_down_and_up_and_gives_existing_deadlines_the_migration_time(db_url, example_registry):

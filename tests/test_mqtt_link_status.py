@@ -8,22 +8,13 @@ import time
 from structlog.testing import capture_logs
 
 from gateway.mqtt_link import REMIND_S, BrokerAddress, MqttLink
-from tests.support.services import free_port
+from simulators.services import free_port
+from tests.support.waiting import eventually
 
 
 def link_to(url: str) -> MqttLink:
     return MqttLink(BrokerAddress.from_url(url), client_id=f"status-test-{free_port()}",
                     subscriptions=["jinqiao/v1/dev/+/event"], on_message=lambda m: None)
-
-
-def wait_for(cond, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = cond()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("no outcome in time")
 
 
 def named(logs: list[dict], event: str) -> list[dict]:
@@ -35,7 +26,7 @@ def test_an_unreachable_broker_is_logged_at_once_and_every_30_s_while_it_lasts()
     with capture_logs() as logs:
         link.start()
         try:
-            first = wait_for(lambda: named(logs, "mqtt.unreachable"), timeout=5)
+            first = eventually(lambda: named(logs, "mqtt.unreachable"), 5, "a `mqtt.unreachable` log event")
             assert first[0]["log_level"] == "warning" and "refused" in first[0]["reason"].lower()
             status = link.status()
             assert status.connected is False and "refused" in status.reason.lower()
@@ -60,11 +51,11 @@ def test_a_lost_broker_is_logged_at_once_and_its_return_too(mosquitto):
         try:
             assert link.wait_connected(10) and link.status().connected
             mosquitto.stop()
-            lost = wait_for(lambda: named(logs, "mqtt.disconnected"), timeout=5)
+            lost = eventually(lambda: named(logs, "mqtt.disconnected"), 5, "a `mqtt.disconnected` log event")
             assert lost[0]["log_level"] == "warning" and lost[0]["reason"]
             assert not link.status().connected
             mosquitto.start()
-            back = wait_for(lambda: named(logs, "mqtt.connected")[1:], timeout=40)
+            back = eventually(lambda: named(logs, "mqtt.connected")[1:], 40, "a `mqtt.connected` log event")
             assert back[0]["down_for_s"] > 0 and link.status().connected and link.status().describe() == "ok"
             before = len(named(logs, "mqtt.unreachable"))
             link.remind(time.monotonic() + 10 * REMIND_S)

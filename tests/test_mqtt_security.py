@@ -20,13 +20,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
+from core.schema import Event
 from devices.mosquitto_auth import export_auth, verify_hash
 from devices.registration import add_device, mosquitto_hash
 from gateway.service import Gateway
 from registry.store import import_registry
-from core.schema import Event
 from simulators.buttons import CommodityButton
-from tests.support.services import Mosquitto, free_port, wait_for_port
+from simulators.services import Mosquitto, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import Notification
-from tests.support.services import free_port, wait_for_port
+from simulators.services import free_port, wait_for_port
 from tests.support.web import open_alert, web_system
 
 
@@ -45,7 +45,7 @@ def test_a_taken_broker_port_is_one_line_naming_the_setting(tmp_path, held_port)
     result = run("up", env=env_for(tmp_path, JINQIAO_EMBEDDED_BROKER_PORT=str(held_port)))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    line = [l for l in result.stderr.splitlines() if l.startswith("jinqiao up:")]
+    line = [ln for ln in result.stderr.splitlines() if ln.startswith("jinqiao up:")]
     assert len(line) == 1 and f"port {held_port}" in line[0] and "JINQIAO_EMBEDDED_BROKER_PORT" in line[0]
 
 
@@ -104,8 +104,8 @@ def test_a_command_in_the_wrong_directory_creates_no_database_and_says_where_it_
 
 
 def test_a_second_terminal_finds_the_demos_database_through_its_jinqiao_toml(tmp_path, db_url, sessions):
-    from web.accounts import Accounts
     from tests.support.web import PASSWORD, utcnow
+    from web.accounts import Accounts
 
     Accounts(sessions, utcnow).add_user("demo", "admin", PASSWORD)
     tmp_path = tmp_path / "second-terminal"  # db_url's SQLite file is in tmp_path itself

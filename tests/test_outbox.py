@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
-from dispatcher.outbox import Outbox, RateLimiter, SendError
 from core.schema import Alert, Notification, TimelineEntry
+from dispatcher.outbox import Outbox, RateLimiter, SendError
 from tests.support.dispatch import T0, World
+from tests.support.waiting import eventually
 
 SLOW = "+8613900000001"  # 李建国's number: his SMS and call hang until the test lets them go
 
@@ -45,13 +44,6 @@ def statuses(sessions) -> dict[int, tuple[str, str]]:
         return {n.id: (n.to_number, n.status) for n in s.scalars(select(Notification))}
 
 
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def world(sessions, example_registry) -> World:
     """A press, turned into its alert: the building tier's 2 SMS and 2 calls, and the family SMS, queued."""
@@ -74,11 +66,11 @@ def test_a_slow_answer_for_one_page_does_not_hold_up_the_others(world, sessions)
     outbox = make_outbox(world, notifier, workers=8, failed=[])
     try:
         assert outbox.send_due() == 5
-        wait_until(lambda: len(notifier.sent) == 3)  # all but 李建国's SMS and call went out, and were recorded
-        wait_until(lambda: sorted(st for _, st in statuses(sessions).values()) == ["sending"] * 2 + ["sent"] * 3)
+        eventually(lambda: len(notifier.sent) == 3)  # all but 李建国's SMS and call went out, and were recorded
+        eventually(lambda: sorted(st for _, st in statuses(sessions).values()) == ["sending"] * 2 + ["sent"] * 3)
         assert not outbox.idle()
         notifier.gate.set()
-        wait_until(outbox.idle)
+        eventually(outbox.idle)
         assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5
         with sessions() as s:
             assert len(s.scalars(select(TimelineEntry).where(TimelineEntry.what.in_(("sms_sent", "voice_sent")))).all()) == 5
@@ -97,7 +89,7 @@ def test_no_more_is_claimed_than_the_workers_can_take_and_the_best_go_first(worl
         sending = [to for to, st in statuses(sessions).values() if st == "sending"]
         assert sorted(sending) == [SLOW, "+8613900000002"]
         notifier.gate.set()
-        wait_until(lambda: outbox.send_due() == 0 and outbox.idle()
+        eventually(lambda: outbox.send_due() == 0 and outbox.idle()
                    and sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5)
     finally:
         notifier.gate.set()
@@ -111,9 +103,9 @@ def test_with_workers_failures_are_retried_or_given_up_as_with_one(world, sessio
     outbox = make_outbox(world, notifier, workers=8, failed=failed)
     try:
         outbox.send_due()
-        wait_until(outbox.idle)
+        eventually(outbox.idle)
         by_number = {}
-        for nid, (to, st) in statuses(sessions).items():
+        for _nid, (to, st) in statuses(sessions).items():
             by_number.setdefault(to, []).append(st)
         assert sorted(by_number["+8613900000002"]) == ["queued", "queued"]  # temporary: back in the queue
         assert by_number["+61400000001"] == ["failed"]  # permanent: given up, and the engine told
@@ -165,7 +157,7 @@ def test_a_sender_renews_the_lease_of_what_it_is_still_sending(world, sessions):
     other = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="other")
     try:
         assert mine.send_due() == 5
-        wait_until(lambda: len(notifier.sent) == 3)
+        eventually(lambda: len(notifier.sent) == 3)
         for _ in range(5):  # 10 s pass, far past one lease; the engine calls send_due on every tick
             world.clock.advance(seconds=2)
             mine.send_due()
@@ -175,7 +167,7 @@ def test_a_sender_renews_the_lease_of_what_it_is_still_sending(world, sessions):
         assert len(hung) == 2 and {n.claimed_by for n in hung} == {mine.owner}
         assert all(n.lease_until > world.clock() for n in hung)
         notifier.gate.set()
-        wait_until(mine.idle)
+        eventually(mine.idle)
         assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5 and world.notifier.sent == []
     finally:
         notifier.gate.set()
@@ -283,7 +275,7 @@ def test_a_row_whose_result_could_not_be_recorded_is_not_held_by_renewals(world,
     mine = Outbox(sessions, notifier, world.clock, RateLimiter({}), owner="mine", workers=2)
     try:
         assert mine.send_due(limit=1) == 1
-        wait_until(mine.idle)  # sent, but its record failed: the row stays `sending`, owned by "mine"
+        eventually(mine.idle)  # sent, but its record failed: the row stays `sending`, owned by "mine"
         notifier.restore()
         other = Outbox(sessions, world.notifier, world.clock, RateLimiter({}), owner="other")
         world.clock.advance(seconds=2)

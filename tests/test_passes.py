@@ -8,12 +8,12 @@ from datetime import timedelta
 from prometheus_client import REGISTRY
 from sqlalchemy import update
 
+from core.schema import Device, Event
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import ESCALATOR, SENDER, Pass
 from registry.store import import_registry
-from core.schema import Device, Event
 from tests.support.dispatch import T0, FakeClock, RecordingNotifier, World
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.services import free_port
+from simulators.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

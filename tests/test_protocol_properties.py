@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 
 from devices import adapters
 from devices.adapters import AdapterEvent, AdapterRejected, AdapterStatus
-from devices.protocol import EVENT_TYPES, MAX_EVENT_BYTES, DeviceEvent, Rejected, StatusReport, parse_event, parse_status
+from devices.protocol import (
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    DeviceEvent,
+    Rejected,
+    StatusReport,
+    parse_event,
+    parse_status,
+)
 
 # derandomized: the suite's verdict must not depend on the run
 QUICK = settings(max_examples=200, deadline=None, derandomize=True, database=None,

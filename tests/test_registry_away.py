@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
+from core.schema import Resident
 from registry.fields import RegistryError
 from registry.store import import_registry
 from registry.validation import read_yaml
-from core.schema import Resident
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ place, and every kind of mistake is named by entry and field and leaves the data
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml

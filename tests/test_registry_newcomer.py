@@ -9,10 +9,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from core.schema import Responder
 from registry.fields import RegistryError
 from registry.store import import_registry
 from registry.validation import load_registry_file
-from core.schema import Responder
 
 
 @pytest.fixture

@@ -12,16 +12,24 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.fleet import Fleet, percentile
-from simulators.pager import (FeedbackTimeout, Pager, PagerConnectError, event_payload, parse_broker_url,
-                              resend_delay, utc_timestamp)
+from simulators.pager import (
+    FeedbackTimeout,
+    Pager,
+    PagerConnectError,
+    event_payload,
+    parse_broker_url,
+    resend_delay,
+    utc_timestamp,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGER = ROOT / "simulators" / "pager.py"
@@ -46,7 +54,7 @@ def never(device: str, event_id: str, copy: int) -> None:
 class FakeSystem:
     """Records every event and status message; answers events per `policy`."""
 
-    def __init__(self, port: int, policy: Policy = answer_always("received")) -> None:
+    def __init__(self, port: int, policy: Policy = answer_always("received")) -> None:  # noqa: B008  (a pure function)
         self.policy = policy
         self.events: list[tuple[str, dict[str, Any]]] = []  # (device, event) in arrival order
         self.statuses: list[tuple[str, str, bool, int]] = []  # (device, payload, retain, qos)

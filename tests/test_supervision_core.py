@@ -7,8 +7,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatcher.supervision import (CloseDeviceAlert, DeviceView, OpenDeviceAlert, ResidentView, Rules, battery_is_low,
-                                    decide_checkin, decide_devices, device_problem, is_away)
+from dispatcher.supervision import (
+    CloseDeviceAlert,
+    DeviceView,
+    OpenDeviceAlert,
+    ResidentView,
+    Rules,
+    battery_is_low,
+    decide_checkin,
+    decide_devices,
+    device_problem,
+    is_away,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 10, 30, tzinfo=SH)

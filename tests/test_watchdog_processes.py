@@ -15,15 +15,16 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import httpx
 
 from core.db import transaction
+from core.schema import Notification
 from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
-from core.schema import Notification
 from simulators.fake_twilio import FakeTwilio
+from tests.support.waiting import eventually, tail
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,24 +53,6 @@ def start(command: str, env_extra: dict[str, str], log_path: Path) -> subprocess
     with open(log_path, "ab") as log:
         return subprocess.Popen([sys.executable, "-m", "jinqiao.cli", command], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def eventually(predicate: Callable[[], T], timeout: float, what: str, logs: tuple[Path, ...] = ()) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}\n" + "\n---\n".join(tail(p) for p in logs))
-        time.sleep(0.05)
 
 
 def answers(port: int) -> bool:

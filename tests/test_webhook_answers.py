@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from dispatcher.webhooks import twilio_router
 from core.db import transaction
 from core.schema import Alert
+from dispatcher.webhooks import twilio_router
 from tests.support.dispatch import PHONES, T0, World
 
 PUBLIC = "http://test"  # World's WebhookContext: public URL "http://test", auth token "token"

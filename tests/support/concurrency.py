@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def run_together(*workers: Callable[[], object], timeout: float = 60) -> None:

@@ -12,14 +12,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.schema import Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident, TimelineEntry
 from dispatcher.alerts import Alerts
 from dispatcher.outbox import Outbox, RateLimiter, SendError
 from dispatcher.passes import Pass, PassRunner, passes
 from dispatcher.supervisor import Supervisor
 from dispatcher.webhooks import WebhookContext, handle_sms, handle_status, handle_voice
 from registry.store import import_registry
-from core.schema import (Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident,
-                            TimelineEntry)
 
 
 class FakeClock:

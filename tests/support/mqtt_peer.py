@@ -7,6 +7,7 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+
 from simulators.pager import stop_network_loop
 
 

@@ -37,7 +37,7 @@ class Served:
 
         import uvicorn
 
-        from tests.support.services import free_port
+        from simulators.services import free_port
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,8 +45,8 @@ class Served:
                                                     lifespan="off", timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def start(self) -> "Served":
-        from tests.support.services import wait_for_port
+    def start(self) -> Served:
+        from simulators.services import wait_for_port
 
         self.thread.start()
         wait_for_port(self.port)
@@ -59,11 +59,11 @@ class Served:
 
 def web_system(engine, registry_path, settings=None):
     """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
-    from dispatcher.service import build_dispatcher
     from core.db import session_factory
-    from registry.store import import_registry
-    from jinqiao.runtime import dispatcher_app
     from core.settings import load_settings
+    from dispatcher.service import build_dispatcher
+    from jinqiao.runtime import dispatcher_app
+    from registry.store import import_registry
     from web.app import Readiness
 
     import_registry(session_factory(engine), registry_path)

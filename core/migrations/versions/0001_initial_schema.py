@@ -1,14 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 03:13:03.363536
 """
 
-from alembic import op
 import sqlalchemy as sa
-import core.schema
+from alembic import op
 
+import core.schema
 
 revision = '0001'
 down_revision = None

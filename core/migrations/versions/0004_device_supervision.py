@@ -4,8 +4,9 @@ Revision ID: 0004
 Revises: 0002
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import core.schema
 
 revision = '0004'

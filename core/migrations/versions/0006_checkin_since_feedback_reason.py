@@ -10,8 +10,9 @@ Revises: 0005
 
 from datetime import datetime, timezone
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import core.schema
 
 revision = '0006'

@@ -7,8 +7,9 @@ Revision ID: 0007
 Revises: 0006
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import core.schema
 
 revision = '0007'

@@ -1,4 +1,4 @@
-"""Private Mosquitto and PostgreSQL instances for tests, on free ports, in temporary folders.
+"""Private Mosquitto and PostgreSQL instances for tests and benchmarks, on free ports, in temporary folders.
 
 Never the machine's own services: a test run owns what it starts and stops it afterwards.
 """
@@ -70,7 +70,7 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
         if self.conf_text is not None:
@@ -86,7 +86,7 @@ class Mosquitto:
             )
         if os.geteuid() == 0:  # mosquitto drops to its own user when started as root
             shutil.chown(self.workdir, user="mosquitto") if _user_exists("mosquitto") else None
-        log = open(self.workdir / "mosquitto.log", "ab")
+        log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115  (the broker writes it while it lives)
         self.proc = subprocess.Popen([find_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log)
         wait_for_port(self.port)
         return self
@@ -135,7 +135,7 @@ class Postgres:
     def url(self, dbname: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         initdb = find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))
         pg_ctl = str(Path(initdb).with_name("pg_ctl"))
         data = self.workdir / "data"
