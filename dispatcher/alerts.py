@@ -9,22 +9,22 @@ with this shell's sessions, clock and recipients.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import transaction
+from core.schema import Alert, Notification, TimelineEntry
 from dispatcher import escalation, notices, steps
 from dispatcher.escalation import OPEN_STATES, State, StepRef
 from dispatcher.notices import SYSTEM, Actor
 from dispatcher.passes import escalations, events
 from dispatcher.recipients import Recipients
 from dispatcher.steps import place_of, policy_of, random_code, state_of
-from core.db import transaction
-from core.schema import Alert, Notification, TimelineEntry
 
 # OPEN_STATES and Actor are re-exported: web/ imports them from here.
 __all__ = ["OPEN_STATES", "OUTCOMES", "Actor", "AlertNotFound", "Alerts", "Outcome"]

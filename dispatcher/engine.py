@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler

@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dispatcher import messages
-from dispatcher.recipients import Person, Place
 from core import wakeups
 from core.schema import Alert, Contact, DeviceFeedback, Notification, Responder, TimelineEntry
+from dispatcher import messages
+from dispatcher.recipients import Person, Place
 
 # The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
 PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,

@@ -6,9 +6,9 @@ import itertools
 
 import structlog
 
+from core.schema import Notification
 from dispatcher.outbox import SendError
 from dispatcher.twilio_adapter import ProviderError, TwilioSender
-from core.schema import Notification
 
 log = structlog.get_logger("jinqiao.notify")
 

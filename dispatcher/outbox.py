@@ -14,19 +14,20 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Protocol
 
 import structlog
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.steps import for_update
 from core import metrics
 from core.db import reading, transaction
 from core.schema import Notification, TimelineEntry
+from dispatcher.steps import for_update
 
 log = structlog.get_logger("jinqiao.outbox")
 
@@ -224,7 +225,7 @@ class Outbox:
             ).values(lease_until=now + self.lease))
             return result.rowcount
 
-    def _attempt(self, note: Notification) -> "_Result":
+    def _attempt(self, note: Notification) -> _Result:
         started = time.monotonic()
         try:
             return _Result(note, sid=self.notifier.send(note))
@@ -236,7 +237,7 @@ class Outbox:
         finally:
             metrics.PROVIDER_LATENCY.labels(note.channel).observe(time.monotonic() - started)
 
-    def _finish(self, *results: "_Result") -> None:
+    def _finish(self, *results: _Result) -> None:
         """Record results. While one worker writes, the others' results wait and go in its next
         transaction: under load, one commit records many sends."""
         with self._results_lock:
@@ -268,7 +269,7 @@ class Outbox:
                 self._recording = False
             raise
 
-    def _record(self, s: Session, batch: list["_Result"], now: datetime) -> None:
+    def _record(self, s: Session, batch: list[_Result], now: datetime) -> None:
         """One UPDATE per kind of outcome for the whole batch (by primary key), and their timeline rows."""
         done = "delivered" if self.notifier.delivers_at_once else "sent"
         sent, retry, failed, timeline = [], [], [], []
@@ -299,7 +300,7 @@ class Outbox:
         s.add_all(timeline)
 
     @staticmethod
-    def _log(r: "_Result") -> None:
+    def _log(r: _Result) -> None:
         note = r.note
         metrics.SENDS.labels(note.channel, "sent" if r.error is None else "failed" if r.gave_up else "retry").inc()
         if r.error is None:

@@ -9,9 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.calendar_days import StoredCalendar
-from dispatcher.escalation import DEFAULT_POLICY, Policy, TierPolicy, policy_for_kind
-from registry.roster import HolidayCalendar, Shift, on_duty
 from core.schema import (
     Building,
     BuildingPartyMember,
@@ -22,6 +19,10 @@ from core.schema import (
     Responder,
     RosterShift,
 )
+from dispatcher.escalation import DEFAULT_POLICY, Policy, TierPolicy, policy_for_kind
+from registry.calendar_days import StoredCalendar
+from registry.roster import HolidayCalendar, Shift, on_duty
+
 
 @dataclass(frozen=True)
 class Person:

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine as DbEngine
 
+from core import wakeups
 from core.clock import utcnow
+from core.db import session_factory
+from core.heartbeat import Heartbeat, instance_name
+from core.settings import Settings
+from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
-from core.heartbeat import Heartbeat, instance_name
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import passes
@@ -17,10 +21,6 @@ from dispatcher.supervision import Rules
 from dispatcher.supervisor import Supervisor
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.webhooks import WebhookContext
-from core import wakeups
-from core.db import session_factory
-from core.settings import Settings
-from core.wakeups import Listener
 
 
 @dataclass

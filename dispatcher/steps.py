@@ -7,19 +7,18 @@ decides: what happens next is escalation's answer; this module loads what it nee
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.schema import Alert
 from dispatcher import escalation, messages, notices
 from dispatcher.escalation import OPEN_STATES, AlertState, Decision, NobodyReachable, Notify, Policy, State
 from dispatcher.notices import PRIORITY, SYSTEM, Actor
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
-from core.schema import Alert
 
 log = structlog.get_logger("jinqiao.dispatcher")
 

@@ -84,12 +84,12 @@ def is_away(resident: ResidentView, at: datetime) -> bool:
 
 def device_problem(device: DeviceView, rules: Rules, now: datetime) -> str | None:
     """What is wrong with a device right now, if anything."""
-    if device.status == "offline" and device.status_at is not None and not device.sleeps:
-        if (now - device.status_at).total_seconds() > rules.offline_grace_s:
-            return OFFLINE
-    if device.heartbeat_s and device.last_seen_at is not None:
-        if (now - device.last_seen_at).total_seconds() > device.heartbeat_s + rules.heartbeat_slack_s:
-            return HEARTBEAT_MISSED
+    went_offline = device.status_at if device.status == "offline" and not device.sleeps else None
+    if went_offline is not None and (now - went_offline).total_seconds() > rules.offline_grace_s:
+        return OFFLINE
+    last_seen = device.last_seen_at if device.heartbeat_s else None
+    if last_seen is not None and (now - last_seen).total_seconds() > device.heartbeat_s + rules.heartbeat_slack_s:
+        return HEARTBEAT_MISSED
     return None
 
 
@@ -138,9 +138,7 @@ def day_counts(resident: ResidentView, day_start: datetime, now: datetime) -> bo
     if resident.checkin_since is not None and day_start < resident.checkin_since:
         return False
     ended = resident.away_to
-    if ended is not None and ended <= now and day_start < ended:
-        return False
-    return True
+    return not (ended is not None and ended <= now and day_start < ended)
 
 
 def local_day(resident: ResidentView, now: datetime) -> date:

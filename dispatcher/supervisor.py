@@ -18,23 +18,33 @@ Alerts.resolve's own transaction (a resolved alert is left alone, so a repeat ch
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 import structlog
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import transaction
+from core.schema import (
+    Alert,
+    Building,
+    CheckinMiss,
+    Community,
+    Device,
+    Event,
+    MaintenanceItem,
+    Resident,
+    ResidentCheckin,
+    SupervisionCursor,
+)
 from dispatcher import supervision
 from dispatcher.alerts import Alerts
 from dispatcher.escalation import OPEN_STATES
 from dispatcher.notices import Actor
 from dispatcher.supervision import CloseDeviceAlert, DeviceView, OpenDeviceAlert, ResidentView, Rules
-from core.db import transaction
-from core.schema import (Alert, Building, CheckinMiss, Community, Device, Event, MaintenanceItem, Resident,
-                            ResidentCheckin, SupervisionCursor)
 
 log = structlog.get_logger("jinqiao.supervision")
 

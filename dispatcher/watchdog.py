@@ -12,23 +12,24 @@ phone number).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Engine as DbEngine, event, select
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.calendar_days import StoredCalendar
+from core.db import make_engine, reading, transaction
 from core.heartbeat import Heartbeat, instance_name
+from core.schema import WatchdogFinding
 from dispatcher.watchdog_pager import PageError, Pager, pager_of
 from dispatcher.watchdog_rules import Thresholds, decide, recovery_text, unreachable_text
 from dispatcher.watchdog_snapshot import Recipient, hotline_on_duty, read_snapshot
-from core.db import make_engine, reading, transaction
-from core.schema import WatchdogFinding
+from registry.calendar_days import StoredCalendar
 
 log = structlog.get_logger("jinqiao.watchdog")
 
@@ -216,9 +217,7 @@ class Watchdog:
             elif known.dirty:
                 self._try(lambda s, k=known: self._mark_paged(s, k), known.cause)
         for closing in list(self.closing.values()):
-            if closing.row_id is None:  # never recorded and never paged: nothing to close
-                self.closing.pop(closing.cause)
-            elif self._try(lambda s, c=closing: self._close(s, c), closing.cause):
+            if closing.row_id is None or self._try(lambda s, c=closing: self._close(s, c), closing.cause):  # never recorded and never paged: nothing to close
                 self.closing.pop(closing.cause)
 
     def _insert(self, known: Known) -> None:

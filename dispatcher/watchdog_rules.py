@@ -9,9 +9,9 @@ that leaves 30 alerts overdue, not 30); each silent process is its own cause.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.calendar_days import StoredCalendar
-from registry.roster import Shift, on_duty
-from dispatcher.escalation import OPEN_STATES
-from dispatcher.watchdog_rules import Beat, DueStep, Fleet, Snapshot, Waiting
 from core.schema import (
     Alert,
     Community,
@@ -25,6 +21,10 @@ from core.schema import (
     Responder,
     RosterShift,
 )
+from dispatcher.escalation import OPEN_STATES
+from dispatcher.watchdog_rules import Beat, DueStep, Fleet, Snapshot, Waiting
+from registry.calendar_days import StoredCalendar
+from registry.roster import Shift, on_duty
 
 LIMIT = 50  # rows of each kind a snapshot reads: enough to count and to name the oldest
 

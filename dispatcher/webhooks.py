@@ -8,25 +8,25 @@ recognised by its MessageSid, a status by (sid, status), and the operations them
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from core.db import reading, transaction
+from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
 from dispatcher import messages, notices
 from dispatcher.alerts import Actor, Alerts, Outcome
-from dispatcher.notices import PRIORITY
 from dispatcher.escalation import CLOSED_STATES, State
+from dispatcher.notices import PRIORITY
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
-from core.db import reading, transaction
-from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
 
 log = structlog.get_logger("jinqiao.webhooks")
 

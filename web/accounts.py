@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 import structlog
 from argon2 import PasswordHasher
@@ -201,7 +201,7 @@ class Accounts:
 
     def _check_limit(self, s: Session, keys: list[str], now: datetime) -> None:
         since = now - FAILURE_WINDOW
-        for key, limit in zip(keys, (MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS)):
+        for key, limit in zip(keys, (MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS), strict=False):
             count, oldest = s.execute(select(func.count(), func.min(SignInFailure.at))
                                       .where(SignInFailure.key == key, SignInFailure.at >= since)).one()
             if count >= limit:

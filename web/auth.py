@@ -9,7 +9,8 @@ Token-authenticated requests need no CSRF token: a browser never adds a bearer t
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 

@@ -8,8 +8,9 @@ import asyncio
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Sequence
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
@@ -127,7 +128,7 @@ async def stream(user: Viewer, request: Request, hub: StreamHub, sessions: Reads
             while True:
                 try:
                     kind, _ = await asyncio.wait_for(sub.queue.get(), RECHECK_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     kind = "idle"
                 if kind == "close":
                     return

@@ -7,9 +7,10 @@ route names what it uses in its signature and nothing rides on the router. Who i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +37,7 @@ class Web:
 
     @classmethod
     def of(cls, sessions: sessionmaker[Session], alerts: Alerts, *, now: Callable[[], datetime],
-           secure_cookies: bool, supervision: Rules = Rules(), accounts: Accounts | None = None) -> "Web":
+           secure_cookies: bool, supervision: Rules = Rules(), accounts: Accounts | None = None) -> Web:
         reads = read_only(sessions)
         return cls(sessions, reads, alerts, now, accounts or Accounts(sessions, now, reads=reads), Hub(reads),
                    supervision, secure_cookies)

@@ -15,17 +15,18 @@ counted (per pass, and in the metrics) and does not keep the others from running
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import structlog
 
-from dispatcher.passes.backlog import Backlog
 from core import metrics
+from dispatcher.passes.backlog import Backlog
 
 if TYPE_CHECKING:
-    from dispatcher.alerts import Alerts
     from core.heartbeat import Heartbeat
+    from dispatcher.alerts import Alerts
     from dispatcher.outbox import Outbox
     from dispatcher.supervisor import Supervisor
 
@@ -41,8 +42,8 @@ class Pass:
     worker: str = ESCALATOR  # the engine thread it runs on: a slow provider must never delay a timer
 
 
-def passes(alerts: "Alerts", outbox: "Outbox", supervisor: "Supervisor",
-           heartbeat: "Heartbeat | None" = None) -> list[Pass]:
+def passes(alerts: Alerts, outbox: Outbox, supervisor: Supervisor,
+           heartbeat: Heartbeat | None = None) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
     The heartbeat (the row `jinqiao watchdog` reads) beats on the escalator's thread, after its

@@ -7,16 +7,16 @@ sender is stuck, since that is when somebody needs to read them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.escalation import OPEN_STATES
 from core import metrics
 from core.db import reading
 from core.schema import Alert, Notification
+from dispatcher.escalation import OPEN_STATES
 
 OUTBOX_STATES = ("queued", "sending")
 

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from core.db import reading, transaction
+from core.schema import Alert
 from dispatcher import escalation, steps
 from dispatcher.escalation import OPEN_STATES
 from dispatcher.steps import for_update, pass_size
-from core.db import reading, transaction
-from core.schema import Alert
 
 if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
 
 
-def run(alerts: "Alerts", limit: int | None = None) -> int:
+def run(alerts: Alerts, limit: int | None = None) -> int:
     with transaction(alerts.sessions) as s, s.no_autoflush:
         now = alerts.now()
         limit = limit or pass_size(s)
@@ -36,7 +36,7 @@ def run(alerts: "Alerts", limit: int | None = None) -> int:
     return len(due)
 
 
-def next_due(alerts: "Alerts") -> datetime | None:
+def next_due(alerts: Alerts) -> datetime | None:
     """When the engine must wake for the next timer."""
     with reading(alerts.sessions) as s:
         return s.scalar(select(Alert.next_action_at).where(Alert.state.in_(OPEN_STATES))

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import transaction
+from core.schema import Alert, Device, DeviceFeedback, Event, Resident
 from dispatcher import escalation, notices, steps
 from dispatcher.escalation import KIND_OF_EVENT, OPEN_STATES, Join, NoteCancel, RejectCancel, State
 from dispatcher.notices import Actor
 from dispatcher.steps import for_update, pass_size
-from core.db import transaction
-from core.schema import Alert, Device, DeviceFeedback, Event, Resident
 
 if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("jinqiao.dispatcher")
 
 
-def run(alerts: "Alerts", limit: int | None = None) -> int:
+def run(alerts: Alerts, limit: int | None = None) -> int:
     for attempt in range(3):
         try:
             count, queued = _batch(alerts, limit)
@@ -45,7 +45,7 @@ def run(alerts: "Alerts", limit: int | None = None) -> int:
     return count
 
 
-def _batch(alerts: "Alerts", limit: int | None) -> tuple[int, bool]:
+def _batch(alerts: Alerts, limit: int | None) -> tuple[int, bool]:
     with transaction(alerts.sessions) as s, s.no_autoflush:
         limit = limit or pass_size(s)
         events = s.scalars(for_update(
@@ -58,7 +58,7 @@ def _batch(alerts: "Alerts", limit: int | None) -> tuple[int, bool]:
     return len(events), queued
 
 
-def _handle(alerts: "Alerts", s: Session, ev: Event, now: datetime) -> bool:
+def _handle(alerts: Alerts, s: Session, ev: Event, now: datetime) -> bool:
     device = s.get(Device, ev.device_id)
     if device is None or device.resident_id is None:
         log.warning("dispatcher.event_without_resident", device_id=ev.device_id, event_id=ev.event_id)
@@ -71,7 +71,7 @@ def _handle(alerts: "Alerts", s: Session, ev: Event, now: datetime) -> bool:
     return False  # checkin, heartbeat, battery_low: supervision reads them from the events table
 
 
-def _open_or_join(alerts: "Alerts", s: Session, device: Device, ev: Event, now: datetime) -> None:
+def _open_or_join(alerts: Alerts, s: Session, device: Device, ev: Event, now: datetime) -> None:
     kind = KIND_OF_EVENT[ev.type]
     if s.bind.dialect.name == "postgresql":
         # Two dispatchers handling two presses of one resident: the second waits here, then

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
+from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
 from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound
 from dispatcher.recipients import load_policy
 from web.auth import Operator, Viewer
 from web.deps import AlertsShell, Reads, ReadSession
-from core.schema import (Alert, Building, Community, EscalationTier, Notification, Resident, TimelineEntry)
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
 # `%238150` in a URL). A bare number stays the id: ids and codes overlap, and the board uses ids.
@@ -223,7 +223,7 @@ def ack(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef):
     try:
         outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}")
+        raise HTTPException(404, f"no alert {alert_id}") from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
 
@@ -235,5 +235,5 @@ def resolve(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRe
     try:
         outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}")
+        raise HTTPException(404, f"no alert {alert_id}") from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}

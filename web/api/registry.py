@@ -4,7 +4,8 @@ deactivate, through the import's own models and checks (registry.edit)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import JSONResponse
@@ -12,13 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.schema import Building, BuildingPartyMember, Community, Device, Resident, Responder
+from registry import entries, fields
+from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry, to_file_form
 from web.api.supervision import health_of
 from web.auth import Admin, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
-from registry.edit import (EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry,
-                           to_file_form)
-from registry import entries, fields
-from core.schema import (Building, BuildingPartyMember, Community, Device, Resident, Responder)
 
 EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

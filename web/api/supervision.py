@@ -13,14 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import is_postgres, transaction
+from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 from dispatcher.alerts import OPEN_STATES
-from dispatcher.supervision import (HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem,
-                                    is_away)
+from dispatcher.supervision import HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem, is_away
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
-from core.db import is_postgres, transaction
-from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 
 
 class DeviceHealth(BaseModel):
