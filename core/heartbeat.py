@@ -41,9 +41,16 @@ def instance_name(configured: str | None, port: int) -> str:
 class Heartbeat:
     """Writes this process's row; `beat` is cheap to call often (it writes every `every` seconds)."""
 
-    def __init__(self, sessions: sessionmaker[Session], kind: str, name: str, now: Callable[[], datetime],
-                 every: float = BEAT_EVERY_S, detail: Callable[[], dict] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        kind: str,
+        name: str,
+        now: Callable[[], datetime],
+        every: float = BEAT_EVERY_S,
+        detail: Callable[[], dict] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sessions = sessions
         self.kind = kind
         self.name = name
@@ -70,21 +77,33 @@ class Heartbeat:
         return False
 
     def _write(self, s: Session, now: datetime, first: bool) -> None:
-        row = s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == self.kind,
-                                                       ProcessHeartbeat.name == self.name)
-                        .with_for_update()).first()
+        row = s.scalars(
+            select(ProcessHeartbeat)
+            .where(ProcessHeartbeat.kind == self.kind, ProcessHeartbeat.name == self.name)
+            .with_for_update()
+        ).first()
         if row is None:
-            s.add(ProcessHeartbeat(kind=self.kind, name=self.name, host=self.host, pid=self.pid, started_at=now,
-                                   beat_at=now, stopped_at=None, detail=self.detail()))
+            s.add(
+                ProcessHeartbeat(
+                    kind=self.kind,
+                    name=self.name,
+                    host=self.host,
+                    pid=self.pid,
+                    started_at=now,
+                    beat_at=now,
+                    stopped_at=None,
+                    detail=self.detail(),
+                )
+            )
             if first:
                 log.info("heartbeat.started", kind=self.kind, name=self.name)
             return
         if (row.host, row.pid) != (self.host, self.pid):
             if not first:  # two live processes share one name: the watchdog could not tell them apart
-                log.warning("heartbeat.name_in_use", kind=self.kind, name=self.name, other_host=row.host,
-                            other_pid=row.pid)
-            log.info("heartbeat.started", kind=self.kind, name=self.name, previous_host=row.host,
-                     previous_pid=row.pid)
+                log.warning(
+                    "heartbeat.name_in_use", kind=self.kind, name=self.name, other_host=row.host, other_pid=row.pid
+                )
+            log.info("heartbeat.started", kind=self.kind, name=self.name, previous_host=row.host, previous_pid=row.pid)
             row.host, row.pid, row.started_at = self.host, self.pid, now
         elif first:
             row.started_at = now
@@ -98,9 +117,14 @@ class Heartbeat:
             return
         try:
             with transaction(self.sessions) as s:
-                row = s.scalars(select(ProcessHeartbeat).where(
-                    ProcessHeartbeat.kind == self.kind, ProcessHeartbeat.name == self.name,
-                    ProcessHeartbeat.pid == self.pid, ProcessHeartbeat.host == self.host)).first()
+                row = s.scalars(
+                    select(ProcessHeartbeat).where(
+                        ProcessHeartbeat.kind == self.kind,
+                        ProcessHeartbeat.name == self.name,
+                        ProcessHeartbeat.pid == self.pid,
+                        ProcessHeartbeat.host == self.host,
+                    )
+                ).first()
                 if row is not None:
                     row.stopped_at = self.now()
             log.info("heartbeat.stopped", kind=self.kind, name=self.name)
@@ -128,13 +152,16 @@ def broker_status_of(rows: list[ProcessHeartbeat], now: datetime, stale_after: f
     return min(seen, key=lambda s: s.get("since") or "")
 
 
-def broker_seen_by_gateways(sessions: sessionmaker[Session], now: Callable[[], datetime],
-                            stale_after: float = 3 * BEAT_EVERY_S) -> Callable[[], dict | None]:
+def broker_seen_by_gateways(
+    sessions: sessionmaker[Session], now: Callable[[], datetime], stale_after: float = 3 * BEAT_EVERY_S
+) -> Callable[[], dict | None]:
     """A Readiness.broker_status for `jinqiao web`: reads the gateways' heartbeat rows."""
+
     def status() -> dict | None:
         with sessions() as s:
             rows = list(s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == "gateway")))
         return broker_status_of(rows, now(), stale_after)
+
     return status
 
 

@@ -225,9 +225,13 @@ class Alert(Base):
         Index("ix_alerts_resident_open", "resident_id", "state"),
         Index("ix_alerts_code", "code"),
         # `1 4821` must name one alert: codes are unique among open alerts (two dispatchers may draw alike)
-        Index("uq_alerts_open_code", "code", unique=True,
-              postgresql_where=text("state IN ('triggered', 'acknowledged')"),
-              sqlite_where=text("state IN ('triggered', 'acknowledged')")),
+        Index(
+            "uq_alerts_open_code",
+            "code",
+            unique=True,
+            postgresql_where=text("state IN ('triggered', 'acknowledged')"),
+            sqlite_where=text("state IN ('triggered', 'acknowledged')"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(8))  # short code for SMS replies ("1 4821")
@@ -326,7 +330,10 @@ class InboundSms(Base):
     """Every SMS reply received, with what we answered; MessageSid makes a redelivered webhook act once."""
 
     __tablename__ = "inbound_sms"
-    __table_args__ = (UniqueConstraint("message_sid", name="uq_inbound_sms_sid"), Index("ix_inbound_from", "from_number", "id"))
+    __table_args__ = (
+        UniqueConstraint("message_sid", name="uq_inbound_sms_sid"),
+        Index("ix_inbound_from", "from_number", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_sid: Mapped[str] = mapped_column(String(64))
     from_number: Mapped[str] = mapped_column(String(32))
@@ -412,8 +419,14 @@ class MaintenanceItem(Base):
     __tablename__ = "maintenance_items"
     __table_args__ = (
         # one open item per device and reason, however many low readings come in
-        Index("uq_maintenance_open", "device_id", "reason", unique=True,
-              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        Index(
+            "uq_maintenance_open",
+            "device_id",
+            "reason",
+            unique=True,
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -495,8 +508,13 @@ class WatchdogFinding(Base):
 
     __tablename__ = "watchdog_findings"
     __table_args__ = (
-        Index("uq_watchdog_findings_open", "cause", unique=True,
-              postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")),
+        Index(
+            "uq_watchdog_findings_open",
+            "cause",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cause: Mapped[str] = mapped_column(String(300))  # stable key, e.g. "dispatcher_silent:host:8000"

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         if scheme not in ("sqlite", "postgresql", "postgresql+psycopg"):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         if scheme == "postgresql":  # the plain scheme would pick psycopg2, which we do not ship
-            v = "postgresql+psycopg" + v[len("postgresql"):]
+            v = "postgresql+psycopg" + v[len("postgresql") :]
         return v
 
     @field_validator("mqtt_url")
@@ -189,8 +189,10 @@ class Settings(BaseSettings):
     def _watchdog_twilio_all_or_nothing(self) -> Settings:
         given = [self.watchdog_twilio_account_sid, self.watchdog_twilio_auth_token, self.watchdog_twilio_from]
         if any(given) and not all(given):
-            raise ValueError("JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID, JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN and "
-                             "JINQIAO_WATCHDOG_TWILIO_FROM go together")
+            raise ValueError(
+                "JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID, JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN and "
+                "JINQIAO_WATCHDOG_TWILIO_FROM go together"
+            )
         return self
 
     @property
@@ -241,7 +243,7 @@ def origin_of(field: str, environ: Mapping[str, str] | None = None) -> str:
 
 def setting_of(key: str) -> str | None:
     """The field a file key or variable name sets: `JINQIAO_HTTP_PORT` and `http_port` both give http_port."""
-    name = key[len(ENV_PREFIX):] if key.upper().startswith(ENV_PREFIX) else key
+    name = key[len(ENV_PREFIX) :] if key.upper().startswith(ENV_PREFIX) else key
     name = name.lower()
     return name if name in Settings.model_fields else None
 
@@ -282,8 +284,12 @@ def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, s
     environ = os.environ if environ is None else environ
     found: list[tuple[str, str, str | None]] = []
     for name in sorted(environ):
-        if (name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS and not name.startswith(NOT_SETTINGS_PREFIXES)
-                and setting_of(name) is None):
+        if (
+            name.startswith(ENV_PREFIX)
+            and name not in NOT_SETTINGS
+            and not name.startswith(NOT_SETTINGS_PREFIXES)
+            and setting_of(name) is None
+        ):
             found.append(("environment", name, _closest(name)))
     path = config_path(environ)
     if path is not None and path.is_file():

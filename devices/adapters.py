@@ -37,7 +37,7 @@ Z2M_ACTIONS = {
     "hold": "cancel",  # a long press cancels the resident's own call
 }
 Z2M_NO_EVENT = frozenset({"", "release"})  # an empty action clears the last one; release follows hold
-SHELLY_MAX_CNT = 2 ** 63
+SHELLY_MAX_CNT = 2**63
 SHELLY_EVENTS = {"S": "alarm", "SS": "checkin", "L": "cancel"}
 TASMOTA_ACTIONS = {"SINGLE": "alarm", "DOUBLE": "checkin", "HOLD": "cancel"}
 TASMOTA_NO_EVENT = frozenset({"CLEAR"})
@@ -91,7 +91,9 @@ class AdapterTopics:
 Parsed = AdapterEvent | AdapterStatus | AdapterRejected
 
 
-def parse(topic: str, payload: bytes, retained: bool, now: datetime, topics: AdapterTopics = AdapterTopics()) -> Parsed | None:
+def parse(
+    topic: str, payload: bytes, retained: bool, now: datetime, topics: AdapterTopics = AdapterTopics()
+) -> Parsed | None:
     """The meaning of a message on an adapter topic; None when the topic is not one of theirs."""
     parts = topic.split("/")
     if parts[0] == topics.zigbee2mqtt and len(parts) in (2, 3) and parts[1] and parts[1] != "bridge":
@@ -151,8 +153,12 @@ def _z2m_availability(source: str, payload: bytes) -> Parsed:
             text = doc.get("state") if isinstance(doc, dict) else None  # type: ignore[assignment]  # checked below
         except (ValueError, RecursionError):
             text = None  # type: ignore[assignment]  # checked below
-    return _status("zigbee2mqtt", source, (text if isinstance(text, str) else "?").encode(),
-                   {"online": "online", "offline": "offline"})
+    return _status(
+        "zigbee2mqtt",
+        source,
+        (text if isinstance(text, str) else "?").encode(),
+        {"online": "online", "offline": "offline"},
+    )
 
 
 # --- Shelly Button1 ----------------------------------------------------------------------------
@@ -209,8 +215,9 @@ def _tasmota_result(source: str, payload: bytes, retained: bool, now: datetime) 
         return AdapterRejected("tasmota", source, "unknown_action", f"action {action[:40]!r} means nothing here")
     if retained:
         return AdapterRejected("tasmota", source, "retained", "button events must not be retained")
-    return AdapterEvent("tasmota", source, _slot_id("tasmota", source, payload, now), TASMOTA_ACTIONS[action], None,
-                        payload.decode())
+    return AdapterEvent(
+        "tasmota", source, _slot_id("tasmota", source, payload, now), TASMOTA_ACTIONS[action], None, payload.decode()
+    )
 
 
 def _tasmota_state(source: str, payload: bytes, retained: bool, now: datetime) -> Parsed:
@@ -220,8 +227,9 @@ def _tasmota_state(source: str, payload: bytes, retained: bool, now: datetime) -
     if isinstance(doc, AdapterRejected):
         return doc
     # Tasmota's periodic telemetry (TelePeriod): proof of life, nothing more
-    return AdapterEvent("tasmota", source, _slot_id("tasmota-state", source, payload, now), "heartbeat", None,
-                        payload.decode())
+    return AdapterEvent(
+        "tasmota", source, _slot_id("tasmota-state", source, payload, now), "heartbeat", None, payload.decode()
+    )
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -230,7 +238,9 @@ def _tasmota_state(source: str, payload: bytes, retained: bool, now: datetime) -
 def _status(adapter: str, source: str, payload: bytes, words: dict[str, str]) -> Parsed:
     text = payload.decode("utf-8", errors="replace").strip()
     if text not in words:
-        return AdapterRejected(adapter, source, "bad_status", f"status must be one of {', '.join(words)}, not {text[:40]!r}")
+        return AdapterRejected(
+            adapter, source, "bad_status", f"status must be one of {', '.join(words)}, not {text[:40]!r}"
+        )
     return AdapterStatus(adapter, source, words[text])
 
 

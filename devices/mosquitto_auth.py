@@ -68,10 +68,18 @@ def device_acl(grant: DeviceGrant, topics: Topics, adapter_topics: AdapterTopics
         d = grant.device_id
         return [f"topic write {topics.event(d)}", f"topic write {topics.status(d)}", f"topic read {topics.feedback(d)}"]
     if grant.adapter == "shelly":
-        return [f"topic readwrite {adapter_topics.shelly}/{grant.source}/#", f"topic read {adapter_topics.shelly}/command"]
+        return [
+            f"topic readwrite {adapter_topics.shelly}/{grant.source}/#",
+            f"topic read {adapter_topics.shelly}/command",
+        ]
     if grant.adapter == "tasmota":
         s = grant.source
-        return [f"topic write stat/{s}/#", f"topic write tele/{s}/#", f"topic read cmnd/{s}/#", "topic read cmnd/tasmotas/#"]
+        return [
+            f"topic write stat/{s}/#",
+            f"topic write tele/{s}/#",
+            f"topic read cmnd/{s}/#",
+            "topic read cmnd/tasmotas/#",
+        ]
     return []  # zigbee2mqtt: the bridge speaks for its devices
 
 
@@ -79,8 +87,15 @@ def connects_itself(grant: DeviceGrant) -> bool:
     return grant.adapter in ("native", "shelly", "tasmota")
 
 
-def render(grants: list[DeviceGrant], *, root: str, gateway_user: str, gateway_hash: str | None,
-           existing_passwords: str = "", known_users: AbstractSet[str] = frozenset()) -> AuthFiles:
+def render(
+    grants: list[DeviceGrant],
+    *,
+    root: str,
+    gateway_user: str,
+    gateway_hash: str | None,
+    existing_passwords: str = "",
+    known_users: AbstractSet[str] = frozenset(),
+) -> AuthFiles:
     """The two files' text. `known_users`: every device id ever registered (their stale lines go)."""
     topics, adapter_topics = Topics(root), AdapterTopics()
     grants = sorted(grants, key=lambda g: g.device_id)
@@ -109,19 +124,28 @@ def render(grants: list[DeviceGrant], *, root: str, gateway_user: str, gateway_h
             accounts += 1
         else:
             missing.append(g.device_id)
-    acl = ["# Written by jinqiao from the registry; edits here are overwritten.", "",
-           f"user {gateway_user}",
-           f"topic read {topics.event_filter}", f"topic read {topics.status_filter}",
-           f"topic write {root}/v1/dev/+/feedback",
-           *[f"topic read {f}" for f in adapter_topics.filters()], ""]
+    acl = [
+        "# Written by jinqiao from the registry; edits here are overwritten.",
+        "",
+        f"user {gateway_user}",
+        f"topic read {topics.event_filter}",
+        f"topic read {topics.status_filter}",
+        f"topic write {root}/v1/dev/+/feedback",
+        *[f"topic read {f}" for f in adapter_topics.filters()],
+        "",
+    ]
     if any(g.adapter == "zigbee2mqtt" for g in grants):
         acl += [f"user {ZIGBEE2MQTT_USER}", f"topic readwrite {adapter_topics.zigbee2mqtt}/#", ""]
     for g in grants:
         rules = device_acl(g, topics, adapter_topics)
         if rules and connects_itself(g):
             acl += [f"user {g.device_id}", *rules, ""]
-    return AuthFiles(passwords="".join(f"{line}\n" for line in [*lines, *kept]), acl="\n".join(acl),
-                     accounts=accounts, without_password=missing)
+    return AuthFiles(
+        passwords="".join(f"{line}\n" for line in [*lines, *kept]),
+        acl="\n".join(acl),
+        accounts=accounts,
+        without_password=missing,
+    )
 
 
 def write_atomically(path: str | os.PathLike[str], text: str, mode: int = 0o640) -> bool:
@@ -144,9 +168,15 @@ def write_atomically(path: str | os.PathLike[str], text: str, mode: int = 0o640)
     return True
 
 
-def export_auth(sessions: sessionmaker[Session], *, root: str, password_file: str | os.PathLike[str],
-                acl_file: str | os.PathLike[str], gateway_user: str = DEFAULT_GATEWAY_USER,
-                gateway_password: str | None = None) -> AuthFiles:
+def export_auth(
+    sessions: sessionmaker[Session],
+    *,
+    root: str,
+    password_file: str | os.PathLike[str],
+    acl_file: str | os.PathLike[str],
+    gateway_user: str = DEFAULT_GATEWAY_USER,
+    gateway_password: str | None = None,
+) -> AuthFiles:
     """Rewrite both files from the registry (active devices only)."""
     with sessions() as s:
         rows = s.execute(select(Device.id, Device.adapter, Device.source, Device.password_hash, Device.active)).all()
@@ -154,11 +184,19 @@ def export_auth(sessions: sessionmaker[Session], *, root: str, password_file: st
     existing = Path(password_file).read_text(encoding="utf-8") if Path(password_file).exists() else ""
     gateway_hash = None
     if gateway_password:
-        old = next((line.partition(":")[2] for line in existing.splitlines() if line.startswith(f"{gateway_user}:")), None)
+        old = next(
+            (line.partition(":")[2] for line in existing.splitlines() if line.startswith(f"{gateway_user}:")), None
+        )
         # the same password keeps its hash (and salt), so that a rerun changes nothing
         gateway_hash = old if old and verify_hash(gateway_password, old) else mosquitto_hash(gateway_password)
-    files = render(grants, root=root, gateway_user=gateway_user, gateway_hash=gateway_hash,
-                   existing_passwords=existing, known_users={r.id for r in rows})
+    files = render(
+        grants,
+        root=root,
+        gateway_user=gateway_user,
+        gateway_hash=gateway_hash,
+        existing_passwords=existing,
+        known_users={r.id for r in rows},
+    )
     write_atomically(password_file, files.passwords)
     write_atomically(acl_file, files.acl)
     return files

@@ -46,7 +46,7 @@ class Topics:
         prefix = f"{self.root}/v1/dev/"
         if not topic.startswith(prefix):
             return None
-        rest = topic[len(prefix):].split("/")
+        rest = topic[len(prefix) :].split("/")
         if len(rest) != 2 or rest[1] not in ("event", "status"):
             return None
         return rest[0], rest[1]
@@ -131,7 +131,12 @@ def parse_status(device_id: str, payload: bytes) -> StatusReport | Rejected:
 
 
 def feedback(ref: str | None, state: str, at: datetime, alert: str | None = None, reason: str | None = None) -> bytes:
-    doc = {"ref": ref, "alert": alert, "state": state, "ts": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}
+    doc = {
+        "ref": ref,
+        "alert": alert,
+        "state": state,
+        "ts": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
     if reason is not None:
         doc["reason"] = reason
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()

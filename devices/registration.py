@@ -70,8 +70,18 @@ def add_device(
             owner = s.scalar(select(Device.id).where(Device.adapter == adapter, Device.source == source))
             if owner:
                 raise DeviceError(f"{adapter} source {source!r} is already device {owner!r}")
-        s.add(Device(id=device_id, resident_id=resident_id, kind=kind, adapter=adapter, source=source,
-                     heartbeat_s=heartbeat_s, password_hash=mosquitto_hash(password), active=True))
+        s.add(
+            Device(
+                id=device_id,
+                resident_id=resident_id,
+                kind=kind,
+                adapter=adapter,
+                source=source,
+                heartbeat_s=heartbeat_s,
+                password_hash=mosquitto_hash(password),
+                active=True,
+            )
+        )
     return DeviceCredentials(device_id, password)
 
 

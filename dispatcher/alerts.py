@@ -51,9 +51,15 @@ class Outcome:
 
 
 class Alerts:
-    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime],
-                 recipients: Recipients | None = None, on_outbox: Callable[[], None] = lambda: None,
-                 on_timer: Callable[[], None] = lambda: None, codes: Callable[[int], str] = random_code) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        now: Callable[[], datetime],
+        recipients: Recipients | None = None,
+        on_outbox: Callable[[], None] = lambda: None,
+        on_timer: Callable[[], None] = lambda: None,
+        codes: Callable[[int], str] = random_code,
+    ) -> None:
         self.sessions = sessions
         self.now = now
         self.recipients = recipients or Recipients()
@@ -72,11 +78,29 @@ class Alerts:
     def next_due(self) -> datetime | None:
         return escalations.next_due(self)
 
-    def open_alert(self, s: Session, *, resident_id: str, kind: str, reason: str, now: datetime,
-                   device_id: str | None = None, source_event_id: str | None = None) -> Alert:
+    def open_alert(
+        self,
+        s: Session,
+        *,
+        resident_id: str,
+        kind: str,
+        reason: str,
+        now: datetime,
+        device_id: str | None = None,
+        source_event_id: str | None = None,
+    ) -> Alert:
         """In the caller's transaction (the supervisor opens wellness and device alerts)."""
-        return steps.open_alert(s, self.recipients, self.codes, resident_id=resident_id, kind=kind, reason=reason,
-                                now=now, device_id=device_id, source_event_id=source_event_id)
+        return steps.open_alert(
+            s,
+            self.recipients,
+            self.codes,
+            resident_id=resident_id,
+            kind=kind,
+            reason=reason,
+            now=now,
+            device_id=device_id,
+            source_event_id=source_event_id,
+        )
 
     # --- operations (webhooks, the board, the API) ------------------------------------------
 
@@ -98,7 +122,9 @@ class Alerts:
             place = place_of(s, alert.resident_id)
             notices.notice_others(s, alert, place, now, actor, "acknowledged")
             notices.device_feedback(s, alert, now, "acknowledged")
-            log.info("alert.acknowledged", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel)
+            log.info(
+                "alert.acknowledged", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel
+            )
             outcome = self._outcome(alert, changed=True)
         self.on_outbox()
         self.on_timer()
@@ -132,13 +158,16 @@ class Alerts:
         self.on_timer()
         return result
 
-    def pass_on(self, alert_id: int, actor: Actor, from_tier: int | None = None, from_round: int | None = None) -> Outcome:
+    def pass_on(
+        self, alert_id: int, actor: Actor, from_tier: int | None = None, from_round: int | None = None
+    ) -> Outcome:
         """A responder passes the alert on: the next tier at once (a stale pass changes nothing)."""
         with transaction(self.sessions) as s:
             alert = self._lock(s, alert_id)
             now = self.now()
-            moved = steps.take_step(s, self.recipients, alert, now, escalation.escalate_now,
-                                    from_tier=from_tier, from_round=from_round)
+            moved = steps.take_step(
+                s, self.recipients, alert, now, escalation.escalate_now, from_tier=from_tier, from_round=from_round
+            )
             if moved:
                 notices.timeline(s, alert, now, "passed", actor, {"to_tier_index": alert.tier_index})
                 log.info("alert.passed", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel)
@@ -156,20 +185,40 @@ class Alerts:
                 return False
             alert = self._lock(s, note.alert_id)
             failed = StepRef(note.cycle, note.tier_index, note.tier_round)
-            step_pages = s.scalars(select(Notification).where(
-                Notification.alert_id == alert.id, Notification.purpose == "page", Notification.cycle == failed.cycle,
-                Notification.tier_index == failed.tier_index, Notification.tier_round == failed.tier_round)).all()
-            said = s.scalars(select(TimelineEntry.detail).where(TimelineEntry.alert_id == alert.id,
-                                                                TimelineEntry.what == "tier_failed")).all()
-            reported = {StepRef((d or {}).get("cycle"), (d or {}).get("tier_index"), (d or {}).get("round")) for d in said}
-            if not escalation.tier_failed(state_of(alert), failed, [p.final and p.failed for p in step_pages], reported):
+            step_pages = s.scalars(
+                select(Notification).where(
+                    Notification.alert_id == alert.id,
+                    Notification.purpose == "page",
+                    Notification.cycle == failed.cycle,
+                    Notification.tier_index == failed.tier_index,
+                    Notification.tier_round == failed.tier_round,
+                )
+            ).all()
+            said = s.scalars(
+                select(TimelineEntry.detail).where(
+                    TimelineEntry.alert_id == alert.id, TimelineEntry.what == "tier_failed"
+                )
+            ).all()
+            reported = {
+                StepRef((d or {}).get("cycle"), (d or {}).get("tier_index"), (d or {}).get("round")) for d in said
+            }
+            if not escalation.tier_failed(
+                state_of(alert), failed, [p.final and p.failed for p in step_pages], reported
+            ):
                 return False
             now = self.now()
             step = {"tier_index": alert.tier_index, "round": alert.tier_round, "cycle": alert.cycle}
             notices.timeline(s, alert, now, "tier_failed", SYSTEM, {**step, "deliveries": len(step_pages)})
             log.warning("escalation.tier_failed", alert_id=alert.id, alert_code=alert.code, tier_index=alert.tier_index)
-            moved = steps.take_step(s, self.recipients, alert, now, escalation.after_failed_step,
-                                    from_tier=note.tier_index, from_round=note.tier_round)
+            moved = steps.take_step(
+                s,
+                self.recipients,
+                alert,
+                now,
+                escalation.after_failed_step,
+                from_tier=note.tier_index,
+                from_round=note.tier_round,
+            )
         if moved:
             self.on_outbox()
             self.on_timer()
@@ -179,8 +228,11 @@ class Alerts:
 
     def newest_alert_for_number(self, s: Session, number: str, code: str | None) -> Alert | None:
         """The alert an SMS reply means: by code among those paged to this number, else the newest open one."""
-        stmt = (select(Alert).join(Notification, Notification.alert_id == Alert.id)
-                .where(Notification.to_number == number, Notification.purpose == "page"))
+        stmt = (
+            select(Alert)
+            .join(Notification, Notification.alert_id == Alert.id)
+            .where(Notification.to_number == number, Notification.purpose == "page")
+        )
         if code:
             stmt = stmt.where(Alert.code == code)
         else:

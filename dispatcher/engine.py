@@ -101,7 +101,8 @@ class Engine:
         outbox.on_failed = self._page_failed
         outbox.on_idle = self.sender.wake
         self.scheduler = BackgroundScheduler(
-            timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
+            timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+        )
 
     def _page_failed(self, notification_id: int) -> None:
         self.alerts.delivery_failed(notification_id)
@@ -139,4 +140,3 @@ class Engine:
             worker.stop()
         self.outbox.close()
         log.info("dispatcher.stopped")
-

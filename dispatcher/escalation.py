@@ -216,8 +216,9 @@ def resolve(alert: AlertState) -> Resolve | None:
     return Resolve(takes_the_call=alert.state == State.TRIGGERED)
 
 
-def tier_failed(alert: AlertState, failed: StepRef, pages_failed: Sequence[bool],
-                reported: Collection[StepRef]) -> bool:
+def tier_failed(
+    alert: AlertState, failed: StepRef, pages_failed: Sequence[bool], reported: Collection[StepRef]
+) -> bool:
     """A page of step `failed` failed for good: is that the news that the whole step failed?
 
     True only when the step is the alert's current one, the alert is still triggered, every page of
@@ -243,12 +244,22 @@ def due_step(alert: AlertState, policy: Policy, reachable: Sequence[int], now: d
         return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
     if alert.state == State.ACKNOWLEDGED and alert.ack_expires_at is not None and alert.ack_expires_at <= now:
         step = _advance(policy, reachable, now, tier_index=-1, tier_round=0)
-        return Notify(step.tier_index, step.round, step.next_action_at, step.skipped, reopen=True) if isinstance(step, Notify) else step
+        return (
+            Notify(step.tier_index, step.round, step.next_action_at, step.skipped, reopen=True)
+            if isinstance(step, Notify)
+            else step
+        )
     return None
 
 
-def escalate_now(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime,
-                 from_tier: int | None = None, from_round: int | None = None) -> Decision | None:
+def escalate_now(
+    alert: AlertState,
+    policy: Policy,
+    reachable: Sequence[int],
+    now: datetime,
+    from_tier: int | None = None,
+    from_round: int | None = None,
+) -> Decision | None:
     """A responder passed, or every delivery of a tier failed: the next tier at once.
 
     `from_tier`/`from_round` name the step the trigger belongs to; a trigger about an older step
@@ -263,8 +274,9 @@ def escalate_now(alert: AlertState, policy: Policy, reachable: Sequence[int], no
     return _advance(policy, reachable, now, alert.tier_index, alert.tier_round)
 
 
-def after_failed_step(alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime,
-                      from_tier: int, from_round: int) -> Decision | None:
+def after_failed_step(
+    alert: AlertState, policy: Policy, reachable: Sequence[int], now: datetime, from_tier: int, from_round: int
+) -> Decision | None:
     """Every delivery of a step failed: the next tier at once, as escalate_now does, except after
     the last tier. There nobody comes next, and paging the same failing numbers again at once would
     loop as fast as the provider answers; the last tier's own repeat timer (already set) calls it

@@ -65,30 +65,36 @@ def reason_text(reason: str, *, language: str | None = None) -> str:
 # --- pages: asking a responder to act -----------------------------------------------------------
 
 
-def page_sms(*, resident: str, address: str, reason: str, tier: str, code: str,
-             repeats: int = 0, language: str | None = None) -> str:
+def page_sms(
+    *, resident: str, address: str, reason: str, tier: str, code: str, repeats: int = 0, language: str | None = None
+) -> str:
     """【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按下呼叫器。您是楼道党员。回复1确认前往，2转下一级，3已处理。编号4821"""
     en = is_english(language)
     where, what = _where(address, en), reason_text(reason, language=language)
     times, tier_line = _times(repeats, en), _tier(tier, en)
     if en:
         head = "[Jinqiao SOS]" if reason in EMERGENCY_REASONS else SIGN_EN
-        return (f"{head} {resident}, {where}: {what}{times}. {tier_line} "
-                f"Reply 1 to go, 2 to pass on, 3 when handled. Code {code}")
+        return (
+            f"{head} {resident}, {where}: {what}{times}. {tier_line} "
+            f"Reply 1 to go, 2 to pass on, 3 when handled. Code {code}"
+        )
     head = "【金桥紧急呼叫】" if reason in EMERGENCY_REASONS else SIGN
     return f"{head}{resident} {where} {what}{times}。{tier_line}回复1确认前往，2转下一级，3已处理。编号{code}"
 
 
-def page_voice(*, resident: str, address: str, reason: str, tier: str,
-               repeats: int = 0, language: str | None = None) -> str:
+def page_voice(
+    *, resident: str, address: str, reason: str, tier: str, repeats: int = 0, language: str | None = None
+) -> str:
     """The spoken page; the call gathers one key: 1 acknowledges, 2 passes, * repeats."""
     en = is_english(language)
     where, what = _where(address, en), reason_text(reason, language=language)
     times, tier_line = _times(repeats, en), _tier(tier, en)
     if en:
         head = "Jinqiao emergency call." if reason in EMERGENCY_REASONS else "Jinqiao community alert."
-        return (f"{head} {resident}, at {where}: {what}{times}. {tier_line} "
-                "Press 1 to accept and go. Press 2 to pass it to the next tier. Press star to hear this again.")
+        return (
+            f"{head} {resident}, at {where}: {what}{times}. {tier_line} "
+            "Press 1 to accept and go. Press 2 to pass it to the next tier. Press star to hear this again."
+        )
     head = "金桥紧急呼叫。" if reason in EMERGENCY_REASONS else "金桥社区提醒。"
     return f"{head}{resident}，住址{where}，{what}{times}。{tier_line}按1确认前往，按2转给下一级，按星号重听。"
 
@@ -97,7 +103,11 @@ def page_voice(*, resident: str, address: str, reason: str, tier: str,
 
 
 def voice_acknowledged(*, language: str | None = None) -> str:
-    return "Confirmed, thank you. Please go as soon as you can." if is_english(language) else "已确认，谢谢您。请尽快前往。"
+    return (
+        "Confirmed, thank you. Please go as soon as you can."
+        if is_english(language)
+        else "已确认，谢谢您。请尽快前往。"
+    )
 
 
 def voice_machine(*, language: str | None = None) -> str:
@@ -154,11 +164,14 @@ def reply_acknowledged(*, resident: str, code: str, language: str | None = None)
     return f"{SIGN}已确认：您接下了{resident}的呼叫（编号{code}）。完成后回复“3 {code}”。"
 
 
-def reply_already_acknowledged(*, resident: str, code: str, by_name: str, at_local: str,
-                               language: str | None = None) -> str:
+def reply_already_acknowledged(
+    *, resident: str, code: str, by_name: str, at_local: str, language: str | None = None
+) -> str:
     """A late acknowledgement: somebody else was first."""
     if is_english(language):
-        return f"{SIGN_EN} {resident}'s call (code {code}) was already accepted by {by_name} at {at_local}. No need to go."
+        return (
+            f"{SIGN_EN} {resident}'s call (code {code}) was already accepted by {by_name} at {at_local}. No need to go."
+        )
     return f"{SIGN}{resident}的呼叫（编号{code}）已由{by_name}于{at_local}确认，无需前往。"
 
 
@@ -166,7 +179,9 @@ def reply_already_closed(*, resident: str, code: str, state: str, language: str 
     """A reply about an alert that is resolved or cancelled."""
     if state not in ("resolved", "cancelled"):
         raise ValueError(f"not a closed state: {state!r}")
-    return (notice_resolved if state == "resolved" else notice_cancelled)(resident=resident, code=code, language=language)
+    return (notice_resolved if state == "resolved" else notice_cancelled)(
+        resident=resident, code=code, language=language
+    )
 
 
 def reply_passed(*, resident: str, code: str, language: str | None = None) -> str:
@@ -178,16 +193,20 @@ def reply_passed(*, resident: str, code: str, language: str | None = None) -> st
 def reply_already_moved_on(*, resident: str, code: str, language: str | None = None) -> str:
     """A `2` for a step the alert has left (another passed it, or its time ran out): nothing passed now."""
     if is_english(language):
-        return (f"{SIGN_EN} {resident}'s call (code {code}) has already gone on to the next tier. "
-                f'If you can still go, reply "1 {code}".')
+        return (
+            f"{SIGN_EN} {resident}'s call (code {code}) has already gone on to the next tier. "
+            f'If you can still go, reply "1 {code}".'
+        )
     return f"{SIGN}{resident}的呼叫（编号{code}）已经转到下一级，无需再转。如仍可前往，回复“1 {code}”。"
 
 
 def reply_cannot_pass_own(*, resident: str, code: str, language: str | None = None) -> str:
     """A `2` from the person who took the call: it stays theirs, and it is still open."""
     if is_english(language):
-        return (f"{SIGN_EN} You accepted {resident}'s call (code {code}); it cannot be passed on. "
-                f'Reply "3 {code}" when it is handled.')
+        return (
+            f"{SIGN_EN} You accepted {resident}'s call (code {code}); it cannot be passed on. "
+            f'Reply "3 {code}" when it is handled.'
+        )
     return f"{SIGN}您已接下{resident}的呼叫（编号{code}），不能再转下一级。完成后回复“3 {code}”。"
 
 
@@ -250,8 +269,15 @@ def notice_cancelled(*, resident: str, code: str, language: str | None = None) -
 # --- family: informed, never asked to act -----------------------------------------------------
 
 
-def family_sms(*, resident: str, at: str, opened: bool, reason: str | None = None, outcome: str | None = None,
-               language: str | None = None) -> str:
+def family_sms(
+    *,
+    resident: str,
+    at: str,
+    opened: bool,
+    reason: str | None = None,
+    outcome: str | None = None,
+    language: str | None = None,
+) -> str:
     """The family's SMS when an alert opens (`opened`) or is resolved; see family_opened/family_resolved."""
     if opened:
         return family_opened(resident=resident, reason=reason, at_local=at, language=language)
@@ -267,7 +293,11 @@ def family_opened(*, resident: str, reason: str | None, at_local: str, language:
     if reason in _FAMILY_WHAT:
         what = _FAMILY_WHAT[reason][en].format(who=resident, at=at_local)
     else:
-        what = f"{resident} raised an alert ({reason}) at {at_local}" if en else f"{resident}于{at_local}发出报警（{reason}）"
+        what = (
+            f"{resident} raised an alert ({reason}) at {at_local}"
+            if en
+            else f"{resident}于{at_local}发出报警（{reason}）"
+        )
     if en:
         return f"{SIGN_EN} Your family member {what}. Community volunteers are on it. No need to reply."
     return f"{SIGN}您的家人{what}，社区志愿者正在联系处理。此短信无需回复。"

@@ -18,8 +18,15 @@ from dispatcher import messages
 from dispatcher.recipients import Person, Place
 
 # The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
-PRIORITY = {"page-emergency": 0, "reply": 1, "confirm": 1, "page-wellness": 2, "page-device": 3, "notice": 4,
-            "family": 5}
+PRIORITY = {
+    "page-emergency": 0,
+    "reply": 1,
+    "confirm": 1,
+    "page-wellness": 2,
+    "page-device": 3,
+    "notice": 4,
+    "family": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -47,17 +54,44 @@ def upsert_notifications(s: Session, rows: list[dict]) -> None:
     wakeups.notify(s, wakeups.OUTBOX)  # the sender of another process (this one is woken directly)
 
 
-def row(alert: Alert | None, now: datetime, *, key: str, person: Person | None = None,
-        to: str | None = None, name: str = "", language: str = "zh-CN", channel: str, purpose: str,
-        priority: int, body: str, tier_index: int | None = None, tier_round: int | None = None) -> dict:
+def row(
+    alert: Alert | None,
+    now: datetime,
+    *,
+    key: str,
+    person: Person | None = None,
+    to: str | None = None,
+    name: str = "",
+    language: str = "zh-CN",
+    channel: str,
+    purpose: str,
+    priority: int,
+    body: str,
+    tier_index: int | None = None,
+    tier_round: int | None = None,
+) -> dict:
     """One outbox row, queued now: to a person of a tier, or to a bare number (`to`, `name`)."""
     return dict(
-        dedupe_key=key, alert_id=alert.id if alert else None,
-        responder_id=person.responder_id if person else None, recipient_name=person.name if person else name,
-        to_number=person.phone if person else to, channel=channel, purpose=purpose,
-        cycle=alert.cycle if alert else 0, tier_index=tier_index, tier_round=tier_round, priority=priority,
-        body=body, language=person.language if person else language, status="queued", final=False, failed=False,
-        attempts=0, next_attempt_at=now, created_at=now)
+        dedupe_key=key,
+        alert_id=alert.id if alert else None,
+        responder_id=person.responder_id if person else None,
+        recipient_name=person.name if person else name,
+        to_number=person.phone if person else to,
+        channel=channel,
+        purpose=purpose,
+        cycle=alert.cycle if alert else 0,
+        tier_index=tier_index,
+        tier_round=tier_round,
+        priority=priority,
+        body=body,
+        language=person.language if person else language,
+        status="queued",
+        final=False,
+        failed=False,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 def enqueue(s: Session, alert: Alert | None, now: datetime, **fields) -> None:
@@ -66,15 +100,24 @@ def enqueue(s: Session, alert: Alert | None, now: datetime, **fields) -> None:
 
 
 def skip_unsent_pages(s: Session, alert: Alert) -> None:
-    s.execute(update(Notification).where(
-        Notification.alert_id == alert.id, Notification.purpose == "page", Notification.status == "queued"
-    ).values(status="skipped", final=True))
+    s.execute(
+        update(Notification)
+        .where(Notification.alert_id == alert.id, Notification.purpose == "page", Notification.status == "queued")
+        .values(status="skipped", final=True)
+    )
 
 
 def notified_people(s: Session, alert: Alert) -> list[Responder]:
-    ids = s.scalars(select(Notification.responder_id).where(
-        Notification.alert_id == alert.id, Notification.purpose == "page",
-        Notification.status.not_in(("skipped",)), Notification.responder_id.is_not(None)).distinct()).all()
+    ids = s.scalars(
+        select(Notification.responder_id)
+        .where(
+            Notification.alert_id == alert.id,
+            Notification.purpose == "page",
+            Notification.status.not_in(("skipped",)),
+            Notification.responder_id.is_not(None),
+        )
+        .distinct()
+    ).all()
     return list(s.scalars(select(Responder).where(Responder.id.in_(ids)).order_by(Responder.id)).all()) if ids else []
 
 
@@ -84,21 +127,37 @@ def notice_others(s: Session, alert: Alert, place: Place, now: datetime, actor: 
     for r in notified_people(s, alert):
         if r.id == actor.responder_id:
             continue
-        body = messages.notice_sms(language=r.language, what=what, resident=place.resident.name,
-                                   by=actor.name, code=alert.code)
-        rows.append(row(alert, now, key=f"{alert.id}:{alert.cycle}:{what}:{r.id}", to=r.phone, name=r.name,
-                        language=r.language, channel="sms", purpose="notice", priority=PRIORITY["notice"],
-                        body=body))
+        body = messages.notice_sms(
+            language=r.language, what=what, resident=place.resident.name, by=actor.name, code=alert.code
+        )
+        rows.append(
+            row(
+                alert,
+                now,
+                key=f"{alert.id}:{alert.cycle}:{what}:{r.id}",
+                to=r.phone,
+                name=r.name,
+                language=r.language,
+                channel="sms",
+                purpose="notice",
+                priority=PRIORITY["notice"],
+                body=body,
+            )
+        )
     upsert_notifications(s, rows)
 
 
-def family(s: Session, alert: Alert, place: Place, now: datetime, opened: bool = False,
-           cancelled: bool = False) -> None:
+def family(
+    s: Session, alert: Alert, place: Place, now: datetime, opened: bool = False, cancelled: bool = False
+) -> None:
     """The family hears that a call opened, and how it ended (resolved, or cancelled by the resident)."""
     if alert.kind != "emergency":
         return
-    contacts = s.scalars(select(Contact).where(Contact.resident_id == alert.resident_id,
-                                               Contact.notify.is_(True)).order_by(Contact.position)).all()
+    contacts = s.scalars(
+        select(Contact)
+        .where(Contact.resident_id == alert.resident_id, Contact.notify.is_(True))
+        .order_by(Contact.position)
+    ).all()
     local = now.astimezone(place.tz).strftime("%H:%M")
     which = "open" if opened else "cancelled" if cancelled else "closed"
     rows = []
@@ -106,15 +165,30 @@ def family(s: Session, alert: Alert, place: Place, now: datetime, opened: bool =
         if cancelled:
             body = messages.family_cancelled(resident=place.resident.name, at_local=local)
         else:
-            body = messages.family_sms(resident=place.resident.name, at=local, opened=opened, reason=alert.reason,
-                                       outcome=alert.outcome)
-        rows.append(row(alert, now, key=f"{alert.id}:{alert.cycle}:family-{which}:{c.phone}", to=c.phone,
-                        name=c.name, channel="sms", purpose="family", priority=PRIORITY["family"], body=body))
+            body = messages.family_sms(
+                resident=place.resident.name, at=local, opened=opened, reason=alert.reason, outcome=alert.outcome
+            )
+        rows.append(
+            row(
+                alert,
+                now,
+                key=f"{alert.id}:{alert.cycle}:family-{which}:{c.phone}",
+                to=c.phone,
+                name=c.name,
+                channel="sms",
+                purpose="family",
+                priority=PRIORITY["family"],
+                body=body,
+            )
+        )
     upsert_notifications(s, rows)
 
 
 def device_feedback(s: Session, alert: Alert, now: datetime, state: str) -> None:
     """The resident's device is told what became of their press (it lights or beeps accordingly)."""
     if alert.device_id:
-        s.add(DeviceFeedback(device_id=alert.device_id, ref=alert.source_event_id, alert_code=alert.code,
-                             state=state, created_at=now))
+        s.add(
+            DeviceFeedback(
+                device_id=alert.device_id, ref=alert.source_event_id, alert_code=alert.code, state=state, created_at=now
+            )
+        )

@@ -25,8 +25,15 @@ class ConsoleNotifier:
     def send(self, note: Notification) -> str:
         sid = f"console-{next(self._ids)}"
         text = note.body if note.channel == "sms" else "(phone call: the alert read aloud, 1 acknowledges, 2 passes)"
-        log.info("console.notification", channel=note.channel, to=note.to_number, name=note.recipient_name,
-                 purpose=note.purpose, alert_id=note.alert_id, text=text)
+        log.info(
+            "console.notification",
+            channel=note.channel,
+            to=note.to_number,
+            name=note.recipient_name,
+            purpose=note.purpose,
+            alert_id=note.alert_id,
+            text=text,
+        )
         return sid
 
 

@@ -83,7 +83,9 @@ class RateLimiter:
         if rate is None:
             return 1_000_000
         now = self.clock()
-        tokens = min(max(rate, 1.0), self._tokens.get(channel, max(rate, 1.0)) + (now - self._last.get(channel, now)) * rate)
+        tokens = min(
+            max(rate, 1.0), self._tokens.get(channel, max(rate, 1.0)) + (now - self._last.get(channel, now)) * rate
+        )
         self._tokens[channel], self._last[channel] = tokens, now
         return int(tokens)
 
@@ -106,10 +108,19 @@ class Outbox:
     and `on_idle` wakes the caller to claim more. One slow provider answer delays only its own message.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], notifier: Notifier, now: Callable[[], datetime],
-                 limiter: RateLimiter, on_failed: Callable[[int], None] = lambda _id: None, workers: int = 1,
-                 on_idle: Callable[[], None] = lambda: None, queue_per_worker: int = 4,
-                 owner: str | None = None, lease: timedelta = LEASE) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        notifier: Notifier,
+        now: Callable[[], datetime],
+        limiter: RateLimiter,
+        on_failed: Callable[[int], None] = lambda _id: None,
+        workers: int = 1,
+        on_idle: Callable[[], None] = lambda: None,
+        queue_per_worker: int = 4,
+        owner: str | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
         self.owner = owner or uuid.uuid4().hex  # this process start's name on its claims
         self.lease = lease
         self.sessions = sessions
@@ -186,17 +197,32 @@ class Outbox:
             notes: list[Notification] = []
             for channel, budget in budgets.items():
                 if budget > 0:
-                    notes += s.scalars(for_update(select(Notification).where(
-                        Notification.channel == channel,
-                        or_(and_(Notification.status == "queued", Notification.next_attempt_at <= now),
-                            and_(Notification.status == "sending", Notification.lease_until < now)),
-                    ).order_by(Notification.priority, Notification.created_at, Notification.id).limit(budget), s)).all()
+                    notes += s.scalars(
+                        for_update(
+                            select(Notification)
+                            .where(
+                                Notification.channel == channel,
+                                or_(
+                                    and_(Notification.status == "queued", Notification.next_attempt_at <= now),
+                                    and_(Notification.status == "sending", Notification.lease_until < now),
+                                ),
+                            )
+                            .order_by(Notification.priority, Notification.created_at, Notification.id)
+                            .limit(budget),
+                            s,
+                        )
+                    ).all()
             notes.sort(key=lambda n: (n.priority, n.created_at, n.id))
             notes = notes[:limit]
             for n in notes:
                 if n.status == "sending":
-                    log.warning("outbox.lease_taken_over", notification_id=n.id, alert_id=n.alert_id,
-                                previous_owner=n.claimed_by, lease_until=n.lease_until.isoformat())
+                    log.warning(
+                        "outbox.lease_taken_over",
+                        notification_id=n.id,
+                        alert_id=n.alert_id,
+                        previous_owner=n.claimed_by,
+                        lease_until=n.lease_until.isoformat(),
+                    )
                 n.status = "sending"
                 n.attempts += 1
                 n.sent_at = now  # when the attempt began
@@ -220,9 +246,13 @@ class Outbox:
             return 0
         self._next_renew = now + self.lease / 5  # about every tick of the engine (1 s)
         with transaction(self.sessions) as s:
-            result = s.execute(update(Notification).where(
-                Notification.id.in_(ids), Notification.status == "sending", Notification.claimed_by == self.owner
-            ).values(lease_until=now + self.lease))
+            result = s.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_(ids), Notification.status == "sending", Notification.claimed_by == self.owner
+                )
+                .values(lease_until=now + self.lease)
+            )
             return result.rowcount
 
     def _attempt(self, note: Notification) -> _Result:
@@ -276,24 +306,62 @@ class Outbox:
         for r in batch:
             note = r.note
             if r.error is None:
-                sent.append(dict(id=note.id, status=done, provider_sid=r.sid, provider_status=done, sent_at=now,
-                                 final=self.notifier.delivers_at_once, last_error=None, lease_until=None))
+                sent.append(
+                    dict(
+                        id=note.id,
+                        status=done,
+                        provider_sid=r.sid,
+                        provider_status=done,
+                        sent_at=now,
+                        final=self.notifier.delivers_at_once,
+                        last_error=None,
+                        lease_until=None,
+                    )
+                )
                 if note.alert_id:
-                    timeline.append(TimelineEntry(
-                        alert_id=note.alert_id, at=now, what=f"{note.channel}_sent", actor=note.recipient_name,
-                        channel=note.channel, detail={"notification_id": note.id, "purpose": note.purpose,
-                                                      "to": note.to_number, "sid": r.sid}))
+                    timeline.append(
+                        TimelineEntry(
+                            alert_id=note.alert_id,
+                            at=now,
+                            what=f"{note.channel}_sent",
+                            actor=note.recipient_name,
+                            channel=note.channel,
+                            detail={
+                                "notification_id": note.id,
+                                "purpose": note.purpose,
+                                "to": note.to_number,
+                                "sid": r.sid,
+                            },
+                        )
+                    )
             elif r.gave_up:
-                failed.append(dict(id=note.id, status="failed", final=True, failed=True, last_error=r.error[:500],
-                                   lease_until=None))
+                failed.append(
+                    dict(
+                        id=note.id, status="failed", final=True, failed=True, last_error=r.error[:500], lease_until=None
+                    )
+                )
                 if note.alert_id:
-                    timeline.append(TimelineEntry(
-                        alert_id=note.alert_id, at=now, what="delivery_failed", actor=note.recipient_name,
-                        channel=note.channel, detail={"notification_id": note.id, "error": r.error[:300]}))
+                    timeline.append(
+                        TimelineEntry(
+                            alert_id=note.alert_id,
+                            at=now,
+                            what="delivery_failed",
+                            actor=note.recipient_name,
+                            channel=note.channel,
+                            detail={"notification_id": note.id, "error": r.error[:300]},
+                        )
+                    )
             else:
                 wait = BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]
-                retry.append(dict(id=note.id, status="queued", last_error=r.error[:500],
-                                  next_attempt_at=now + timedelta(seconds=wait), lease_until=None))
+                retry.append(
+                    dict(
+                        id=note.id,
+                        status="queued",
+                        last_error=r.error[:500],
+                        next_attempt_at=now + timedelta(seconds=wait),
+                        lease_until=None,
+                    )
+                )
         for rows in (sent, retry, failed):
             if rows:
                 s.execute(update(Notification), rows)
@@ -304,24 +372,44 @@ class Outbox:
         note = r.note
         metrics.SENDS.labels(note.channel, "sent" if r.error is None else "failed" if r.gave_up else "retry").inc()
         if r.error is None:
-            log.info(f"{note.channel}.sent", notification_id=note.id, alert_id=note.alert_id, to=note.to_number,
-                     purpose=note.purpose, sid=r.sid)
+            log.info(
+                f"{note.channel}.sent",
+                notification_id=note.id,
+                alert_id=note.alert_id,
+                to=note.to_number,
+                purpose=note.purpose,
+                sid=r.sid,
+            )
         else:
-            log.warning(f"{note.channel}.failed", notification_id=note.id, error=r.error[:300], temporary=r.temporary,
-                        attempts=note.attempts, gave_up=r.gave_up)
+            log.warning(
+                f"{note.channel}.failed",
+                notification_id=note.id,
+                error=r.error[:300],
+                temporary=r.temporary,
+                attempts=note.attempts,
+                gave_up=r.gave_up,
+            )
 
     def requeue_stale(self) -> int:
         """Rows left in `sending` without a lease (claimed by a version before leases) go out again."""
         with transaction(self.sessions) as s:
             cutoff = self.now() - SENDING_STALE
-            result = s.execute(update(Notification).where(
-                Notification.status == "sending", Notification.lease_until.is_(None), Notification.sent_at < cutoff
-            ).values(status="queued"))
+            result = s.execute(
+                update(Notification)
+                .where(
+                    Notification.status == "sending", Notification.lease_until.is_(None), Notification.sent_at < cutoff
+                )
+                .values(status="queued")
+            )
             if result.rowcount:
                 log.warning("outbox.requeued_stale", count=result.rowcount)
             return result.rowcount
 
     def next_due(self) -> datetime | None:
         with reading(self.sessions) as s:
-            return s.scalar(select(Notification.next_attempt_at).where(Notification.status == "queued")
-                            .order_by(Notification.next_attempt_at).limit(1))
+            return s.scalar(
+                select(Notification.next_attempt_at)
+                .where(Notification.status == "queued")
+                .order_by(Notification.next_attempt_at)
+                .limit(1)
+            )

@@ -49,9 +49,12 @@ def load_policy(s: Session, kind: str = "emergency") -> Policy:
     rows = s.scalars(select(EscalationTier).order_by(EscalationTier.position)).all()
     expiry = s.get(PolicySetting, "ack_expiry_s")
     base = (
-        Policy(tuple(TierPolicy(r.tier, tuple(r.channels), r.timeout_s) for r in rows),
-               int(expiry.value) if expiry else DEFAULT_POLICY.ack_expiry_s)
-        if rows else DEFAULT_POLICY
+        Policy(
+            tuple(TierPolicy(r.tier, tuple(r.channels), r.timeout_s) for r in rows),
+            int(expiry.value) if expiry else DEFAULT_POLICY.ack_expiry_s,
+        )
+        if rows
+        else DEFAULT_POLICY
     )
     return policy_for_kind(base, kind)
 
@@ -81,22 +84,30 @@ class Recipients:
 
     def tier(self, s: Session, tier: str, place: Place, now: datetime) -> list[Person]:
         if tier == "building":
-            rows = s.execute(
-                select(Responder)
-                .join(BuildingPartyMember, BuildingPartyMember.responder_id == Responder.id)
-                .where(BuildingPartyMember.building_id == place.building.id, Responder.active.is_(True))
-                .order_by(BuildingPartyMember.position)
-            ).scalars().all()
+            rows = (
+                s.execute(
+                    select(Responder)
+                    .join(BuildingPartyMember, BuildingPartyMember.responder_id == Responder.id)
+                    .where(BuildingPartyMember.building_id == place.building.id, Responder.active.is_(True))
+                    .order_by(BuildingPartyMember.position)
+                )
+                .scalars()
+                .all()
+            )
         elif tier == "mediator":
             mediator = s.get(Responder, place.community.mediator_id) if place.community.mediator_id else None
             rows = [mediator] if mediator is not None and mediator.active else []
         elif tier == "hotline":
-            shifts = [Shift(r.day_kind, r.start, r.end, r.responder_id)
-                      for r in s.scalars(select(RosterShift).order_by(RosterShift.position))]
+            shifts = [
+                Shift(r.day_kind, r.start, r.end, r.responder_id)
+                for r in s.scalars(select(RosterShift).order_by(RosterShift.position))
+            ]
             if isinstance(self.calendar, StoredCalendar):
                 self.calendar.refresh(s, now)
             ids = on_duty(shifts, self.calendar, place.tz, now)
-            found = {r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))}
+            found = {
+                r.id: r for r in s.scalars(select(Responder).where(Responder.id.in_(ids), Responder.active.is_(True)))
+            }
             rows = [found[i] for i in ids if i in found]
         else:
             rows = []

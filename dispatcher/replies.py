@@ -38,7 +38,7 @@ def parse_reply(body: str) -> Reply | None:
     for word, action in ACTIONS.items():
         if not text.startswith(word):
             continue
-        rest = text[len(word):]
+        rest = text[len(word) :]
         if not rest:
             return Reply(action, None)
         code = _code(rest, needs_separator=word.isdigit())

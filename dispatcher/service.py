@@ -49,8 +49,12 @@ class Dispatcher:
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
     sessions = session_factory(db)
     if settings.twilio_enabled:
-        sender = TwilioSender(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from,
-                              api_url=settings.twilio_api_url)
+        sender = TwilioSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from,
+            api_url=settings.twilio_api_url,
+        )
         notifier = TwilioNotifier(sender, settings.public_url, settings.twilio_from)
         limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
     else:
@@ -58,10 +62,16 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         limiter = RateLimiter({})
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
-    supervisor = Supervisor(sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack,
-                                                           settings.battery_low))
-    heartbeat = Heartbeat(sessions, "dispatcher", instance_name(settings.instance_name, settings.dispatcher_http_port),
-                          now, every=settings.heartbeat_interval)
+    supervisor = Supervisor(
+        sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low)
+    )
+    heartbeat = Heartbeat(
+        sessions,
+        "dispatcher",
+        instance_name(settings.instance_name, settings.dispatcher_http_port),
+        now,
+        every=settings.heartbeat_interval,
+    )
     engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat))
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None

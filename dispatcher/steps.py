@@ -59,8 +59,9 @@ def place_of(s: Session, resident_id: str) -> Place:
 
 def state_of(alert: Alert) -> AlertState:
     """The row as the pure core sees it."""
-    return AlertState(State(alert.state), alert.tier_index, alert.tier_round, alert.next_action_at,
-                      alert.ack_expires_at, alert.cycle)
+    return AlertState(
+        State(alert.state), alert.tier_index, alert.tier_round, alert.next_action_at, alert.ack_expires_at, alert.cycle
+    )
 
 
 class LazyTiers(Sequence):
@@ -95,17 +96,45 @@ def tiers_of(s: Session, recipients: Recipients, policy: Policy, place: Place, n
     return LazyTiers(lambda i: recipients.tier(s, policy.tiers[i].tier, place, now), len(policy.tiers))
 
 
-def open_alert(s: Session, recipients: Recipients, codes: Callable[[int], str], *, resident_id: str, kind: str,
-               reason: str, now: datetime, device_id: str | None = None,
-               source_event_id: str | None = None) -> Alert:
+def open_alert(
+    s: Session,
+    recipients: Recipients,
+    codes: Callable[[int], str],
+    *,
+    resident_id: str,
+    kind: str,
+    reason: str,
+    now: datetime,
+    device_id: str | None = None,
+    source_event_id: str | None = None,
+) -> Alert:
     """A new alert, triggered, with its first step taken and the family told."""
-    alert = Alert(code=new_code(s, codes), resident_id=resident_id, device_id=device_id, kind=kind, reason=reason,
-                  state=State.TRIGGERED, opened_at=now, updated_at=now, source_event_id=source_event_id,
-                  cycle=0, tier_index=-1, tier_round=0, step=0, repeat_presses=0)
+    alert = Alert(
+        code=new_code(s, codes),
+        resident_id=resident_id,
+        device_id=device_id,
+        kind=kind,
+        reason=reason,
+        state=State.TRIGGERED,
+        opened_at=now,
+        updated_at=now,
+        source_event_id=source_event_id,
+        cycle=0,
+        tier_index=-1,
+        tier_round=0,
+        step=0,
+        repeat_presses=0,
+    )
     s.add(alert)
     s.flush()
-    notices.timeline(s, alert, now, "opened", Actor("resident", "device"),
-                     {"reason": reason, "kind": kind, "device_id": device_id, "event_id": source_event_id})
+    notices.timeline(
+        s,
+        alert,
+        now,
+        "opened",
+        Actor("resident", "device"),
+        {"reason": reason, "kind": kind, "device_id": device_id, "event_id": source_event_id},
+    )
     log.info("alert.opened", alert_id=alert.id, alert_code=alert.code, kind=kind, reason=reason, device_id=device_id)
     place = place_of(s, resident_id)
     policy = policy_of(s, kind)
@@ -126,8 +155,9 @@ def new_code(s: Session, codes: Callable[[int], str]) -> str:
     raise RuntimeError("no free alert code")  # 20 draws at eight digits all taken: unreachable in practice
 
 
-def take_step(s: Session, recipients: Recipients, alert: Alert, now: datetime,
-              decide: Callable[..., Decision | None], **kwargs) -> bool:
+def take_step(
+    s: Session, recipients: Recipients, alert: Alert, now: datetime, decide: Callable[..., Decision | None], **kwargs
+) -> bool:
     """Ask `decide` (one of escalation's step decisions) about the alert; apply its answer. False: none."""
     place = place_of(s, alert.resident_id)
     policy = policy_of(s, alert.kind)
@@ -139,8 +169,9 @@ def take_step(s: Session, recipients: Recipients, alert: Alert, now: datetime,
     return True
 
 
-def apply(s: Session, alert: Alert, decision: Decision, policy: Policy, place: Place, tiers: LazyTiers,
-          now: datetime) -> None:
+def apply(
+    s: Session, alert: Alert, decision: Decision, policy: Policy, place: Place, tiers: LazyTiers, now: datetime
+) -> None:
     """Write a step decision: the alert's new step and timer, its timeline, the pages in the outbox."""
     alert.updated_at = now
     if isinstance(decision, NobodyReachable):
@@ -157,27 +188,67 @@ def apply(s: Session, alert: Alert, decision: Decision, policy: Policy, place: P
         notices.timeline(s, alert, now, "ack_expired", SYSTEM, {"cycle": alert.cycle})
         log.warning("alert.reopened", alert_id=alert.id, alert_code=alert.code, reason="ack_expired", cycle=alert.cycle)
     for skipped in decision.skipped:
-        notices.timeline(s, alert, now, "tier_skipped", SYSTEM, {"tier": policy.tiers[skipped].tier, "why": "nobody to reach"})
+        notices.timeline(
+            s, alert, now, "tier_skipped", SYSTEM, {"tier": policy.tiers[skipped].tier, "why": "nobody to reach"}
+        )
         log.warning("escalation.tier_skipped", alert_id=alert.id, tier=policy.tiers[skipped].tier)
     tier = policy.tiers[decision.tier_index]
     alert.tier_index, alert.tier_round = decision.tier_index, decision.round
     alert.step += 1
     alert.next_action_at = decision.next_action_at
     people = tiers.people(decision.tier_index)
-    notices.timeline(s, alert, now, "tier_notified", SYSTEM, {
-        "tier": tier.tier, "round": decision.round, "step": alert.step, "channels": list(tier.channels),
-        "to": [p.name for p in people], "next_at": decision.next_action_at.isoformat()})
-    log.info("escalation.tier_notified", alert_id=alert.id, alert_code=alert.code, tier=tier.tier,
-             round=decision.round, recipients=len(people))
+    notices.timeline(
+        s,
+        alert,
+        now,
+        "tier_notified",
+        SYSTEM,
+        {
+            "tier": tier.tier,
+            "round": decision.round,
+            "step": alert.step,
+            "channels": list(tier.channels),
+            "to": [p.name for p in people],
+            "next_at": decision.next_action_at.isoformat(),
+        },
+    )
+    log.info(
+        "escalation.tier_notified",
+        alert_id=alert.id,
+        alert_code=alert.code,
+        tier=tier.tier,
+        round=decision.round,
+        recipients=len(people),
+    )
     priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
     rows = []
     for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
         for person in people:
-            body = messages.page_sms(
-                language=person.language, resident=place.resident.name, address=place.resident.address,
-                reason=alert.reason, tier=tier.tier, code=alert.code, repeats=alert.repeat_presses,
-            ) if channel == "sms" else ""
-            rows.append(notices.row(alert, now, key=f"{alert.id}:{alert.cycle}:{alert.step}:{person.responder_id}:{channel}",
-                                    person=person, channel=channel, purpose="page", priority=priority, body=body,
-                                    tier_index=decision.tier_index, tier_round=decision.round))
+            body = (
+                messages.page_sms(
+                    language=person.language,
+                    resident=place.resident.name,
+                    address=place.resident.address,
+                    reason=alert.reason,
+                    tier=tier.tier,
+                    code=alert.code,
+                    repeats=alert.repeat_presses,
+                )
+                if channel == "sms"
+                else ""
+            )
+            rows.append(
+                notices.row(
+                    alert,
+                    now,
+                    key=f"{alert.id}:{alert.cycle}:{alert.step}:{person.responder_id}:{channel}",
+                    person=person,
+                    channel=channel,
+                    purpose="page",
+                    priority=priority,
+                    body=body,
+                    tier_index=decision.tier_index,
+                    tier_round=decision.round,
+                )
+            )
     notices.upsert_notifications(s, rows)

@@ -93,8 +93,13 @@ def device_problem(device: DeviceView, rules: Rules, now: datetime) -> str | Non
     return None
 
 
-def decide_devices(devices: list[DeviceView], residents: dict[str, ResidentView], open_alerts: dict[str, list[int]],
-                   rules: Rules, now: datetime) -> list[OpenDeviceAlert | CloseDeviceAlert]:
+def decide_devices(
+    devices: list[DeviceView],
+    residents: dict[str, ResidentView],
+    open_alerts: dict[str, list[int]],
+    rules: Rules,
+    now: datetime,
+) -> list[OpenDeviceAlert | CloseDeviceAlert]:
     """`open_alerts`: device id -> its open device alerts. Residents not given are not supervised."""
     decisions: list[OpenDeviceAlert | CloseDeviceAlert] = []
     for device in devices:

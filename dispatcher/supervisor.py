@@ -67,8 +67,9 @@ class PassResult:
 
 
 class Supervisor:
-    def __init__(self, sessions: sessionmaker[Session], alerts: Alerts, now: Callable[[], datetime],
-                 rules: Rules = Rules()) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], alerts: Alerts, now: Callable[[], datetime], rules: Rules = Rules()
+    ) -> None:
         self.sessions = sessions
         self.alerts = alerts
         self.now = now
@@ -120,25 +121,48 @@ class Supervisor:
 
     def _residents(self, s: Session) -> dict[str, ResidentView]:
         rows = s.execute(
-            select(Resident.id, Community.timezone, Resident.checkin_deadline, Resident.away_from, Resident.away_to,
-                   ResidentCheckin.last_at, Resident.checkin_since)
+            select(
+                Resident.id,
+                Community.timezone,
+                Resident.checkin_deadline,
+                Resident.away_from,
+                Resident.away_to,
+                ResidentCheckin.last_at,
+                Resident.checkin_since,
+            )
             .join(Building, Building.id == Resident.building_id)
             .join(Community, Community.id == Building.community_id)
             .outerjoin(ResidentCheckin, ResidentCheckin.resident_id == Resident.id)
-            .where(Resident.active.is_(True))).all()
+            .where(Resident.active.is_(True))
+        ).all()
         return {r[0]: ResidentView(r[0], r[1] or "Asia/Shanghai", *r[2:]) for r in rows}
 
     def _devices(self, s: Session) -> dict[str, tuple[DeviceView, int | None]]:
-        rows = s.execute(select(Device.id, Device.resident_id, Device.heartbeat_s, Device.last_seen_at, Device.status,
-                                Device.status_at, Device.battery, Device.adapter).where(Device.active.is_(True))).all()
+        rows = s.execute(
+            select(
+                Device.id,
+                Device.resident_id,
+                Device.heartbeat_s,
+                Device.last_seen_at,
+                Device.status,
+                Device.status_at,
+                Device.battery,
+                Device.adapter,
+            ).where(Device.active.is_(True))
+        ).all()
         return {r[0]: (DeviceView(*r[:6], sleeps=r[7] in SLEEPING_ADAPTERS), r[6]) for r in rows}
 
     # --- 1. events since the cursor -----------------------------------------------------------
 
-    def _scan(self, s: Session, cursor: SupervisionCursor, devices: dict, now: datetime,
-              result: PassResult) -> tuple[bool, dict[str, int]]:
-        rows = s.execute(select(Event.id, Event.device_id, Event.type, Event.battery, Event.received_at)
-                         .where(Event.id > cursor.last_event_id).order_by(Event.id).limit(SCAN_LIMIT)).all()
+    def _scan(
+        self, s: Session, cursor: SupervisionCursor, devices: dict, now: datetime, result: PassResult
+    ) -> tuple[bool, dict[str, int]]:
+        rows = s.execute(
+            select(Event.id, Event.device_id, Event.type, Event.battery, Event.received_at)
+            .where(Event.id > cursor.last_event_id)
+            .order_by(Event.id)
+            .limit(SCAN_LIMIT)
+        ).all()
         settled_before = now - timedelta(seconds=MARGIN_S)
         checkins: dict[str, datetime] = {}
         levels: dict[str, int] = {}
@@ -180,8 +204,10 @@ class Supervisor:
     def _store_checkins(self, s: Session, checkins: dict[str, datetime]) -> None:
         if not checkins:
             return
-        known = {r.resident_id: r for r in s.scalars(
-            select(ResidentCheckin).where(ResidentCheckin.resident_id.in_(list(checkins))))}
+        known = {
+            r.resident_id: r
+            for r in s.scalars(select(ResidentCheckin).where(ResidentCheckin.resident_id.in_(list(checkins))))
+        }
         for resident_id, at in checkins.items():
             row = known.get(resident_id)
             if row is None:
@@ -190,13 +216,15 @@ class Supervisor:
                 row.last_at = at
         s.flush()
 
-    def _maintenance(self, s: Session, low: list[tuple[int, str, int | None]], devices: dict, now: datetime,
-                     result: PassResult) -> None:
+    def _maintenance(
+        self, s: Session, low: list[tuple[int, str, int | None]], devices: dict, now: datetime, result: PassResult
+    ) -> None:
         if not low:
             return
         ids = sorted({device_id for _, device_id, _ in low})
-        items = s.scalars(select(MaintenanceItem).where(MaintenanceItem.device_id.in_(ids),
-                                                        MaintenanceItem.reason == "battery_low")).all()
+        items = s.scalars(
+            select(MaintenanceItem).where(MaintenanceItem.device_id.in_(ids), MaintenanceItem.reason == "battery_low")
+        ).all()
         open_now = {d: item for d, item in ((i.device_id, i) for i in items) if item.closed_at is None}
         newest = defaultdict(int)
         for item in items:
@@ -208,8 +236,14 @@ class Supervisor:
                 # one open item is enough; it takes in this reading, so that closing it settles it too
                 open_now[device_id].source_event = newest[device_id] = row_id
                 continue
-            item = MaintenanceItem(device_id=device_id, resident_id=devices[device_id][0].resident_id,
-                                   reason="battery_low", battery=battery, source_event=row_id, opened_at=now)
+            item = MaintenanceItem(
+                device_id=device_id,
+                resident_id=devices[device_id][0].resident_id,
+                reason="battery_low",
+                battery=battery,
+                source_event=row_id,
+                opened_at=now,
+            )
             s.add(item)
             open_now[device_id] = item
             newest[device_id] = row_id
@@ -219,21 +253,32 @@ class Supervisor:
 
     # --- 2. devices ---------------------------------------------------------------------------
 
-    def _devices_pass(self, s: Session, devices: dict, residents: dict[str, ResidentView], now: datetime,
-                      result: PassResult) -> list[CloseDeviceAlert]:
+    def _devices_pass(
+        self, s: Session, devices: dict, residents: dict[str, ResidentView], now: datetime, result: PassResult
+    ) -> list[CloseDeviceAlert]:
         open_alerts: dict[str, list[int]] = defaultdict(list)
-        for alert_id, device_id in s.execute(select(Alert.id, Alert.device_id).where(
-                Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.is_not(None))):
+        for alert_id, device_id in s.execute(
+            select(Alert.id, Alert.device_id).where(
+                Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.is_not(None)
+            )
+        ):
             open_alerts[device_id].append(alert_id)
         views = [view for view, _ in devices.values()]
         closes = []
         for decision in supervision.decide_devices(views, residents, open_alerts, self.rules, now):
             if isinstance(decision, OpenDeviceAlert):
-                alert = self.alerts.open_alert(s, resident_id=decision.resident_id, kind="device",
-                                               reason=decision.reason, now=now, device_id=decision.device_id)
+                alert = self.alerts.open_alert(
+                    s,
+                    resident_id=decision.resident_id,
+                    kind="device",
+                    reason=decision.reason,
+                    now=now,
+                    device_id=decision.device_id,
+                )
                 result.opened += 1
-                log.warning("supervision.device_alert", alert_id=alert.id, device_id=decision.device_id,
-                            reason=decision.reason)
+                log.warning(
+                    "supervision.device_alert", alert_id=alert.id, device_id=decision.device_id, reason=decision.reason
+                )
             else:
                 closes.append(decision)
         return closes
@@ -253,11 +298,24 @@ class Supervisor:
                 continue
             alert_id = None
             if not miss.suppressed:
-                alert = self.alerts.open_alert(s, resident_id=resident.id, kind="wellness",
-                                               reason=supervision.CHECKIN_MISSED, now=now)
+                alert = self.alerts.open_alert(
+                    s, resident_id=resident.id, kind="wellness", reason=supervision.CHECKIN_MISSED, now=now
+                )
                 alert_id = alert.id
                 result.opened += 1
-            s.add(CheckinMiss(resident_id=resident.id, day=miss.day.isoformat(), deadline_at=miss.deadline_at,
-                              alert_id=alert_id, at=now))
-            log.warning("supervision.checkin_missed", resident_id=resident.id, day=miss.day.isoformat(),
-                        alert_id=alert_id, away=miss.suppressed)
+            s.add(
+                CheckinMiss(
+                    resident_id=resident.id,
+                    day=miss.day.isoformat(),
+                    deadline_at=miss.deadline_at,
+                    alert_id=alert_id,
+                    at=now,
+                )
+            )
+            log.warning(
+                "supervision.checkin_missed",
+                resident_id=resident.id,
+                day=miss.day.isoformat(),
+                alert_id=alert_id,
+                away=miss.suppressed,
+            )

@@ -85,19 +85,27 @@ def _convert(exc: Exception) -> ProviderError:
     if isinstance(exc, TwilioRestException):
         # With a body that is not Twilio's JSON, the library puts the HTTP status in `code`.
         code = exc.code if isinstance(exc.code, int) and exc.code >= 1000 else None
-        return ProviderError(f"twilio {exc.status}: {exc.msg}", temporary=_is_temporary(exc.status),
-                             code=code, status=exc.status)
+        return ProviderError(
+            f"twilio {exc.status}: {exc.msg}", temporary=_is_temporary(exc.status), code=code, status=exc.status
+        )
     if isinstance(exc, TwilioServiceException):
-        return ProviderError(f"twilio {exc.status}: {exc.title}", temporary=_is_temporary(exc.status),
-                             code=exc.code, status=exc.status)
+        return ProviderError(
+            f"twilio {exc.status}: {exc.title}", temporary=_is_temporary(exc.status), code=exc.code, status=exc.status
+        )
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return ProviderError(f"twilio unreachable: {type(exc).__name__}: {exc}", temporary=True)
     return ProviderError(f"twilio request failed: {type(exc).__name__}: {exc}", temporary=False)
 
 
 class TwilioSender:
-    def __init__(self, account_sid: str, auth_token: str, from_number: str,
-                 api_url: str = "https://api.twilio.com", timeout: float = 10.0):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_url: str = "https://api.twilio.com",
+        timeout: float = 10.0,
+    ):
         self.from_number = from_number
         self._make = lambda: Client(account_sid, auth_token, http_client=_RedirectingHttpClient(api_url, timeout))
         self._local = threading.local()  # one client (one requests.Session) per outbox worker thread
@@ -116,22 +124,33 @@ class TwilioSender:
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> str:
         """Returns the message SID (SM…)."""
         try:
-            msg = self._client.messages.create(to=to, from_=self.from_number, body=body,
-                                               status_callback=status_callback)
+            msg = self._client.messages.create(
+                to=to, from_=self.from_number, body=body, status_callback=status_callback
+            )
         except (TwilioException, requests.RequestException) as exc:
             raise _convert(exc) from exc
         return str(msg.sid)
 
-    def place_call(self, to: str, twiml_url: str, status_callback: str | None,
-                   machine_detection: bool = True, ring_timeout: int = 30) -> str:
+    def place_call(
+        self,
+        to: str,
+        twiml_url: str,
+        status_callback: str | None,
+        machine_detection: bool = True,
+        ring_timeout: int = 30,
+    ) -> str:
         """Returns the call SID (CA…). Twilio POSTs to `twiml_url` for the TwiML once answered."""
         extra = {"machine_detection": "Enable"} if machine_detection else {}
         if status_callback:
-            extra |= {"status_callback": status_callback, "status_callback_event": CALL_EVENTS,
-                      "status_callback_method": "POST"}
+            extra |= {
+                "status_callback": status_callback,
+                "status_callback_event": CALL_EVENTS,
+                "status_callback_method": "POST",
+            }
         try:
-            call = self._client.calls.create(to=to, from_=self.from_number, url=twiml_url, method="POST",
-                                             timeout=ring_timeout, **extra)
+            call = self._client.calls.create(
+                to=to, from_=self.from_number, url=twiml_url, method="POST", timeout=ring_timeout, **extra
+            )
         except (TwilioException, requests.RequestException) as exc:
             raise _convert(exc) from exc
         return str(call.sid)
@@ -162,8 +181,7 @@ def _say(node, text: str, language: str) -> None:
     node.say(text, language=lang, **({"voice": voice} if voice else {}))
 
 
-def twiml_alert(text_zh: str, gather_action_url: str, language: str = "zh-CN",
-                goodbye: str | None = None) -> str:
+def twiml_alert(text_zh: str, gather_action_url: str, language: str = "zh-CN", goodbye: str | None = None) -> str:
     """Speaks the alert and waits for one key, posted to `gather_action_url`.
 
     The Say sits inside the Gather so a key interrupts it; with no key the text is spoken

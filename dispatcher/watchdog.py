@@ -75,9 +75,16 @@ class Watchdog:
     SQLite's write lock) neither stops a page nor makes one go out twice; writes left over are
     tried again every round."""
 
-    def __init__(self, sessions: sessionmaker[Session], pager: Pager, now: Callable[[], datetime],
-                 thresholds: Thresholds, phones: tuple[str, ...] = (), heartbeat: Heartbeat | None = None,
-                 calendar: StoredCalendar | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        pager: Pager,
+        now: Callable[[], datetime],
+        thresholds: Thresholds,
+        phones: tuple[str, ...] = (),
+        heartbeat: Heartbeat | None = None,
+        calendar: StoredCalendar | None = None,
+    ) -> None:
         self.sessions = sessions
         self.pager = pager
         self.now = now
@@ -98,9 +105,13 @@ class Watchdog:
         try:
             with reading(self.sessions) as s:
                 snapshot = read_snapshot(s, now)
-                rows = list(s.scalars(select(WatchdogFinding).where(
-                    (WatchdogFinding.resolved_at.is_(None)) | (WatchdogFinding.recovery_paged_at.is_(None)))
-                    .order_by(WatchdogFinding.id)))
+                rows = list(
+                    s.scalars(
+                        select(WatchdogFinding)
+                        .where((WatchdogFinding.resolved_at.is_(None)) | (WatchdogFinding.recovery_paged_at.is_(None)))
+                        .order_by(WatchdogFinding.id)
+                    )
+                )
                 recipients = self._recipients(s, now)
         except Exception as exc:
             self._unreachable(now, exc)
@@ -110,7 +121,9 @@ class Watchdog:
         decision = decide(snapshot, list(self.known), now, self.thresholds)
         for f in decision.opened:
             self.known[f.cause] = Known(f.cause, f.kind, f.label, f.summary, f.since, now, f.detail)
-            log.error("watchdog.finding_opened", cause=f.cause, kind=f.kind, since=f.since.isoformat(), summary=f.summary)
+            log.error(
+                "watchdog.finding_opened", cause=f.cause, kind=f.kind, since=f.since.isoformat(), summary=f.summary
+            )
         for cause in decision.resolved:
             self._resolve(self.known.pop(cause), now)
         self._write()  # new findings reach the database before their page when it can take them
@@ -143,8 +156,12 @@ class Watchdog:
         if self.unreachable_since is None:
             return
         if self.unreachable_paged:
-            self._send_all(self.unreachable_paged, recovery_text("数据库无法访问", self.unreachable_since, now),
-                           "recovery", "database_unreachable")
+            self._send_all(
+                self.unreachable_paged,
+                recovery_text("数据库无法访问", self.unreachable_since, now),
+                "recovery",
+                "database_unreachable",
+            )
         log.info("watchdog.database_back", down_s=round((now - self.unreachable_since).total_seconds(), 1))
         self.unreachable_since = self.unreachable_paged = None
 
@@ -158,14 +175,26 @@ class Watchdog:
             detail = row.detail or {}
             if row.resolved_at is None:
                 if row.cause not in self.known:
-                    self.known[row.cause] = Known(row.cause, row.kind, row.label, row.summary, row.since,
-                                                  row.opened_at, detail.get("facts", {}), row.id, row.paged_at,
-                                                  list(detail.get("paged", [])), dict(detail.get("failed", {})))
+                    self.known[row.cause] = Known(
+                        row.cause,
+                        row.kind,
+                        row.label,
+                        row.summary,
+                        row.since,
+                        row.opened_at,
+                        detail.get("facts", {}),
+                        row.id,
+                        row.paged_at,
+                        list(detail.get("paged", [])),
+                        dict(detail.get("failed", {})),
+                    )
             elif row.paged_at is None:
                 self.closing[row.cause] = Closing(row.id, row.cause, row.resolved_at, [])
             else:
                 numbers = list(detail.get("paged", []))
-                sent, _ = self._send_all(numbers, recovery_text(row.label, row.since, row.resolved_at), "recovery", row.cause)
+                sent, _ = self._send_all(
+                    numbers, recovery_text(row.label, row.since, row.resolved_at), "recovery", row.cause
+                )
                 self.closing[row.cause] = Closing(row.id, row.cause, row.resolved_at, sent)
 
     def _recipients(self, s: Session, now: datetime) -> list[Recipient]:
@@ -190,8 +219,11 @@ class Watchdog:
 
     def _page(self, known: Known, recipients: list[Recipient], now: datetime) -> None:
         if not recipients:
-            log.error("watchdog.nobody_to_page", cause=known.cause,
-                      hint="nobody on the hotline duty now and JINQIAO_WATCHDOG_PHONES is empty")
+            log.error(
+                "watchdog.nobody_to_page",
+                cause=known.cause,
+                hint="nobody on the hotline duty now and JINQIAO_WATCHDOG_PHONES is empty",
+            )
             return  # tried again next round: someone may come on duty
         sent, known.failed = self._send_all([r.phone for r in recipients], known.summary, "page", known.cause)
         if sent:  # nobody reached: it stays unpaged, and the next round tries again
@@ -217,17 +249,27 @@ class Watchdog:
             elif known.dirty:
                 self._try(lambda s, k=known: self._mark_paged(s, k), known.cause)
         for closing in list(self.closing.values()):
-            if closing.row_id is None or self._try(lambda s, c=closing: self._close(s, c), closing.cause):  # never recorded and never paged: nothing to close
+            if closing.row_id is None or self._try(
+                lambda s, c=closing: self._close(s, c), closing.cause
+            ):  # never recorded and never paged: nothing to close
                 self.closing.pop(closing.cause)
 
     def _insert(self, known: Known) -> None:
         def insert(s: Session) -> None:
-            row = WatchdogFinding(cause=known.cause, kind=known.kind, label=known.label, summary=known.summary,
-                                  since=known.since, opened_at=known.opened_at, paged_at=known.paged_at,
-                                  detail={"facts": known.facts, "paged": known.paged, "failed": known.failed})
+            row = WatchdogFinding(
+                cause=known.cause,
+                kind=known.kind,
+                label=known.label,
+                summary=known.summary,
+                since=known.since,
+                opened_at=known.opened_at,
+                paged_at=known.paged_at,
+                detail={"facts": known.facts, "paged": known.paged, "failed": known.failed},
+            )
             s.add(row)
             s.flush()
             known.row_id, known.dirty = row.id, False
+
         try:
             with transaction(self.sessions) as s:
                 insert(s)
@@ -309,28 +351,44 @@ def watchdog_engine(url: str) -> DbEngine:
     what could not be written is written in a later round (Watchdog)."""
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine, "connect")
         def _short_wait(dbapi_conn, _record) -> None:
             dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+
     return engine
 
 
 def thresholds_of(settings) -> Thresholds:
-    return Thresholds(process_silence=timedelta(seconds=settings.watchdog_process_silence),
-                      step_overdue=timedelta(seconds=settings.watchdog_step_overdue),
-                      outbox_stuck=timedelta(seconds=settings.watchdog_outbox_stuck),
-                      events_slack=timedelta(seconds=settings.watchdog_events_slack))
+    return Thresholds(
+        process_silence=timedelta(seconds=settings.watchdog_process_silence),
+        step_overdue=timedelta(seconds=settings.watchdog_step_overdue),
+        outbox_stuck=timedelta(seconds=settings.watchdog_outbox_stuck),
+        events_slack=timedelta(seconds=settings.watchdog_events_slack),
+    )
 
 
 def build_watchdog(settings, sessions: sessionmaker[Session], now: Callable[[], datetime]) -> WatchdogLoop:
     pager = pager_of(settings)
     watchdog = Watchdog(sessions, pager, now, thresholds_of(settings), settings.watchdog_phone_list)
-    watchdog.heartbeat = Heartbeat(sessions, "watchdog", instance_name(settings.instance_name, settings.watchdog_http_port),
-                                   now, every=0, detail=lambda: {"rounds": watchdog.rounds})
+    watchdog.heartbeat = Heartbeat(
+        sessions,
+        "watchdog",
+        instance_name(settings.instance_name, settings.watchdog_http_port),
+        now,
+        every=0,
+        detail=lambda: {"rounds": watchdog.rounds},
+    )
     if pager.name == "console":
         log.warning("watchdog.console_pager", hint="no JINQIAO_WATCHDOG_TWILIO_*: pages go to this log only")
-    log.info("watchdog.started", pager=pager.name, phones=len(settings.watchdog_phone_list),
-             interval_s=settings.watchdog_interval, process_silence_s=settings.watchdog_process_silence,
-             step_overdue_s=settings.watchdog_step_overdue, outbox_stuck_s=settings.watchdog_outbox_stuck,
-             events_slack_s=settings.watchdog_events_slack)
+    log.info(
+        "watchdog.started",
+        pager=pager.name,
+        phones=len(settings.watchdog_phone_list),
+        interval_s=settings.watchdog_interval,
+        process_silence_s=settings.watchdog_process_silence,
+        step_overdue_s=settings.watchdog_step_overdue,
+        outbox_stuck_s=settings.watchdog_outbox_stuck,
+        events_slack_s=settings.watchdog_events_slack,
+    )
     return WatchdogLoop(watchdog, settings.watchdog_interval)

@@ -52,6 +52,12 @@ class TwilioPager:
 
 def pager_of(settings) -> Pager:
     if settings.watchdog_twilio_enabled:
-        return TwilioPager(TwilioSender(settings.watchdog_twilio_account_sid, settings.watchdog_twilio_auth_token,
-                                        settings.watchdog_twilio_from, api_url=settings.watchdog_twilio_api_url))
+        return TwilioPager(
+            TwilioSender(
+                settings.watchdog_twilio_account_sid,
+                settings.watchdog_twilio_auth_token,
+                settings.watchdog_twilio_from,
+                api_url=settings.watchdog_twilio_api_url,
+            )
+        )
     return ConsolePager()

@@ -108,10 +108,16 @@ def _silent_processes(beats: tuple[Beat, ...], now: datetime, th: Thresholds) ->
         what = "调度进程" if b.kind == "dispatcher" else "网关"
         effect = "报警可能不再升级、不再发出通知" if b.kind == "dispatcher" else "呼叫器的报警可能收不到"
         rest = f"另有{others}个{what}在运行。" if others else f"没有其他{what}在运行！"
-        found.append(Finding(
-            f"{b.kind}_silent:{b.name}", f"{b.kind}_silent", b.beat_at, f"{what} {b.name} 无心跳",
-            f"{PREFIX}{what} {b.name}（{b.host} 进程{b.pid}）已{duration(now - b.beat_at)}无心跳，{effect}。{rest}请立即检查。",
-            {"name": b.name, "host": b.host, "pid": b.pid, "others_alive": others}))
+        found.append(
+            Finding(
+                f"{b.kind}_silent:{b.name}",
+                f"{b.kind}_silent",
+                b.beat_at,
+                f"{what} {b.name} 无心跳",
+                f"{PREFIX}{what} {b.name}（{b.host} 进程{b.pid}）已{duration(now - b.beat_at)}无心跳，{effect}。{rest}请立即检查。",
+                {"name": b.name, "host": b.host, "pid": b.pid, "others_alive": others},
+            )
+        )
     return found
 
 
@@ -121,8 +127,15 @@ def _no_dispatcher(beats: tuple[Beat, ...], now: datetime, th: Thresholds) -> li
     if not ds or any(b.stopped_at is None for b in ds):
         return []
     last = max(b.stopped_at for b in ds)  # type: ignore[type-var]
-    return [Finding("no_dispatcher", "no_dispatcher", last, "没有调度进程在运行",
-                    f"{PREFIX}没有任何调度进程在运行（最后一个已停止{duration(now - last)}），报警不会升级。请启动调度进程。")]
+    return [
+        Finding(
+            "no_dispatcher",
+            "no_dispatcher",
+            last,
+            "没有调度进程在运行",
+            f"{PREFIX}没有任何调度进程在运行（最后一个已停止{duration(now - last)}），报警不会升级。请启动调度进程。",
+        )
+    ]
 
 
 def _overdue(due: tuple[DueStep, ...], now: datetime, th: Thresholds) -> list[Finding]:
@@ -130,10 +143,17 @@ def _overdue(due: tuple[DueStep, ...], now: datetime, th: Thresholds) -> list[Fi
     if not late:
         return []
     oldest = min(late, key=lambda d: d.due_at)
-    return [Finding("steps_overdue", "steps_overdue", oldest.due_at, "报警升级逾期",
-                    f"{PREFIX}{len(late)}个报警的升级步骤逾期未执行（最早：编号{oldest.code}，逾期{duration(now - oldest.due_at)}），"
-                    "调度可能已停止。请立即检查，必要时人工联系求助者。",
-                    {"count": len(late), "oldest_code": oldest.code})]
+    return [
+        Finding(
+            "steps_overdue",
+            "steps_overdue",
+            oldest.due_at,
+            "报警升级逾期",
+            f"{PREFIX}{len(late)}个报警的升级步骤逾期未执行（最早：编号{oldest.code}，逾期{duration(now - oldest.due_at)}），"
+            "调度可能已停止。请立即检查，必要时人工联系求助者。",
+            {"count": len(late), "oldest_code": oldest.code},
+        )
+    ]
 
 
 def _stuck(waiting: tuple[Waiting, ...], now: datetime, th: Thresholds) -> list[Finding]:
@@ -141,10 +161,17 @@ def _stuck(waiting: tuple[Waiting, ...], now: datetime, th: Thresholds) -> list[
     if not late:
         return []
     oldest = min(late, key=lambda w: w.since)
-    return [Finding("outbox_stuck", "outbox_stuck", oldest.since, "通知滞留",
-                    f"{PREFIX}{len(late)}条短信/电话通知滞留未发出（最早已等{duration(now - oldest.since)}），"
-                    "值班人员可能收不到报警。请立即检查调度进程与短信服务。",
-                    {"count": len(late), "oldest_id": oldest.id})]
+    return [
+        Finding(
+            "outbox_stuck",
+            "outbox_stuck",
+            oldest.since,
+            "通知滞留",
+            f"{PREFIX}{len(late)}条短信/电话通知滞留未发出（最早已等{duration(now - oldest.since)}），"
+            "值班人员可能收不到报警。请立即检查调度进程与短信服务。",
+            {"count": len(late), "oldest_id": oldest.id},
+        )
+    ]
 
 
 def _quiet(fleet: Fleet, now: datetime, th: Thresholds) -> list[Finding]:
@@ -154,16 +181,28 @@ def _quiet(fleet: Fleet, now: datetime, th: Thresholds) -> list[Finding]:
         return []
     if now - fleet.newest_input_at <= timedelta(seconds=fleet.longest_heartbeat_s) + th.events_slack:
         return []
-    return [Finding("events_quiet", "events_quiet", fleet.newest_input_at, "设备消息中断",
-                    f"{PREFIX}已{duration(now - fleet.newest_input_at)}没有收到任何设备的消息"
-                    f"（设备心跳最长间隔{duration(timedelta(seconds=fleet.longest_heartbeat_s))}），"
-                    "网关或消息服务器可能故障，呼叫器的报警可能收不到。请立即检查。")]
+    return [
+        Finding(
+            "events_quiet",
+            "events_quiet",
+            fleet.newest_input_at,
+            "设备消息中断",
+            f"{PREFIX}已{duration(now - fleet.newest_input_at)}没有收到任何设备的消息"
+            f"（设备心跳最长间隔{duration(timedelta(seconds=fleet.longest_heartbeat_s))}），"
+            "网关或消息服务器可能故障，呼叫器的报警可能收不到。请立即检查。",
+        )
+    ]
 
 
 def current(snapshot: Snapshot, now: datetime, th: Thresholds) -> list[Finding]:
     """Every fault the snapshot shows now."""
-    return [*_silent_processes(snapshot.beats, now, th), *_no_dispatcher(snapshot.beats, now, th),
-            *_overdue(snapshot.due, now, th), *_stuck(snapshot.waiting, now, th), *_quiet(snapshot.fleet, now, th)]
+    return [
+        *_silent_processes(snapshot.beats, now, th),
+        *_no_dispatcher(snapshot.beats, now, th),
+        *_overdue(snapshot.due, now, th),
+        *_stuck(snapshot.waiting, now, th),
+        *_quiet(snapshot.fleet, now, th),
+    ]
 
 
 def decide(snapshot: Snapshot, open_causes: Iterable[str], now: datetime, th: Thresholds) -> Decision:
@@ -178,5 +217,6 @@ def recovery_text(label: str, since: datetime, now: datetime) -> str:
 
 
 def unreachable_text(since: datetime, now: datetime, error: str) -> str:
-    return (f"{PREFIX}数据库已{duration(now - since)}无法访问（{error}），网关存不下报警，调度无法升级。"
-            "请立即检查数据库。")
+    return (
+        f"{PREFIX}数据库已{duration(now - since)}无法访问（{error}），网关存不下报警，调度无法升级。请立即检查数据库。"
+    )

@@ -71,8 +71,7 @@ def twilio_router(ctx: WebhookContext) -> APIRouter:
     @router.post("/voice")
     async def voice(request: Request) -> Response:
         form = await signed_form(request)
-        twiml = await run_in_threadpool(handle_voice, ctx, note_param(request),
-                                        request.query_params.get("step"), form)
+        twiml = await run_in_threadpool(handle_voice, ctx, note_param(request), request.query_params.get("step"), form)
         return Response(twiml, media_type=XML)
 
     @router.post("/sms")
@@ -103,14 +102,23 @@ def handle_status(ctx: WebhookContext, n: str | None, form: dict[str, str]) -> N
     answered_by = form.get("AnsweredBy", "")
     failed_for_good = False
     with transaction(ctx.sessions) as s:
-        if s.scalar(select(DeliveryReport.id).where(DeliveryReport.provider_sid == sid, DeliveryReport.status == status)):
+        if s.scalar(
+            select(DeliveryReport.id).where(DeliveryReport.provider_sid == sid, DeliveryReport.status == status)
+        ):
             return  # the same report delivered again
         note = s.get(Notification, _note_id(n)) if _note_id(n) else None
         if note is None or (note.provider_sid and note.provider_sid != sid):
             note = s.scalars(select(Notification).where(Notification.provider_sid == sid)).first()
         now = ctx.now()
-        s.add(DeliveryReport(notification_id=note.id if note else None, provider_sid=sid, status=status, at=now,
-                             detail={k: form[k] for k in ("ErrorCode", "AnsweredBy", "CallDuration") if k in form}))
+        s.add(
+            DeliveryReport(
+                notification_id=note.id if note else None,
+                provider_sid=sid,
+                status=status,
+                at=now,
+                detail={k: form[k] for k in ("ErrorCode", "AnsweredBy", "CallDuration") if k in form},
+            )
+        )
         if note is None:
             log.warning("webhook.status_unknown_sid", sid=sid, status=status)
             return
@@ -123,9 +131,21 @@ def handle_status(ctx: WebhookContext, n: str | None, form: dict[str, str]) -> N
             note.status = "failed" if failed else "delivered"
             failed_for_good = failed and note.purpose == "page"
         if note.alert_id:
-            s.add(TimelineEntry(alert_id=note.alert_id, at=now, what="delivery_status", actor=note.recipient_name,
-                                channel=note.channel, detail={"status": status, "sid": sid, "answered_by": answered_by or None,
-                                                              "error_code": form.get("ErrorCode")}))
+            s.add(
+                TimelineEntry(
+                    alert_id=note.alert_id,
+                    at=now,
+                    what="delivery_status",
+                    actor=note.recipient_name,
+                    channel=note.channel,
+                    detail={
+                        "status": status,
+                        "sid": sid,
+                        "answered_by": answered_by or None,
+                        "error_code": form.get("ErrorCode"),
+                    },
+                )
+            )
         note_id = note.id
     log.info("notification.status", sid=sid, status=status, answered_by=answered_by or None)
     if failed_for_good:
@@ -143,8 +163,14 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
             return twiml_say(messages.reply_no_open_alert(language="zh-CN"))
         place = load_place(s, alert.resident_id)
         language = note.language
-        script = messages.page_voice(language=language, resident=place.resident.name, address=place.resident.address,
-                                     reason=alert.reason, tier=_tier_name(s, alert, note), repeats=alert.repeat_presses)
+        script = messages.page_voice(
+            language=language,
+            resident=place.resident.name,
+            address=place.resident.address,
+            reason=alert.reason,
+            tier=_tier_name(s, alert, note),
+            repeats=alert.repeat_presses,
+        )
         resident = place.resident.name
         now_state = Outcome(False, alert.id, alert.code, alert.state, alert.acknowledged_by, alert.acknowledged_at)
     gather_url = f"{ctx.public_url}/twilio/voice?n={note.id}&step=gather"
@@ -153,8 +179,7 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
         return twiml_say(messages.voice_machine(language=language), language)
     actor = Actor(note.recipient_name, "voice", note.responder_id)
     if step != "gather":
-        if now_state.state in CLOSED_STATES or (
-                now_state.state == State.ACKNOWLEDGED and now_state.by != actor.name):
+        if now_state.state in CLOSED_STATES or (now_state.state == State.ACKNOWLEDGED and now_state.by != actor.name):
             # the call rang after the alert was taken or closed: say so instead of asking them to go
             return twiml_say(_too_late(now_state, language, place.tz, resident, spoken=True), language)
         return twiml_alert(script, gather_url, language)
@@ -214,8 +239,9 @@ def _too_late(outcome: Outcome, language: str, tz, resident: str, spoken: bool =
         at = outcome.at.astimezone(tz).strftime("%H:%M") if outcome.at else "?"
         if spoken:
             return messages.voice_already_acknowledged(by_name=outcome.by or "?", at_local=at, language=language)
-        return messages.reply_already_acknowledged(resident=resident, code=outcome.code, by_name=outcome.by or "?",
-                                                   at_local=at, language=language)
+        return messages.reply_already_acknowledged(
+            resident=resident, code=outcome.code, by_name=outcome.by or "?", at_local=at, language=language
+        )
     if spoken:
         return messages.voice_already_closed(resident=resident, state=outcome.state, language=language)
     return messages.reply_already_closed(resident=resident, code=outcome.code, state=outcome.state, language=language)
@@ -241,8 +267,11 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
             streak = _nonsense_streak(s, number, inbound_id)
             answer = messages.reply_help(language=language) if should_answer_nonsense(streak) else None
         elif alert is None:
-            answer = (messages.reply_unknown_code(code=reply.code, language=language) if reply.code
-                      else messages.reply_no_open_alert(language=language))
+            answer = (
+                messages.reply_unknown_code(code=reply.code, language=language)
+                if reply.code
+                else messages.reply_no_open_alert(language=language)
+            )
         else:
             inbound.understood, inbound.alert_id = True, alert.id
             answer = None  # decided below, outside this transaction
@@ -254,9 +283,19 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
     with transaction(ctx.sessions) as s:
         s.get(InboundSms, inbound_id).answer = answer
         if answer:
-            notices.enqueue(s, None, ctx.now(), key=f"reply:{sid}", to=number, name=actor_name(responder, number),
-                            language=language, channel="sms", purpose="reply", priority=PRIORITY["reply"],
-                            body=answer)
+            notices.enqueue(
+                s,
+                None,
+                ctx.now(),
+                key=f"reply:{sid}",
+                to=number,
+                name=actor_name(responder, number),
+                language=language,
+                channel="sms",
+                purpose="reply",
+                priority=PRIORITY["reply"],
+                body=answer,
+            )
     log.info("sms.reply_received", sid=sid, understood=alert_id is not None, answered=bool(answer))
     if answer:
         ctx.alerts.on_outbox()
@@ -266,16 +305,26 @@ def actor_name(responder: Responder | None, number: str) -> str:
     return responder.name if responder else number
 
 
-def _act_on_reply(ctx: WebhookContext, action: str, alert_id: int, actor: Actor, language: str, tz, resident: str) -> str:
+def _act_on_reply(
+    ctx: WebhookContext, action: str, alert_id: int, actor: Actor, language: str, tz, resident: str
+) -> str:
     if action == "ack":
         return _ack_answer(ctx.alerts.acknowledge(alert_id, actor), actor, language, tz, resident, spoken=False)
     if action == "pass":
         with reading(ctx.sessions) as s:
-            note = s.scalars(select(Notification).where(
-                Notification.alert_id == alert_id, Notification.responder_id == actor.responder_id,
-                Notification.purpose == "page").order_by(Notification.id.desc()).limit(1)).first()
-        outcome = ctx.alerts.pass_on(alert_id, actor, from_tier=note.tier_index if note else None,
-                                     from_round=note.tier_round if note else None)
+            note = s.scalars(
+                select(Notification)
+                .where(
+                    Notification.alert_id == alert_id,
+                    Notification.responder_id == actor.responder_id,
+                    Notification.purpose == "page",
+                )
+                .order_by(Notification.id.desc())
+                .limit(1)
+            ).first()
+        outcome = ctx.alerts.pass_on(
+            alert_id, actor, from_tier=note.tier_index if note else None, from_round=note.tier_round if note else None
+        )
         return _pass_answer(outcome, actor, language, tz, resident, spoken=False)
     outcome = ctx.alerts.resolve(alert_id, actor, outcome="other", note="resolved by SMS reply")
     if outcome.changed:
@@ -285,8 +334,12 @@ def _act_on_reply(ctx: WebhookContext, action: str, alert_id: int, actor: Actor,
 
 def _nonsense_streak(s: Session, number: str, before_id: int) -> int:
     """How many replies from this number in a row, before this one, we did not understand."""
-    rows = s.scalars(select(InboundSms.understood).where(InboundSms.from_number == number, InboundSms.id < before_id)
-                     .order_by(InboundSms.id.desc()).limit(20)).all()
+    rows = s.scalars(
+        select(InboundSms.understood)
+        .where(InboundSms.from_number == number, InboundSms.id < before_id)
+        .order_by(InboundSms.id.desc())
+        .limit(20)
+    ).all()
     streak = 0
     for understood in rows:
         if understood:

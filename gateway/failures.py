@@ -15,8 +15,9 @@ from sqlalchemy.exc import TimeoutError as SqlTimeout
 
 def transient(exc: Exception) -> bool:
     """A failure of the connection or of concurrency, not of what we tried to store: retry the same."""
-    return (isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, SqlTimeout))
-            or bool(getattr(exc, "connection_invalidated", False)))
+    return isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, SqlTimeout)) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def of_the_message(exc: Exception) -> bool:

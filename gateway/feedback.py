@@ -22,8 +22,13 @@ from devices.protocol import Topics, feedback
 log = structlog.get_logger("jinqiao.gateway")
 
 
-def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Callable[[str, bytes], None],
-                    now: Callable[[], datetime], limit: int = 200) -> int:
+def publish_pending(
+    sessions: sessionmaker[Session],
+    topics: Topics,
+    publish: Callable[[str, bytes], None],
+    now: Callable[[], datetime],
+    limit: int = 200,
+) -> int:
     with reading(sessions) as s:  # the usual answer is "nothing": never take SQLite's write lock for it
         if s.scalar(select(DeviceFeedback.id).where(DeviceFeedback.sent_at.is_(None)).limit(1)) is None:
             return 0
@@ -33,8 +38,13 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
             stmt = stmt.with_for_update(skip_locked=True)
         rows = s.scalars(stmt).all()
         at = now()
-        adapters = dict(s.execute(select(Device.id, Device.adapter).where(
-            Device.id.in_({row.device_id for row in rows}))).all()) if rows else {}
+        adapters = (
+            dict(
+                s.execute(select(Device.id, Device.adapter).where(Device.id.in_({row.device_id for row in rows}))).all()
+            )
+            if rows
+            else {}
+        )
         for row in rows:
             row.sent_at = at
             if row.ref is None or adapters.get(row.device_id, "native") != "native":
@@ -42,7 +52,9 @@ def publish_pending(sessions: sessionmaker[Session], topics: Topics, publish: Ca
                 # "help is on the way" would mislead them. A commodity button cannot show anything.
                 log.info("device.feedback_skipped", device_id=row.device_id, state=row.state, alert=row.alert_code)
                 continue
-            publish(topics.feedback(row.device_id), feedback(row.ref, row.state, row.created_at, alert=row.alert_code,
-                                                          reason=row.reason))
+            publish(
+                topics.feedback(row.device_id),
+                feedback(row.ref, row.state, row.created_at, alert=row.alert_code, reason=row.reason),
+            )
             log.info("device.feedback_sent", device_id=row.device_id, state=row.state, alert=row.alert_code)
         return len(rows)

@@ -62,8 +62,13 @@ def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> R
     """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
     where = topics.split(message.topic)
     device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
-    log.error("gateway.parser_crashed", reason=reason, error=f"{type(exc).__name__}: {exc}"[:300],
-              topic=message.topic[:200], size=len(message.payload))
+    log.error(
+        "gateway.parser_crashed",
+        reason=reason,
+        error=f"{type(exc).__name__}: {exc}"[:300],
+        topic=message.topic[:200],
+        size=len(message.payload),
+    )
     return Rejected(reason, text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
 
 
@@ -94,7 +99,7 @@ def received_feedback(at: datetime) -> Callable[[str], bytes]:
     head = b'{"ref":'
     if not sample.startswith(head + b'"",'):  # feedback's layout changed: use it as it is
         return lambda ref: feedback(ref, "received", at)
-    tail = sample[len(head) + 2:]
+    tail = sample[len(head) + 2 :]
     return lambda ref: head + encode_basestring(ref).encode() + tail
 
 
@@ -179,7 +184,7 @@ class Ingest:
                     return
                 backlog += batch.rejections
             if backlog:
-                chunk, backlog = backlog[:self.max_batch], backlog[self.max_batch:]
+                chunk, backlog = backlog[: self.max_batch], backlog[self.max_batch :]
                 if not self.process_until_stored([m for m, _ in chunk], stop, Batch(rejections=chunk)):
                     return
 
@@ -220,8 +225,12 @@ class Ingest:
             metrics.STORE_FAILURES.inc()
             if not transient(failure):
                 if len(messages) > 1:
-                    log.error("gateway.batch_failed", error=first_line(failure), batch=len(messages),
-                              then="one message at a time")
+                    log.error(
+                        "gateway.batch_failed",
+                        error=first_line(failure),
+                        batch=len(messages),
+                        then="one message at a time",
+                    )
                     return all(self.process_until_stored([m], stop) for m in messages)
                 if of_the_message(failure):
                     return self._reject_unstorable(messages[0], failure, stop)
@@ -310,8 +319,9 @@ class Ingest:
                 parsed = self.sources.resolve(adapted)
                 return parsed, isinstance(parsed, DeviceEvent)
         elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
-            parsed = Rejected("unregistered", "no active device with this id", parsed.device_id,
-                              getattr(parsed, "event_id", None))
+            parsed = Rejected(
+                "unregistered", "no active device with this id", parsed.device_id, getattr(parsed, "event_id", None)
+            )
         return parsed, False
 
     def store(self, batch: Batch, at: datetime) -> None:
@@ -332,8 +342,11 @@ class Ingest:
             if message.retained and current.get(report.device_id) == report.status:
                 continue
             current[report.device_id] = report.status
-            conn.execute(insert(PresenceChange).values(device_id=report.device_id, status=report.status, at=at,
-                                                       retained=message.retained))
+            conn.execute(
+                insert(PresenceChange).values(
+                    device_id=report.device_id, status=report.status, at=at, retained=message.retained
+                )
+            )
             conn.execute(update(Device).where(Device.id == report.device_id).values(status=report.status, status_at=at))
 
     def answer(self, batch: Batch, at: datetime) -> None:
@@ -373,11 +386,22 @@ class Ingest:
         for reason, n in reasons.items():
             metrics.REJECTIONS.labels(reason).inc(n)
         for message, rejected in rejections[:LOGGED_REJECTIONS]:
-            log.warning("gateway.rejected", reason=rejected.reason, detail=rejected.detail, topic=message.topic[:200],
-                        device_id=rejected.device_id, event_id=rejected.event_id, size=len(message.payload))
+            log.warning(
+                "gateway.rejected",
+                reason=rejected.reason,
+                detail=rejected.detail,
+                topic=message.topic[:200],
+                device_id=rejected.device_id,
+                event_id=rejected.event_id,
+                size=len(message.payload),
+            )
         if len(rejections) > LOGGED_REJECTIONS:
-            log.warning("gateway.rejected_more", count=len(rejections) - LOGGED_REJECTIONS, reasons=dict(reasons),
-                        devices=len({r.device_id for _, r in rejections}))
+            log.warning(
+                "gateway.rejected_more",
+                count=len(rejections) - LOGGED_REJECTIONS,
+                reasons=dict(reasons),
+                devices=len({r.device_id for _, r in rejections}),
+            )
         if not link:
             return
         told: set[tuple[str, str | None, str]] = set()
@@ -386,6 +410,8 @@ class Ingest:
                 key = (rejected.device_id, rejected.event_id, rejected.reason)
                 if key not in told:
                     told.add(key)
-                    link.publish(self.topics.feedback(rejected.device_id),
-                                 feedback(rejected.event_id, "rejected", at, reason=rejected.reason))
+                    link.publish(
+                        self.topics.feedback(rejected.device_id),
+                        feedback(rejected.event_id, "rejected", at, reason=rejected.reason),
+                    )
             link.ack(message)

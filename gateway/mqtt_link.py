@@ -314,8 +314,14 @@ class MqttLink:
             return
         self._reminded_at = at
         down_for = (self._now() - status.since).total_seconds()
-        log.warning("mqtt.unreachable", host=self.address.host, port=self.address.port, reason=status.reason,
-                    since=status.since.isoformat(timespec="seconds"), down_for_s=round(down_for))
+        log.warning(
+            "mqtt.unreachable",
+            host=self.address.host,
+            port=self.address.port,
+            reason=status.reason,
+            since=status.since.isoformat(timespec="seconds"),
+            down_for_s=round(down_for),
+        )
 
     def _went_down(self, event: str, reason: str) -> None:
         """The first sign of trouble is logged at once; repeats wait for remind()."""
@@ -380,8 +386,10 @@ class MqttLink:
             return
         from_broker = bool(getattr(flags, "is_disconnect_packet_from_server", False))
         # paho reports a dropped connection as "Unspecified error": say what it was
-        self._went_down("mqtt.disconnected", f"the broker closed the session: {reason_code}" if from_broker
-                        else f"connection lost ({reason_code})")
+        self._went_down(
+            "mqtt.disconnected",
+            f"the broker closed the session: {reason_code}" if from_broker else f"connection lost ({reason_code})",
+        )
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._went_down("mqtt.unreachable", client.last_connect_error or "connection failed")

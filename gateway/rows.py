@@ -38,27 +38,44 @@ class RowWriter:
             self.rejections_sql = (
                 f"INSERT INTO {rejections} ({rejection_columns}) SELECT %s, t, d, e, r, x, n, p FROM unnest("
                 "%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::text[], %b::int[], %b::bytea[]"
-                ") AS u(t, d, e, r, x, n, p)")
+                ") AS u(t, d, e, r, x, n, p)"
+            )
         else:
-            self.rejections_sql = (f"INSERT INTO {rejections} ({rejection_columns}) "
-                                   f"VALUES ({', '.join(['?'] * len(self.REJECTION_COLUMNS))})")
+            self.rejections_sql = (
+                f"INSERT INTO {rejections} ({rejection_columns}) "
+                f"VALUES ({', '.join(['?'] * len(self.REJECTION_COLUMNS))})"
+            )
         if self.postgres:
             self.insert_sql = (
                 f"INSERT INTO {events} ({columns}) SELECT d, e, t, %s, ts, b, r, p FROM unnest("
                 "%b::varchar[], %b::varchar[], %b::varchar[], %b::timestamp[], %b::int[], %b::int[], %b::text[]"
-                ") AS u(d, e, t, ts, b, r, p) ON CONFLICT (device_id, event_id) DO NOTHING")
+                ") AS u(d, e, t, ts, b, r, p) ON CONFLICT (device_id, event_id) DO NOTHING"
+            )
             self.touch_sql = (
                 f"WITH seen AS MATERIALIZED (SELECT id FROM {devices} WHERE id = ANY(%b::varchar[]) ORDER BY id "
-                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s FROM seen WHERE {devices}.id = seen.id")
+                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s FROM seen WHERE {devices}.id = seen.id"
+            )
         else:
-            self.insert_sql = (f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
-                               "ON CONFLICT (device_id, event_id) DO NOTHING")
+            self.insert_sql = (
+                f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
+                "ON CONFLICT (device_id, event_id) DO NOTHING"
+            )
             self.touch_sql = f"UPDATE {devices} SET last_seen_at = ? WHERE id = ?"
 
     def write_rejections(self, conn, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
         """One statement for a batch's rejections: under a flood of bad input they must cost little."""
-        rows = [(text(m.topic)[:300], r.device_id, r.event_id, r.reason, r.detail, len(m.payload),
-                 m.payload[:MAX_KEPT_PAYLOAD]) for m, r in rejections]
+        rows = [
+            (
+                text(m.topic)[:300],
+                r.device_id,
+                r.event_id,
+                r.reason,
+                r.detail,
+                len(m.payload),
+                m.payload[:MAX_KEPT_PAYLOAD],
+            )
+            for m, r in rejections
+        ]
         at_db = self.to_db(at)
         if self.postgres:
             conn.exec_driver_sql(self.rejections_sql, (at_db, *(list(column) for column in zip(*rows, strict=False))))
@@ -68,8 +85,18 @@ class RowWriter:
     def write(self, conn, events: list[DeviceEvent], at: datetime) -> None:
         to_db = self.to_db
         at_db = to_db(at)
-        rows = [(e.device_id, e.event_id, e.type, None if e.device_ts is None else to_db(e.device_ts), e.battery,
-                 e.rssi, e.payload) for e in events]
+        rows = [
+            (
+                e.device_id,
+                e.event_id,
+                e.type,
+                None if e.device_ts is None else to_db(e.device_ts),
+                e.battery,
+                e.rssi,
+                e.payload,
+            )
+            for e in events
+        ]
         seen = sorted({e.device_id for e in events})
         if self.postgres:
             conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows, strict=False))))

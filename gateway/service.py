@@ -25,9 +25,17 @@ class GatewayDied(RuntimeError):
 
 
 class Gateway:
-    def __init__(self, engine: Engine, mqtt_url: str, root: str, gateway_id: str, mqtt5: bool = True,
-                 adapters: tuple[str, ...] = ADAPTERS, ca_file: str | None = None,
-                 heartbeat_every: float = BEAT_EVERY_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        mqtt_url: str,
+        root: str,
+        gateway_id: str,
+        mqtt5: bool = True,
+        adapters: tuple[str, ...] = ADAPTERS,
+        ca_file: str | None = None,
+        heartbeat_every: float = BEAT_EVERY_S,
+    ) -> None:
         self.topics = Topics(root)
         self.ingest = Ingest(engine, self.topics)
         self.link = MqttLink(
@@ -46,9 +54,18 @@ class Gateway:
         self._feedback = threading.Thread(target=self._send_feedback, name="gateway-feedback", daemon=True)
         self.feedback_wake = threading.Event()
         # the row the watchdog reads: beaten only while the writer lives, so a dead writer goes silent
-        self.heartbeat = Heartbeat(self._sessions, "gateway", gateway_id, utcnow, every=heartbeat_every,
-                                   detail=lambda: {"connected": self.link.connected(), "pending": self.ingest.pending(),
-                                                   "broker": self.link.status().as_dict()})
+        self.heartbeat = Heartbeat(
+            self._sessions,
+            "gateway",
+            gateway_id,
+            utcnow,
+            every=heartbeat_every,
+            detail=lambda: {
+                "connected": self.link.connected(),
+                "pending": self.ingest.pending(),
+                "broker": self.link.status().as_dict(),
+            },
+        )
         self._beats = threading.Thread(target=self._beat, name="gateway-heartbeat", daemon=True)
 
     def _beat(self) -> None:
@@ -84,8 +101,11 @@ class Gateway:
         self._feedback.start()
         self._beats.start()
         self.link.start()
-        log.info("gateway.started", broker=f"{self.link.address.host}:{self.link.address.port}",
-                 subscriptions=self.link.subscriptions)
+        log.info(
+            "gateway.started",
+            broker=f"{self.link.address.host}:{self.link.address.port}",
+            subscriptions=self.link.subscriptions,
+        )
 
     def broker_check(self) -> str:
         """For /readyz: "ok", or since when and why the broker is away."""

@@ -29,8 +29,11 @@ class KnownSources:
 
     def _reload(self) -> None:
         with self._engine.connect() as conn:
-            rows = conn.execute(select(Device.adapter, Device.source, Device.id).where(
-                Device.active.is_(True), Device.adapter != "native", Device.source.is_not(None))).all()
+            rows = conn.execute(
+                select(Device.adapter, Device.source, Device.id).where(
+                    Device.active.is_(True), Device.adapter != "native", Device.source.is_not(None)
+                )
+            ).all()
         self._ids = {(adapter, source): device_id for adapter, source, device_id in rows}  # type: ignore[misc]  # the query selects rows with a source
         self._loaded_at = self._clock()
 

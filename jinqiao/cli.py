@@ -30,13 +30,21 @@ def _warn_about_settings(settings: Settings) -> None:
 
     log = structlog.get_logger("jinqiao.settings")
     if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
-        log.warning("settings.twilio_api_url_unused", twilio_api_url=settings.twilio_api_url,
-                    message="JINQIAO_TWILIO_API_URL is set, but without JINQIAO_TWILIO_ACCOUNT_SID, "
-                            "JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM the console notifier is used")
+        log.warning(
+            "settings.twilio_api_url_unused",
+            twilio_api_url=settings.twilio_api_url,
+            message="JINQIAO_TWILIO_API_URL is set, but without JINQIAO_TWILIO_ACCOUNT_SID, "
+            "JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM the console notifier is used",
+        )
     for where, name, closest in unknown_names():
         hint = f"did you mean {closest}?" if closest else "it sets nothing"
-        log.warning("settings.unknown_name", name=name, where=where, closest=closest,
-                    message=f"{name} is not a Jinqiao setting and is ignored; {hint}")
+        log.warning(
+            "settings.unknown_name",
+            name=name,
+            where=where,
+            closest=closest,
+            message=f"{name} is not a Jinqiao setting and is ignored; {hint}",
+        )
 
 
 def _engine(settings: Settings):
@@ -177,8 +185,11 @@ def cmd_user_token(args) -> int:
         print(f"jinqiao user token: {exc}", file=sys.stderr)
         return 1
     print(token)
-    print(f"(API token {accounts.token_id(token)} for {args.name}; send it as 'Authorization: Bearer <token>'; "
-          "it is shown only now)", file=sys.stderr)
+    print(
+        f"(API token {accounts.token_id(token)} for {args.name}; send it as 'Authorization: Bearer <token>'; "
+        "it is shown only now)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -203,8 +214,15 @@ def cmd_device_add(args) -> int:
     settings = _settings()
     engine = _engine(settings)
     try:
-        creds = add_device(session_factory(engine), device_id=args.id, resident_id=args.resident, kind=args.kind,
-                           heartbeat=args.heartbeat, adapter=args.adapter, source=args.source)
+        creds = add_device(
+            session_factory(engine),
+            device_id=args.id,
+            resident_id=args.resident,
+            kind=args.kind,
+            heartbeat=args.heartbeat,
+            adapter=args.adapter,
+            source=args.source,
+        )
     except DeviceError as exc:
         print(f"jinqiao device add: {exc}", file=sys.stderr)
         return 1
@@ -235,13 +253,21 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
     user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
     password = unquote(url.password) if url.password else None
     try:
-        files = export_auth(session_factory(engine), root=settings.mqtt_root, password_file=password_file,
-                            acl_file=acl_file, gateway_user=user, gateway_password=password)
+        files = export_auth(
+            session_factory(engine),
+            root=settings.mqtt_root,
+            password_file=password_file,
+            acl_file=acl_file,
+            gateway_user=user,
+            gateway_password=password,
+        )
     except OSError as exc:
         print(f"{command}: cannot write the Mosquitto files: {exc}", file=sys.stderr)
         return 1
-    print(f"Mosquitto files written: {password_file} ({files.accounts} device accounts), {acl_file}; "
-          "reload Mosquitto (SIGHUP) to apply them")
+    print(
+        f"Mosquitto files written: {password_file} ({files.accounts} device accounts), {acl_file}; "
+        "reload Mosquitto (SIGHUP) to apply them"
+    )
     if files.without_password:
         print(f"no password yet (run `jinqiao device password ID`): {' '.join(files.without_password)}")
     return 0
@@ -268,11 +294,13 @@ def cmd_device_export_auth(args) -> int:
     password_file = args.password_file or settings.mosquitto_password_file
     acl_file = args.acl_file or settings.mosquitto_acl_file
     if not (password_file and acl_file):
-        print("jinqiao device export-auth: give --password-file and --acl-file (or set "
-              "JINQIAO_MOSQUITTO_PASSWORD_FILE and JINQIAO_MOSQUITTO_ACL_FILE)", file=sys.stderr)
+        print(
+            "jinqiao device export-auth: give --password-file and --acl-file (or set "
+            "JINQIAO_MOSQUITTO_PASSWORD_FILE and JINQIAO_MOSQUITTO_ACL_FILE)",
+            file=sys.stderr,
+        )
         return 2
-    return _export_auth(settings, _engine(settings), password_file, acl_file,
-                        "jinqiao device export-auth")
+    return _export_auth(settings, _engine(settings), password_file, acl_file, "jinqiao device export-auth")
 
 
 def _version() -> str:
@@ -285,15 +313,19 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jinqiao", description="Jinqiao 金桥: emergency calls for older people who live alone")
+    parser = argparse.ArgumentParser(
+        prog="jinqiao", description="Jinqiao 金桥: emergency calls for older people who live alone"
+    )
     parser.add_argument("--version", action="version", version=f"jinqiao {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything in one process (single site, demo)").set_defaults(fn=cmd_up)
     sub.add_parser("gateway", help="run the MQTT gateway").set_defaults(fn=cmd_gateway)
     sub.add_parser("dispatcher", help="run the escalation dispatcher").set_defaults(fn=cmd_dispatcher)
     sub.add_parser("web", help="run the board, the API and health endpoints").set_defaults(fn=cmd_web)
-    sub.add_parser("watchdog", help="page the hotline and operators when the dispatchers or the gateway fail "
-                   "(run it apart from them)").set_defaults(fn=cmd_watchdog)
+    sub.add_parser(
+        "watchdog",
+        help="page the hotline and operators when the dispatchers or the gateway fail (run it apart from them)",
+    ).set_defaults(fn=cmd_watchdog)
     imp = sub.add_parser("import", help="import the registry from a YAML file")
     imp.add_argument("file")
     imp.set_defaults(fn=cmd_import)
@@ -303,7 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     user_add = user.add_parser("add", help="add an account (the password is asked twice, or read from stdin)")
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
-    user_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     user_add.set_defaults(fn=cmd_user_add)
     user_token = user.add_parser("token", help="create an API token for an account and print it; or revoke or list")
     user_token.add_argument("name", nargs="?")
@@ -322,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev_add.add_argument("--kind", default="pager", choices=["pager", "pull_cord", "fall_detector"])
     dev_add.add_argument("--heartbeat", default=None, help="supervision interval, e.g. 10m")
     dev_add.add_argument("--adapter", default="native", choices=["native", "zigbee2mqtt", "shelly", "tasmota"])
-    dev_add.add_argument("--source", default=None, help="for an adapter: the Zigbee2MQTT name, Shelly id or Tasmota topic")
+    dev_add.add_argument(
+        "--source", default=None, help="for an adapter: the Zigbee2MQTT name, Shelly id or Tasmota topic"
+    )
     dev_add.set_defaults(fn=cmd_device_add)
     dev_pw = device.add_parser("password", help="give a registered device a new MQTT password and print it")
     dev_pw.add_argument("id")
@@ -363,17 +399,21 @@ def _database_check(command: str, full_command: str) -> int:
     path = url.database if url.get_backend_name() == "sqlite" else None
     if command in CREATORS or not path or path == ":memory:" or os.path.exists(path):
         return 0
-    print(f"jinqiao {full_command}: there is no database at {os.path.abspath(path)} and this command does not create "
-          f"one. Is it elsewhere? Run this where `jinqiao up` or scripts/demo.sh runs (it reads ./{DEFAULT_CONFIG} "
-          "there), or set JINQIAO_CONFIG or JINQIAO_DATABASE_URL; to start a new one, `jinqiao db upgrade`.",
-          file=sys.stderr)
+    print(
+        f"jinqiao {full_command}: there is no database at {os.path.abspath(path)} and this command does not create "
+        f"one. Is it elsewhere? Run this where `jinqiao up` or scripts/demo.sh runs (it reads ./{DEFAULT_CONFIG} "
+        "there), or set JINQIAO_CONFIG or JINQIAO_DATABASE_URL; to start a new one, `jinqiao db upgrade`.",
+        file=sys.stderr,
+    )
     return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _use_local_config()
-    if refused := _database_check(args.command, " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))):
+    if refused := _database_check(
+        args.command, " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))
+    ):
         return refused
     return args.fn(args) or 0
 

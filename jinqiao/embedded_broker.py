@@ -53,10 +53,14 @@ class EmbeddedBroker:
 
     def _check_port_free(self) -> None:
         try:
-            ensure_free(self.host, self.port, "another MQTT broker, or another `jinqiao up`? "
-                        f"Set JINQIAO_MQTT_URL=mqtt://{self.host}:{self.port} to use that broker, "
-                        "JINQIAO_EMBEDDED_BROKER_PORT to start the embedded one on another port, "
-                        "or stop whatever holds the port.")
+            ensure_free(
+                self.host,
+                self.port,
+                "another MQTT broker, or another `jinqiao up`? "
+                f"Set JINQIAO_MQTT_URL=mqtt://{self.host}:{self.port} to use that broker, "
+                "JINQIAO_EMBEDDED_BROKER_PORT to start the embedded one on another port, "
+                "or stop whatever holds the port.",
+            )
         except PortTaken as exc:
             raise BrokerPortTaken(str(exc)) from None
 

@@ -72,8 +72,15 @@ def run_gateway(settings: Settings) -> int:
         raise SystemExit("JINQIAO_MQTT_URL: `jinqiao gateway` needs a broker; only `jinqiao up` embeds one")
     stopper = Stopper(threading.Event())
     install_signal_handlers(stopper)
-    gateway = Gateway(engine, settings.mqtt_url, settings.mqtt_root, settings.gateway_id, mqtt5=True,  # type: ignore[arg-type]  # not embedded (checked above): the URL is set
-                      adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
+    gateway = Gateway(
+        engine,
+        settings.mqtt_url,  # type: ignore[arg-type]  # not embedded (checked above): the URL is set
+        settings.mqtt_root,
+        settings.gateway_id,
+        mqtt5=True,
+        adapters=settings.adapter_list,
+        ca_file=settings.mqtt_ca_file,
+    )
     app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
     try:
@@ -89,17 +96,27 @@ def run_gateway(settings: Settings) -> int:
 def ensure_http_port_free(settings: Settings, port: int | None = None, variable: str = "JINQIAO_HTTP_PORT") -> None:
     """Before anything starts: a dispatcher that pages people and then finds its port taken has
     already acted; better to refuse at once. Raises PortTaken."""
-    ensure_free(settings.http_host, port or settings.http_port,
-                f"another jinqiao process on it? Stop it, or set {variable} to a free port "
-                "(and JINQIAO_PUBLIC_URL to match, for the Twilio callbacks).")
+    ensure_free(
+        settings.http_host,
+        port or settings.http_port,
+        f"another jinqiao process on it? Stop it, or set {variable} to a free port "
+        "(and JINQIAO_PUBLIC_URL to match, for the Twilio callbacks).",
+    )
 
 
 def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | None = None) -> None:
     """Run uvicorn in this thread; `watch` runs every second and may ask the process to stop."""
     # open board streams must not hold a shutdown up: they reconnect to the next process
     # log_config=None: uvicorn's lines go through our formatter (core/logs.py), one format per run
-    config = uvicorn.Config(app, host=settings.http_host, port=port or settings.http_port, log_level="warning",
-                            log_config=None, lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=port or settings.http_port,
+        log_level="warning",
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # our Stopper owns the signals
 
@@ -119,8 +136,13 @@ def _serve_http(settings: Settings, app, stopper: Stopper, watch, port: int | No
 
 def dispatcher_app(readiness: Readiness, dispatcher: Dispatcher, engine, secure_cookies: bool = False) -> FastAPI:
     """The board, the API and the Twilio webhooks, over one dispatcher's Alerts shell (`jinqiao up`)."""
-    web = Web.of(session_factory(engine), dispatcher.alerts, now=dispatcher.alerts.now, secure_cookies=secure_cookies,
-                 supervision=dispatcher.supervisor.rules)  # type: ignore[union-attr]  # built with one
+    web = Web.of(
+        session_factory(engine),
+        dispatcher.alerts,
+        now=dispatcher.alerts.now,
+        secure_cookies=secure_cookies,
+        supervision=dispatcher.supervisor.rules,  # type: ignore[union-attr]  # build_dispatcher makes one
+    )
     return web_app(readiness, web, [twilio_router(dispatcher.webhooks)])
 
 
@@ -139,8 +161,13 @@ def run_web(settings: Settings) -> int:
     # the Alerts shell alone: an ack or a resolve queues its messages in the outbox and wakes the
     # dispatcher's sender by NOTIFY (PostgreSQL) or its next tick; this process sends nothing
     alerts = Alerts(sessions, utcnow)
-    web = Web.of(sessions, alerts, now=utcnow, secure_cookies=secure_cookies(settings),
-                 supervision=Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low))
+    web = Web.of(
+        sessions,
+        alerts,
+        now=utcnow,
+        secure_cookies=secure_cookies(settings),
+        supervision=Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low),
+    )
     # no broker link here: the board's banner shows the broker as the gateways last reported it
     readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, utcnow))
     app = web_app(readiness, web)
@@ -182,8 +209,15 @@ def run_up(settings: Settings) -> int:
     if settings.embedded_broker:
         broker = EmbeddedBroker("127.0.0.1", settings.embedded_broker_port)
         broker.start()
-    gateway = Gateway(engine, mqtt_url_of(settings, broker), settings.mqtt_root, settings.gateway_id,
-                      mqtt5=broker is None, adapters=settings.adapter_list, ca_file=settings.mqtt_ca_file)
+    gateway = Gateway(
+        engine,
+        mqtt_url_of(settings, broker),
+        settings.mqtt_root,
+        settings.gateway_id,
+        mqtt5=broker is None,
+        adapters=settings.adapter_list,
+        ca_file=settings.mqtt_ca_file,
+    )
     dispatcher = build_dispatcher(settings, engine)
     gateway.ingest.on_stored = dispatcher.engine.wake
     dispatcher.start()
@@ -197,8 +231,12 @@ def run_up(settings: Settings) -> int:
         if broker and not broker.alive():
             raise RuntimeError("the embedded broker stopped")
 
-    log.info("jinqiao.up", http=f"http://{settings.http_host}:{settings.http_port}/",
-             database=settings.database_url.split("@")[-1], broker=mqtt_url_of(settings, broker))
+    log.info(
+        "jinqiao.up",
+        http=f"http://{settings.http_host}:{settings.http_port}/",
+        database=settings.database_url.split("@")[-1],
+        broker=mqtt_url_of(settings, broker),
+    )
     try:
         _serve_http(settings, dispatcher_app(readiness, dispatcher, engine, secure_cookies(settings)), stopper, watch)
     finally:
@@ -220,8 +258,12 @@ def run_watchdog(settings: Settings) -> int:
     loop = build_watchdog(settings, session_factory(engine), utcnow)
     loop.start()
     try:
-        _serve_http(settings.model_copy(update={"http_port": settings.watchdog_http_port}),
-                    create_app(Readiness(engine)), stopper, loop.check)
+        _serve_http(
+            settings.model_copy(update={"http_port": settings.watchdog_http_port}),
+            create_app(Readiness(engine)),
+            stopper,
+            loop.check,
+        )
     finally:
         loop.stop()
     return 0 if (stopper.reason or "").startswith(("SIG", "http")) else 3

@@ -43,8 +43,9 @@ class StoredCalendar:
             return
         days = load_calendar_days(s)
         if self.calendar.set_overrides(days):
-            structlog.get_logger().info("roster.calendar_days_loaded", days=len(days),
-                                        years=sorted({day.year for day in days}))
+            structlog.get_logger().info(
+                "roster.calendar_days_loaded", days=len(days), years=sorted({day.year for day in days})
+            )
         self._loaded_at = now
 
     def day_kind(self, day: dt.date) -> str:

@@ -54,42 +54,85 @@ def _drop_none(d: dict) -> dict:
 def export_registry(s: Session) -> dict[str, Any]:
     """The active registry in the import file's form (durations as '<n>s')."""
     members: dict[str, list[str]] = {}
-    for m in s.scalars(select(BuildingPartyMember).order_by(BuildingPartyMember.building_id,
-                                                            BuildingPartyMember.position)):
+    for m in s.scalars(
+        select(BuildingPartyMember).order_by(BuildingPartyMember.building_id, BuildingPartyMember.position)
+    ):
         members.setdefault(m.building_id, []).append(m.responder_id)
     buildings: dict[str, list[dict]] = {}
     for b in s.scalars(select(Building).where(Building.active.is_(True)).order_by(Building.id)):
         buildings.setdefault(b.community_id, []).append(
-            {"id": b.id, "name": b.name, "party_members": members.get(b.id, [])})
+            {"id": b.id, "name": b.name, "party_members": members.get(b.id, [])}
+        )
     contacts: dict[str, list[dict]] = {}
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
         contacts.setdefault(c.resident_id, []).append({"name": c.name, "phone": c.phone, "notify": c.notify})
     doc: dict[str, Any] = {
-        "communities": [_drop_none({"id": c.id, "name": c.name, "timezone": c.timezone, "mediator": c.mediator_id,
-                                    "buildings": buildings.get(c.id, [])})
-                        for c in s.scalars(select(Community).where(Community.active.is_(True)).order_by(Community.id))],
-        "residents": [_drop_none({"id": r.id, "name": r.name, "building": r.building_id, "address": r.address,
-                                  "phone": r.phone, "lives_alone": r.lives_alone, "language": r.language,
-                                  "medical_notes": r.medical_notes,
-                                  "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
-                                  "contacts": contacts.get(r.id, [])})
-                      for r in s.scalars(select(Resident).where(Resident.active.is_(True)).order_by(Resident.id))],
-        "devices": [_drop_none({"id": d.id, "resident": d.resident_id, "kind": d.kind, "adapter": d.adapter,
-                                "source": d.source, "heartbeat": _seconds(d.heartbeat_s)})
-                    for d in s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id))],
-        "responders": [{"id": p.id, "name": p.name, "phone": p.phone, "language": p.language}
-                       for p in s.scalars(select(Responder).where(Responder.active.is_(True)).order_by(Responder.id))],
+        "communities": [
+            _drop_none(
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "timezone": c.timezone,
+                    "mediator": c.mediator_id,
+                    "buildings": buildings.get(c.id, []),
+                }
+            )
+            for c in s.scalars(select(Community).where(Community.active.is_(True)).order_by(Community.id))
+        ],
+        "residents": [
+            _drop_none(
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "building": r.building_id,
+                    "address": r.address,
+                    "phone": r.phone,
+                    "lives_alone": r.lives_alone,
+                    "language": r.language,
+                    "medical_notes": r.medical_notes,
+                    "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
+                    "contacts": contacts.get(r.id, []),
+                }
+            )
+            for r in s.scalars(select(Resident).where(Resident.active.is_(True)).order_by(Resident.id))
+        ],
+        "devices": [
+            _drop_none(
+                {
+                    "id": d.id,
+                    "resident": d.resident_id,
+                    "kind": d.kind,
+                    "adapter": d.adapter,
+                    "source": d.source,
+                    "heartbeat": _seconds(d.heartbeat_s),
+                }
+            )
+            for d in s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id))
+        ],
+        "responders": [
+            {"id": p.id, "name": p.name, "phone": p.phone, "language": p.language}
+            for p in s.scalars(select(Responder).where(Responder.active.is_(True)).order_by(Responder.id))
+        ],
     }
     shifts = s.scalars(select(RosterShift).order_by(RosterShift.day_kind, RosterShift.position)).all()
     if shifts:
-        doc["hotline"] = {kind: [{"from": sh.start, "to": sh.end, "responder": sh.responder_id}
-                                 for sh in shifts if sh.day_kind == kind] for kind in DAY_KINDS}
+        doc["hotline"] = {
+            kind: [
+                {"from": sh.start, "to": sh.end, "responder": sh.responder_id} for sh in shifts if sh.day_kind == kind
+            ]
+            for kind in DAY_KINDS
+        }
     tiers = s.scalars(select(EscalationTier).order_by(EscalationTier.position)).all()
     if tiers:
         expiry = s.get(PolicySetting, ACK_EXPIRY_KEY)
-        doc["escalation"] = _drop_none({
-            "tiers": [{"tier": t.tier, "channels": list(t.channels), "timeout": _seconds(t.timeout_s)} for t in tiers],
-            "ack_expiry": f"{expiry.value}s" if expiry else None})
+        doc["escalation"] = _drop_none(
+            {
+                "tiers": [
+                    {"tier": t.tier, "channels": list(t.channels), "timeout": _seconds(t.timeout_s)} for t in tiers
+                ],
+                "ack_expiry": f"{expiry.value}s" if expiry else None,
+            }
+        )
     days = s.scalars(select(CalendarDay).order_by(CalendarDay.day)).all()
     doc["calendar"] = {name: day_spans(d.day for d in days if d.kind == kind) for name, kind in CALENDAR_KINDS.items()}
     return doc
@@ -131,21 +174,23 @@ class RegistryEditor:
             if any(e["id"] == entry["id"] for e in doc[section]):
                 raise EntryExists(f"{section}: '{entry['id']}' exists already (edit it with PUT)")
             doc[section].append(entry)
+
         self.change(mutate)
 
-    def replace(self, section: str, entry_id: str, entry: dict[str, Any],
-                keep: tuple[str, ...] = ()) -> None:
+    def replace(self, section: str, entry_id: str, entry: dict[str, Any], keep: tuple[str, ...] = ()) -> None:
         def mutate(doc: dict) -> None:
             i = self._index(doc, section, entry_id)
             for key in keep:  # children edited elsewhere (a community's buildings)
                 if key in doc[section][i]:
                     entry[key] = doc[section][i][key]
             doc[section][i] = entry
+
         self.change(mutate)
 
     def deactivate(self, section: str, entry_id: str) -> None:
         def mutate(doc: dict) -> None:
             del doc[section][self._index(doc, section, entry_id)]
+
         self.change(mutate)
 
     @staticmethod
@@ -159,8 +204,12 @@ class RegistryEditor:
 
     def put_building(self, community_id: str, building: dict[str, Any], *, create: bool) -> None:
         def mutate(doc: dict) -> None:
-            where = [(c, i) for c in doc["communities"] for i, b in enumerate(c.get("buildings", []))
-                     if b["id"] == building["id"]]
+            where = [
+                (c, i)
+                for c in doc["communities"]
+                for i, b in enumerate(c.get("buildings", []))
+                if b["id"] == building["id"]
+            ]
             if create and where:
                 raise EntryExists(f"buildings: '{building['id']}' exists already (edit it with PUT)")
             if not create and not where:
@@ -169,6 +218,7 @@ class RegistryEditor:
                 del c["buildings"][i]
             community = doc["communities"][self._index(doc, "communities", community_id)]
             community.setdefault("buildings", []).append(building)
+
         self.change(mutate)
 
     def deactivate_building(self, building_id: str) -> None:
@@ -179,6 +229,7 @@ class RegistryEditor:
                         del c["buildings"][i]
                         return
             raise EntryNotFound(f"buildings: no active entry '{building_id}'")
+
         self.change(mutate)
 
     # --- mappings --------------------------------------------------------------------------------
@@ -186,8 +237,16 @@ class RegistryEditor:
     def set_section(self, section: str, value: dict[str, Any]) -> None:
         def mutate(doc: dict) -> None:
             doc[section] = value
+
         self.change(mutate)
 
 
-__all__ = ["RegistryEditor", "EntryNotFound", "EntryExists", "RegistryError", "export_registry", "to_file_form",
-           "SECTIONS"]
+__all__ = [
+    "RegistryEditor",
+    "EntryNotFound",
+    "EntryExists",
+    "RegistryError",
+    "export_registry",
+    "to_file_form",
+    "SECTIONS",
+]

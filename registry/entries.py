@@ -65,7 +65,9 @@ class Away(_Model):
     """The resident is away (with family, in hospital): no wellness or device alerts meanwhile."""
 
     start: Annotated[object, BeforeValidator(_away_time)] = Field(alias="from")
-    end: Annotated[object, BeforeValidator(_away_time)] | None = Field(default=None, alias="to")  # None: until further notice
+    end: Annotated[object, BeforeValidator(_away_time)] | None = Field(
+        default=None, alias="to"
+    )  # None: until further notice
 
 
 class Contact(_Model):

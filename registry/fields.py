@@ -65,7 +65,7 @@ def _phone(value: Any) -> str:
 
 
 def parse_duration(value: Any) -> int:
-    """"90s", "2m", "24h", "1h30m" → seconds (> 0)."""
+    """ "90s", "2m", "24h", "1h30m" → seconds (> 0)."""
     m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value) if isinstance(value, str) else None
     if not m or not value:
         raise ValueError(f"bad duration '{value}'")
@@ -110,8 +110,11 @@ def _away_time(value: Any) -> date | datetime:
     """A day (`2026-12-10`) or an instant with its zone (`2026-12-10T08:00:00+08:00`)."""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value or " " in value \
+            value = (
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if "T" in value or " " in value
                 else date.fromisoformat(value)
+            )
         except ValueError:
             pass
     if isinstance(value, datetime):
@@ -184,12 +187,23 @@ def day_spans(days: Iterable[date]) -> list[str]:
 Id = Annotated[str, BeforeValidator(_id)]
 Phone = Annotated[str, BeforeValidator(_phone)]
 # Text in the file and the API ("2m"), seconds once validated; the JSON schema says what to send.
-Duration = Annotated[int, BeforeValidator(parse_duration),
-                     WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$", "examples": ["2m", "1h30m"]})]
+Duration = Annotated[
+    int,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$", "examples": ["2m", "1h30m"]}),
+]
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
-DaySpan = Annotated[str, BeforeValidator(_day_span),
-                    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$",
-                                    "examples": ["2027-01-01", "2027-02-06..2027-02-12"]})]
+DaySpan = Annotated[
+    str,
+    BeforeValidator(_day_span),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$",
+            "examples": ["2027-01-01", "2027-02-06..2027-02-12"],
+        }
+    ),
+]
 ShiftEnd = Annotated[str, BeforeValidator(lambda v: _time_of_day(v, allow_2400=True))]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 Language = Annotated[str, BeforeValidator(_language)]

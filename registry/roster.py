@@ -144,7 +144,8 @@ class ChinaCalendar:
             return
         self._warned_years.add(year)
         structlog.get_logger().warning(
-            "roster.calendar_missing_year", year=year,
+            "roster.calendar_missing_year",
+            year=year,
             overrides=sum(1 for day in self.overrides if day.year == year),
         )
 
@@ -175,8 +176,9 @@ def on_duty(shifts: Sequence[Shift], calendar: HolidayCalendar, tz: ZoneInfo, at
     return list(found)
 
 
-def next_change(shifts: Sequence[Shift], calendar: HolidayCalendar, tz: ZoneInfo,
-                at: dt.datetime) -> dt.datetime | None:
+def next_change(
+    shifts: Sequence[Shift], calendar: HolidayCalendar, tz: ZoneInfo, at: dt.datetime
+) -> dt.datetime | None:
     """The first instant after `at` (UTC) at which the on-duty set differs, within 8 days; else None.
 
     The set can change only where the local wall clock reaches a shift boundary or midnight, or

@@ -77,13 +77,17 @@ class ImportReport:
         return sum(c.changed for c in self.tables.values())
 
     def __str__(self) -> str:
-        lines = [f"{table}: " + ", ".join(f"{n} {what}" for what, n in vars(c).items() if n)
-                 for table, c in self.tables.items() if c.changed]
+        lines = [
+            f"{table}: " + ", ".join(f"{n} {what}" for what, n in vars(c).items() if n)
+            for table, c in self.tables.items()
+            if c.changed
+        ]
         return "\n".join(lines) or "no changes"
 
 
-def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc, *,
-                    now: datetime | None = None) -> ImportReport:
+def import_registry(
+    sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc, *, now: datetime | None = None
+) -> ImportReport:
     """Make the registry tables match the file, all or nothing. Raises RegistryError.
 
     `now` (default: the wall clock) is recorded as a resident's `checkin_since` when their check-in
@@ -97,56 +101,149 @@ def import_registry(sessions: sessionmaker[Session], path_or_doc: str | os.PathL
     report = ImportReport()
     with transaction(sessions) as s:
         _write(s, doc, report, now or utcnow())
-    structlog.get_logger().info("registry.imported", changed=report.changed,
-                                **{t: vars(c) for t, c in report.tables.items() if c.changed})
+    structlog.get_logger().info(
+        "registry.imported", changed=report.changed, **{t: vars(c) for t, c in report.tables.items() if c.changed}
+    )
     return report
 
 
 def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) -> None:
     # Parents first, each section flushed before the next: the rows it refers to must exist.
     entity: dict[str, Any] = dict(key=lambda r: r.id, deactivate=True)
-    _sync(s, ResponderRow, report, **entity, desired={
-        r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, active=True) for r in doc.responders})
-    _sync(s, CommunityRow, report, **entity, desired={
-        c.id: dict(id=c.id, name=c.name, timezone=c.timezone, mediator_id=c.mediator, active=True)
-        for c in doc.communities})
-    _sync(s, BuildingRow, report, **entity, desired={
-        b.id: dict(id=b.id, community_id=c.id, name=b.name, active=True) for c in doc.communities for b in c.buildings})
+    _sync(
+        s,
+        ResponderRow,
+        report,
+        **entity,
+        desired={
+            r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, active=True) for r in doc.responders
+        },
+    )
+    _sync(
+        s,
+        CommunityRow,
+        report,
+        **entity,
+        desired={
+            c.id: dict(id=c.id, name=c.name, timezone=c.timezone, mediator_id=c.mediator, active=True)
+            for c in doc.communities
+        },
+    )
+    _sync(
+        s,
+        BuildingRow,
+        report,
+        **entity,
+        desired={
+            b.id: dict(id=b.id, community_id=c.id, name=b.name, active=True)
+            for c in doc.communities
+            for b in c.buildings
+        },
+    )
     building_ids = {b.id for c in doc.communities for b in c.buildings}
-    _sync(s, BuildingPartyMember, report, key=lambda r: (r.building_id, r.responder_id),
-          only=lambda r: r.building_id in building_ids, desired={
-              (b.id, m): dict(building_id=b.id, responder_id=m, position=i)
-              for c in doc.communities for b in c.buildings for i, m in enumerate(b.party_members)})
+    _sync(
+        s,
+        BuildingPartyMember,
+        report,
+        key=lambda r: (r.building_id, r.responder_id),
+        only=lambda r: r.building_id in building_ids,
+        desired={
+            (b.id, m): dict(building_id=b.id, responder_id=m, position=i)
+            for c in doc.communities
+            for b in c.buildings
+            for i, m in enumerate(b.party_members)
+        },
+    )
     zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
-    residents = {r.id: dict(id=r.id, name=r.name, building_id=r.building, address=r.address, phone=r.phone,
-                            lives_alone=r.lives_alone, language=r.language, medical_notes=r.medical_notes,
-                            checkin_deadline=r.checkin.deadline if r.checkin else None,
-                            **_away_columns(r, zones), active=True)
-                 for r in doc.residents}
+    residents = {
+        r.id: dict(
+            id=r.id,
+            name=r.name,
+            building_id=r.building,
+            address=r.address,
+            phone=r.phone,
+            lives_alone=r.lives_alone,
+            language=r.language,
+            medical_notes=r.medical_notes,
+            checkin_deadline=r.checkin.deadline if r.checkin else None,
+            **_away_columns(r, zones),
+            active=True,
+        )
+        for r in doc.residents
+    }
     _checkin_since(s, residents, now)
     _sync(s, ResidentRow, report, **entity, desired=residents)
     resident_ids = {r.id for r in doc.residents}
     # Contacts of residents no longer in the file stay with them: the resident is only deactivated.
-    _sync(s, ContactRow, report, key=lambda r: (r.resident_id, r.phone),
-          only=lambda r: r.resident_id in resident_ids, desired={
-              (r.id, c.phone): dict(resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, position=i)
-              for r in doc.residents for i, c in enumerate(r.contacts)})
+    _sync(
+        s,
+        ContactRow,
+        report,
+        key=lambda r: (r.resident_id, r.phone),
+        only=lambda r: r.resident_id in resident_ids,
+        desired={
+            (r.id, c.phone): dict(resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, position=i)
+            for r in doc.residents
+            for i, c in enumerate(r.contacts)
+        },
+    )
     _free_device_sources(s, doc, report)
-    _sync(s, DeviceRow, report, **entity, desired={
-        d.id: dict(id=d.id, resident_id=d.resident, kind=d.kind, adapter=d.adapter, source=d.source,
-                   heartbeat_s=d.heartbeat, active=True) for d in doc.devices})
+    _sync(
+        s,
+        DeviceRow,
+        report,
+        **entity,
+        desired={
+            d.id: dict(
+                id=d.id,
+                resident_id=d.resident,
+                kind=d.kind,
+                adapter=d.adapter,
+                source=d.source,
+                heartbeat_s=d.heartbeat,
+                active=True,
+            )
+            for d in doc.devices
+        },
+    )
     hotline = doc.hotline or Hotline()
-    _sync(s, RosterShift, report, key=lambda r: (r.day_kind, r.position), desired={
-        (kind, i): dict(day_kind=kind, position=i, start=sh.start, end=sh.end, responder_id=sh.responder)
-        for kind in DAY_KINDS for i, sh in enumerate(getattr(hotline, kind))})
-    _sync(s, EscalationTier, report, key=lambda r: r.position, desired={
-        i: dict(position=i, tier=t.tier, channels=list(t.channels), timeout_s=t.timeout)
-        for i, t in enumerate(doc.escalation.tiers)})
-    _sync(s, PolicySetting, report, key=lambda r: r.key, only=lambda r: r.key == ACK_EXPIRY_KEY, desired={
-        ACK_EXPIRY_KEY: dict(key=ACK_EXPIRY_KEY, value=str(doc.escalation.ack_expiry))})
+    _sync(
+        s,
+        RosterShift,
+        report,
+        key=lambda r: (r.day_kind, r.position),
+        desired={
+            (kind, i): dict(day_kind=kind, position=i, start=sh.start, end=sh.end, responder_id=sh.responder)
+            for kind in DAY_KINDS
+            for i, sh in enumerate(getattr(hotline, kind))
+        },
+    )
+    _sync(
+        s,
+        EscalationTier,
+        report,
+        key=lambda r: r.position,
+        desired={
+            i: dict(position=i, tier=t.tier, channels=list(t.channels), timeout_s=t.timeout)
+            for i, t in enumerate(doc.escalation.tiers)
+        },
+    )
+    _sync(
+        s,
+        PolicySetting,
+        report,
+        key=lambda r: r.key,
+        only=lambda r: r.key == ACK_EXPIRY_KEY,
+        desired={ACK_EXPIRY_KEY: dict(key=ACK_EXPIRY_KEY, value=str(doc.escalation.ack_expiry))},
+    )
     if "calendar" in doc.model_fields_set:  # see RegistryDoc.calendar
-        _sync(s, CalendarDay, report, key=lambda r: r.day, desired={
-            day: dict(day=day, kind=kind) for day, kind in calendar_days(doc.calendar).items()})
+        _sync(
+            s,
+            CalendarDay,
+            report,
+            key=lambda r: r.day,
+            desired={day: dict(day=day, kind=kind) for day, kind in calendar_days(doc.calendar).items()},
+        )
 
 
 def _checkin_since(s: Session, residents: dict[str, dict[str, Any]], now: datetime) -> None:
@@ -161,8 +258,11 @@ def _checkin_since(s: Session, residents: dict[str, dict[str, Any]], now: dateti
             values["checkin_since"] = now if deadline else None
             continue
         was_away = _away_at(row.away_from, row.away_to, now)
-        if deadline and was_away and not _away_at(values.get("away_from", row.away_from),
-                                                  values.get("away_to", row.away_to), now):
+        if (
+            deadline
+            and was_away
+            and not _away_at(values.get("away_from", row.away_from), values.get("away_to", row.away_to), now)
+        ):
             values["checkin_since"] = now
 
 
@@ -181,9 +281,16 @@ def _away_columns(r: Resident, zones: dict[str, str]) -> dict[str, datetime | No
     return {"away_from": start, "away_to": end}
 
 
-def _sync(s: Session, model: Any, report: ImportReport, *, key: Callable[[Any], Hashable],
-          desired: Mapping[Any, Mapping[str, Any]], deactivate: bool = False,
-          only: Callable[[Any], bool] = lambda r: True) -> None:
+def _sync(
+    s: Session,
+    model: Any,
+    report: ImportReport,
+    *,
+    key: Callable[[Any], Hashable],
+    desired: Mapping[Any, Mapping[str, Any]],
+    deactivate: bool = False,
+    only: Callable[[Any], bool] = lambda r: True,
+) -> None:
     """Make the rows of `model` (those `only` selects) match `desired`, writing only what differs.
 
     Rows missing from `desired` are deactivated (entities) or deleted (child rows).
@@ -223,10 +330,15 @@ def _free_device_sources(s: Session, doc: RegistryDoc, report: ImportReport) -> 
     """Release an (adapter, source) the file gives to another device, so that moves and swaps
     do not trip the unique constraint. A device left out of the file loses it for good: the
     gateway must map each physical source to exactly one device."""
-    claimed: dict[tuple[str, str | None], str] = {(d.adapter, d.source): d.id for d in doc.devices if d.source is not None}
+    claimed: dict[tuple[str, str | None], str] = {
+        (d.adapter, d.source): d.id for d in doc.devices if d.source is not None
+    }
     in_file = {d.id for d in doc.devices}
-    freed = [row for row in s.scalars(select(DeviceRow).where(DeviceRow.source.is_not(None))).all()
-             if claimed.get((row.adapter, row.source), row.id) != row.id]
+    freed = [
+        row
+        for row in s.scalars(select(DeviceRow).where(DeviceRow.source.is_not(None))).all()
+        if claimed.get((row.adapter, row.source), row.id) != row.id
+    ]
     for row in freed:
         row.source = None
         if row.id not in in_file:

@@ -48,20 +48,23 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers
-            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def read_yaml(text: str | bytes) -> Any:
@@ -84,7 +87,7 @@ def read_yaml(text: str | bytes) -> Any:
 def _not_utf8(data: bytes, e: UnicodeDecodeError) -> str:
     """Windows editors in China save as GBK by default; YAML's own message (`unacceptable character
     #x00ce`) does not say what to do."""
-    line = data[:e.start].count(b"\n") + 1
+    line = data[: e.start].count(b"\n") + 1
     try:
         data.decode("gbk")
         looks = " (it looks like GBK, the Chinese Windows default)"
@@ -103,7 +106,10 @@ def load_registry_file(path: str | os.PathLike[str]) -> RegistryDoc:
 
 
 _LISTS: dict[str, type[_Model]] = {
-    "communities": Community, "residents": Resident, "devices": Device, "responders": Responder,
+    "communities": Community,
+    "residents": Resident,
+    "devices": Device,
+    "responders": Responder,
 }
 _MAPPINGS: dict[str, type[_Model]] = {"hotline": Hotline, "escalation": Escalation, "calendar": Calendar}
 
@@ -113,8 +119,9 @@ def validate_registry(raw: Any) -> RegistryDoc:
     if raw is None:
         raise RegistryError(["the file is empty"])
     if not isinstance(raw, dict):
-        raise RegistryError([f"top level: expected a mapping of sections ({', '.join([*_LISTS, *_MAPPINGS])}), "
-                             f"got {_kind(raw)}"])
+        raise RegistryError(
+            [f"top level: expected a mapping of sections ({', '.join([*_LISTS, *_MAPPINGS])}), got {_kind(raw)}"]
+        )
     problems = [f"unknown section '{key}'" for key in raw if key not in _LISTS and key not in _MAPPINGS]
     # Entries are validated one by one, so a bad entry still lets the others be cross-checked.
     valid: dict[str, Any] = {}
@@ -134,8 +141,9 @@ def validate_registry(raw: Any) -> RegistryDoc:
         problems.append("escalation: required (the tiers to notify and their timeouts)")
     if "calendar" not in raw:
         del valid["calendar"]  # not in the document's fields_set: the import leaves the stored days alone
-    problems += check_registry(RegistryDoc.model_construct(**valid), ids=_raw_ids(raw),
-                               hotline_given=raw.get("hotline") is not None)
+    problems += check_registry(
+        RegistryDoc.model_construct(**valid), ids=_raw_ids(raw), hotline_given=raw.get("hotline") is not None
+    )
     if problems:
         raise RegistryError(problems)
     return RegistryDoc(**valid)
@@ -178,20 +186,29 @@ def _kind(value: Any) -> str:
 def _raw_ids(raw: dict) -> dict[str, list[str]]:
     """The ids the file defines, valid entries or not: a bad entry must not also make every
     reference to it fail, and a duplicate is a duplicate even when one copy has other faults."""
+
     def ids(items: Any) -> list[str]:
         items = items if isinstance(items, list) else []
         return [str(x["id"]) for x in items if isinstance(x, dict) and x.get("id") is not None]
 
-    communities = [c for c in raw.get("communities") or [] if isinstance(c, dict)] \
-        if isinstance(raw.get("communities"), list) else []
-    return {"communities": ids(communities), "buildings": [i for c in communities for i in ids(c.get("buildings"))],
-            **{section: ids(raw.get(section)) for section in ("residents", "devices", "responders")}}
+    communities = (
+        [c for c in raw.get("communities") or [] if isinstance(c, dict)]
+        if isinstance(raw.get("communities"), list)
+        else []
+    )
+    return {
+        "communities": ids(communities),
+        "buildings": [i for c in communities for i in ids(c.get("buildings"))],
+        **{section: ids(raw.get(section)) for section in ("residents", "devices", "responders")},
+    }
 
 
 def _doc_ids(doc: RegistryDoc) -> dict[str, list[str]]:
-    return {"communities": [c.id for c in doc.communities],
-            "buildings": [b.id for c in doc.communities for b in c.buildings],
-            **{section: [e.id for e in getattr(doc, section)] for section in ("residents", "devices", "responders")}}
+    return {
+        "communities": [c.id for c in doc.communities],
+        "buildings": [b.id for c in doc.communities for b in c.buildings],
+        **{section: [e.id for e in getattr(doc, section)] for section in ("residents", "devices", "responders")},
+    }
 
 
 def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, hotline_given: bool = False) -> list[str]:
@@ -201,8 +218,9 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
     missing from `doc`, so that their absence does not raise a second, misleading problem.
     """
     ids = _doc_ids(doc) if ids is None else ids
-    problems = [f"duplicate id '{i}' in {section}"
-                for section, found in ids.items() for i, n in Counter(found).items() if n > 1]
+    problems = [
+        f"duplicate id '{i}' in {section}" for section, found in ids.items() for i, n in Counter(found).items() if n > 1
+    ]
     responders, buildings, residents = set(ids["responders"]), set(ids["buildings"]), set(ids["residents"])
 
     def ref(where: str, kind: str, value: str | None, pool: set[str]) -> None:
@@ -269,16 +287,23 @@ def calendar_conflicts(calendar: Calendar) -> list[str]:
                 there = owner.setdefault(day, here)
                 if there[0] != field_name:
                     clashes.setdefault((here, there))
-    return [f"calendar.{a}[{i}]: '{span}' overlaps {b}[{j}] '{other}' (a day is a {CALENDAR_KINDS[a]} "
-            f"or a {CALENDAR_KINDS[b]}, not both)" for (a, i, span), (b, j, other) in clashes]
+    return [
+        f"calendar.{a}[{i}]: '{span}' overlaps {b}[{j}] '{other}' (a day is a {CALENDAR_KINDS[a]} "
+        f"or a {CALENDAR_KINDS[b]}, not both)"
+        for (a, i, span), (b, j, other) in clashes
+    ]
 
 
 def calendar_days(calendar: Calendar | None) -> dict[date, str]:
     """Day → kind of day (workday | weekend | holiday), for a checked calendar."""
     if calendar is None:
         return {}
-    return {day: kind for field_name, kind in CALENDAR_KINDS.items()
-            for span in getattr(calendar, field_name) for day in span_days(span)}
+    return {
+        day: kind
+        for field_name, kind in CALENDAR_KINDS.items()
+        for span in getattr(calendar, field_name)
+        for day in span_days(span)
+    }
 
 
 def roster_gaps(kind: str, shifts: Iterable[Shift]) -> list[tuple[str, str]]:

@@ -53,16 +53,30 @@ from web.accounts import Accounts  # noqa: E402
 
 def registry(n: int) -> dict:
     return {
-        "communities": [{"id": "c", "name": "测试社区", "mediator": "med",
-                         "buildings": [{"id": "b", "name": "1幢", "party_members": ["pm"]}]}],
+        "communities": [
+            {
+                "id": "c",
+                "name": "测试社区",
+                "mediator": "med",
+                "buildings": [{"id": "b", "name": "1幢", "party_members": ["pm"]}],
+            }
+        ],
         "residents": [{"id": f"r{i}", "name": f"居民{i}", "building": "b", "address": f"1幢{i}室"} for i in range(n)],
         "devices": [{"id": f"d{i}", "resident": f"r{i}"} for i in range(n)],
-        "responders": [{"id": "pm", "name": "党员", "phone": "+8613900000001"},
-                       {"id": "med", "name": "调解员", "phone": "+8613900000004"},
-                       {"id": "duty", "name": "值班", "phone": "+8613900000005"}],
-        "hotline": {k: [{"from": "00:00", "to": "24:00", "responder": "duty"}] for k in ("workday", "weekend", "holiday")},
-        "escalation": {"tiers": [{"tier": "building", "channels": ["sms"], "timeout": "2m"},
-                                 {"tier": "hotline", "channels": ["sms"], "timeout": "2m"}]},
+        "responders": [
+            {"id": "pm", "name": "党员", "phone": "+8613900000001"},
+            {"id": "med", "name": "调解员", "phone": "+8613900000004"},
+            {"id": "duty", "name": "值班", "phone": "+8613900000005"},
+        ],
+        "hotline": {
+            k: [{"from": "00:00", "to": "24:00", "responder": "duty"}] for k in ("workday", "weekend", "holiday")
+        },
+        "escalation": {
+            "tiers": [
+                {"tier": "building", "channels": ["sms"], "timeout": "2m"},
+                {"tier": "hotline", "channels": ["sms"], "timeout": "2m"},
+            ]
+        },
     }
 
 
@@ -83,8 +97,10 @@ class BoardClient:
                 raise
 
     def _read(self) -> None:
-        with httpx.Client(timeout=httpx.Timeout(10, read=None)) as http, \
-                http.stream("GET", self.url + "/api/v1/stream", headers=self.headers) as r:
+        with (
+            httpx.Client(timeout=httpx.Timeout(10, read=None)) as http,
+            http.stream("GET", self.url + "/api/v1/stream", headers=self.headers) as r,
+        ):
             event, data = None, ""
             for line in r.iter_lines():
                 if self.stop:
@@ -150,10 +166,19 @@ def main() -> int:
         gateway.start()
         assert gateway.link.wait_connected(10)
         port = free_port()
-        env = {**os.environ, "JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_PORT": str(port),
-               "JINQIAO_LOG_LEVEL": "warning"}
-        web = subprocess.Popen([sys.executable, "-m", "jinqiao.cli", "web"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "JINQIAO_DATABASE_URL": db_url,
+            "JINQIAO_HTTP_PORT": str(port),
+            "JINQIAO_LOG_LEVEL": "warning",
+        }
+        web = subprocess.Popen(
+            [sys.executable, "-m", "jinqiao.cli", "web"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(port, 30)
         client = BoardClient(f"http://127.0.0.1:{port}", token)
         assert client.connected.wait(10), "the stream did not connect"
@@ -179,12 +204,16 @@ def main() -> int:
             device_of = dict(s.execute(select(Alert.id, Alert.device_id)).all())
         event = [(client.event_at[a] - pressed[device_of[a]]) * 1000 for a in client.event_at]
         board = [(client.board_at[a] - pressed[device_of[a]]) * 1000 for a in client.board_at]
-        print(f"database: {args.db}; presses: {args.presses} at {args.rate}/s; "
-              f"seen on the stream: {len(event)}; on the board: {len(board)}")
+        print(
+            f"database: {args.db}; presses: {args.presses} at {args.rate}/s; "
+            f"seen on the stream: {len(event)}; on the board: {len(board)}"
+        )
         for name, values in (("press -> stream event", event), ("press -> board data", board)):
             if values:
-                print(f"{name:24s} p50 {statistics.median(values):6.0f} ms   p90 {pct(values, 90):6.0f} ms   "
-                      f"p99 {pct(values, 99):6.0f} ms   max {max(values):6.0f} ms")
+                print(
+                    f"{name:24s} p50 {statistics.median(values):6.0f} ms   p90 {pct(values, 90):6.0f} ms   "
+                    f"p99 {pct(values, 99):6.0f} ms   max {max(values):6.0f} ms"
+                )
         return 0 if len(board) == args.presses else 1
     finally:
         if web:

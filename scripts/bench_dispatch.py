@@ -89,8 +89,15 @@ def pct(values: list[float], p: float) -> float:
 def summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "min": min(values), "p50": pct(values, 50), "p95": pct(values, 95),
-            "p99": pct(values, 99), "max": max(values), "mean": sum(values) / len(values)}
+    return {
+        "n": len(values),
+        "min": min(values),
+        "p50": pct(values, 50),
+        "p95": pct(values, 95),
+        "p99": pct(values, 99),
+        "max": max(values),
+        "mean": sum(values) / len(values),
+    }
 
 
 # --- services ----------------------------------------------------------------------------------
@@ -188,9 +195,8 @@ def _fake_twilio_main(conn, callbacks: bool, webhook_base: str | None, api_laten
     from simulators.fake_twilio import Delays, FakeTwilio
 
     threading.stack_size(256 * 1024)  # one sleeping thread per accepted send
-    never = 10 ** 6
-    delays = Delays() if callbacks else Delays(status_step=never, ring=never, answer=never, no_answer=never,
-                                                 talk=never)
+    never = 10**6
+    delays = Delays() if callbacks else Delays(status_step=never, ring=never, answer=never, no_answer=never, talk=never)
     fake = FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=webhook_base, delays=delays, speed=1.0)
     # The fake's http.server handler writes the headers and the body of an answer in two writes; with
     # Nagle's algorithm on, the body then waits for the client's delayed ACK: about 40 ms a request
@@ -214,9 +220,13 @@ def _fake_twilio_main(conn, callbacks: bool, webhook_base: str | None, api_laten
             conn.send(len(fake.requests))
         elif cmd == "dump":
             sent = fake.messages + fake.calls
-            conn.send({"sent": [(s.kind, s.to, s.time.timestamp()) for s in sent],
-                       "requests": [(r.time.timestamp(), r.path, r.to, r.status_code) for r in fake.requests],
-                       "callbacks": [(c.kind, c.status_code, c.error) for c in fake.callbacks]})
+            conn.send(
+                {
+                    "sent": [(s.kind, s.to, s.time.timestamp()) for s in sent],
+                    "requests": [(r.time.timestamp(), r.path, r.to, r.status_code) for r in fake.requests],
+                    "callbacks": [(c.kind, c.status_code, c.error) for c in fake.callbacks],
+                }
+            )
         elif cmd == "stop":
             fake.stop()
             conn.send("stopped")
@@ -228,8 +238,7 @@ def _publisher_main(conn, port: int, plan: list[tuple[str, str]], t0: float, rat
     (scheduled, published) wall-clock times per press."""
     import paho.mqtt.client as mqtt
 
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-publisher-{os.getpid()}",
-                    protocol=mqtt.MQTTv5)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-publisher-{os.getpid()}", protocol=mqtt.MQTTv5)
     c.max_inflight_messages_set(0)
     c.max_queued_messages_set(0)
     c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -266,8 +275,14 @@ def phone(prefix: str, i: int) -> str:
     return f"+86{prefix}{i:08d}"
 
 
-def build_registry(n_residents: int, residents_per_building: int, buildings_per_community: int,
-                   family: bool, devices: bool, prefix: str = "r") -> dict:
+def build_registry(
+    n_residents: int,
+    residents_per_building: int,
+    buildings_per_community: int,
+    family: bool,
+    devices: bool,
+    prefix: str = "r",
+) -> dict:
     """A registry document: each building has its own party member (a unique phone number), each
     community its own mediator, one hotline roster for all; tiers as the product's example."""
     communities, residents, devs, responders = [], [], [], []
@@ -276,27 +291,53 @@ def build_registry(n_residents: int, residents_per_building: int, buildings_per_
         c = b // buildings_per_community
         if b % buildings_per_community == 0:
             responders.append({"id": f"med-{c}", "name": f"调解员{c}", "phone": phone("138", c)})
-            communities.append({"id": f"com-{c}", "name": f"社区{c}", "timezone": "Asia/Shanghai",
-                                "mediator": f"med-{c}", "buildings": []})
+            communities.append(
+                {
+                    "id": f"com-{c}",
+                    "name": f"社区{c}",
+                    "timezone": "Asia/Shanghai",
+                    "mediator": f"med-{c}",
+                    "buildings": [],
+                }
+            )
         responders.append({"id": f"pm-{b}", "name": f"党员{b}", "phone": phone("139", b)})
         communities[-1]["buildings"].append({"id": f"bld-{b}", "name": f"{b}幢", "party_members": [f"pm-{b}"]})
     for i in range(n_residents):
-        r = {"id": f"{prefix}-{i}", "name": f"居民{i}", "building": f"bld-{i // residents_per_building}",
-             "address": f"{i // residents_per_building}幢{i % residents_per_building + 1}01", "lives_alone": True}
+        r = {
+            "id": f"{prefix}-{i}",
+            "name": f"居民{i}",
+            "building": f"bld-{i // residents_per_building}",
+            "address": f"{i // residents_per_building}幢{i % residents_per_building + 1}01",
+            "lives_alone": True,
+        }
         if family:
             r["contacts"] = [{"name": f"家属{i}", "phone": phone("137", i), "notify": True}]
         residents.append(r)
         if devices:
             devs.append({"id": f"dev-{i}", "resident": r["id"], "kind": "pager", "heartbeat": "10m"})
-    responders += [{"id": "duty-a", "name": "值班甲", "phone": phone("136", 1)},
-                   {"id": "duty-b", "name": "值班乙", "phone": phone("136", 2)}]
-    day = [{"from": "08:00", "to": "20:00", "responder": "duty-a"}, {"from": "20:00", "to": "08:00", "responder": "duty-b"}]
-    return {"communities": communities, "residents": residents, "devices": devs, "responders": responders,
-            "hotline": {"workday": day, "weekend": day, "holiday": day},
-            "escalation": {"tiers": [{"tier": "building", "channels": ["sms", "voice"], "timeout": "2m"},
-                                     {"tier": "mediator", "channels": ["sms", "voice"], "timeout": "2m"},
-                                     {"tier": "hotline", "channels": ["sms", "voice"], "timeout": "2m"}],
-                           "ack_expiry": "24h"}}
+    responders += [
+        {"id": "duty-a", "name": "值班甲", "phone": phone("136", 1)},
+        {"id": "duty-b", "name": "值班乙", "phone": phone("136", 2)},
+    ]
+    day = [
+        {"from": "08:00", "to": "20:00", "responder": "duty-a"},
+        {"from": "20:00", "to": "08:00", "responder": "duty-b"},
+    ]
+    return {
+        "communities": communities,
+        "residents": residents,
+        "devices": devs,
+        "responders": responders,
+        "hotline": {"workday": day, "weekend": day, "holiday": day},
+        "escalation": {
+            "tiers": [
+                {"tier": "building", "channels": ["sms", "voice"], "timeout": "2m"},
+                {"tier": "mediator", "channels": ["sms", "voice"], "timeout": "2m"},
+                {"tier": "hotline", "channels": ["sms", "voice"], "timeout": "2m"},
+            ],
+            "ack_expiry": "24h",
+        },
+    }
 
 
 def import_doc(engine, doc: dict) -> float:
@@ -379,30 +420,49 @@ def run_press(env: Env, args) -> dict:
 
     n = int(round(args.rate * args.duration))
     warm = 5
-    print(f"\n[press] {n} presses at {args.rate:g}/s for {args.duration:g} s ({warm} warm-up presses first), "
-          f"{env.db}", flush=True)
+    print(
+        f"\n[press] {n} presses at {args.rate:g}/s for {args.duration:g} s ({warm} warm-up presses first), {env.db}",
+        flush=True,
+    )
     url = env.new_database(f"press_{os.getpid()}_{int(args.rate * 1000)}")
     engine = make_engine(url)
-    doc = build_registry(n + warm, residents_per_building=1, buildings_per_community=100,
-                         family=not args.no_family, devices=True)
+    doc = build_registry(
+        n + warm, residents_per_building=1, buildings_per_community=100, family=not args.no_family, devices=True
+    )
     took = import_doc(engine, doc)
-    print(f"  registry: {n + warm} residents, buildings, party members and devices imported in {took:.1f} s", flush=True)
+    print(
+        f"  registry: {n + warm} residents, buildings, party members and devices imported in {took:.1f} s", flush=True
+    )
 
-    broker = Mosquitto(env.tmp / f"mosquitto-{args.current}", conf_extra="set_tcp_nodelay true\n" if args.broker_nodelay else "")
+    broker = Mosquitto(
+        env.tmp / f"mosquitto-{args.current}", conf_extra="set_tcp_nodelay true\n" if args.broker_nodelay else ""
+    )
     broker.start()
     ctx = mp.get_context("spawn")
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     fake_conn, child_conn = ctx.Pipe()
-    fake = ctx.Process(target=_fake_twilio_main, args=(child_conn, args.callbacks, public if args.callbacks else None,
-                                                         args.api_latency / 1000),
-                       name="fake-twilio", daemon=True)
+    fake = ctx.Process(
+        target=_fake_twilio_main,
+        args=(child_conn, args.callbacks, public if args.callbacks else None, args.api_latency / 1000),
+        name="fake-twilio",
+        daemon=True,
+    )
     fake.start()
     fake_url = fake_conn.recv()
 
-    settings = load_settings(database_url=url, mqtt_url=broker.url, public_url=public, http_port=port,
-                             twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from=FROM,
-                             twilio_api_url=fake_url, sms_per_second=10000, calls_per_second=10000)
+    settings = load_settings(
+        database_url=url,
+        mqtt_url=broker.url,
+        public_url=public,
+        http_port=port,
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_from=FROM,
+        twilio_api_url=fake_url,
+        sms_per_second=10000,
+        calls_per_second=10000,
+    )
     from jinqiao.runtime import tune_interpreter
 
     tune_interpreter()  # as `jinqiao up` does
@@ -451,15 +511,20 @@ def run_press(env: Env, args) -> dict:
         base_requests = fake_count()
 
         plan = [(f"dev-{i}", f"press-{i}") for i in range(n)]
-        groups = {"service (gateway+dispatcher+web)" if args.callbacks else "service (gateway+dispatcher)":
-                  lambda: [os.getpid()],
-                  "fake Twilio (child process)": lambda: [fake.pid], "mosquitto": lambda: [broker.proc.pid]}
+        groups = {
+            "service (gateway+dispatcher+web)" if args.callbacks else "service (gateway+dispatcher)": lambda: [
+                os.getpid()
+            ],
+            "fake Twilio (child process)": lambda: [fake.pid],
+            "mosquitto": lambda: [broker.proc.pid],
+        }
         if env.pg:
             groups["postgresql (all backends)"] = env.db_pids
         pub_conn, pub_child = ctx.Pipe()
         t0 = time.time() + 3.0
-        pub = ctx.Process(target=_publisher_main, args=(pub_child, broker.port, plan, t0, args.rate),
-                          name="publisher", daemon=True)
+        pub = ctx.Process(
+            target=_publisher_main, args=(pub_child, broker.port, plan, t0, args.rate), name="publisher", daemon=True
+        )
         pub.start()
         ready = pub_conn.recv()
         if ready != "ready":
@@ -485,9 +550,16 @@ def run_press(env: Env, args) -> dict:
             alerts = {eid: at for eid, at in c.execute(text("SELECT source_event_id, opened_at FROM alerts"))}
             queued = c.execute(text("SELECT count(*) FROM notifications WHERE status = 'queued'")).scalar()
         result = analyse_press(args, n, plan, pub_result, dump, events, alerts, doc)
-        result.update(cpu=cpu, cpu_lines=cpu_lines(cpu, window), requests_expected=expected - base_requests,
-                      requests_seen=got - base_requests, still_queued=queued,
-                      callbacks=args.callbacks, family=not args.no_family, api_latency_ms=args.api_latency)
+        result.update(
+            cpu=cpu,
+            cpu_lines=cpu_lines(cpu, window),
+            requests_expected=expected - base_requests,
+            requests_seen=got - base_requests,
+            still_queued=queued,
+            callbacks=args.callbacks,
+            family=not args.no_family,
+            api_latency_ms=args.api_latency,
+        )
     finally:
         if pub is not None and pub.is_alive():
             pub.terminate()
@@ -547,13 +619,24 @@ def analyse_press(args, n, plan, pub_result, dump, events, alerts, doc) -> dict:
     callbacks = len(dump["callbacks"])
     callbacks_failed = sum(1 for _, status, error in dump["callbacks"] if error or not status or status >= 300)
     ms = lambda xs: [1000 * x for x in xs]  # noqa: E731
-    return {"presses": n, "rate": args.rate, "duration": args.duration, "answered": len(e2e), "missing": missing,
-            "api_errors": errors, "webhook_posts": callbacks, "webhook_posts_failed": callbacks_failed,
-            "publisher_late_ms": summary(ms(late)), "unacked": pub_result.get("unacked"),
-            "stages_ms": {"publish -> gateway batch": summary(ms(stored)),
-                          "gateway batch -> alert opened": summary(ms(opened)),
-                          "alert opened -> first API request": summary(ms(sent_after_open)),
-                          "press -> first API request": summary(ms(e2e))}}
+    return {
+        "presses": n,
+        "rate": args.rate,
+        "duration": args.duration,
+        "answered": len(e2e),
+        "missing": missing,
+        "api_errors": errors,
+        "webhook_posts": callbacks,
+        "webhook_posts_failed": callbacks_failed,
+        "publisher_late_ms": summary(ms(late)),
+        "unacked": pub_result.get("unacked"),
+        "stages_ms": {
+            "publish -> gateway batch": summary(ms(stored)),
+            "gateway batch -> alert opened": summary(ms(opened)),
+            "alert opened -> first API request": summary(ms(sent_after_open)),
+            "press -> first API request": summary(ms(e2e)),
+        },
+    }
 
 
 def _parse_db_time(value) -> float:
@@ -564,13 +647,17 @@ def print_press(r: dict, env: Env) -> None:
     if not r:
         return
     print(f"\n== press -> first Twilio API request: {r['presses']} presses at {r['rate']:g}/s, {env.db_label()}")
-    print(f"   answered {r['answered']}/{r['presses']} (missing {r['missing']}), API requests {r['requests_seen']}"
-          f"/{r['requests_expected']} expected, non-2xx {r['api_errors']}, still queued {r['still_queued']}, "
-          f"callbacks {'on' if r['callbacks'] else 'off'}, family SMS {'on' if r['family'] else 'off'}, "
-          f"fake API latency {r['api_latency_ms']:g} ms")
+    print(
+        f"   answered {r['answered']}/{r['presses']} (missing {r['missing']}), API requests {r['requests_seen']}"
+        f"/{r['requests_expected']} expected, non-2xx {r['api_errors']}, still queued {r['still_queued']}, "
+        f"callbacks {'on' if r['callbacks'] else 'off'}, family SMS {'on' if r['family'] else 'off'}, "
+        f"fake API latency {r['api_latency_ms']:g} ms"
+    )
     if r["callbacks"]:
-        print(f"   webhook posts by the fake (status callbacks, TwiML, keys): {r['webhook_posts']}, "
-              f"failed {r['webhook_posts_failed']}")
+        print(
+            f"   webhook posts by the fake (status callbacks, TwiML, keys): {r['webhook_posts']}, "
+            f"failed {r['webhook_posts_failed']}"
+        )
     print(f"   {'ms':<36}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}")
     for name, s in r["stages_ms"].items():
         if s.get("n"):
@@ -622,11 +709,15 @@ def run_timers(env: Env, args) -> dict:
     url = env.new_database(f"timers_{os.getpid()}")
     engine = make_engine(url)
     per_building = 10
-    doc = build_registry(n, residents_per_building=per_building, buildings_per_community=10,
-                         family=not args.no_family, devices=False)
+    doc = build_registry(
+        n, residents_per_building=per_building, buildings_per_community=10, family=not args.no_family, devices=False
+    )
     took = import_doc(engine, doc)
-    print(f"  registry: {n} residents in {n // per_building} buildings, {n // per_building // 10} communities, "
-          f"imported in {took:.1f} s", flush=True)
+    print(
+        f"  registry: {n} residents in {n // per_building} buildings, {n // per_building // 10} communities, "
+        f"imported in {took:.1f} s",
+        flush=True,
+    )
 
     # the alerts, as the first step left them: building tier paged, waiting for its timer
     t_ins = time.monotonic()
@@ -634,20 +725,69 @@ def run_timers(env: Env, args) -> dict:
     far = opened + timedelta(days=1)
     rng = random.Random(7)
     with engine.begin() as c:
-        c.execute(insert(Alert), [dict(
-            code=f"{10000 + i}",  # codes are unique among open alerts; past 9000 they have five digits
-            resident_id=f"r-{i}", device_id=None, kind="emergency", reason="alarm", state="triggered",
-            opened_at=opened, updated_at=opened, source_event_id=None, cycle=0, tier_index=0, tier_round=0,
-            step=1, next_action_at=far, repeat_presses=0) for i in range(n)])
+        c.execute(
+            insert(Alert),
+            [
+                dict(
+                    code=f"{10000 + i}",  # codes are unique among open alerts; past 9000 they have five digits
+                    resident_id=f"r-{i}",
+                    device_id=None,
+                    kind="emergency",
+                    reason="alarm",
+                    state="triggered",
+                    opened_at=opened,
+                    updated_at=opened,
+                    source_event_id=None,
+                    cycle=0,
+                    tier_index=0,
+                    tier_round=0,
+                    step=1,
+                    next_action_at=far,
+                    repeat_presses=0,
+                )
+                for i in range(n)
+            ],
+        )
         ids = [row[0] for row in c.execute(select(Alert.id).order_by(Alert.id))]
-        c.execute(insert(TimelineEntry), [dict(alert_id=a, at=opened, what=w, actor="system", channel="system",
-                                               detail={}) for a in ids for w in ("opened", "tier_notified")])
-        c.execute(insert(Notification), [dict(
-            dedupe_key=f"{a}:0:1:pm-{i // per_building}:{ch}", alert_id=a, responder_id=f"pm-{i // per_building}",
-            recipient_name="", to_number=phone("139", i // per_building), channel=ch, purpose="page", cycle=0,
-            tier_index=0, tier_round=0, priority=0, body="…", language="zh-CN", status="delivered", final=True,
-            failed=False, attempts=1, next_attempt_at=opened, created_at=opened, sent_at=opened,
-            provider_sid=f"old-{a}-{ch}", provider_status="delivered") for i, a in enumerate(ids) for ch in ("sms", "voice")])
+        c.execute(
+            insert(TimelineEntry),
+            [
+                dict(alert_id=a, at=opened, what=w, actor="system", channel="system", detail={})
+                for a in ids
+                for w in ("opened", "tier_notified")
+            ],
+        )
+        c.execute(
+            insert(Notification),
+            [
+                dict(
+                    dedupe_key=f"{a}:0:1:pm-{i // per_building}:{ch}",
+                    alert_id=a,
+                    responder_id=f"pm-{i // per_building}",
+                    recipient_name="",
+                    to_number=phone("139", i // per_building),
+                    channel=ch,
+                    purpose="page",
+                    cycle=0,
+                    tier_index=0,
+                    tier_round=0,
+                    priority=0,
+                    body="…",
+                    language="zh-CN",
+                    status="delivered",
+                    final=True,
+                    failed=False,
+                    attempts=1,
+                    next_attempt_at=opened,
+                    created_at=opened,
+                    sent_at=opened,
+                    provider_sid=f"old-{a}-{ch}",
+                    provider_status="delivered",
+                )
+                for i, a in enumerate(ids)
+                for ch in ("sms", "voice")
+            ],
+        )
     # evenly spread over the window, in an order unrelated to the alert ids
     due = min(args.due or n, n)
     offsets = [args.lead + args.spread * (k + 0.5) / due for k in range(due)]
@@ -656,12 +796,17 @@ def run_timers(env: Env, args) -> dict:
     base = time.time()
     scheduled = {a: base + off for a, off in zip(ids, offsets, strict=False)}
     with engine.begin() as c:
-        c.execute(update(Alert).where(Alert.id == bindparam("aid")).values(next_action_at=bindparam("due")),
-                  [{"aid": a, "due": utc(t)} for a, t in scheduled.items()])
+        c.execute(
+            update(Alert).where(Alert.id == bindparam("aid")).values(next_action_at=bindparam("due")),
+            [{"aid": a, "due": utc(t)} for a, t in scheduled.items()],
+        )
     setup_s = time.monotonic() - t_ins
     first_due = min(scheduled.values())
-    print(f"  {n} alerts (+{2 * n} timeline rows, {2 * n} notifications) written in {setup_s:.1f} s; "
-          f"first timer due in {first_due - time.time():.1f} s", flush=True)
+    print(
+        f"  {n} alerts (+{2 * n} timeline rows, {2 * n} notifications) written in {setup_s:.1f} s; "
+        f"first timer due in {first_due - time.time():.1f} s",
+        flush=True,
+    )
     if first_due <= time.time() + 0.5:
         print("  WARNING: the first timers came due before the engine started; raise --lead", flush=True)
 
@@ -675,8 +820,16 @@ def run_timers(env: Env, args) -> dict:
     tune_interpreter()  # as `jinqiao dispatcher` does
     outbox = Outbox(sessions, notifier, now, RateLimiter({}), workers=Settings.model_fields["send_workers"].default)
     # the escalation and the outbox passes only: this measures timers, not supervision
-    dispatcher = Engine(alerts, outbox, now, [Pass("events", alerts.process_events), Pass("escalations", alerts.escalate_due),
-                                              Pass("outbox", outbox.send_due, SENDER)])
+    dispatcher = Engine(
+        alerts,
+        outbox,
+        now,
+        [
+            Pass("events", alerts.process_events),
+            Pass("escalations", alerts.escalate_due),
+            Pass("outbox", outbox.send_due, SENDER),
+        ],
+    )
     groups = {"service (dispatcher engine)": lambda: [os.getpid()]}
     if env.pg:
         groups["postgresql (all backends)"] = env.db_pids
@@ -698,9 +851,11 @@ def run_timers(env: Env, args) -> dict:
     end = time.time()
 
     with engine.connect() as c:
-        rows = c.execute(select(TimelineEntry.alert_id, TimelineEntry.at, TimelineEntry.detail).where(
-            TimelineEntry.what == "tier_notified", TimelineEntry.at >= utc(started)
-        ).order_by(TimelineEntry.alert_id, TimelineEntry.at)).all()
+        rows = c.execute(
+            select(TimelineEntry.alert_id, TimelineEntry.at, TimelineEntry.detail)
+            .where(TimelineEntry.what == "tier_notified", TimelineEntry.at >= utc(started))
+            .order_by(TimelineEntry.alert_id, TimelineEntry.at)
+        ).all()
         steps = dict(c.execute(text("SELECT step, count(*) FROM alerts GROUP BY step")).all())
     # The step each alert was waiting for; a run longer than the tier timeout (2 minutes) also sees
     # the following step, whose due time is the `next_at` its predecessor wrote: both are timers.
@@ -725,29 +880,51 @@ def run_timers(env: Env, args) -> dict:
     lateness += overdue
     page_late += overdue_pages
     early = sum(1 for x in lateness if x < 0)
-    result = {"alerts": n, "due": due, "spread": args.spread, "lead": args.lead, "stepped": len(decided), "early": early,
-              "overdue_at_end": len(overdue),
-              "steps_by_value": {str(k): v for k, v in steps.items()}, "pages": len(notifier.sent), "paged_alerts": len(first_page),
-              "decision_late_s": summary(lateness), "page_late_s": summary(page_late),
-              "later_steps": len(later_steps), "later_steps_late_s": summary(later_steps),
-              "cpu": cpu, "cpu_lines": cpu_lines(cpu, window), "run_s": end - started}
+    result = {
+        "alerts": n,
+        "due": due,
+        "spread": args.spread,
+        "lead": args.lead,
+        "stepped": len(decided),
+        "early": early,
+        "overdue_at_end": len(overdue),
+        "steps_by_value": {str(k): v for k, v in steps.items()},
+        "pages": len(notifier.sent),
+        "paged_alerts": len(first_page),
+        "decision_late_s": summary(lateness),
+        "page_late_s": summary(page_late),
+        "later_steps": len(later_steps),
+        "later_steps_late_s": summary(later_steps),
+        "cpu": cpu,
+        "cpu_lines": cpu_lines(cpu, window),
+        "run_s": end - started,
+    }
     engine.dispose()
     print_timers(result, env)
     return result
 
 
 def print_timers(r: dict, env: Env) -> None:
-    print(f"\n== escalation timer lateness: {r['alerts']} open alerts, {r['due']} of them due evenly over "
-          f"{r['spread']:g} s ({r['due'] / r['spread']:.0f} steps/s, {2 * r['due'] / r['spread']:.0f} pages/s), "
-          f"{env.db_label()}")
-    print(f"   steps taken {r['stepped']}/{r['due']} (early: {r['early']}; following steps also due in the run: "
-          f"{r['later_steps']}), pages to the notifier {r['pages']} for {r['paged_alerts']} alerts")
+    print(
+        f"\n== escalation timer lateness: {r['alerts']} open alerts, {r['due']} of them due evenly over "
+        f"{r['spread']:g} s ({r['due'] / r['spread']:.0f} steps/s, {2 * r['due'] / r['spread']:.0f} pages/s), "
+        f"{env.db_label()}"
+    )
+    print(
+        f"   steps taken {r['stepped']}/{r['due']} (early: {r['early']}; following steps also due in the run: "
+        f"{r['later_steps']}), pages to the notifier {r['pages']} for {r['paged_alerts']} alerts"
+    )
     if r["overdue_at_end"]:
-        print(f"   {r['overdue_at_end']} due steps were still not taken when the run ended: counted at their lateness "
-              f"so far (a lower bound)")
+        print(
+            f"   {r['overdue_at_end']} due steps were still not taken when the run ended: counted at their lateness "
+            f"so far (a lower bound)"
+        )
     print(f"   {'seconds late':<36}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}")
-    for name, key in (("timer due -> step decided", "decision_late_s"), ("timer due -> first page sent", "page_late_s"),
-                      ("(following steps: due -> decided)", "later_steps_late_s")):
+    for name, key in (
+        ("timer due -> step decided", "decision_late_s"),
+        ("timer due -> first page sent", "page_late_s"),
+        ("(following steps: due -> decided)", "later_steps_late_s"),
+    ):
         s = r[key]
         if s.get("n"):
             print(f"   {name:<36}{s['p50']:9.3f}{s['p95']:9.3f}{s['p99']:9.3f}{s['max']:9.3f}")
@@ -779,8 +956,13 @@ def run_cost(env: Env, args) -> dict:
     import_doc(engine, build_registry(n, 1, 100, family=not args.no_family, devices=True))
     now = lambda: datetime.now(timezone.utc)  # noqa: E731
     with engine.begin() as c:
-        c.execute(insert(Event), [dict(device_id=f"dev-{i}", event_id=f"cost-{i}", type="alarm", received_at=now(),
-                                       payload="{}") for i in range(n)])
+        c.execute(
+            insert(Event),
+            [
+                dict(device_id=f"dev-{i}", event_id=f"cost-{i}", type="alarm", received_at=now(), payload="{}")
+                for i in range(n)
+            ],
+        )
     counts = {"statements": 0, "commits": 0}
     event.listen(engine, "before_cursor_execute", lambda *a: counts.__setitem__("statements", counts["statements"] + 1))
     event.listen(engine, "commit", lambda *a: counts.__setitem__("commits", counts["commits"] + 1))
@@ -804,13 +986,20 @@ def run_cost(env: Env, args) -> dict:
                 break
             units += units_of(done)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        row = {"what": label, "units": units, "wall_ms": 1000 * wall / max(units, 1),
-               "cpu_ms": 1000 * cpu / max(units, 1), "statements": counts["statements"] / max(units, 1),
-               "commits": counts["commits"] / max(units, 1)}
+        row = {
+            "what": label,
+            "units": units,
+            "wall_ms": 1000 * wall / max(units, 1),
+            "cpu_ms": 1000 * cpu / max(units, 1),
+            "statements": counts["statements"] / max(units, 1),
+            "commits": counts["commits"] / max(units, 1),
+        }
         return row
 
-    rows = [measure("alert opened (process_events, 200 a pass)", alerts.process_events, lambda k: k),
-            measure("notification sent (null notifier)", outbox.send_due, lambda k: k)]
+    rows = [
+        measure("alert opened (process_events, 200 a pass)", alerts.process_events, lambda k: k),
+        measure("notification sent (null notifier)", outbox.send_due, lambda k: k),
+    ]
     with engine.begin() as c:
         c.execute(update(Alert).values(next_action_at=now() - timedelta(seconds=1)))
     rows.append(measure("timer step (escalate_due, 100 a pass)", alerts.escalate_due, lambda k: k))
@@ -822,10 +1011,14 @@ def run_cost(env: Env, args) -> dict:
     print(f"\n== cost per unit of work, one thread, {env.db_label()}")
     print(f"   {'':<44}{'units':>7}{'wall ms':>9}{'CPU ms':>9}{'SQL':>7}{'commits':>9}")
     for r in rows:
-        print(f"   {r['what']:<44}{r['units']:>7}{r['wall_ms']:9.2f}{r['cpu_ms']:9.2f}{r['statements']:7.1f}"
-              f"{r['commits']:9.2f}")
-    print(f"   CPU in this process per alarm (open + its pages): {per_alarm:.1f} ms -> at most "
-          f"{1000 / per_alarm:.0f} alarms/s on one CPU (one GIL), before the gateway, the HTTP client and any wait")
+        print(
+            f"   {r['what']:<44}{r['units']:>7}{r['wall_ms']:9.2f}{r['cpu_ms']:9.2f}{r['statements']:7.1f}"
+            f"{r['commits']:9.2f}"
+        )
+    print(
+        f"   CPU in this process per alarm (open + its pages): {per_alarm:.1f} ms -> at most "
+        f"{1000 / per_alarm:.0f} alarms/s on one CPU (one GIL), before the gateway, the HTTP client and any wait"
+    )
     print(f"   CPU per timer step (step + its pages): {per_step:.1f} ms -> at most {1000 / per_step:.0f} steps/s")
     return result
 
@@ -839,9 +1032,27 @@ def start_profiler(args, seconds: float):
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out = Path(args.py_spy).resolve()
     out = out.with_name(f"{out.stem}-{args.current}{out.suffix or '.txt'}")
-    return subprocess.Popen([exe, "record", "--pid", str(os.getpid()), "--rate", "100", "--format", "raw",
-                             "--duration", str(int(seconds) + 1), "--nonblocking", "--threads", "--idle", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--duration",
+            str(int(seconds) + 1),
+            "--nonblocking",
+            "--threads",
+            "--idle",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop_profiler(p) -> None:
@@ -861,31 +1072,51 @@ def _interrupt(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--only", choices=("press", "timers", "cost"),
-                    help="run one measurement (default: press and timers); cost: CPU and SQL per unit of work")
+    ap.add_argument(
+        "--only",
+        choices=("press", "timers", "cost"),
+        help="run one measurement (default: press and timers); cost: CPU and SQL per unit of work",
+    )
     ap.add_argument("--cost-alerts", type=int, default=1000, help="alerts for the cost run")
     ap.add_argument("--rate", default="50", help="presses a second (press run); a list such as 10,25,50 runs each")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of presses (press run)")
-    ap.add_argument("--callbacks", action="store_true",
-                    help="press run: serve the webhooks in-process and let the fake call back as Twilio would")
-    ap.add_argument("--api-latency", type=float, default=0.0, metavar="MS",
-                    help="press run: the fake answers each API request this many ms after it arrived "
-                         "(Twilio's response time; 0: as fast as the fake can)")
+    ap.add_argument(
+        "--callbacks",
+        action="store_true",
+        help="press run: serve the webhooks in-process and let the fake call back as Twilio would",
+    )
+    ap.add_argument(
+        "--api-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="press run: the fake answers each API request this many ms after it arrived "
+        "(Twilio's response time; 0: as fast as the fake can)",
+    )
     ap.add_argument("--no-family", action="store_true", help="residents without a family contact (no family SMS)")
     ap.add_argument("--broker-nodelay", action="store_true", help="add set_tcp_nodelay true to mosquitto.conf")
     ap.add_argument("--alerts", type=int, default=10_000, help="open alerts (timer run)")
-    ap.add_argument("--due", type=int, default=0,
-                    help="how many of them come due during the run (default all); the others an hour later")
+    ap.add_argument(
+        "--due",
+        type=int,
+        default=0,
+        help="how many of them come due during the run (default all); the others an hour later",
+    )
     ap.add_argument("--spread", type=float, default=60.0, help="seconds over which their timers come due")
     ap.add_argument("--lead", type=float, default=5.0, help="seconds from the insert to the first timer")
     ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for stragglers after the load")
     ap.add_argument("--pg-fsync", choices=("on", "off"), default="on")
     ap.add_argument("--log-level", default="info", help="the product's log level (logs go to a file)")
-    ap.add_argument("--quiet-below", type=float, default=0.0,
-                    help="first wait (up to --quiet-wait s) until the machine is less than this %% busy")
+    ap.add_argument(
+        "--quiet-below",
+        type=float,
+        default=0.0,
+        help="first wait (up to --quiet-wait s) until the machine is less than this %% busy",
+    )
     ap.add_argument("--quiet-wait", type=float, default=300.0)
     ap.add_argument("--py-spy", metavar="FILE", help="profile this process with py-spy (collapsed stacks)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -897,8 +1128,10 @@ def main(argv: list[str] | None = None) -> int:
     env = Env(tmp, args.db)
     env.log_file = configure_logs(args.log_level, tmp / "service.log")
     signal.signal(signal.SIGTERM, _interrupt)
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "platform": platform.platform()}, "args": vars(args)}
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "args": vars(args),
+    }
     print(f"bench_dispatch: {os.cpu_count()} CPUs, Python {platform.python_version()}, temp {tmp}", flush=True)
     try:
         if args.db == "postgresql":

@@ -60,8 +60,12 @@ def flood_worker(idx: int, port: int, devices: list[str], n: int, ready, go, res
     """Publish n malformed QoS1 messages round-robin over `devices`, as fast as the broker takes them."""
     try:
         client = RawClient(port, f"flood-{idx}")
-        packets = [publish_packet(event_topic(devices[i % len(devices)]).encode(), MALFORMED[i % len(MALFORMED)],
-                                  i % 65535 + 1) for i in range(n)]
+        packets = [
+            publish_packet(
+                event_topic(devices[i % len(devices)]).encode(), MALFORMED[i % len(MALFORMED)], i % 65535 + 1
+            )
+            for i in range(n)
+        ]
         ready.set()
         go.wait(60)
         t0 = time.perf_counter()
@@ -101,8 +105,11 @@ def alarm_worker(port: int, devices: list[str], rate: float, duration: float, re
             if (wait := at - time.perf_counter()) > 0:
                 time.sleep(wait)
             scheduled.append(at)
-            client.send(publish_packet(event_topic(devices[i % len(devices)]).encode(), event_payload(f"alarm-{i}"),
-                                       i % 65535 + 1))
+            client.send(
+                publish_packet(
+                    event_topic(devices[i % len(devices)]).encode(), event_payload(f"alarm-{i}"), i % 65535 + 1
+                )
+            )
         deadline = time.monotonic() + 30
         while len(arrived) < n and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -150,12 +157,20 @@ def run(a, broker: Broker, engine, flooders: list[str], alarmers: list[str]) -> 
     for w in range(a.flood_procs):
         ready = ctx.Event()
         readies.append(ready)
-        procs.append(ctx.Process(target=flood_worker, args=(w, broker.port, flooders[w::a.flood_procs], share[w], ready,
-                                                            go, results), daemon=True))
+        procs.append(
+            ctx.Process(
+                target=flood_worker,
+                args=(w, broker.port, flooders[w :: a.flood_procs], share[w], ready, go, results),
+                daemon=True,
+            )
+        )
     ready = ctx.Event()
     readies.append(ready)
-    procs.append(ctx.Process(target=alarm_worker, args=(broker.port, alarmers, a.rate, a.duration, ready, go, results),
-                             daemon=True))
+    procs.append(
+        ctx.Process(
+            target=alarm_worker, args=(broker.port, alarmers, a.rate, a.duration, ready, go, results), daemon=True
+        )
+    )
     for p in procs:
         p.start()
     for r in readies:
@@ -185,16 +200,25 @@ def run(a, broker: Broker, engine, flooders: list[str], alarmers: list[str]) -> 
     every = [(got - at) * 1000 for at, got in alarms if got is not None]
     lost = sum(1 for _, got in alarms if got is None)
     acked_in = max(r["t_acked"] for r in floods) - t0
-    print(f"flood: {a.flood} malformed messages from {a.flood_devices} devices, taken by the broker in {acked_in:.2f} s "
-          f"({a.flood / max(acked_in, 1e-9):,.0f}/s, last PUBACK)")
-    print(f"       all {rejected} recorded as rejections {t_rejected - t0:.2f} s after the first "
-          f"({rejected / max(t_rejected - t0, 1e-9):,.0f}/s)" if rejected >= a.flood else
-          f"       only {rejected} of {a.flood} rejections recorded in {t_rejected - t_go:.1f} s")
+    print(
+        f"flood: {a.flood} malformed messages from {a.flood_devices} devices, taken by the broker in {acked_in:.2f} s "
+        f"({a.flood / max(acked_in, 1e-9):,.0f}/s, last PUBACK)"
+    )
+    print(
+        f"       all {rejected} recorded as rejections {t_rejected - t0:.2f} s after the first "
+        f"({rejected / max(t_rejected - t0, 1e-9):,.0f}/s)"
+        if rejected >= a.flood
+        else f"       only {rejected} of {a.flood} rejections recorded in {t_rejected - t_go:.1f} s"
+    )
     print(f"alarms during the flood: {quantiles(during)}")
-    print(f"alarms, all {len(alarms)} ({a.rate:.0f}/s for {a.duration:.0f} s): {quantiles(every)}"
-          + (f"; {lost} never answered" if lost else ""))
+    print(
+        f"alarms, all {len(alarms)} ({a.rate:.0f}/s for {a.duration:.0f} s): {quantiles(every)}"
+        + (f"; {lost} never answered" if lost else "")
+    )
     worst = max(during, default=0.0)
-    print(f"goal: every alarm `received` within {GOAL_MS:.0f} ms: {'met' if worst <= GOAL_MS and not lost else 'NOT MET'}")
+    print(
+        f"goal: every alarm `received` within {GOAL_MS:.0f} ms: {'met' if worst <= GOAL_MS and not lost else 'NOT MET'}"
+    )
     return rejected >= a.flood and not lost
 
 
@@ -207,8 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alarm-devices", type=int, default=4)
     ap.add_argument("--rate", type=float, default=20.0, help="real presses/s")
     ap.add_argument("--duration", type=float, default=8.0, help="seconds of real presses")
-    ap.add_argument("--quiet-below", type=float, default=30.0, metavar="PCT",
-                    help="before the run, wait until the machine is less than PCT%% busy ...")
+    ap.add_argument(
+        "--quiet-below",
+        type=float,
+        default=30.0,
+        metavar="PCT",
+        help="before the run, wait until the machine is less than PCT%% busy ...",
+    )
     ap.add_argument("--quiet-wait", type=float, default=60.0, metavar="S", help="... but at most S seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, database)")
     a = ap.parse_args(argv)
@@ -229,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(db_url)
         flooders = register(engine, "flood", a.flood_devices)
         alarmers = register(engine, "real", a.alarm_devices)
-        print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), shared by broker, gateway, database and load; "
-              f"load average {os.getloadavg()[0]:.2f}\nbroker: Mosquitto {broker.version()}; database: "
-              f"{'SQLite file' if a.db == 'sqlite' else pg.version}; gateway: `jinqiao gateway` subprocess", flush=True)
+        print(
+            f"machine: {os.cpu_count()} CPUs ({cpu_model()}), shared by broker, gateway, database and load; "
+            f"load average {os.getloadavg()[0]:.2f}\nbroker: Mosquitto {broker.version()}; database: "
+            f"{'SQLite file' if a.db == 'sqlite' else pg.version}; gateway: `jinqiao gateway` subprocess",
+            flush=True,
+        )
         gateway = GatewayUnderTest("subprocess", db_url, broker, workdir)
         gateway.start()
         gateway.wait_ready(alarmers[0])

@@ -150,8 +150,7 @@ def machine_cpu() -> dict[str, float]:
     """CPU seconds of the whole machine so far, by kind (the first line of /proc/stat)."""
     v = [int(x) / CLK_TCK for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     user, nice, system, idle, iowait, irq, softirq, steal = v
-    return {"tasks": user + nice + system, "irq": irq + softirq, "idle": idle + iowait, "steal": steal,
-            "total": sum(v)}
+    return {"tasks": user + nice + system, "irq": irq + softirq, "idle": idle + iowait, "steal": steal, "total": sum(v)}
 
 
 def process_tree(pid: int) -> list[int]:
@@ -241,7 +240,7 @@ def _subscribe(c, topics: list[str]) -> None:
     c.on_subscribe = lambda *a: done.set()
     for i in range(0, len(topics), 200):
         done.clear()
-        c.subscribe([(t, 1) for t in topics[i:i + 200]])
+        c.subscribe([(t, 1) for t in topics[i : i + 200]])
         if not done.wait(15):
             raise RuntimeError("no SUBACK")
 
@@ -270,8 +269,11 @@ def publish_packet(topic: bytes, payload: bytes, mid: int) -> bytes:
 
 
 # MQTT 5 property identifiers by the size of their value (for skipping CONNACK properties)
-_PROP_SIZE = {**dict.fromkeys((0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A), 1),
-              **dict.fromkeys((0x13, 0x21, 0x22, 0x23), 2), **dict.fromkeys((0x02, 0x11, 0x18, 0x27), 4)}
+_PROP_SIZE = {
+    **dict.fromkeys((0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A), 1),
+    **dict.fromkeys((0x13, 0x21, 0x22, 0x23), 2),
+    **dict.fromkeys((0x02, 0x11, 0x18, 0x27), 4),
+}
 
 
 class RawClient:
@@ -295,7 +297,7 @@ class RawClient:
         self.sock = socket.create_connection(("127.0.0.1", port))
         if NODELAY:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connect = (_mqtt_str("MQTT") + b"\x05\x02" + (60).to_bytes(2, "big") + b"\x00" + _mqtt_str(client_id))
+        connect = _mqtt_str("MQTT") + b"\x05\x02" + (60).to_bytes(2, "big") + b"\x00" + _mqtt_str(client_id)
         self.sock.sendall(_packet(0x10, connect))
         self._reader = threading.Thread(target=self._read, name=f"raw-{client_id}", daemon=True)
         self._reader.start()
@@ -309,7 +311,7 @@ class RawClient:
     def subscribe(self, topics: list[str]) -> None:
         for i in range(0, len(topics), 200):
             self._sub_mid += 1
-            filters = b"".join(_mqtt_str(t) + b"\x01" for t in topics[i:i + 200])  # QoS 1 each
+            filters = b"".join(_mqtt_str(t) + b"\x01" for t in topics[i : i + 200])  # QoS 1 each
             body = self._sub_mid.to_bytes(2, "big") + b"\x00" + filters
             self._suback.clear()
             self.send(_packet(0x82, body))
@@ -319,7 +321,7 @@ class RawClient:
     def send_window(self, packets: list[bytes], sent_before: int, chunk: int = 200) -> None:
         """Send packets in chunks, never more than Receive Maximum unacknowledged."""
         for i in range(0, len(packets), chunk):
-            part = packets[i:i + chunk]
+            part = packets[i : i + chunk]
             with self._cond:
                 while sent_before + i + len(part) - self.acked > self.receive_max:
                     self._cond.wait(1.0)
@@ -365,11 +367,11 @@ class RawClient:
                 if kind == 4:  # PUBACK
                     new_acks += 1
                 elif kind == 3:  # PUBLISH
-                    tlen = int.from_bytes(buf[i:i + 2], "big")
-                    topic = bytes(buf[i + 2:i + 2 + tlen])
+                    tlen = int.from_bytes(buf[i : i + 2], "big")
+                    topic = bytes(buf[i + 2 : i + 2 + tlen])
                     j = i + 2 + tlen
                     if flags & 0x06:
-                        acks.append(b"\x40\x02" + bytes(buf[j:j + 2]))
+                        acks.append(b"\x40\x02" + bytes(buf[j : j + 2]))
                         j += 2
                     plen, shift = 0, 0
                     while True:
@@ -380,7 +382,7 @@ class RawClient:
                             break
                         shift += 7
                     if self.on_message:
-                        self.on_message(topic, bytes(buf[j + plen:end]))
+                        self.on_message(topic, bytes(buf[j + plen : end]))
                 elif kind == 2:  # CONNACK: look for Receive Maximum among the properties
                     j, plen, shift = i + 2, 0, 0
                     while True:
@@ -395,18 +397,18 @@ class RawClient:
                         pid = buf[j]
                         j += 1
                         if pid == 0x21:
-                            self.receive_max = int.from_bytes(buf[j:j + 2], "big")
+                            self.receive_max = int.from_bytes(buf[j : j + 2], "big")
                         if pid in _PROP_SIZE:
                             j += _PROP_SIZE[pid]
                         elif pid == 0x26:  # user property: two strings
-                            j += 2 + int.from_bytes(buf[j:j + 2], "big")
-                            j += 2 + int.from_bytes(buf[j:j + 2], "big")
+                            j += 2 + int.from_bytes(buf[j : j + 2], "big")
+                            j += 2 + int.from_bytes(buf[j : j + 2], "big")
                         elif pid == 0x0B:  # varint
                             while buf[j] & 0x80:
                                 j += 1
                             j += 1
                         else:  # strings and binary data
-                            j += 2 + int.from_bytes(buf[j:j + 2], "big")
+                            j += 2 + int.from_bytes(buf[j : j + 2], "big")
                     if buf[i + 1] != 0:
                         raise RuntimeError(f"CONNACK refused: reason {buf[i + 1]}")
                     self._connack.set()
@@ -423,8 +425,19 @@ class RawClient:
                     self._cond.notify_all()
 
 
-def flood_worker(idx: int, port: int, devices: list[str], n_events: int, conns: int, prefix: str,
-                 want_feedback: bool, ready, go, results, timeout: float) -> None:
+def flood_worker(
+    idx: int,
+    port: int,
+    devices: list[str],
+    n_events: int,
+    conns: int,
+    prefix: str,
+    want_feedback: bool,
+    ready,
+    go,
+    results,
+    timeout: float,
+) -> None:
     """Publish n_events QoS1 events round-robin over `devices` as fast as possible; optionally collect `received`."""
     try:
         per_conn = [devices[j::conns] for j in range(conns)]
@@ -432,6 +445,7 @@ def flood_worker(idx: int, port: int, devices: list[str], n_events: int, conns: 
         t_last_fb = [0.0] * conns
         clients = []
         for j in range(conns):
+
             def on_message(topic: bytes, payload: bytes, j=j) -> None:
                 if b'"state":"received"' in payload:
                     refs[j].add(payload.split(b'"', 4)[3])
@@ -447,8 +461,11 @@ def flood_worker(idx: int, port: int, devices: list[str], n_events: int, conns: 
             j = i % conns
             devs = per_conn[j]
             d = devs[(i // conns) % len(devs)]
-            packets[j].append(publish_packet(event_topic(d).encode(), event_payload(f"{prefix}{idx}-{i}"),
-                                             len(packets[j]) % 65535 + 1))
+            packets[j].append(
+                publish_packet(
+                    event_topic(d).encode(), event_payload(f"{prefix}{idx}-{i}"), len(packets[j]) % 65535 + 1
+                )
+            )
         ready.set()
         go.wait(60)
         cpu0 = time.process_time()
@@ -465,12 +482,19 @@ def flood_worker(idx: int, port: int, devices: list[str], n_events: int, conns: 
         if want_feedback:
             while sum(len(r) for r in refs) < n_events and time.monotonic() < deadline:
                 time.sleep(0.005)
-        results.put({
-            "idx": idx, "sent": n_events, "t0": t0, "t_sent": t_sent,
-            "acked": sum(c.acked for c in clients), "t_last_ack": max(c.t_last_ack for c in clients),
-            "received": sum(len(r) for r in refs), "t_last_fb": max(t_last_fb),
-            "cpu": time.process_time() - cpu0,
-        })
+        results.put(
+            {
+                "idx": idx,
+                "sent": n_events,
+                "t0": t0,
+                "t_sent": t_sent,
+                "acked": sum(c.acked for c in clients),
+                "t_last_ack": max(c.t_last_ack for c in clients),
+                "received": sum(len(r) for r in refs),
+                "t_last_fb": max(t_last_fb),
+                "cpu": time.process_time() - cpu0,
+            }
+        )
         for c in clients:
             c.close()
     except Exception as exc:  # reported, never hung on
@@ -504,16 +528,24 @@ def bare_worker(port: int, n_events: int, ready, results, timeout: float) -> Non
         deadline = time.monotonic() + timeout
         while state["n"] < n_events and time.monotonic() < deadline:
             time.sleep(0.005)
-        results.put({"bare": True, "n": state["n"], "t_first": state["t_first"], "t_last": state["t_last"],
-                     "cpu": time.process_time() - cpu0})
+        results.put(
+            {
+                "bare": True,
+                "n": state["n"],
+                "t_first": state["t_first"],
+                "t_last": state["t_last"],
+                "cpu": time.process_time() - cpu0,
+            }
+        )
         c.disconnect()
         c.loop_stop()
     except Exception as exc:
         results.put({"bare": True, "error": repr(exc)})
 
 
-def latency_worker(port: int, devices: list[str], conns: int, rate: float, duration: float, prefix: str,
-                   ready, go, results) -> None:
+def latency_worker(
+    port: int, devices: list[str], conns: int, rate: float, duration: float, prefix: str, ready, go, results
+) -> None:
     """Open-loop presses at `rate`/s; latency = `received` arrival - the press's scheduled time."""
     try:
         per_conn = [devices[j::conns] for j in range(conns)]
@@ -556,9 +588,16 @@ def latency_worker(port: int, devices: list[str], conns: int, rate: float, durat
             time.sleep(0.01)
         lat = [(arrived[f"{prefix}{i}"] - scheduled[i]) * 1000 for i in range(n) if f"{prefix}{i}" in arrived]
         send_lag = [(sent[i] - scheduled[i]) * 1000 for i in range(n)]
-        results.put({"n": n, "received": len(lat), "latency_ms": lat, "max_send_lag_ms": max(send_lag),
-                     "achieved_rate": (n - 1) / (sent[-1] - sent[0]) if n > 1 else 0.0,
-                     "cpu": time.process_time() - cpu0})
+        results.put(
+            {
+                "n": n,
+                "received": len(lat),
+                "latency_ms": lat,
+                "max_send_lag_ms": max(send_lag),
+                "achieved_rate": (n - 1) / (sent[-1] - sent[0]) if n > 1 else 0.0,
+                "cpu": time.process_time() - cpu0,
+            }
+        )
         for c in clients:
             c.close()
     except Exception as exc:
@@ -589,13 +628,24 @@ class GatewayUnderTest:
         # One gateway id for every run: a stopped gateway's persistent session would otherwise keep
         # queueing every later message on the broker.
         if self.mode == "subprocess":
-            env = {**os.environ, "JINQIAO_DATABASE_URL": self.db_url, "JINQIAO_MQTT_URL": self.broker.url,
-                   "JINQIAO_GATEWAY_ID": "bench", "JINQIAO_LOG_LEVEL": "warning", "JINQIAO_LOG_FORMAT": "json",
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+            env = {
+                **os.environ,
+                "JINQIAO_DATABASE_URL": self.db_url,
+                "JINQIAO_MQTT_URL": self.broker.url,
+                "JINQIAO_GATEWAY_ID": "bench",
+                "JINQIAO_LOG_LEVEL": "warning",
+                "JINQIAO_LOG_FORMAT": "json",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            }
             log = open(self.workdir / "gateway.log", "ab")  # noqa: SIM115  (the gateway writes it while it lives)
             wrap = shlex.split(self.wrap) if self.wrap else []
-            self.proc = subprocess.Popen([*wrap, sys.executable, "-m", "jinqiao.cli", "gateway"], cwd=ROOT, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [*wrap, sys.executable, "-m", "jinqiao.cli", "gateway"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         else:
             from core.db import make_engine
             from core.logs import configure_logging
@@ -716,8 +766,22 @@ class Bench:
         for w in range(a.pub_procs):
             ready = self.ctx.Event()
             readies.append(ready)
-            procs.append(self._spawn(flood_worker, w, self.broker.port, self.devices[w::a.pub_procs], share[w],
-                                     a.pub_conns, prefix, want_feedback, ready, go, results, a.timeout))
+            procs.append(
+                self._spawn(
+                    flood_worker,
+                    w,
+                    self.broker.port,
+                    self.devices[w :: a.pub_procs],
+                    share[w],
+                    a.pub_conns,
+                    prefix,
+                    want_feedback,
+                    ready,
+                    go,
+                    results,
+                    a.timeout,
+                )
+            )
         for r in readies:
             if not r.wait(60):
                 raise TimeoutError("a publisher did not get ready")
@@ -748,12 +812,21 @@ class Bench:
             received = sum(r["received"] for r in pubs)
             end = max(r["t_last_fb"] for r in pubs)
             stored = self.count_events() - before
-            res.update(received=received, stored=stored, seconds=end - t0, rate=a.events / (end - t0),
-                       complete=received == a.events and stored == a.events)
+            res.update(
+                received=received,
+                stored=stored,
+                seconds=end - t0,
+                rate=a.events / (end - t0),
+                complete=received == a.events and stored == a.events,
+            )
         else:
             bare = next(r for r in out if "bare" in r)
-            res.update(received=bare["n"], seconds=bare["t_last"] - t0, rate=a.events / (bare["t_last"] - t0),
-                       complete=bare["n"] == a.events)
+            res.update(
+                received=bare["n"],
+                seconds=bare["t_last"] - t0,
+                rate=a.events / (bare["t_last"] - t0),
+                complete=bare["n"] == a.events,
+            )
         return res
 
     def quiet(self) -> float:
@@ -770,8 +843,18 @@ class Bench:
         self.round_no += 1
         results = self.ctx.Queue()
         ready, go = self.ctx.Event(), self.ctx.Event()
-        p = self._spawn(latency_worker, self.broker.port, self.devices, a.lat_conns, a.rate, a.duration,
-                        f"r{self.round_no}l-", ready, go, results)
+        p = self._spawn(
+            latency_worker,
+            self.broker.port,
+            self.devices,
+            a.lat_conns,
+            a.rate,
+            a.duration,
+            f"r{self.round_no}l-",
+            ready,
+            go,
+            results,
+        )
         if not ready.wait(60):
             raise TimeoutError("the latency client did not get ready")
         cpu = CpuWindow({"broker": self.broker.proc.pid, "gateway": gateway.pid}, self.db_trees)
@@ -781,11 +864,19 @@ class Bench:
         p.join(10)
         lat = sorted(r["latency_ms"])
         q = statistics.quantiles(lat, n=1000, method="inclusive") if len(lat) > 1 else [float("nan")] * 999
-        return {"busy_before_pct": busy_before, "presses": r["n"], "received": r["received"],
-                "achieved_rate": r["achieved_rate"],
-                "max_send_lag_ms": r["max_send_lag_ms"], "p50": q[499], "p95": q[949], "p99": q[989],
-                "max": lat[-1] if lat else float("nan"), "mean": statistics.fmean(lat) if lat else float("nan"),
-                "cpu": used}
+        return {
+            "busy_before_pct": busy_before,
+            "presses": r["n"],
+            "received": r["received"],
+            "achieved_rate": r["achieved_rate"],
+            "max_send_lag_ms": r["max_send_lag_ms"],
+            "p50": q[499],
+            "p95": q[949],
+            "p99": q[989],
+            "max": lat[-1] if lat else float("nan"),
+            "mean": statistics.fmean(lat) if lat else float("nan"),
+            "cpu": used,
+        }
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -825,8 +916,12 @@ def median_run(runs: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--gateway", choices=["subprocess", "inprocess", "both"], default="subprocess",
-                    help="run the gateway as `jinqiao gateway` (own CPU) and/or inside this process")
+    ap.add_argument(
+        "--gateway",
+        choices=["subprocess", "inprocess", "both"],
+        default="subprocess",
+        help="run the gateway as `jinqiao gateway` (own CPU) and/or inside this process",
+    )
     ap.add_argument("--devices", type=int, default=1000)
     ap.add_argument("--events", type=int, default=50_000, help="events per throughput run")
     ap.add_argument("--rounds", type=int, default=3, help="throughput runs of each kind; the median is reported")
@@ -836,18 +931,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of the latency run")
     ap.add_argument("--lat-conns", type=int, default=4, help="device connections in the latency run")
     ap.add_argument("--broker-persistence", action="store_true", help="Mosquitto persistence on (off by default)")
-    ap.add_argument("--broker-nodelay", choices=["on", "off"], default="on",
-                    help="Mosquitto set_tcp_nodelay (off: Nagle's algorithm on the broker's sockets)")
-    ap.add_argument("--client-nodelay", choices=["on", "off"], default="on",
-                    help="TCP_NODELAY on the simulated devices' sockets")
+    ap.add_argument(
+        "--broker-nodelay",
+        choices=["on", "off"],
+        default="on",
+        help="Mosquitto set_tcp_nodelay (off: Nagle's algorithm on the broker's sockets)",
+    )
+    ap.add_argument(
+        "--client-nodelay", choices=["on", "off"], default="on", help="TCP_NODELAY on the simulated devices' sockets"
+    )
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     ap.add_argument("--timeout", type=float, default=120.0, help="longest wait for one run")
-    ap.add_argument("--quiet-below", type=float, default=30.0, metavar="PCT",
-                    help="before each run, wait until the machine is less than PCT%% busy ...")
-    ap.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
-                    help="... but at most S seconds (0: do not wait)")
-    ap.add_argument("--gateway-wrap", metavar="CMD",
-                    help="prefix for the gateway subprocess, e.g. 'py-spy record -o gw.svg --' to profile it")
+    ap.add_argument(
+        "--quiet-below",
+        type=float,
+        default=30.0,
+        metavar="PCT",
+        help="before each run, wait until the machine is less than PCT%% busy ...",
+    )
+    ap.add_argument(
+        "--quiet-wait", type=float, default=120.0, metavar="S", help="... but at most S seconds (0: do not wait)"
+    )
+    ap.add_argument(
+        "--gateway-wrap",
+        metavar="CMD",
+        help="prefix for the gateway subprocess, e.g. 'py-spy record -o gw.svg --' to profile it",
+    )
     ap.add_argument("--no-bare", action="store_true", help="skip the bare baseline (A/B runs of the gateway)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, database)")
@@ -861,8 +970,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = None
     try:
         os.environ["BENCH_NODELAY"] = "1" if a.client_nodelay == "on" else "0"  # read by the spawned load processes
-        broker = Broker(workdir / "mosquitto", persistence=a.broker_persistence,
-                        nodelay=a.broker_nodelay == "on").start()
+        broker = Broker(
+            workdir / "mosquitto", persistence=a.broker_persistence, nodelay=a.broker_nodelay == "on"
+        ).start()
         if a.db == "sqlite":
             db_url = f"sqlite:///{workdir}/bench.db"
             db_desc = "SQLite file (WAL, synchronous=FULL)"
@@ -878,24 +988,31 @@ def main(argv: list[str] | None = None) -> int:
         if pg:
             bench.db_trees = {"postgres": pg.postmaster_pid()}
 
-        header = (f"machine: {os.cpu_count()} CPUs ({cpu_model()}), shared by broker, "
-                  f"gateway, database and load generators; Python {platform.python_version()}\n"
-                  f"broker: Mosquitto {broker.version()} on 127.0.0.1, persistence "
-                  f"{'on' if a.broker_persistence else 'off'}, set_tcp_nodelay {a.broker_nodelay}; "
-                  f"load clients TCP_NODELAY {a.client_nodelay}\n"
-                  f"database: {db_desc}\n"
-                  f"load: {a.events} QoS1 events per run over {a.devices} devices, {a.pub_procs} publisher processes "
-                  f"x {a.pub_conns} connections (MQTT 5); median of {a.rounds} runs")
-        header += (f"\nload average at the start: {os.getloadavg()[0]:.2f}; each run first waits (up to "
-                   f"{a.quiet_wait:.0f} s) for the machine to be under {a.quiet_below:.0f}% busy")
+        header = (
+            f"machine: {os.cpu_count()} CPUs ({cpu_model()}), shared by broker, "
+            f"gateway, database and load generators; Python {platform.python_version()}\n"
+            f"broker: Mosquitto {broker.version()} on 127.0.0.1, persistence "
+            f"{'on' if a.broker_persistence else 'off'}, set_tcp_nodelay {a.broker_nodelay}; "
+            f"load clients TCP_NODELAY {a.client_nodelay}\n"
+            f"database: {db_desc}\n"
+            f"load: {a.events} QoS1 events per run over {a.devices} devices, {a.pub_procs} publisher processes "
+            f"x {a.pub_conns} connections (MQTT 5); median of {a.rounds} runs"
+        )
+        header += (
+            f"\nload average at the start: {os.getloadavg()[0]:.2f}; each run first waits (up to "
+            f"{a.quiet_wait:.0f} s) for the machine to be under {a.quiet_below:.0f}% busy"
+        )
         print(header, flush=True)
 
         report: dict = {"args": {k: str(v) for k, v in vars(a).items()}, "header": header, "bare": [], "modes": {}}
         for i in range(a.rounds if not a.no_bare else 0):
             r = bench.flood(False, None)
             report["bare"].append(r)
-            print(f"  bare run {i + 1}: {r['rate']:,.0f} msg/s ({r['received']}/{a.events}; {fmt_cpu(r['cpu'])}; "
-                  f"busy before {r['busy_before_pct']:.0f}%)", flush=True)
+            print(
+                f"  bare run {i + 1}: {r['rate']:,.0f} msg/s ({r['received']}/{a.events}; {fmt_cpu(r['cpu'])}; "
+                f"busy before {r['busy_before_pct']:.0f}%)",
+                flush=True,
+            )
 
         modes = ["subprocess", "inprocess"] if a.gateway == "both" else [a.gateway]
         for mode in modes:
@@ -906,12 +1023,18 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(a.rounds):
                 r = bench.flood(True, gateway)
                 runs.append(r)
-                print(f"  gateway ({mode}) run {i + 1}: {r['rate']:,.0f} events/s "
-                      f"(stored {r['stored']}, received {r['received']}; {fmt_cpu(r['cpu'])}; "
-                      f"busy before {r['busy_before_pct']:.0f}%)", flush=True)
+                print(
+                    f"  gateway ({mode}) run {i + 1}: {r['rate']:,.0f} events/s "
+                    f"(stored {r['stored']}, received {r['received']}; {fmt_cpu(r['cpu'])}; "
+                    f"busy before {r['busy_before_pct']:.0f}%)",
+                    flush=True,
+                )
             lat = bench.latency(gateway)
-            print(f"  latency ({mode}): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms ({fmt_cpu(lat['cpu'])}; "
-                  f"busy before {lat['busy_before_pct']:.0f}%)", flush=True)
+            print(
+                f"  latency ({mode}): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms ({fmt_cpu(lat['cpu'])}; "
+                f"busy before {lat['busy_before_pct']:.0f}%)",
+                flush=True,
+            )
             gateway.stop()
             gateway = None
             report["modes"][mode] = {"throughput": runs, "latency": lat}
@@ -922,22 +1045,32 @@ def main(argv: list[str] | None = None) -> int:
         title = f"median of {a.rounds} runs"
         lines = ["", f"{title:{w}}{'rate/s':>9}{'seconds':>9}   CPU seconds during the run"]
         if bare:
-            lines.append(f"{'bare paho QoS1 subscriber':{w}}{bare['rate']:>9,.0f}{bare['seconds']:>9.2f}   "
-                         f"{fmt_cpu(bare['cpu'])}")
+            lines.append(
+                f"{'bare paho QoS1 subscriber':{w}}{bare['rate']:>9,.0f}{bare['seconds']:>9.2f}   "
+                f"{fmt_cpu(bare['cpu'])}"
+            )
         for mode, m in report["modes"].items():
             g, lat = median_run(m["throughput"]), m["latency"]
             ok = ok and all(r["complete"] for r in m["throughput"]) and lat["received"] == lat["presses"]
-            lines.append(f"{f'gateway ({mode}), stored + received':{w}}{g['rate']:>9,.0f}{g['seconds']:>9.2f}   "
-                         f"{fmt_cpu(g['cpu'])}")
+            lines.append(
+                f"{f'gateway ({mode}), stored + received':{w}}{g['rate']:>9,.0f}{g['seconds']:>9.2f}   "
+                f"{fmt_cpu(g['cpu'])}"
+            )
             if bare:
                 ratio = g["rate"] / bare["rate"]
-                lines.append(f"{'  gateway / bare':{w}}{ratio:>9.2f}{'':9}   goal >= {GOAL_RATIO:.2f}: "
-                             f"{'met' if ratio >= GOAL_RATIO else 'NOT MET'}")
-            lines.append(f"{f'  latency, {a.rate:.0f} presses/s for {a.duration:.0f} s':{w}}"
-                         f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}, max {lat['max']:.1f}; "
-                         f"goal p99 <= {GOAL_P99_MS:.0f} ms: {'met' if lat['p99'] <= GOAL_P99_MS else 'NOT MET'}")
-            lines.append(f"{'':{w}}{lat['received']}/{lat['presses']} answered, sent at {lat['achieved_rate']:.1f}/s "
-                         f"(worst send lag {lat['max_send_lag_ms']:.1f} ms); {fmt_cpu(lat['cpu'])}")
+                lines.append(
+                    f"{'  gateway / bare':{w}}{ratio:>9.2f}{'':9}   goal >= {GOAL_RATIO:.2f}: "
+                    f"{'met' if ratio >= GOAL_RATIO else 'NOT MET'}"
+                )
+            lines.append(
+                f"{f'  latency, {a.rate:.0f} presses/s for {a.duration:.0f} s':{w}}"
+                f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}, max {lat['max']:.1f}; "
+                f"goal p99 <= {GOAL_P99_MS:.0f} ms: {'met' if lat['p99'] <= GOAL_P99_MS else 'NOT MET'}"
+            )
+            lines.append(
+                f"{'':{w}}{lat['received']}/{lat['presses']} answered, sent at {lat['achieved_rate']:.1f}/s "
+                f"(worst send lag {lat['max_send_lag_ms']:.1f} ms); {fmt_cpu(lat['cpu'])}"
+            )
         print("\n".join(lines))
         if not ok:
             print("WARNING: some run did not complete (rows or feedback missing): its figures are not valid")

@@ -16,6 +16,7 @@ ensure_venv test
 
 # Lint and types before the suite (settings in pyproject.toml): a run that is not clean fails here.
 .venv/bin/ruff check . || exit 1
+.venv/bin/ruff format --check . || exit 1
 .venv/bin/mypy || exit 1
 
 mkdir -p test-artifacts

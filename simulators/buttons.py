@@ -35,8 +35,20 @@ class ButtonError(Exception):
 
 
 class CommodityButton:
-    def __init__(self, url_host: str, port: int, kind: str, source: str, *, user: str | None, password: str | None,
-                 protocol: int = 5, tls: bool = False, ca_file: str | None = None, keepalive: int = 30) -> None:
+    def __init__(
+        self,
+        url_host: str,
+        port: int,
+        kind: str,
+        source: str,
+        *,
+        user: str | None,
+        password: str | None,
+        protocol: int = 5,
+        tls: bool = False,
+        ca_file: str | None = None,
+        keepalive: int = 30,
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         self.kind, self.source = kind, source
@@ -48,8 +60,9 @@ class CommodityButton:
         self._ready = threading.Event()
         self._error: str | None = None
         client_id = {"zigbee2mqtt": "zigbee2mqtt-bridge", "shelly": source, "tasmota": f"DVES_{source}"}[kind]
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv5 if protocol == 5 else mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5 if protocol == 5 else mqtt.MQTTv311
+        )
         if user:
             self.client.username_pw_set(user, password)
         if tls:
@@ -69,7 +82,9 @@ class CommodityButton:
             return f"shellies/{self.source}/online", "true" if online else "false"
         return f"tele/{self.source}/LWT", "Online" if online else "Offline"
 
-    def action_messages(self, command: str, action: str | None = None, battery: int | None = None) -> list[tuple[str, str]]:
+    def action_messages(
+        self, command: str, action: str | None = None, battery: int | None = None
+    ) -> list[tuple[str, str]]:
         """The messages this button publishes for `command` (press, checkin, cancel, heartbeat, battery-low)."""
         if command == "battery-low":
             command, battery = "heartbeat", 10 if battery is None else battery
@@ -79,17 +94,27 @@ class CommodityButton:
             if command == "heartbeat":
                 return [(topic, json.dumps(state))]
             # Zigbee2MQTT publishes the action with the whole state, then clears the action
-            return [(topic, json.dumps({**state, "action": action or Z2M_ACTIONS[command]})),
-                    (topic, json.dumps({**state, "action": ""}))]
+            return [
+                (topic, json.dumps({**state, "action": action or Z2M_ACTIONS[command]})),
+                (topic, json.dumps({**state, "action": ""})),
+            ]
         if self.kind == "shelly":
             if command == "heartbeat":
                 return [(f"shellies/{self.source}/sensor/battery", str(90 if battery is None else battery))]
             self.event_cnt += 1
-            return [(f"shellies/{self.source}/input_event/0",
-                     json.dumps({"event": action or SHELLY_EVENTS[command], "event_cnt": self.event_cnt}))]
+            return [
+                (
+                    f"shellies/{self.source}/input_event/0",
+                    json.dumps({"event": action or SHELLY_EVENTS[command], "event_cnt": self.event_cnt}),
+                )
+            ]
         if command == "heartbeat":
-            return [(f"tele/{self.source}/STATE", json.dumps({"Time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                             "UptimeSec": int(time.monotonic())}))]
+            return [
+                (
+                    f"tele/{self.source}/STATE",
+                    json.dumps({"Time": time.strftime("%Y-%m-%dT%H:%M:%S"), "UptimeSec": int(time.monotonic())}),
+                )
+            ]
         return [(f"stat/{self.source}/RESULT", json.dumps({"Button1": {"Action": action or TASMOTA_ACTIONS[command]}}))]
 
     # ---- connection and publishing
@@ -156,4 +181,3 @@ class CommodityButton:
                 self.refusals.append(str(reason_code))
             self._acks[mid] = reason_code
             self._cond.notify_all()
-

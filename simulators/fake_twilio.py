@@ -63,38 +63,55 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 KEYS = set("0123456789*#")
 
 BEHAVIOUR_DEFAULTS: dict[str, Any] = {
-    "sms_status": "delivered", "error_code": None,
-    "sms_reply": None, "reply_after": 2.0, "reply_times": 1, "reply_if": None,
-    "call_answer": "human", "press": None, "press_after": 1.0,
-    "api_error": None, "api_timeout": None, "times": None,
+    "sms_status": "delivered",
+    "error_code": None,
+    "sms_reply": None,
+    "reply_after": 2.0,
+    "reply_times": 1,
+    "reply_if": None,
+    "call_answer": "human",
+    "press": None,
+    "press_after": 1.0,
+    "api_error": None,
+    "api_timeout": None,
+    "times": None,
 }
-_CHOICES = {"sms_status": {"delivered", "undelivered", "failed"},
-            "call_answer": {"human", "machine", "no-answer", "busy", "failed"}}
+_CHOICES = {
+    "sms_status": {"delivered", "undelivered", "failed"},
+    "call_answer": {"human", "machine", "no-answer", "busy", "failed"},
+}
 _SMS_ERROR = {"undelivered": 30003, "failed": 30008}  # unreachable handset; unknown error
-_API_ERROR = {400: (21211, "The 'To' number is not a valid phone number."), 401: (20003, "Authenticate"),
-              404: (20404, "The requested resource was not found"), 429: (20429, "Too Many Requests"),
-              500: (20500, "Internal Server Error"), 503: (20503, "Service Unavailable")}
+_API_ERROR = {
+    400: (21211, "The 'To' number is not a valid phone number."),
+    401: (20003, "Authenticate"),
+    404: (20404, "The requested resource was not found"),
+    429: (20429, "Too Many Requests"),
+    500: (20500, "Internal Server Error"),
+    503: (20503, "Service Unavailable"),
+}
 
 
 @dataclass(frozen=True)
 class Delays:
     """Realistic seconds for the demo; tests divide them with `speed`."""
-    status_step: float = 1.0   # queued → sent → delivered; call created → initiated
-    ring: float = 2.0          # initiated → ringing (and → busy / failed)
-    answer: float = 4.0        # ringing → in-progress
-    no_answer: float = 20.0    # ringing → no-answer
-    talk: float = 3.0          # last TwiML → hang up
+
+    status_step: float = 1.0  # queued → sent → delivered; call created → initiated
+    ring: float = 2.0  # initiated → ringing (and → busy / failed)
+    answer: float = 4.0  # ringing → in-progress
+    no_answer: float = 20.0  # ringing → no-answer
+    talk: float = 3.0  # last TwiML → hang up
 
 
 @dataclass
 class Sent:
     """One accepted API request: an SMS or a call, and what became of it."""
-    kind: str                      # sms | call
+
+    kind: str  # sms | call
     sid: str
     to: str
     from_: str
     body: str | None
-    url: str | None                # the call's TwiML URL
+    url: str | None  # the call's TwiML URL
     status_callback: str | None
     time: datetime
     account_sid: str = ""
@@ -103,7 +120,7 @@ class Sent:
     error_code: int | None = None
     answered_by: str | None = None
     duration: int | None = None
-    twiml: list[str] = field(default_factory=list)    # the call's TwiML, then each Gather answer
+    twiml: list[str] = field(default_factory=list)  # the call's TwiML, then each Gather answer
     digits: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     params: dict[str, list[str]] = field(default_factory=dict)
@@ -112,6 +129,7 @@ class Sent:
 @dataclass
 class Inbound:
     """An SMS the person sent to us (a webhook post), and what our app answered."""
+
     sid: str
     from_: str
     to: str
@@ -120,12 +138,13 @@ class Inbound:
     time: datetime
     status_code: int | None = None
     response: str | None = None
-    replies: list[str] = field(default_factory=list)   # <Message> texts of the TwiML answer
+    replies: list[str] = field(default_factory=list)  # <Message> texts of the TwiML answer
 
 
 @dataclass
 class Callback:
     """A signed webhook post the fake made (status callback, TwiML fetch, gather, inbound SMS)."""
+
     kind: str
     url: str
     params: dict[str, str]
@@ -138,6 +157,7 @@ class Callback:
 @dataclass
 class ApiRequest:
     """Every REST request, refused ones too (retries show here)."""
+
     time: datetime
     method: str
     path: str
@@ -180,9 +200,19 @@ def _check_behaviour(fields: dict[str, Any]) -> None:
 
 
 class FakeTwilio:
-    def __init__(self, *, auth_token: str, account_sid: str | None = None, webhook_base: str | None = None,
-                 host: str = "127.0.0.1", port: int = 0, delays: Delays = Delays(), speed: float = 1.0,
-                 phone_number: str = "+15005550006", verbose: bool = False):
+    def __init__(
+        self,
+        *,
+        auth_token: str,
+        account_sid: str | None = None,
+        webhook_base: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delays: Delays = Delays(),
+        speed: float = 1.0,
+        phone_number: str = "+15005550006",
+        verbose: bool = False,
+    ):
         """account_sid None accepts any AC… user whose password is `auth_token`. port 0 picks a free one."""
         self.auth_token = auth_token
         self.account_sid = account_sid
@@ -219,8 +249,9 @@ class FakeTwilio:
         return f"http://{self._server.server_address[0]}:{self.port}"  # type: ignore[str-bytes-safe]  # a TCP server: the host is a str
 
     def start(self) -> FakeTwilio:
-        self._serve_thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                              name="fake-twilio-http", daemon=True)
+        self._serve_thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio-http", daemon=True
+        )
         self._serve_thread.start()
         return self
 
@@ -266,11 +297,15 @@ class FakeTwilio:
 
     def snapshot(self) -> dict[str, Any]:
         with self._cond:
-            return _jsonable({"messages": [asdict(s) for s in self._sent if s.kind == "sms"],
-                              "calls": [asdict(s) for s in self._sent if s.kind == "call"],
-                              "inbound": [asdict(i) for i in self._inbound],
-                              "callbacks": [asdict(c) for c in self._callbacks],
-                              "requests": [asdict(r) for r in self._requests]})
+            return _jsonable(
+                {
+                    "messages": [asdict(s) for s in self._sent if s.kind == "sms"],
+                    "calls": [asdict(s) for s in self._sent if s.kind == "call"],
+                    "inbound": [asdict(i) for i in self._inbound],
+                    "callbacks": [asdict(c) for c in self._callbacks],
+                    "requests": [asdict(r) for r in self._requests],
+                }
+            )
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         """Returns predicate()'s first truthy value; re-checked on every change. TimeoutError after `timeout`."""
@@ -339,9 +374,19 @@ class FakeTwilio:
             account = self.account_sid or (self._sent[-1].account_sid if self._sent else "AC" + "0" * 32)
         sid = new_sid("SM")
         url = f"{self.webhook_base}/twilio/sms"
-        params = {"AccountSid": account, "ApiVersion": "2010-04-01",
-                  "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "SmsStatus": "received",
-                  "From": from_, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1"}
+        params = {
+            "AccountSid": account,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "SmsStatus": "received",
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+        }
         rec = Inbound(sid=sid, from_=from_, to=to, body=body, url=url, time=_now())
         status, text = self._webhook("sms", url, params)
         rec.status_code, rec.response = status, text
@@ -386,9 +431,19 @@ class FakeTwilio:
             return 400, _error_body(400, 21603, "A 'From' phone number is required.")
         if not body:
             return 400, _error_body(400, 21602, "Message body is required.")
-        rec = Sent(kind="sms", sid=new_sid("SM"), to=to, from_=from_, body=body, url=None,
-                   status_callback=one.get("StatusCallback"), time=_now(), account_sid=account,
-                   statuses=["queued"], params=form)
+        rec = Sent(
+            kind="sms",
+            sid=new_sid("SM"),
+            to=to,
+            from_=from_,
+            body=body,
+            url=None,
+            status_callback=one.get("StatusCallback"),
+            time=_now(),
+            account_sid=account,
+            statuses=["queued"],
+            params=form,
+        )
         answer = self._message_json(account, rec)
         self._add(rec)
         self._log("sms.sent", sid=rec.sid, to=to, body=body)
@@ -404,9 +459,19 @@ class FakeTwilio:
             return 400, _error_body(400, 21213, "No 'From' number is specified")
         if not one.get("Url") and not one.get("Twiml"):
             return 400, _error_body(400, 21205, "Url parameter is required.")
-        rec = Sent(kind="call", sid=new_sid("CA"), to=to, from_=from_, body=one.get("Twiml"), url=one.get("Url"),
-                   status_callback=one.get("StatusCallback"), time=_now(), account_sid=account,
-                   statuses=["queued"], params=form)
+        rec = Sent(
+            kind="call",
+            sid=new_sid("CA"),
+            to=to,
+            from_=from_,
+            body=one.get("Twiml"),
+            url=one.get("Url"),
+            status_callback=one.get("StatusCallback"),
+            time=_now(),
+            account_sid=account,
+            statuses=["queued"],
+            params=form,
+        )
         answer = self._call_json(account, rec)
         self._add(rec)
         self._log("call.placed", sid=rec.sid, to=to, url=rec.url)
@@ -422,22 +487,52 @@ class FakeTwilio:
 
     def _message_json(self, account: str, rec: Sent) -> dict[str, Any]:
         date = format_datetime(rec.time, usegmt=True)
-        return {"sid": rec.sid, "account_sid": account, "api_version": "2010-04-01", "to": rec.to,
-                "from": rec.from_, "body": rec.body, "status": rec.status, "direction": "outbound-api",
-                "num_segments": "1", "num_media": "0", "price": None, "price_unit": "USD",
-                "error_code": rec.error_code, "error_message": None, "messaging_service_sid": None,
-                "date_created": date, "date_updated": date, "date_sent": None,
-                "uri": f"{API}{account}/Messages/{rec.sid}.json",
-                "subresource_uris": {"media": f"{API}{account}/Messages/{rec.sid}/Media.json"}}
+        return {
+            "sid": rec.sid,
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "to": rec.to,
+            "from": rec.from_,
+            "body": rec.body,
+            "status": rec.status,
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": rec.error_code,
+            "error_message": None,
+            "messaging_service_sid": None,
+            "date_created": date,
+            "date_updated": date,
+            "date_sent": None,
+            "uri": f"{API}{account}/Messages/{rec.sid}.json",
+            "subresource_uris": {"media": f"{API}{account}/Messages/{rec.sid}/Media.json"},
+        }
 
     def _call_json(self, account: str, rec: Sent) -> dict[str, Any]:
         date = format_datetime(rec.time, usegmt=True)
-        return {"sid": rec.sid, "account_sid": account, "api_version": "2010-04-01", "to": rec.to,
-                "to_formatted": rec.to, "from": rec.from_, "from_formatted": rec.from_, "status": rec.status,
-                "direction": "outbound-api", "answered_by": rec.answered_by,
-                "duration": None if rec.duration is None else str(rec.duration), "price": None,
-                "price_unit": "USD", "date_created": date, "date_updated": date, "start_time": None,
-                "end_time": None, "parent_call_sid": None, "uri": f"{API}{account}/Calls/{rec.sid}.json"}
+        return {
+            "sid": rec.sid,
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "to": rec.to,
+            "to_formatted": rec.to,
+            "from": rec.from_,
+            "from_formatted": rec.from_,
+            "status": rec.status,
+            "direction": "outbound-api",
+            "answered_by": rec.answered_by,
+            "duration": None if rec.duration is None else str(rec.duration),
+            "price": None,
+            "price_unit": "USD",
+            "date_created": date,
+            "date_updated": date,
+            "start_time": None,
+            "end_time": None,
+            "parent_call_sid": None,
+            "uri": f"{API}{account}/Calls/{rec.sid}.json",
+        }
 
     # --- what happens after the API answered ---------------------------------------------------
 
@@ -452,6 +547,7 @@ class FakeTwilio:
                 target(rec)
             except _Stopped:
                 pass
+
         t = threading.Thread(target=run, name=f"fake-twilio-{rec.sid}", daemon=True)
         with self._cond:
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
@@ -495,9 +591,16 @@ class FakeTwilio:
     def _message_callback(self, rec: Sent) -> None:
         if not rec.status_callback:
             return
-        params = {"AccountSid": rec.account_sid, "ApiVersion": "2010-04-01", "MessageSid": rec.sid,
-                  "SmsSid": rec.sid, "MessageStatus": rec.status, "SmsStatus": rec.status,
-                  "From": rec.from_, "To": rec.to}
+        params = {
+            "AccountSid": rec.account_sid,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": rec.sid,
+            "SmsSid": rec.sid,
+            "MessageStatus": rec.status,
+            "SmsStatus": rec.status,
+            "From": rec.from_,
+            "To": rec.to,
+        }
         if rec.error_code:
             params["ErrorCode"] = str(rec.error_code)
         self._webhook("status", self._absolute(rec.status_callback), params)
@@ -574,9 +677,17 @@ class FakeTwilio:
         self._call_callback(rec, "completed")
 
     def _call_params(self, rec: Sent) -> dict[str, str]:
-        params = {"AccountSid": rec.account_sid, "ApiVersion": "2010-04-01", "CallSid": rec.sid,
-                  "CallStatus": rec.status, "Direction": "outbound-api", "From": rec.from_, "To": rec.to,
-                  "Caller": rec.from_, "Called": rec.to}
+        params = {
+            "AccountSid": rec.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": rec.sid,
+            "CallStatus": rec.status,
+            "Direction": "outbound-api",
+            "From": rec.from_,
+            "To": rec.to,
+            "Caller": rec.from_,
+            "Called": rec.to,
+        }
         if rec.answered_by:
             params["AnsweredBy"] = rec.answered_by
         return params
@@ -585,9 +696,12 @@ class FakeTwilio:
         wanted = rec.params.get("StatusCallbackEvent") or []
         if not rec.status_callback or (event != "completed" and event not in wanted):
             return
-        params = {**self._call_params(rec), "CallbackSource": "call-progress-events",
-                  "SequenceNumber": str(sum(1 for s in rec.statuses if s != "queued") - 1),
-                  "Timestamp": format_datetime(_now(), usegmt=True)}
+        params = {
+            **self._call_params(rec),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(sum(1 for s in rec.statuses if s != "queued") - 1),
+            "Timestamp": format_datetime(_now(), usegmt=True),
+        }
         if event == "completed":
             params["CallDuration"] = str(rec.duration or 0)
             params["Duration"] = str(math.ceil((rec.duration or 0) / 60))
@@ -603,8 +717,9 @@ class FakeTwilio:
         signature = self._validator.compute_signature(url, params)
         cb = Callback(kind=kind, url=url, params=params, signature=signature, time=_now())
         try:
-            resp = self._http.post(url, data=params, headers={"X-Twilio-Signature": signature,
-                                                               "User-Agent": "TwilioProxy/1.1"})
+            resp = self._http.post(
+                url, data=params, headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"}
+            )
             cb.status_code, text = resp.status_code, resp.text
         except httpx.HTTPError as exc:
             cb.error, text = f"{type(exc).__name__}: {exc}", None
@@ -634,8 +749,12 @@ def _clone(obj: T) -> T:
 
 
 def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 def _message_texts(twiml: str) -> list[str]:
@@ -686,8 +805,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return False
         fake = self.fake
-        return (user == account and (fake.account_sid is None or user == fake.account_sid)
-                and secrets.compare_digest(password, fake.auth_token))
+        return (
+            user == account
+            and (fake.account_sid is None or user == fake.account_sid)
+            and secrets.compare_digest(password, fake.auth_token)
+        )
 
     def _api(self, method: str) -> None:
         fake, path = self.fake, urlsplit(self.path).path
@@ -750,22 +872,41 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Fake Twilio API: records sends, plays the people who answer.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8089)
-    p.add_argument("--webhook-base", default="http://127.0.0.1:8000",
-                   help="where inbound SMS go ({base}/twilio/sms); JINQIAO_PUBLIC_URL of the app")
+    p.add_argument(
+        "--webhook-base",
+        default="http://127.0.0.1:8000",
+        help="where inbound SMS go ({base}/twilio/sms); JINQIAO_PUBLIC_URL of the app",
+    )
     p.add_argument("--auth-token", required=True)
     p.add_argument("--account-sid", default=None, help="accept only this AC… SID (default: any)")
     p.add_argument("--speed", type=float, default=1.0, help="divide every delay by this")
-    p.add_argument("--behaviour", action="append", default=[], metavar="JSON",
-                   help='e.g. \'{"number": "+8613900000001", "sms_reply": "1"}\'; repeatable')
+    p.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='e.g. \'{"number": "+8613900000001", "sms_reply": "1"}\'; repeatable',
+    )
     args = p.parse_args(argv)
-    fake = FakeTwilio(auth_token=args.auth_token, account_sid=args.account_sid, webhook_base=args.webhook_base,
-                      host=args.host, port=args.port, speed=args.speed, verbose=True)
+    fake = FakeTwilio(
+        auth_token=args.auth_token,
+        account_sid=args.account_sid,
+        webhook_base=args.webhook_base,
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        verbose=True,
+    )
     for raw in args.behaviour:
         fields = json.loads(raw)
         fake.set_behaviour(fields.pop("number", None), **fields)
     fake.start()
-    print(f"fake twilio on {fake.url} (JINQIAO_TWILIO_API_URL={fake.url}); webhooks to {args.webhook_base}; "
-          f"sent: {fake.url}/_fake/sent", file=sys.stderr, flush=True)
+    print(
+        f"fake twilio on {fake.url} (JINQIAO_TWILIO_API_URL={fake.url}); webhooks to {args.webhook_base}; "
+        f"sent: {fake.url}/_fake/sent",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -196,8 +196,19 @@ class _Stats:
         for part in parts:
             out.sent.update(dict(part.sent))  # dict() and list() copy atomically while the worker writes
             out.press_latencies.extend(list(part.press_latencies))
-            for name in ("publishes", "resends", "received", "rejected", "other_feedback", "pending", "connected",
-                         "ever_connected", "connect_errors", "refused", "disconnects"):
+            for name in (
+                "publishes",
+                "resends",
+                "received",
+                "rejected",
+                "other_feedback",
+                "pending",
+                "connected",
+                "ever_connected",
+                "connect_errors",
+                "refused",
+                "disconnects",
+            ):
                 setattr(out, name, getattr(out, name) + getattr(part, name))
         return out
 
@@ -333,8 +344,9 @@ class _Worker(threading.Thread):
         try:
             if not device.started:
                 device.started = True
-                device.client.connect(self._address.host, self._address.port, self.options.keepalive,
-                                      bind_address=device.source)
+                device.client.connect(
+                    self._address.host, self._address.port, self.options.keepalive, bind_address=device.source
+                )
             else:
                 device.client.reconnect()
         except OSError as exc:
@@ -343,8 +355,14 @@ class _Worker(threading.Thread):
             self._schedule_reconnect(device)
 
     def _new_client(self, device: _Device) -> mqtt.Client:
-        client = new_client(device.id, self._address, device.topics, protocol=self.options.protocol,
-                            password=self._password, wait_for_tcp=False)
+        client = new_client(
+            device.id,
+            self._address,
+            device.topics,
+            protocol=self.options.protocol,
+            password=self._password,
+            wait_for_tcp=False,
+        )
         client.user_data_set(device)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -443,7 +461,9 @@ class _Worker(threading.Thread):
         for out in device.pending.values():  # a reconnected device sends what is unsettled at once
             self._after(0.0, self._resend, device, out.event_id)
 
-    def _on_disconnect(self, client: mqtt.Client, device: _Device, flags: Any, reason_code: Any, properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, device: _Device, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
         if device.connected:
             device.connected = False
             self.stats.connected -= 1
@@ -522,8 +542,10 @@ class Fleet:
         self.silent_devices: list[str] = sorted(rng.sample(ids, self.options.stop_heartbeats))
         silent = set(self.silent_devices)
         sources = self.options.source_addresses or ("",)
-        self._devices = [_Device(d, topics_for(self.options.root, d), silent=d in silent, source=sources[n % len(sources)])
-                         for n, d in enumerate(ids)]
+        self._devices = [
+            _Device(d, topics_for(self.options.root, d), silent=d in silent, source=sources[n % len(sources)])
+            for n, d in enumerate(ids)
+        ]
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -534,8 +556,11 @@ class Fleet:
         opts = self.options
         raise_fd_limit(opts.count + 256)
         if self.silent_devices:
-            print(f"fleet: heartbeats stop after the first one for: {' '.join(self.silent_devices)}",
-                  file=self._progress_stream, flush=True)
+            print(
+                f"fleet: heartbeats stop after the first one for: {' '.join(self.silent_devices)}",
+                file=self._progress_stream,
+                flush=True,
+            )
         control = _Control()
         workers = self._make_workers(control)
         # Tens of thousands of long-lived clients would make every full collection walk them all
@@ -581,10 +606,13 @@ class Fleet:
         if not self.options.progress:
             return
         lat = sorted(stats.press_latencies)
-        print(f"[{elapsed:5.0f}s] connected {stats.connected}/{self.options.count}  sent {sum(stats.sent.values())}"
-              f"  received {stats.received}  pending {stats.pending}  resends {stats.resends}"
-              f"  press→received p50 {_ms(percentile(lat, 50))} p99 {_ms(percentile(lat, 99))}",
-              file=self._progress_stream, flush=True)
+        print(
+            f"[{elapsed:5.0f}s] connected {stats.connected}/{self.options.count}  sent {sum(stats.sent.values())}"
+            f"  received {stats.received}  pending {stats.pending}  resends {stats.resends}"
+            f"  press→received p50 {_ms(percentile(lat, 50))} p99 {_ms(percentile(lat, 99))}",
+            file=self._progress_stream,
+            flush=True,
+        )
 
     def _summary(self, stats: _Stats, elapsed: float) -> dict[str, Any]:
         lat = sorted(stats.press_latencies)
@@ -653,12 +681,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        fleet = Fleet(args.url, args.count, prefix=args.prefix, root=args.root, password=args.password,
-                      heartbeat=args.heartbeat, press_rate=args.press_rate, duration=args.duration,
-                      connect_rate=args.connect_rate, stop_heartbeats=args.stop_heartbeats, protocol=args.mqtt,
-                      workers=args.workers, resend_initial=args.resend_initial, resend_max=args.resend_max,
-                      drain=args.drain, keepalive=args.keepalive, seed=args.seed, progress=not args.quiet,
-                      source_addresses=tuple(a for a in args.bind.split(",") if a))
+        fleet = Fleet(
+            args.url,
+            args.count,
+            prefix=args.prefix,
+            root=args.root,
+            password=args.password,
+            heartbeat=args.heartbeat,
+            press_rate=args.press_rate,
+            duration=args.duration,
+            connect_rate=args.connect_rate,
+            stop_heartbeats=args.stop_heartbeats,
+            protocol=args.mqtt,
+            workers=args.workers,
+            resend_initial=args.resend_initial,
+            resend_max=args.resend_max,
+            drain=args.drain,
+            keepalive=args.keepalive,
+            seed=args.seed,
+            progress=not args.quiet,
+            source_addresses=tuple(a for a in args.bind.split(",") if a),
+        )
     except ValueError as exc:
         print(f"fleet: {exc}", file=sys.stderr)
         return 2

@@ -215,8 +215,17 @@ class _DeviceClient(mqtt.Client):
         return open_tcp(self._host, self._port, self._bind_address, self._connect_timeout, wait=self.wait_for_tcp)
 
 
-def new_client(device: str, address: BrokerAddress, topics: Topics, *, protocol: int, password: str | None,
-               wait_for_tcp: bool = True, ca_file: str | None = None, will: bool = True) -> mqtt.Client:
+def new_client(
+    device: str,
+    address: BrokerAddress,
+    topics: Topics,
+    *,
+    protocol: int,
+    password: str | None,
+    wait_for_tcp: bool = True,
+    ca_file: str | None = None,
+    will: bool = True,
+) -> mqtt.Client:
     """A paho client set up as a device: client id and user name are the device id, and the
     retained `offline` will tells the system when the device vanishes without a word.
     wait_for_tcp=False is for external event loops (fleet.py): connect() returns at once."""
@@ -312,8 +321,14 @@ class Pager:
                 raise PagerError("pager is closed")
             if self._client is not None:
                 return self
-        client = new_client(self.device, self._address, self.topics, protocol=self._protocol, password=self._password,
-                            ca_file=self._ca_file)
+        client = new_client(
+            self.device,
+            self._address,
+            self.topics,
+            protocol=self._protocol,
+            password=self._password,
+            ca_file=self._ca_file,
+        )
         client.on_connect = self._handle_connect
         client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
@@ -325,7 +340,9 @@ class Pager:
         try:
             client.connect(self._address.host, self._address.port, self._keepalive)
         except OSError as exc:
-            raise PagerConnectError(f"{self.device}: cannot reach {self._address.host}:{self._address.port}: {exc}") from exc
+            raise PagerConnectError(
+                f"{self.device}: cannot reach {self._address.host}:{self._address.port}: {exc}"
+            ) from exc
         client.loop_start()
         if not self._ready.wait(timeout) or self._connect_error:
             client.disconnect()
@@ -518,7 +535,9 @@ class Pager:
 
     # ---- internals: paho callbacks (paho's thread)
 
-    def _handle_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+    def _handle_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
         if reason_code.is_failure:
             self._connect_error = f"connection refused: {reason_code}"
             self._ready.set()
@@ -533,12 +552,16 @@ class Pager:
                 out.due = now
             self._cond.notify_all()
 
-    def _handle_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: list[Any], properties: Any) -> None:
+    def _handle_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: list[Any], properties: Any
+    ) -> None:
         if any(rc.is_failure for rc in reason_codes):
             self._connect_error = f"feedback subscription refused: {reason_codes}"
         self._ready.set()
 
-    def _handle_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+    def _handle_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
         with self._cond:
             if client is self._client:
                 self._connected = False
@@ -552,7 +575,12 @@ class Pager:
     def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         body = parse_feedback(message.payload)
         if body is None:
-            log.warning("pager.feedback_invalid device=%s topic=%s payload=%r", self.device, message.topic, message.payload[:200])
+            log.warning(
+                "pager.feedback_invalid device=%s topic=%s payload=%r",
+                self.device,
+                message.topic,
+                message.payload[:200],
+            )
             return
         body["arrived_at"] = time.monotonic()
         with self._cond:
@@ -602,12 +630,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resend-initial", type=float, default=1.0)
     parser.add_argument("--resend-max", type=float, default=30.0)
     parser.add_argument("--ca-file", default=None, help="CA certificate to trust for mqtts:// (default: the system's)")
-    parser.add_argument("--as", dest="as_", choices=("native", "zigbee2mqtt", "shelly", "tasmota"), default="native",
-                        help="act as a commodity button: its own topics and payloads, no feedback")
-    parser.add_argument("--source", default=None,
-                        help="with --as: the Zigbee2MQTT friendly name, Shelly id or Tasmota topic")
-    parser.add_argument("--action", default=None,
-                        help="with --as: the button's own action word (e.g. emergency, SS, TRIPLE)")
+    parser.add_argument(
+        "--as",
+        dest="as_",
+        choices=("native", "zigbee2mqtt", "shelly", "tasmota"),
+        default="native",
+        help="act as a commodity button: its own topics and payloads, no feedback",
+    )
+    parser.add_argument(
+        "--source", default=None, help="with --as: the Zigbee2MQTT friendly name, Shelly id or Tasmota topic"
+    )
+    parser.add_argument(
+        "--action", default=None, help="with --as: the button's own action word (e.g. emergency, SS, TRIPLE)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
     event = argparse.ArgumentParser(add_help=False)
@@ -632,7 +667,9 @@ def run_event(pager: Pager, kind: str, battery: int | None, until: str, timeout:
     return EXIT_REJECTED if fb["state"] == "rejected" else EXIT_OK
 
 
-INTERACTIVE_HELP = "commands: press fall cancel checkin heartbeat battery-low [N] offline [graceful] online pending quit"
+INTERACTIVE_HELP = (
+    "commands: press fall cancel checkin heartbeat battery-low [N] offline [graceful] online pending quit"
+)
 
 
 def run_interactive(pager: Pager, stdin: Any = sys.stdin) -> int:
@@ -684,9 +721,17 @@ def run_button(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     address = parse_broker_url(args.url)
     user = "zigbee2mqtt" if args.as_ == "zigbee2mqtt" else args.device  # the bridge speaks for Zigbee buttons
-    button = CommodityButton(address.host, address.port, args.as_, args.source, user=user,
-                             password=args.password if args.password is not None else address.password,
-                             protocol=args.mqtt, tls=address.tls, ca_file=args.ca_file)
+    button = CommodityButton(
+        address.host,
+        address.port,
+        args.as_,
+        args.source,
+        user=user,
+        password=args.password if args.password is not None else address.password,
+        protocol=args.mqtt,
+        tls=address.tls,
+        ca_file=args.ca_file,
+    )
     try:
         button.connect(timeout=min(args.timeout, 10.0))
     except ButtonError as exc:
@@ -713,13 +758,24 @@ def run_button(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
     if args.as_ != "native":
         return run_button(args)
-    pager = Pager(args.url, args.device, root=args.root, password=args.password, protocol=args.mqtt,
-                  resend_initial=args.resend_initial, resend_max=args.resend_max,
-                  on_feedback=show_feedback(args.device), ca_file=args.ca_file)
+    pager = Pager(
+        args.url,
+        args.device,
+        root=args.root,
+        password=args.password,
+        protocol=args.mqtt,
+        resend_initial=args.resend_initial,
+        resend_max=args.resend_max,
+        on_feedback=show_feedback(args.device),
+        ca_file=args.ca_file,
+    )
     try:
         pager.connect(timeout=min(args.timeout, 10.0))
     except PagerConnectError as exc:
@@ -728,7 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "offline":
             pager.go_offline(graceful=args.graceful)
-            print(f"{args.device}: offline ({'graceful' if args.graceful else 'connection dropped, will sent by the broker'})")
+            print(
+                f"{args.device}: offline ({'graceful' if args.graceful else 'connection dropped, will sent by the broker'})"
+            )
             return EXIT_OK
         if args.command == "interactive":
             return run_interactive(pager)
@@ -749,4 +807,3 @@ def stop_network_loop(client) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
-

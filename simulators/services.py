@@ -156,8 +156,9 @@ class Postgres:
         )
         self._pg_ctl = pg_ctl
         self._data = data
-        self.version = subprocess.run([str(Path(initdb).with_name("postgres")), "--version"], capture_output=True,
-                                      text=True).stdout.strip()
+        self.version = subprocess.run(
+            [str(Path(initdb).with_name("postgres")), "--version"], capture_output=True, text=True
+        ).stdout.strip()
         return self
 
     def postmaster_pid(self) -> int:

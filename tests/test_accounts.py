@@ -57,11 +57,14 @@ def test_password_is_stored_as_argon2id_and_checked(accounts, sessions):
         accounts.sign_in("nobody", "a long password", "10.0.0.1")
 
 
-@pytest.mark.parametrize("name, role, password, message", [
-    ("li li", "operator", "a long password", "bad name"),
-    ("li", "boss", "a long password", "unknown role"),
-    ("li", "admin", "short", "at least 10"),
-])
+@pytest.mark.parametrize(
+    "name, role, password, message",
+    [
+        ("li li", "operator", "a long password", "bad name"),
+        ("li", "boss", "a long password", "unknown role"),
+        ("li", "admin", "short", "at least 10"),
+    ],
+)
 def test_bad_accounts_are_refused_with_a_reason(accounts, name, role, password, message):
     with pytest.raises(AccountError, match=message):
         accounts.add_user(name, role, password)
@@ -189,8 +192,12 @@ def test_token_requests_need_no_csrf_and_actions_carry_the_persons_name(web):
     server, dispatcher, tokens = web
     alert_id = open_alert(dispatcher)
     with httpx.Client(base_url=server.url, headers=bearer(tokens["operator"])) as http:
-        assert http.post(f"/api/v1/alerts/{alert_id}/resolve",
-                         json={"outcome": "helped_at_home", "note": "邻居帮忙"}).json()["state"] == "resolved"
+        assert (
+            http.post(
+                f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "helped_at_home", "note": "邻居帮忙"}
+            ).json()["state"]
+            == "resolved"
+        )
         alert = http.get(f"/api/v1/alerts/{alert_id}").json()
     resolved = [e for e in alert["timeline"] if e["what"] == "resolved"][0]
     assert (resolved["actor"], resolved["channel"]) == ("operator", "web")
@@ -210,15 +217,23 @@ def test_sign_in_over_http_is_rate_limited_with_retry_after(web):
 
 def test_bad_bearer_tokens_and_cookies_get_401(web):
     server, _, _ = web
-    for headers in ({"Authorization": "Bearer jq_nothing"}, {"Authorization": "Basic YTpi"},
-                    {"Cookie": "jinqiao_session=forged"}):
+    for headers in (
+        {"Authorization": "Bearer jq_nothing"},
+        {"Authorization": "Basic YTpi"},
+        {"Cookie": "jinqiao_session=forged"},
+    ):
         assert httpx.get(server.url + "/api/v1/alerts", headers=headers).status_code == 401
 
 
 def cli(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], input=stdin, capture_output=True, text=True,
-                          env={"JINQIAO_DATABASE_URL": db_url, "PATH": "/usr/bin:/bin", "JINQIAO_LOG_LEVEL": "warning"},
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={"JINQIAO_DATABASE_URL": db_url, "PATH": "/usr/bin:/bin", "JINQIAO_LOG_LEVEL": "warning"},
+        timeout=60,
+    )
 
 
 def test_cli_user_add_and_token(db_url, sessions):

@@ -18,25 +18,45 @@ def j(doc) -> bytes:
 
 EVENTS = [
     # topic, payload, (adapter, source, type, battery)
-    ("zigbee2mqtt/sos-liu", j({"action": "emergency", "battery": 90, "linkquality": 120}),
-     ("zigbee2mqtt", "sos-liu", "alarm", 90)),
-    ("zigbee2mqtt/0x00158d0001a2b3c4", j({"action": "single", "battery": 55, "linkquality": 80}),
-     ("zigbee2mqtt", "0x00158d0001a2b3c4", "alarm", 55)),
+    (
+        "zigbee2mqtt/sos-liu",
+        j({"action": "emergency", "battery": 90, "linkquality": 120}),
+        ("zigbee2mqtt", "sos-liu", "alarm", 90),
+    ),
+    (
+        "zigbee2mqtt/0x00158d0001a2b3c4",
+        j({"action": "single", "battery": 55, "linkquality": 80}),
+        ("zigbee2mqtt", "0x00158d0001a2b3c4", "alarm", 55),
+    ),
     ("zigbee2mqtt/aqara", j({"action": "double", "battery": 55}), ("zigbee2mqtt", "aqara", "checkin", 55)),
     ("zigbee2mqtt/aqara", j({"action": "hold"}), ("zigbee2mqtt", "aqara", "cancel", None)),
-    ("zigbee2mqtt/aqara", j({"action": "", "battery": 12, "linkquality": 70}), ("zigbee2mqtt", "aqara", "heartbeat", 12)),
+    (
+        "zigbee2mqtt/aqara",
+        j({"action": "", "battery": 12, "linkquality": 70}),
+        ("zigbee2mqtt", "aqara", "heartbeat", 12),
+    ),
     ("zigbee2mqtt/aqara", j({"battery": 12.0, "linkquality": 70}), ("zigbee2mqtt", "aqara", "heartbeat", 12)),
     ("zigbee2mqtt/aqara", j({"action": "release"}), ("zigbee2mqtt", "aqara", "heartbeat", None)),
-    ("shellies/shellybutton1-A4CF12F45301/input_event/0", j({"event": "S", "event_cnt": 7}),
-     ("shelly", "shellybutton1-A4CF12F45301", "alarm", None)),
+    (
+        "shellies/shellybutton1-A4CF12F45301/input_event/0",
+        j({"event": "S", "event_cnt": 7}),
+        ("shelly", "shellybutton1-A4CF12F45301", "alarm", None),
+    ),
     ("shellies/sb1/input_event/0", j({"event": "SS", "event_cnt": 8}), ("shelly", "sb1", "checkin", None)),
     ("shellies/sb1/input_event/0", j({"event": "L", "event_cnt": 9}), ("shelly", "sb1", "cancel", None)),
     ("shellies/sb1/sensor/battery", b"18", ("shelly", "sb1", "heartbeat", 18)),
     ("stat/tasmota_5A1B2C/RESULT", j({"Button1": {"Action": "SINGLE"}}), ("tasmota", "tasmota_5A1B2C", "alarm", None)),
-    ("stat/tasmota_5A1B2C/RESULT", j({"Button2": {"Action": "DOUBLE"}}), ("tasmota", "tasmota_5A1B2C", "checkin", None)),
+    (
+        "stat/tasmota_5A1B2C/RESULT",
+        j({"Button2": {"Action": "DOUBLE"}}),
+        ("tasmota", "tasmota_5A1B2C", "checkin", None),
+    ),
     ("stat/tasmota_5A1B2C/RESULT", j({"Button1": {"Action": "HOLD"}}), ("tasmota", "tasmota_5A1B2C", "cancel", None)),
-    ("tele/tasmota_5A1B2C/STATE", j({"Time": "2026-12-01T10:00:00", "UptimeSec": 300}),
-     ("tasmota", "tasmota_5A1B2C", "heartbeat", None)),
+    (
+        "tele/tasmota_5A1B2C/STATE",
+        j({"Time": "2026-12-01T10:00:00", "UptimeSec": 300}),
+        ("tasmota", "tasmota_5A1B2C", "heartbeat", None),
+    ),
 ]
 
 
@@ -95,7 +115,7 @@ BAD = [
     ("zigbee2mqtt/aqara/availability", b"{" * 3000, "bad_status"),
     ("zigbee2mqtt/aqara", j({"action": []}), "bad_action"),
     ("zigbee2mqtt/aqara", j({"action": {"press": 1}}), "bad_action"),
-    ("shellies/sb1/input_event/0", j({"event": "S", "event_cnt": 10 ** 60}), "bad_event_cnt"),
+    ("shellies/sb1/input_event/0", j({"event": "S", "event_cnt": 10**60}), "bad_event_cnt"),
 ]
 
 
@@ -107,21 +127,35 @@ def test_bad_adapter_payloads_are_refused_with_a_reason(topic, payload, reason):
     assert got.source == topic.split("/")[1]
 
 
-@pytest.mark.parametrize("topic,payload", [
-    ("zigbee2mqtt/aqara", j({"action": "single"})),
-    ("zigbee2mqtt/aqara", j({"battery": 50})),
-    ("shellies/sb1/input_event/0", j({"event": "S", "event_cnt": 1})),
-    ("shellies/sb1/sensor/battery", b"50"),
-    ("stat/t1/RESULT", j({"Button1": {"Action": "SINGLE"}})),
-    ("tele/t1/STATE", j({"UptimeSec": 3})),
-])
+@pytest.mark.parametrize(
+    "topic,payload",
+    [
+        ("zigbee2mqtt/aqara", j({"action": "single"})),
+        ("zigbee2mqtt/aqara", j({"battery": 50})),
+        ("shellies/sb1/input_event/0", j({"event": "S", "event_cnt": 1})),
+        ("shellies/sb1/sensor/battery", b"50"),
+        ("stat/t1/RESULT", j({"Button1": {"Action": "SINGLE"}})),
+        ("tele/t1/STATE", j({"UptimeSec": 3})),
+    ],
+)
 def test_retained_button_messages_are_refused(topic, payload):
     got = parse(topic, payload, True, NOW)
     assert isinstance(got, AdapterRejected) and got.reason == "retained"
 
 
-@pytest.mark.parametrize("topic", ["zigbee2mqtt/bridge/state", "zigbee2mqtt/bridge", "zigbee2mqtt/a/set",
-                                   "shellies/sb1/announce", "stat/t1/POWER", "cmnd/t1/POWER", "other/x", "tele/t1/SENSOR"])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "zigbee2mqtt/bridge/state",
+        "zigbee2mqtt/bridge",
+        "zigbee2mqtt/a/set",
+        "shellies/sb1/announce",
+        "stat/t1/POWER",
+        "cmnd/t1/POWER",
+        "other/x",
+        "tele/t1/SENSOR",
+    ],
+)
 def test_other_topics_are_not_adapter_messages(topic):
     assert parse(topic, b"{}", False, NOW) is None
 

@@ -53,8 +53,11 @@ def test_board_puts_emergencies_first_then_oldest(api):
 def test_one_alert_ack_twice_and_unknown_ids(api):
     http, dispatcher = api
     alert_id = open_alert(dispatcher)
-    assert http.post(f"/api/v1/alerts/{alert_id}/ack").json() == {"changed": True, "state": "acknowledged",
-                                                                   "by": "operator"}
+    assert http.post(f"/api/v1/alerts/{alert_id}/ack").json() == {
+        "changed": True,
+        "state": "acknowledged",
+        "by": "operator",
+    }
     assert http.post(f"/api/v1/alerts/{alert_id}/ack").json()["changed"] is False
     detail = http.get(f"/api/v1/alerts/{alert_id}").json()
     assert [e["what"] for e in detail["timeline"]][:1] == ["opened"]
@@ -64,7 +67,10 @@ def test_one_alert_ack_twice_and_unknown_ids(api):
     assert http.post("/api/v1/alerts/999999/ack").status_code == 404
     assert http.get("/api/v1/alerts/99999999999999").status_code == 422
     assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "went_fishing"}).status_code == 422
-    assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "other", "note": "x" * 2001}).status_code == 422
+    assert (
+        http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "other", "note": "x" * 2001}).status_code
+        == 422
+    )
 
 
 def test_device_and_wellness_alerts_show_their_own_kinds_tiers(api):
@@ -79,14 +85,23 @@ def test_device_and_wellness_alerts_show_their_own_kinds_tiers(api):
     wellness = open_alert(dispatcher, "r-liu", "wellness")  # building, then mediator; never the hotline
     emergency = open_alert(dispatcher, "r-zhang", "emergency")
     shown = lambda: {a["id"]: (a["tier"], a["next_tier"]) for a in http.get("/api/v1/board").json()["open"]}  # noqa: E731
-    assert shown() == {device: ("mediator", "mediator"), wellness: ("building", "mediator"),
-                       emergency: ("building", "mediator")}
+    assert shown() == {
+        device: ("mediator", "mediator"),
+        wellness: ("building", "mediator"),
+        emergency: ("building", "mediator"),
+    }
     with dispatcher.alerts.sessions.begin() as s:  # the building's time has run out for both
-        s.execute(update(Alert).where(Alert.id.in_((wellness, emergency)))
-                  .values(next_action_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        s.execute(
+            update(Alert)
+            .where(Alert.id.in_((wellness, emergency)))
+            .values(next_action_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+        )
     assert dispatcher.alerts.escalate_due() == 2
-    assert shown() == {device: ("mediator", "mediator"), wellness: ("mediator", "mediator"),
-                       emergency: ("mediator", "hotline")}
+    assert shown() == {
+        device: ("mediator", "mediator"),
+        wellness: ("mediator", "mediator"),
+        emergency: ("mediator", "hotline"),
+    }
     one = http.get(f"/api/v1/alerts/{device}").json()
     assert (one["tier"], one["next_tier"]) == ("mediator", "mediator")
     assert [a["tier"] for a in http.get("/api/v1/alerts", params={"kind": "device"}).json()] == ["mediator"]

@@ -38,14 +38,21 @@ def test_no_input_makes_a_server_error(api):
         tried.append(f"{operation.method.upper()} {operation.path}")
 
         @given(case=operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE))
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         def call(case):
             response = case.call(base_url=server.url, headers=bearer(token), timeout=20)
             statuses.append(response.status_code)
             if response.status_code >= 500:
-                errors.append(f"{case.method} {case.formatted_path} {case.body!r:.200}: {response.status_code} "
-                              f"{response.text[:200]}")
+                errors.append(
+                    f"{case.method} {case.formatted_path} {case.body!r:.200}: {response.status_code} "
+                    f"{response.text[:200]}"
+                )
 
         call()
     assert len(tried) > 30 and len(statuses) > 3 * len(tried)

@@ -40,19 +40,32 @@ def setup(sessions, engine, example_registry):
 def test_device_health_shows_what_is_wrong_and_which_buttons_cannot_show_feedback(setup, sessions):
     client, clock, supervisor = setup
     with sessions.begin() as s:
-        s.add(Event(device_id="pgr-0001", event_id="b1", type="heartbeat", battery=12, received_at=clock(), payload="{}"))
+        s.add(
+            Event(device_id="pgr-0001", event_id="b1", type="heartbeat", battery=12, received_at=clock(), payload="{}")
+        )
         s.execute(update(Device).where(Device.id == "pgr-0001").values(last_seen_at=clock()))
-        s.execute(update(Device).where(Device.id == "z2m-sos-liu").values(
-            status="offline", status_at=clock(), last_seen_at=clock()))
+        s.execute(
+            update(Device)
+            .where(Device.id == "z2m-sos-liu")
+            .values(status="offline", status_at=clock(), last_seen_at=clock())
+        )
     clock.advance(minutes=11)
     supervisor.run()
     rows = {d["id"]: d for d in client.get("/api/v1/supervision/devices").json()}
     pager, zigbee = rows["pgr-0001"], rows["z2m-sos-liu"]
     assert (pager["can_show_feedback"], pager["heartbeat_overdue"], pager["battery_low"], pager["battery"]) == (
-        True, True, True, 12)
+        True,
+        True,
+        True,
+        12,
+    )
     assert pager["open_alert_id"] is not None and not pager["offline"]
     assert (zigbee["adapter"], zigbee["can_show_feedback"], zigbee["offline"], zigbee["heartbeat_overdue"]) == (
-        "zigbee2mqtt", False, True, False)
+        "zigbee2mqtt",
+        False,
+        True,
+        False,
+    )
     assert len(client.get("/api/v1/supervision/devices", params={"problems": True}).json()) == 2
 
 
@@ -60,15 +73,21 @@ def test_a_residents_supervision_view(setup, sessions):
     client, clock, supervisor = setup
     with sessions.begin() as s:
         s.add(Event(device_id="pgr-0001", event_id="c1", type="checkin", received_at=clock(), payload="{}"))
-        s.execute(update(Resident).where(Resident.id == "r-liu").values(
-            away_from=clock() - timedelta(days=1), away_to=clock() + timedelta(days=1)))
+        s.execute(
+            update(Resident)
+            .where(Resident.id == "r-liu")
+            .values(away_from=clock() - timedelta(days=1), away_to=clock() + timedelta(days=1))
+        )
     supervisor.run()
     zhang = client.get("/api/v1/supervision/residents/r-zhang").json()
     assert (zhang["checkin_deadline"], zhang["can_show_feedback"], zhang["away_now"]) == ("10:00", True, False)
     assert datetime.fromisoformat(zhang["last_checkin_at"]) == clock()
     liu = client.get("/api/v1/supervision/residents/r-liu").json()
     assert (liu["can_show_feedback"], liu["away_now"], [d["id"] for d in liu["devices"]]) == (
-        False, True, ["z2m-sos-liu"])  # the board must say a Zigbee button shows nothing to her
+        False,
+        True,
+        ["z2m-sos-liu"],
+    )  # the board must say a Zigbee button shows nothing to her
     assert client.get("/api/v1/supervision/residents/nobody").status_code == 404
 
 
@@ -79,7 +98,11 @@ def test_maintenance_items_are_listed_and_closed_once_by_an_operator_under_their
     supervisor.run()
     [item] = client.get("/api/v1/supervision/maintenance").json()
     assert (item["device_id"], item["resident_id"], item["resident_name"], item["reason"]) == (
-        "pgr-0001", "r-zhang", "张秀英", "battery_low")
+        "pgr-0001",
+        "r-zhang",
+        "张秀英",
+        "battery_low",
+    )
     done = client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={"note": "换了电池"})
     assert done.json()["changed"] is True and done.json()["closed_by"] == "operator"  # the signed-in account
     admin = {"Authorization": f"Bearer {client.tokens['admin']}"}
@@ -100,13 +123,18 @@ def test_a_viewer_reads_but_may_not_close_and_nobody_reads_without_signing_in(se
     supervisor.run()
     viewer = {"Authorization": f"Bearer {client.tokens['viewer']}"}
     [item] = client.get("/api/v1/supervision/maintenance", headers=viewer).json()
-    assert client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={}, headers=viewer).status_code == 403
+    assert (
+        client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={}, headers=viewer).status_code == 403
+    )
     anonymous = TestClient(client.app)
     assert anonymous.get("/api/v1/supervision/devices").status_code == 401
 
 
 def test_an_id_past_the_columns_range_is_refused_not_a_crash(setup):
     client, *_ = setup
-    assert client.post("/api/v1/supervision/maintenance/81222999298150874482258022628327424/close", json={}).status_code == 422
+    assert (
+        client.post("/api/v1/supervision/maintenance/81222999298150874482258022628327424/close", json={}).status_code
+        == 422
+    )
     assert client.post("/api/v1/supervision/maintenance/0/close", json={}).status_code == 422
     assert client.get("/api/v1/supervision/residents/" + "x" * 65).status_code == 422

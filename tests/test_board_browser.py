@@ -28,8 +28,15 @@ from web.app import Readiness
 
 T = Topics("jinqiao")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -130,8 +137,10 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
         card.locator("button[data-action=ack]").click()
         expect(page.locator("article.alert[data-state=acknowledged]")).to_be_visible(timeout=5000)
         expect(page.locator("article.alert[data-state=acknowledged] .by")).to_have_text("operator")
-        peer.wait_for(lambda p: [f for f in p.feedback() if f["state"] == "acknowledged"
-                                 and f["ref"] == "press-board-1"], timeout=10)
+        peer.wait_for(
+            lambda p: [f for f in p.feedback() if f["state"] == "acknowledged" and f["ref"] == "press-board-1"],
+            timeout=10,
+        )
 
         page.click("article.alert[data-state=acknowledged] [data-action=timeline]")
         expect(page.locator("#dialog .timeline")).to_contain_text("acknowledged operator (web)")
@@ -248,7 +257,9 @@ def test_supervision_alerts_say_why_in_both_languages_below_the_emergency(system
     server, _ = system
     ago = datetime.now(timezone.utc) - timedelta(hours=3)
     with transaction(server.dispatcher.alerts.sessions) as s:
-        s.execute(update(Device).where(Device.id == "pgr-0001").values(status="offline", status_at=ago, last_seen_at=ago))
+        s.execute(
+            update(Device).where(Device.id == "pgr-0001").values(status="offline", status_at=ago, last_seen_at=ago)
+        )
         s.execute(update(Device).where(Device.id == "z2m-sos-liu").values(last_seen_at=ago))  # heartbeat 2h
         s.execute(update(Resident).where(Resident.id == "r-liu").values(checkin_deadline="00:00"))  # always passed
     page = browser.new_page(viewport={"width": 1200, "height": 900})

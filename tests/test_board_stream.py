@@ -66,8 +66,9 @@ class Events:
 
 def start_web(db_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_PORT": str(port), "JINQIAO_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "jinqiao.cli", "web"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jinqiao.cli", "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_for_port(port, 30)
     return proc
 

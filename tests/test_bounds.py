@@ -17,14 +17,25 @@ from core.settings import load_settings
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 
 AUTH_TOKEN = "twilio-test-auth-token"
-FILLERS = {"alert_id": "1", "entry_id": "r-zhang", "resident_id": "r-zhang", "item_id": "1", "name": "viewer",
-           "token_id": "999999"}
+FILLERS = {
+    "alert_id": "1",
+    "entry_id": "r-zhang",
+    "resident_id": "r-zhang",
+    "item_id": "1",
+    "name": "viewer",
+    "token_id": "999999",
+}
 
 
 @pytest.fixture
 def served(engine, db_url, example_registry):
-    settings = load_settings(database_url=db_url, twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
-                             twilio_from="+15005550006", twilio_api_url="http://127.0.0.1:9")
+    settings = load_settings(
+        database_url=db_url,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from="+15005550006",
+        twilio_api_url="http://127.0.0.1:9",
+    )
     app, dispatcher = web_system(engine, example_registry, settings)
     tokens = make_users(dispatcher.alerts.sessions)
     open_alert(dispatcher)

@@ -18,24 +18,42 @@ DOWN = {"connected": False, "since": "2026-12-02T05:58:00+00:00", "reason": "con
 DOWN_EARLIER = {"connected": False, "since": "2026-12-02T05:50:00+00:00", "reason": "timed out"}
 
 
-def beat(name: str, ago_s: float, broker: dict | None, stopped: bool = False, kind: str = "gateway") -> ProcessHeartbeat:
+def beat(
+    name: str, ago_s: float, broker: dict | None, stopped: bool = False, kind: str = "gateway"
+) -> ProcessHeartbeat:
     at = NOW - timedelta(seconds=ago_s)
-    return ProcessHeartbeat(kind=kind, name=name, host="h", pid=1, started_at=at - timedelta(hours=1), beat_at=at,
-                            stopped_at=at if stopped else None, detail={"broker": broker} if broker else {})
+    return ProcessHeartbeat(
+        kind=kind,
+        name=name,
+        host="h",
+        pid=1,
+        started_at=at - timedelta(hours=1),
+        beat_at=at,
+        stopped_at=at if stopped else None,
+        detail={"broker": broker} if broker else {},
+    )
 
 
-@pytest.mark.parametrize("rows, expected", [
-    ([], None),  # no gateway ever ran here: nothing to say yet
-    ([beat("d", 1, None, kind="dispatcher")], None),
-    ([beat("g1", 2, UP)], UP),
-    ([beat("g1", 2, DOWN)], DOWN),
-    ([beat("g1", 2, DOWN), beat("g2", 3, UP)], UP),  # one gateway still carries presses in
-    ([beat("g1", 2, DOWN), beat("g2", 3, DOWN_EARLIER)], DOWN_EARLIER),  # the longest outage
-    ([beat("g1", 2, DOWN), beat("g2", 60, UP)], DOWN),  # a silent gateway's last word is no news
-    ([beat("g1", 60, UP)], {"connected": False, "since": "2026-12-02T05:59:00+00:00", "reason": "no gateway running"}),
-    ([beat("g1", 120, UP, stopped=True)],
-     {"connected": False, "since": "2026-12-02T05:58:00+00:00", "reason": "no gateway running"}),
-])
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        ([], None),  # no gateway ever ran here: nothing to say yet
+        ([beat("d", 1, None, kind="dispatcher")], None),
+        ([beat("g1", 2, UP)], UP),
+        ([beat("g1", 2, DOWN)], DOWN),
+        ([beat("g1", 2, DOWN), beat("g2", 3, UP)], UP),  # one gateway still carries presses in
+        ([beat("g1", 2, DOWN), beat("g2", 3, DOWN_EARLIER)], DOWN_EARLIER),  # the longest outage
+        ([beat("g1", 2, DOWN), beat("g2", 60, UP)], DOWN),  # a silent gateway's last word is no news
+        (
+            [beat("g1", 60, UP)],
+            {"connected": False, "since": "2026-12-02T05:59:00+00:00", "reason": "no gateway running"},
+        ),
+        (
+            [beat("g1", 120, UP, stopped=True)],
+            {"connected": False, "since": "2026-12-02T05:58:00+00:00", "reason": "no gateway running"},
+        ),
+    ],
+)
 def test_the_broker_as_the_live_gateways_saw_it(rows, expected):
     assert broker_status_of(rows, NOW, stale_after=15) == expected
 

@@ -28,11 +28,13 @@ def example(example_registry):
 @pytest.fixture
 def load(sessions, example, tmp_path):
     """Import the example registry with this `calendar:` section (None: without the section)."""
+
     def _load(calendar):
         doc = dict(example) if calendar is None else {**example, "calendar": calendar}
         path = tmp_path / "registry.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
         import_registry(sessions, path)
+
     return _load
 
 

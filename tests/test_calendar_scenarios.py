@@ -24,6 +24,7 @@ def cst(*parts: int) -> datetime:
 @pytest.fixture
 def registry(example_registry, tmp_path):
     """The example registry, with this `calendar:` section (None: without one)."""
+
     def _write(calendar, name="registry.yaml"):
         doc = read_yaml(example_registry.read_bytes())
         if calendar is not None:
@@ -31,6 +32,7 @@ def registry(example_registry, tmp_path):
         path = tmp_path / name
         path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
         return path
+
     return _write
 
 

@@ -15,18 +15,27 @@ from jinqiao.embedded_broker import BrokerPortTaken, EmbeddedBroker
 
 
 def jinqiao(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "JINQIAO_LOG_FORMAT": "json", **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JINQIAO_LOG_FORMAT": "json", **(env or {})},
+        cwd=cwd,
+    )
 
 
-@pytest.mark.parametrize("name,value", [
-    ("JINQIAO_HTTP_PORT", "eighty"),
-    ("JINQIAO_HTTP_PORT", "70000"),
-    ("JINQIAO_MQTT_URL", "http://broker"),
-    ("JINQIAO_DATABASE_URL", "mysql://x"),
-    ("JINQIAO_PUBLIC_URL", "not a url"),
-    ("JINQIAO_TWILIO_ACCOUNT_SID", "AC123"),  # without the token and the number
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("JINQIAO_HTTP_PORT", "eighty"),
+        ("JINQIAO_HTTP_PORT", "70000"),
+        ("JINQIAO_MQTT_URL", "http://broker"),
+        ("JINQIAO_DATABASE_URL", "mysql://x"),
+        ("JINQIAO_PUBLIC_URL", "not a url"),
+        ("JINQIAO_TWILIO_ACCOUNT_SID", "AC123"),  # without the token and the number
+    ],
+)
 def test_a_bad_setting_stops_the_process_naming_the_variable(name, value, tmp_path):
     result = jinqiao("db", "upgrade", env={name: value}, cwd=tmp_path)
     assert result.returncode == 2
@@ -40,7 +49,7 @@ def test_import_twice_changes_nothing_and_a_bad_file_changes_nothing(tmp_path, e
     second = jinqiao("import", str(example_registry), env=env)
     assert second.returncode == 0 and "no changes" in second.stdout
     bad = tmp_path / "bad.yaml"
-    bad.write_text(example_registry.read_text().replace('building: wulin-3', 'building: wulin-9', 1))
+    bad.write_text(example_registry.read_text().replace("building: wulin-3", "building: wulin-9", 1))
     result = jinqiao("import", str(bad), env=env)
     assert result.returncode == 1 and "wulin-9" in result.stderr and "nothing was changed" in result.stderr
 

@@ -58,7 +58,10 @@ def test_signing_out_ends_the_sessions_open_stream(web):
         events = Events(server.url + "/api/v1/stream", {"Cookie": cookie})
         try:
             assert events.next("hello")[0] == "hello"
-            assert http.delete("/api/v1/session", headers={"X-CSRF-Token": http.cookies["jinqiao_csrf"]}).status_code == 200
+            assert (
+                http.delete("/api/v1/session", headers={"X-CSRF-Token": http.cookies["jinqiao_csrf"]}).status_code
+                == 200
+            )
             assert ends_within(events, 8) == "signed_out"
         finally:
             events.close()
@@ -85,12 +88,19 @@ def test_admins_disable_enable_and_revoke_through_the_api_and_nobody_else_may(we
     server, accounts, tokens = web
     admin = httpx.Client(base_url=server.url, headers=bearer(tokens["admin"]))
     for who in ("viewer", "operator"):
-        for method, path in (("GET", "/api/v1/users"), ("POST", "/api/v1/users/viewer/disable"),
-                             ("POST", "/api/v1/users/viewer/enable"), ("GET", "/api/v1/tokens"),
-                             ("POST", "/api/v1/tokens/1/revoke")):
+        for method, path in (
+            ("GET", "/api/v1/users"),
+            ("POST", "/api/v1/users/viewer/disable"),
+            ("POST", "/api/v1/users/viewer/enable"),
+            ("GET", "/api/v1/tokens"),
+            ("POST", "/api/v1/tokens/1/revoke"),
+        ):
             assert httpx.request(method, server.url + path, headers=bearer(tokens[who])).status_code == 403, (who, path)
     assert {u["name"]: u["active"] for u in admin.get("/api/v1/users").json()} == {
-        "viewer": True, "operator": True, "admin": True}
+        "viewer": True,
+        "operator": True,
+        "admin": True,
+    }
     r = admin.post("/api/v1/users/operator/disable")
     assert r.status_code == 200 and r.json()["changed"] is True
     assert httpx.get(server.url + "/api/v1/me", headers=bearer(tokens["operator"])).status_code == 401
@@ -109,8 +119,13 @@ def test_admins_disable_enable_and_revoke_through_the_api_and_nobody_else_may(we
 
 
 def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, timeout=60,
-                          env={"JINQIAO_DATABASE_URL": db_url, "PATH": "/usr/bin:/bin", "JINQIAO_LOG_LEVEL": "warning"})
+    return subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"JINQIAO_DATABASE_URL": db_url, "PATH": "/usr/bin:/bin", "JINQIAO_LOG_LEVEL": "warning"},
+    )
 
 
 def test_cli_user_disable_enable_and_token_revoke(db_url, sessions):

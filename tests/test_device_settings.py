@@ -9,8 +9,9 @@ from dispatcher.service import build_dispatcher
 
 
 def test_defaults_and_values_reach_the_supervisor(engine, db_url):
-    settings = load_settings(database_url=db_url, offline_grace=60, heartbeat_slack=5, battery_low=15,
-                             adapters=" shelly , tasmota ")
+    settings = load_settings(
+        database_url=db_url, offline_grace=60, heartbeat_slack=5, battery_low=15, adapters=" shelly , tasmota "
+    )
     assert settings.adapter_list == ("shelly", "tasmota")
     rules = build_dispatcher(settings, engine).supervisor.rules
     assert (rules.offline_grace_s, rules.heartbeat_slack_s, rules.battery_low) == (60, 5, 15)
@@ -20,13 +21,16 @@ def test_defaults_and_values_reach_the_supervisor(engine, db_url):
     assert load_settings(database_url=db_url, adapters="").adapter_list == ()
 
 
-@pytest.mark.parametrize("name,value", [
-    ("JINQIAO_ADAPTERS", "zigbee2mqtt,homekit"),
-    ("JINQIAO_OFFLINE_GRACE", "-1"),
-    ("JINQIAO_HEARTBEAT_SLACK", "soon"),
-    ("JINQIAO_BATTERY_LOW", "0"),
-    ("JINQIAO_BATTERY_LOW", "101"),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("JINQIAO_ADAPTERS", "zigbee2mqtt,homekit"),
+        ("JINQIAO_OFFLINE_GRACE", "-1"),
+        ("JINQIAO_HEARTBEAT_SLACK", "soon"),
+        ("JINQIAO_BATTERY_LOW", "0"),
+        ("JINQIAO_BATTERY_LOW", "101"),
+    ],
+)
 def test_a_bad_device_setting_names_its_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):

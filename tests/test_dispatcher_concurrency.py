@@ -75,8 +75,17 @@ def test_two_dispatchers_drawing_the_same_code_end_with_two_codes(pg):
 
     def dispatcher_a() -> None:  # another dispatcher, stopped half-way through opening an alert
         with transaction(s_a) as s:
-            s.add(Alert(code="4821", resident_id="r-liu", kind="emergency", reason="alarm", state="triggered",
-                        opened_at=NOW, updated_at=NOW))
+            s.add(
+                Alert(
+                    code="4821",
+                    resident_id="r-liu",
+                    kind="emergency",
+                    reason="alarm",
+                    state="triggered",
+                    opened_at=NOW,
+                    updated_at=NOW,
+                )
+            )
             s.flush()
             holding.set()
             release.wait(20)
@@ -104,8 +113,17 @@ def test_the_database_refuses_a_second_open_alert_with_one_code_but_not_a_closed
 
     def add(state: str) -> None:
         with transaction(s_a) as s:
-            s.add(Alert(code="1111", resident_id="r-liu", kind="emergency", reason="alarm", state=state,
-                        opened_at=NOW, updated_at=NOW))
+            s.add(
+                Alert(
+                    code="1111",
+                    resident_id="r-liu",
+                    kind="emergency",
+                    reason="alarm",
+                    state=state,
+                    opened_at=NOW,
+                    updated_at=NOW,
+                )
+            )
 
     add("resolved")
     add("triggered")

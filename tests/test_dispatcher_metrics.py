@@ -20,8 +20,10 @@ def run(world: World, *names: str) -> None:
 
 def test_due_steps_their_age_outbox_depth_sends_and_latency(sessions, example_registry):
     world = World(sessions, example_registry, T0)
-    sms_sent, voice_sent = value("jinqiao_dispatcher_sends_total", channel="sms", outcome="sent"), \
-        value("jinqiao_dispatcher_sends_total", channel="voice", outcome="sent")
+    sms_sent, voice_sent = (
+        value("jinqiao_dispatcher_sends_total", channel="sms", outcome="sent"),
+        value("jinqiao_dispatcher_sends_total", channel="voice", outcome="sent"),
+    )
     latency_count = value("jinqiao_dispatcher_provider_latency_seconds_count", channel="sms")
     events_runs = value("jinqiao_dispatcher_passes_total", pass_name="events")
 
@@ -47,10 +49,12 @@ def test_due_steps_their_age_outbox_depth_sends_and_latency(sessions, example_re
     assert value("jinqiao_dispatcher_oldest_due_step_age_seconds") == 180
     world.tick()  # the mediator's SMS and call time out, to be tried again
     assert value("jinqiao_dispatcher_due_steps") == 0 and value("jinqiao_dispatcher_oldest_due_step_age_seconds") == 0
-    assert [value("jinqiao_dispatcher_sends_total", channel=c, outcome="retry") - retried[c]
-            for c in ("sms", "voice")] == [1, 1]
+    assert [
+        value("jinqiao_dispatcher_sends_total", channel=c, outcome="retry") - retried[c] for c in ("sms", "voice")
+    ] == [1, 1]
     world.notifier.fail[PHONES["med-wang"]] = ("invalid number", False)
     world.later(seconds=1)  # tried again, refused for good: the hotline is paged at once
-    assert [value("jinqiao_dispatcher_sends_total", channel=c, outcome="failed") - failed[c]
-            for c in ("sms", "voice")] == [1, 1]
+    assert [
+        value("jinqiao_dispatcher_sends_total", channel=c, outcome="failed") - failed[c] for c in ("sms", "voice")
+    ] == [1, 1]
     assert world.paged()[-2:] == [("duty-chen", "sms"), ("duty-chen", "voice")]

@@ -45,8 +45,11 @@ SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "test-auth-token"
 FROM = "+15005550006"
 PHONES = {
-    "pm-li": "+8613900000001", "pm-zhao": "+8613900000002", "med-wang": "+8613900000004",
-    "duty-chen": "+8613900000005", "duty-he": "+8613900000006",
+    "pm-li": "+8613900000001",
+    "pm-zhao": "+8613900000002",
+    "med-wang": "+8613900000004",
+    "duty-chen": "+8613900000005",
+    "duty-he": "+8613900000006",
 }
 FAMILY = "+61400000001"  # r-zhang's son, `notify: true` in the example registry
 HOTLINE = {PHONES["duty-chen"], PHONES["duty-he"]}  # who is on duty depends on the real clock
@@ -62,24 +65,39 @@ def registry(example: Path, timeouts: dict[str, str], extra_residents: int = 0) 
     for tier in raw["escalation"]["tiers"]:
         tier["timeout"] = timeouts[tier["tier"]]
     for i in range(extra_residents):
-        raw["residents"].append({"id": f"r-load-{i:02d}", "name": f"住户{i:02d}", "building": "wulin-3",
-                                 "address": f"幸福里3幢{i // 10 + 1}单元{100 + i}"})
+        raw["residents"].append(
+            {
+                "id": f"r-load-{i:02d}",
+                "name": f"住户{i:02d}",
+                "building": "wulin-3",
+                "address": f"幸福里3幢{i // 10 + 1}单元{100 + i}",
+            }
+        )
         raw["devices"].append({"id": f"pgr-load-{i:02d}", "resident": f"r-load-{i:02d}", "kind": "pager"})
     return validate_registry(raw)
 
 
 def start_dispatcher(db_url: str, port: int, public_port: int, fake: FakeTwilio, log_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
-    env.update({
-        "JINQIAO_DATABASE_URL": db_url, "JINQIAO_HTTP_HOST": "127.0.0.1", "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
-        "JINQIAO_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
-        "JINQIAO_TWILIO_ACCOUNT_SID": SID, "JINQIAO_TWILIO_AUTH_TOKEN": TOKEN, "JINQIAO_TWILIO_FROM": FROM,
-        "JINQIAO_TWILIO_API_URL": fake.url, "JINQIAO_SMS_PER_SECOND": "50", "JINQIAO_CALLS_PER_SECOND": "50",
-        "JINQIAO_LOG_FORMAT": "json",
-    })
+    env.update(
+        {
+            "JINQIAO_DATABASE_URL": db_url,
+            "JINQIAO_HTTP_HOST": "127.0.0.1",
+            "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
+            "JINQIAO_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+            "JINQIAO_TWILIO_ACCOUNT_SID": SID,
+            "JINQIAO_TWILIO_AUTH_TOKEN": TOKEN,
+            "JINQIAO_TWILIO_FROM": FROM,
+            "JINQIAO_TWILIO_API_URL": fake.url,
+            "JINQIAO_SMS_PER_SECOND": "50",
+            "JINQIAO_CALLS_PER_SECOND": "50",
+            "JINQIAO_LOG_FORMAT": "json",
+        }
+    )
     with open(log_path, "ab") as log:  # structlog writes to stderr; both go to the file
-        return subprocess.Popen([sys.executable, "-m", "jinqiao.cli", "dispatcher"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "jinqiao.cli", "dispatcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def free_ports(n: int) -> list[int]:
@@ -143,8 +161,15 @@ def fake_saw(fake: FakeTwilio, predicate: Callable[[], T], timeout: float, what:
 def press(sessions, device_id: str, event_id: str) -> None:
     """What the gateway stores for a button press."""
     with sessions.begin() as s:
-        s.add(Event(device_id=device_id, event_id=event_id, type="alarm", received_at=datetime.now(timezone.utc),
-                    payload="{}"))
+        s.add(
+            Event(
+                device_id=device_id,
+                event_id=event_id,
+                type="alarm",
+                received_at=datetime.now(timezone.utc),
+                payload="{}",
+            )
+        )
 
 
 def sent_all(fake: FakeTwilio) -> list[Sent]:
@@ -173,8 +198,11 @@ def check_sends_match_outbox(sends: list[Sent], notes: list[Notification]) -> di
     assert len(by_sid) == len([n for n in notes if n.provider_sid]), "two outbox rows share a provider SID"
     orphans = [(s.to, s.kind, s.body) for s in sends if s.sid not in by_sid]
     assert not orphans, f"sent, but no outbox row records it (a second send of one row?): {orphans}"
-    unsent = [(n.id, n.to_number, n.channel, n.status) for n in notes
-              if n.status not in ("skipped",) and (n.provider_sid is None or sids[n.provider_sid] != 1)]
+    unsent = [
+        (n.id, n.to_number, n.channel, n.status)
+        for n in notes
+        if n.status not in ("skipped",) and (n.provider_sid is None or sids[n.provider_sid] != 1)
+    ]
     assert not unsent, f"outbox rows without exactly one request at the fake: {unsent}"
     return by_sid
 
@@ -183,13 +211,15 @@ def check_sends_match_outbox(sends: list[Sent], notes: list[Notification]) -> di
 
 
 def test_sigkill_mid_escalation_the_next_tier_fires_on_restart_and_no_tier_is_sent_twice(
-        db_url, sessions, example_registry, tmp_path):
+    db_url, sessions, example_registry, tmp_path
+):
     import_registry(sessions, registry(example_registry, {"building": "3s", "mediator": "3s", "hotline": "10m"}))
     port, fake_port = free_ports(2)
     log = tmp_path / "dispatcher.log"
     proc = None
-    with FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{port}", port=fake_port,
-                    speed=10) as fake:
+    with FakeTwilio(
+        auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{port}", port=fake_port, speed=10
+    ) as fake:
         fake.set_behaviour(sms_status="delivered", call_answer="human")  # nobody presses a key: no ack
         try:
             proc = start_dispatcher(db_url, port, port, fake, log)
@@ -217,15 +247,23 @@ def test_sigkill_mid_escalation_the_next_tier_fires_on_restart_and_no_tier_is_se
 
             restarted_at = datetime.now(timezone.utc)
             proc = start_dispatcher(db_url, port, port, fake, log)
-            fake_saw(fake, lambda: to_of(sent_all(fake), PHONES["med-wang"], "sms"), 15,
-                     "the overdue mediator page after the restart")
+            fake_saw(
+                fake,
+                lambda: to_of(sent_all(fake), PHONES["med-wang"], "sms"),
+                15,
+                "the overdue mediator page after the restart",
+            )
             mediator_sms = to_of(sent_all(fake), PHONES["med-wang"], "sms")[0]
             latency = (mediator_sms.time - restarted_at).total_seconds()
             print(f"\nmediator paged {latency:.2f}s after the restart began (process start-up included)")
             assert latency < 8.0, f"the overdue mediator step took {latency:.1f}s after the restart"
 
-            fake_saw(fake, lambda: [s for s in sent_all(fake) if s.to in HOTLINE and s.kind == "call"], 15,
-                     "the hotline call")
+            fake_saw(
+                fake,
+                lambda: [s for s in sent_all(fake) if s.to in HOTLINE and s.kind == "call"],
+                15,
+                "the hotline call",
+            )
             eventually(lambda: all_recorded(sessions, minimum=9), 10, "the hotline pages recorded")
             time.sleep(0.5)  # room for a duplicate to show up
             assert stop(proc) == 0, f"the dispatcher did not stop cleanly on SIGTERM:\n{log_tail(log)}"
@@ -239,8 +277,9 @@ def test_sigkill_mid_escalation_the_next_tier_fires_on_restart_and_no_tier_is_se
     (hotline,) = hotline_numbers
 
     # What the fake received: each page once, the family once, nothing else.
-    expected = Counter({(n, k): 1 for n in (PHONES["pm-li"], PHONES["pm-zhao"], PHONES["med-wang"], hotline)
-                        for k in ("sms", "call")})
+    expected = Counter(
+        {(n, k): 1 for n in (PHONES["pm-li"], PHONES["pm-zhao"], PHONES["med-wang"], hotline) for k in ("sms", "call")}
+    )
     expected[(FAMILY, "sms")] = 1
     assert Counter((s.to, s.kind) for s in sends) == expected
     check_sends_match_outbox(sends, notes)
@@ -250,8 +289,9 @@ def test_sigkill_mid_escalation_the_next_tier_fires_on_restart_and_no_tier_is_se
     assert set(pages.values()) == {1}, pages
     assert sorted({(t, r) for t, r, _, _ in pages}) == [(0, 0), (1, 0), (2, 0)]
     with sessions() as s:
-        steps = list(s.scalars(
-            select(TimelineEntry).where(TimelineEntry.what == "tier_notified").order_by(TimelineEntry.id)))
+        steps = list(
+            s.scalars(select(TimelineEntry).where(TimelineEntry.what == "tier_notified").order_by(TimelineEntry.id))
+        )
     assert [e.detail["step"] for e in steps] == [1, 2, 3]
     assert [e.detail["tier"] for e in steps] == ["building", "mediator", "hotline"]
 
@@ -272,8 +312,9 @@ def test_sigkill_mid_send_the_page_goes_out_within_seconds_of_the_restart(db_url
     log = tmp_path / "dispatcher.log"
     proc = None
     li = PHONES["pm-li"]
-    with FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{port}", port=fake_port,
-                    speed=10) as fake:
+    with FakeTwilio(
+        auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{port}", port=fake_port, speed=10
+    ) as fake:
         fake.set_behaviour(sms_status="delivered", call_answer="human")
         fake.set_behaviour(li, api_timeout=60, times=2)  # 李建国's SMS and call requests hang, never taken
         try:
@@ -287,14 +328,20 @@ def test_sigkill_mid_send_the_page_goes_out_within_seconds_of_the_restart(db_url
 
             first = eventually(hung, 10, "李建国's SMS and call in `sending`")
             # alive, the owner renews its leases while the requests hang: nobody may take the rows
-            eventually(lambda: (rows := hung()) and min(n.lease_until for n in rows) > max(n.lease_until for n in first),
-                       8, "the leases renewed")
+            eventually(
+                lambda: (rows := hung()) and min(n.lease_until for n in rows) > max(n.lease_until for n in first),
+                8,
+                "the leases renewed",
+            )
             # the other pages of the step (赵玉兰, the family) recorded first: on a loaded machine one of
             # them could still be in flight, and a kill then is the "died between sending and recording"
             # case SPEC 4 allows a second send for, which is not what this test is about
             others = lambda: [n for n in notifications(sessions) if n.to_number != li]  # noqa: E731
-            eventually(lambda: len(others()) >= 3 and all(n.provider_sid for n in others()), 15,
-                       "the step's other pages recorded")
+            eventually(
+                lambda: len(others()) >= 3 and all(n.provider_sid for n in others()),
+                15,
+                "the step's other pages recorded",
+            )
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             assert not to_of(sent_all(fake), li, "sms") and not to_of(sent_all(fake), li, "call")
@@ -348,15 +395,18 @@ def test_two_dispatchers_on_postgresql_run_every_step_exactly_once(postgres, exa
 
 
 def _two_dispatchers(url: str, sessions, example_registry: Path, tmp_path: Path) -> None:
-    import_registry(sessions, registry(example_registry, {"building": "2s", "mediator": "2s", "hotline": "10m"},
-                                       extra_residents=ALERTS))
+    import_registry(
+        sessions,
+        registry(example_registry, {"building": "2s", "mediator": "2s", "hotline": "10m"}, extra_residents=ALERTS),
+    )
     *ports, fake_port = free_ports(3)
     logs = [tmp_path / "dispatcher-a.log", tmp_path / "dispatcher-b.log"]
     procs: list[subprocess.Popen] = []
     per_alert = 8  # building: 2 people × (sms, call); mediator: sms, call; hotline: sms, call
     try:
-        with FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{ports[0]}",
-                        port=fake_port, speed=10) as fake:
+        with FakeTwilio(
+            auth_token=TOKEN, account_sid=SID, webhook_base=f"http://127.0.0.1:{ports[0]}", port=fake_port, speed=10
+        ) as fake:
             fake.set_behaviour(sms_status="delivered", call_answer="human")
             for port, log in zip(ports, logs, strict=False):  # both sign webhooks over the public URL of the first
                 procs.append(start_dispatcher(url, port, ports[0], fake, log))
@@ -370,8 +420,12 @@ def _two_dispatchers(url: str, sessions, example_registry: Path, tmp_path: Path)
                 for i in range(batch * 5, batch * 5 + 5):
                     press(sessions, f"pgr-load-{i:02d}", f"ev-{i}")
                 time.sleep(0.35)
-            fake_saw(fake, lambda: len(sent_all(fake)) >= ALERTS * per_alert, 40,
-                     f"{ALERTS * per_alert} pages (every alert through the three tiers)")
+            fake_saw(
+                fake,
+                lambda: len(sent_all(fake)) >= ALERTS * per_alert,
+                40,
+                f"{ALERTS * per_alert} pages (every alert through the three tiers)",
+            )
             took = time.monotonic() - began
             eventually(lambda: all_recorded(sessions, minimum=ALERTS * per_alert), 15, "every page recorded")
             time.sleep(1.0)  # room for a duplicate to show up
@@ -388,19 +442,29 @@ def _two_dispatchers(url: str, sessions, example_registry: Path, tmp_path: Path)
     notes = notifications(sessions)
     assert len(alerts) == ALERTS
     assert len({a.resident_id for a in alerts.values()}) == ALERTS, "one resident got two alerts"
-    assert all(a.state == "triggered" and a.tier_index == 2 and a.step == 3 for a in alerts.values()), \
-        [(a.code, a.state, a.tier_index, a.step) for a in alerts.values()]
+    assert all(a.state == "triggered" and a.tier_index == 2 and a.step == 3 for a in alerts.values()), [
+        (a.code, a.state, a.tier_index, a.step) for a in alerts.values()
+    ]
 
     # The database: no step twice. The unique dedupe key rules out equal keys; this rules out a step
     # taken twice under two step numbers (two rows for one tier and round).
-    pages = Counter((n.alert_id, n.cycle, n.tier_index, n.tier_round, n.responder_id, n.channel)
-                    for n in notes if n.purpose == "page")
+    pages = Counter(
+        (n.alert_id, n.cycle, n.tier_index, n.tier_round, n.responder_id, n.channel)
+        for n in notes
+        if n.purpose == "page"
+    )
     assert [k for k, c in pages.items() if c > 1] == []
     assert len(notes) == len(pages) == ALERTS * per_alert, Counter(n.purpose for n in notes)
     for alert_id in alerts:
         tiers = Counter((t, ch) for (a, _, t, _, _, ch) in pages if a == alert_id)
-        assert tiers == {(0, "sms"): 2, (0, "voice"): 2, (1, "sms"): 1, (1, "voice"): 1,
-                         (2, "sms"): 1, (2, "voice"): 1}, (alert_id, tiers)
+        assert tiers == {
+            (0, "sms"): 2,
+            (0, "voice"): 2,
+            (1, "sms"): 1,
+            (1, "voice"): 1,
+            (2, "sms"): 1,
+            (2, "voice"): 1,
+        }, (alert_id, tiers)
 
     # The fake: every request is one outbox row; per alert, each person got one SMS and one call.
     by_sid = check_sends_match_outbox(sends, notes)

@@ -33,9 +33,18 @@ def system(db_url, engine, mosquitto, example_registry):
     public = f"http://127.0.0.1:{port}"
     twilio = FakeTwilio(auth_token=TOKEN, account_sid=SID, webhook_base=public, speed=20)
     twilio.start()
-    settings = load_settings(database_url=db_url, mqtt_url=mosquitto.url, public_url=public, http_port=port,
-                             twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_from="+15005550006",
-                             twilio_api_url=twilio.url, sms_per_second=50, calls_per_second=50)
+    settings = load_settings(
+        database_url=db_url,
+        mqtt_url=mosquitto.url,
+        public_url=public,
+        http_port=port,
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_from="+15005550006",
+        twilio_api_url=twilio.url,
+        sms_per_second=50,
+        calls_per_second=50,
+    )
     import_registry(session_factory(engine), example_registry)
     dispatcher = build_dispatcher(settings, engine)
     gateway = Gateway(engine, mosquitto.url, "jinqiao", "e2e")
@@ -49,7 +58,13 @@ def system(db_url, engine, mosquitto, example_registry):
     wait_for_port(port)
     assert gateway.link.wait_connected(10)
     tokens = make_users(session_factory(engine), ["viewer"])
-    yield {"twilio": twilio, "public": public, "dispatcher": dispatcher, "mosquitto": mosquitto, "token": tokens["viewer"]}
+    yield {
+        "twilio": twilio,
+        "public": public,
+        "dispatcher": dispatcher,
+        "mosquitto": mosquitto,
+        "token": tokens["viewer"],
+    }
     server.should_exit = True
     http.join(5)
     gateway.stop()
@@ -75,10 +90,13 @@ def test_press_reaches_the_volunteers_who_reply_1_and_the_device_is_told(system)
         ack = [f for f in peer.feedback() if f["state"] == "acknowledged"][0]
         assert ack["ref"] == "press-1" and ack["alert"]
         # the volunteer is told, the other volunteer is stood down
-        twilio.wait_for(lambda: [m for m in twilio.messages if m.to == "+8613900000001" and "已确认" in (m.body or "")],
-                        timeout=10)
-        twilio.wait_for(lambda: [m for m in twilio.messages if m.to == "+8613900000002" and "无需前往" in (m.body or "")],
-                        timeout=10)
+        twilio.wait_for(
+            lambda: [m for m in twilio.messages if m.to == "+8613900000001" and "已确认" in (m.body or "")], timeout=10
+        )
+        twilio.wait_for(
+            lambda: [m for m in twilio.messages if m.to == "+8613900000002" and "无需前往" in (m.body or "")],
+            timeout=10,
+        )
         assert first_sms < 5
         with httpx.Client(base_url=system["public"], headers=bearer(system["token"])) as http:
             alert = http.get(f"/api/v1/alerts/{http.get('/api/v1/alerts').json()[0]['id']}").json()
@@ -92,8 +110,11 @@ def test_press_reaches_the_volunteers_who_reply_1_and_the_device_is_told(system)
 def test_webhooks_without_a_valid_signature_get_403_and_change_nothing(system, path):
     with httpx.Client(base_url=system["public"]) as http:
         missing = http.post(path, data={"From": "+8613900000001", "Body": "1", "MessageSid": "SMx"})
-        forged = http.post(path, data={"From": "+8613900000001", "Body": "1", "MessageSid": "SMy"},
-                           headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+        forged = http.post(
+            path,
+            data={"From": "+8613900000001", "Body": "1", "MessageSid": "SMy"},
+            headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        )
     assert missing.status_code == 403 and forged.status_code == 403
     from sqlalchemy import func, select
 

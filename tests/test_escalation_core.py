@@ -88,8 +88,13 @@ def test_first_step_skips_empty_tiers(reachable, expected):
     ("alert", "reachable", "now", "expected"),
     [
         # not due yet
-        pytest.param(triggered(0), EVERYONE, datetime(2026, 11, 22, 3, 1, 59, tzinfo=timezone.utc), None,
-                     id="a second before the timeout: nothing"),
+        pytest.param(
+            triggered(0),
+            EVERYONE,
+            datetime(2026, 11, 22, 3, 1, 59, tzinfo=timezone.utc),
+            None,
+            id="a second before the timeout: nothing",
+        ),
         pytest.param(triggered(0, next_action_at=None), EVERYONE, T2, None, id="no timer: nothing"),
         # one tier after the other
         pytest.param(triggered(0), EVERYONE, T1, Notify(1, 0, T2), id="building timed out: mediator"),
@@ -97,9 +102,13 @@ def test_first_step_skips_empty_tiers(reachable, expected):
         pytest.param(triggered(2, 0), EVERYONE, T1, Notify(2, 1, T2), id="hotline repeats: round 1"),
         pytest.param(triggered(2, 1), EVERYONE, T1, Notify(2, 2, T2), id="hotline repeats: round 2"),
         pytest.param(triggered(2, 7), EVERYONE, T1, Notify(2, 8, T2), id="hotline repeats: round 8"),
-        pytest.param(triggered(0), EVERYONE, datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc),
-                     Notify(1, 0, datetime(2026, 11, 22, 9, 2, tzinfo=timezone.utc)),
-                     id="long overdue (after a restart): one step, timed from now"),
+        pytest.param(
+            triggered(0),
+            EVERYONE,
+            datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc),
+            Notify(1, 0, datetime(2026, 11, 22, 9, 2, tzinfo=timezone.utc)),
+            id="long overdue (after a restart): one step, timed from now",
+        ),
         pytest.param(triggered(-1), EVERYONE, T1, Notify(0, 0, T2), id="nobody reached before: first tier"),
         # empty tiers
         pytest.param(triggered(0), (2, 0, 1), T1, Notify(2, 0, T2, skipped=(1,)), id="empty mediator skipped"),
@@ -107,19 +116,38 @@ def test_first_step_skips_empty_tiers(reachable, expected):
         pytest.param(triggered(1), NOBODY, T1, NobodyReachable(T2), id="everybody gone: retry"),
         pytest.param(triggered(-1), NOBODY, T1, NobodyReachable(T2), id="still nobody: retry again"),
         # the last tier is empty: wrap to the first tier with someone, a higher round
-        pytest.param(triggered(1), (1, 1, 0), T1, Notify(0, 1, T2, skipped=(2,)), id="no hotline duty: wrap to building"),
-        pytest.param(triggered(0), (1, 0, 0), T1, Notify(0, 1, T2, skipped=(1, 2)), id="only the building: again, round 1"),
+        pytest.param(
+            triggered(1), (1, 1, 0), T1, Notify(0, 1, T2, skipped=(2,)), id="no hotline duty: wrap to building"
+        ),
+        pytest.param(
+            triggered(0), (1, 0, 0), T1, Notify(0, 1, T2, skipped=(1, 2)), id="only the building: again, round 1"
+        ),
         pytest.param(triggered(0, 1), (1, 0, 0), T1, Notify(0, 2, T2, skipped=(1, 2)), id="only the building: round 2"),
         pytest.param(triggered(2, 3), (0, 1, 0), T1, Notify(1, 4, T2), id="hotline emptied: mediator, higher round"),
         # acknowledged
         pytest.param(acknowledged(T2), EVERYONE, T1, None, id="acknowledged, not expired: nothing"),
-        pytest.param(AlertState(State.ACKNOWLEDGED, 1, 0, T0, ack_expires_at=T2), EVERYONE, T1, None,
-                     id="acknowledged with a stale timer: nothing"),
+        pytest.param(
+            AlertState(State.ACKNOWLEDGED, 1, 0, T0, ack_expires_at=T2),
+            EVERYONE,
+            T1,
+            None,
+            id="acknowledged with a stale timer: nothing",
+        ),
         pytest.param(acknowledged(None), EVERYONE, T2, None, id="acknowledged, no expiry: nothing"),
-        pytest.param(acknowledged(T1), EVERYONE, T1, Notify(0, 0, T2, reopen=True),
-                     id="acknowledgement expired: reopen from the first tier"),
-        pytest.param(acknowledged(T0), (0, 1, 1), T1, Notify(1, 0, T2, skipped=(0,), reopen=True),
-                     id="expired, no party member: reopen at the mediator"),
+        pytest.param(
+            acknowledged(T1),
+            EVERYONE,
+            T1,
+            Notify(0, 0, T2, reopen=True),
+            id="acknowledgement expired: reopen from the first tier",
+        ),
+        pytest.param(
+            acknowledged(T0),
+            (0, 1, 1),
+            T1,
+            Notify(1, 0, T2, skipped=(0,), reopen=True),
+            id="expired, no party member: reopen at the mediator",
+        ),
         pytest.param(acknowledged(T0), NOBODY, T1, NobodyReachable(T2), id="expired, nobody: retry"),
         # closed alerts never escalate, whatever their timers say
         pytest.param(AlertState(State.RESOLVED, 2, 3, T0, ack_expires_at=T0), EVERYONE, T2, None, id="resolved"),
@@ -133,18 +161,43 @@ def test_due_step(alert, reachable, now, expected):
 @pytest.mark.parametrize(
     ("alert", "reachable", "from_step", "expected"),
     [
-        pytest.param(triggered(0), EVERYONE, (0, 0), Notify(1, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="building passes: mediator now, before the timeout"),
-        pytest.param(triggered(1), EVERYONE, (1, 0), Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="mediator's deliveries all failed: hotline now"),
-        pytest.param(triggered(2, 4), EVERYONE, (2, 4), Notify(2, 5, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="hotline passes: hotline again, next round"),
-        pytest.param(triggered(0), (1, 0, 1), (None, None), Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc), skipped=(1,)),
-                     id="no step named: from the current step"),
+        pytest.param(
+            triggered(0),
+            EVERYONE,
+            (0, 0),
+            Notify(1, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="building passes: mediator now, before the timeout",
+        ),
+        pytest.param(
+            triggered(1),
+            EVERYONE,
+            (1, 0),
+            Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="mediator's deliveries all failed: hotline now",
+        ),
+        pytest.param(
+            triggered(2, 4),
+            EVERYONE,
+            (2, 4),
+            Notify(2, 5, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="hotline passes: hotline again, next round",
+        ),
+        pytest.param(
+            triggered(0),
+            (1, 0, 1),
+            (None, None),
+            Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc), skipped=(1,)),
+            id="no step named: from the current step",
+        ),
         pytest.param(triggered(1), EVERYONE, (0, 0), None, id="late failure of the building: no tier skipped"),
         pytest.param(triggered(2, 2), EVERYONE, (2, 1), None, id="late failure of an older hotline round"),
-        pytest.param(triggered(0), NOBODY, (0, 0), NobodyReachable(datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="nobody left to pass to"),
+        pytest.param(
+            triggered(0),
+            NOBODY,
+            (0, 0),
+            NobodyReachable(datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="nobody left to pass to",
+        ),
         pytest.param(acknowledged(T2), EVERYONE, (1, 0), None, id="already acknowledged"),
         pytest.param(acknowledged(T0), EVERYONE, (1, 0), None, id="acknowledged, expired: due_step's job"),
         pytest.param(AlertState(State.RESOLVED, 1, 0, None), EVERYONE, (1, 0), None, id="resolved"),
@@ -160,10 +213,18 @@ def test_escalate_now(alert, reachable, from_step, expected):
 @pytest.mark.parametrize(
     ("alert", "from_step", "expected"),
     [
-        pytest.param(triggered(0), (0, 0), Notify(1, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="the building failed: the mediator at once"),
-        pytest.param(triggered(1), (1, 0), Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
-                     id="the mediator failed: the hotline at once"),
+        pytest.param(
+            triggered(0),
+            (0, 0),
+            Notify(1, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="the building failed: the mediator at once",
+        ),
+        pytest.param(
+            triggered(1),
+            (1, 0),
+            Notify(2, 0, datetime(2026, 11, 22, 3, 3, tzinfo=timezone.utc)),
+            id="the mediator failed: the hotline at once",
+        ),
         pytest.param(triggered(2), (2, 0), None, id="the hotline failed: its own repeat timer, no page loop"),
         pytest.param(triggered(2, 3), (2, 3), None, id="a later hotline round failed: the same"),
         pytest.param(triggered(2), (1, 0), None, id="a late failure of the mediator: nothing"),
@@ -178,20 +239,41 @@ def test_after_failed_step(alert, from_step, expected):
     ("decide", "expected_next"),
     [
         pytest.param(lambda now: first_step(DISTINCT, EVERYONE, now), timedelta(minutes=1), id="open: building's 1m"),
-        pytest.param(lambda now: first_step(DISTINCT, (0, 1, 1), now), timedelta(minutes=3),
-                     id="building skipped: mediator's 3m, not building's"),
-        pytest.param(lambda now: due_step(triggered(0, next_action_at=now), DISTINCT, EVERYONE, now),
-                     timedelta(minutes=3), id="to mediator: 3m"),
-        pytest.param(lambda now: due_step(triggered(1, next_action_at=now), DISTINCT, EVERYONE, now),
-                     timedelta(minutes=5), id="to hotline: 5m"),
-        pytest.param(lambda now: due_step(triggered(2, 1, next_action_at=now), DISTINCT, EVERYONE, now),
-                     timedelta(minutes=5), id="hotline repeat: 5m"),
-        pytest.param(lambda now: due_step(triggered(1, next_action_at=now), DISTINCT, (1, 1, 0), now),
-                     timedelta(minutes=1), id="wrap to building: 1m"),
-        pytest.param(lambda now: escalate_now(triggered(0), DISTINCT, EVERYONE, now, 0, 0),
-                     timedelta(minutes=3), id="pass to mediator: 3m"),
-        pytest.param(lambda now: due_step(acknowledged(now), DISTINCT, EVERYONE, now),
-                     timedelta(minutes=1), id="reopen: building's 1m"),
+        pytest.param(
+            lambda now: first_step(DISTINCT, (0, 1, 1), now),
+            timedelta(minutes=3),
+            id="building skipped: mediator's 3m, not building's",
+        ),
+        pytest.param(
+            lambda now: due_step(triggered(0, next_action_at=now), DISTINCT, EVERYONE, now),
+            timedelta(minutes=3),
+            id="to mediator: 3m",
+        ),
+        pytest.param(
+            lambda now: due_step(triggered(1, next_action_at=now), DISTINCT, EVERYONE, now),
+            timedelta(minutes=5),
+            id="to hotline: 5m",
+        ),
+        pytest.param(
+            lambda now: due_step(triggered(2, 1, next_action_at=now), DISTINCT, EVERYONE, now),
+            timedelta(minutes=5),
+            id="hotline repeat: 5m",
+        ),
+        pytest.param(
+            lambda now: due_step(triggered(1, next_action_at=now), DISTINCT, (1, 1, 0), now),
+            timedelta(minutes=1),
+            id="wrap to building: 1m",
+        ),
+        pytest.param(
+            lambda now: escalate_now(triggered(0), DISTINCT, EVERYONE, now, 0, 0),
+            timedelta(minutes=3),
+            id="pass to mediator: 3m",
+        ),
+        pytest.param(
+            lambda now: due_step(acknowledged(now), DISTINCT, EVERYONE, now),
+            timedelta(minutes=1),
+            id="reopen: building's 1m",
+        ),
     ],
 )
 def test_next_action_at_is_now_plus_the_notified_tiers_timeout(decide, expected_next):
@@ -238,10 +320,20 @@ DEVICE = Policy(tiers=(TierPolicy("mediator", ("sms",), 120),), repeat_s=1800)  
     [
         pytest.param(DEVICE, (1,), None, T0 + timedelta(minutes=30), id="device alert: the mediator again in 30 min"),
         pytest.param(DEVICE, (1,), triggered(0, 0, T0), T0 + timedelta(minutes=30), id="and every 30 min after"),
-        pytest.param(Policy(EXAMPLE.tiers, repeat_s=600), EVERYONE, None, T1,
-                     id="repeat_s leaves the tiers before the last alone"),
-        pytest.param(Policy(EXAMPLE.tiers, repeat_s=600), EVERYONE, triggered(1, 0, T0), T0 + timedelta(minutes=10),
-                     id="the last tier waits repeat_s"),
+        pytest.param(
+            Policy(EXAMPLE.tiers, repeat_s=600),
+            EVERYONE,
+            None,
+            T1,
+            id="repeat_s leaves the tiers before the last alone",
+        ),
+        pytest.param(
+            Policy(EXAMPLE.tiers, repeat_s=600),
+            EVERYONE,
+            triggered(1, 0, T0),
+            T0 + timedelta(minutes=10),
+            id="the last tier waits repeat_s",
+        ),
         pytest.param(EXAMPLE, EVERYONE, triggered(2, 0, T0), T1, id="no repeat_s: the hotline again at its timeout"),
     ],
 )
@@ -298,8 +390,11 @@ def test_on_cancel(state, expected):
 @pytest.mark.parametrize(
     ("alert", "expected"),
     [
-        pytest.param(triggered(1), Acknowledge(datetime(2026, 11, 23, 3, 1, tzinfo=timezone.utc)),
-                     id="taken: it expires a day later unless resolved"),
+        pytest.param(
+            triggered(1),
+            Acknowledge(datetime(2026, 11, 23, 3, 1, tzinfo=timezone.utc)),
+            id="taken: it expires a day later unless resolved",
+        ),
         pytest.param(acknowledged(T2), None, id="already taken: nothing changes"),
         pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved: nothing"),
         pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: nothing"),
@@ -319,7 +414,9 @@ def test_acknowledge_expires_after_the_policys_expiry():
     [
         pytest.param(triggered(2, 3), Resolve(takes_the_call=True), id="nobody had taken it: resolving takes the call"),
         pytest.param(acknowledged(T2), Resolve(takes_the_call=False), id="taken before: the ack stays whose it was"),
-        pytest.param(acknowledged(T0), Resolve(takes_the_call=False), id="ack expired, not yet reopened: still resolves"),
+        pytest.param(
+            acknowledged(T0), Resolve(takes_the_call=False), id="ack expired, not yet reopened: still resolves"
+        ),
         pytest.param(AlertState(State.RESOLVED, 1, 0, None), None, id="resolved twice: nothing changes"),
         pytest.param(AlertState(State.CANCELLED, 0, 0, None), None, id="cancelled: not to resolve"),
     ],
@@ -338,12 +435,24 @@ STEP_1 = StepRef(cycle=0, tier_index=1, tier_round=0)
         pytest.param(triggered(1), STEP_1, (True,), (), True, id="its one page failed"),
         pytest.param(triggered(1), STEP_1, (True, False), (), False, id="one page still out: wait"),
         pytest.param(triggered(1), STEP_1, (True, True), (STEP_1,), False, id="said before: the step's other failure"),
-        pytest.param(triggered(1), STEP_1, (True, True), (StepRef(0, 0, 0),), True,
-                     id="an earlier step's failure said: this one is news"),
+        pytest.param(
+            triggered(1),
+            STEP_1,
+            (True, True),
+            (StepRef(0, 0, 0),),
+            True,
+            id="an earlier step's failure said: this one is news",
+        ),
         pytest.param(triggered(2), STEP_1, (True, True), (), False, id="the alert moved on: a late failure"),
         pytest.param(triggered(1, 1), STEP_1, (True, True), (), False, id="an older round of the same tier"),
-        pytest.param(AlertState(State.TRIGGERED, 1, 0, T1, cycle=1), STEP_1, (True, True), (), False,
-                     id="a page from before the alert reopened"),
+        pytest.param(
+            AlertState(State.TRIGGERED, 1, 0, T1, cycle=1),
+            STEP_1,
+            (True, True),
+            (),
+            False,
+            id="a page from before the alert reopened",
+        ),
         pytest.param(acknowledged(T2), STEP_1, (True, True), (), False, id="acknowledged meanwhile"),
         pytest.param(AlertState(State.RESOLVED, 1, 0, None), STEP_1, (True, True), (), False, id="resolved"),
     ],

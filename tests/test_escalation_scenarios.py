@@ -126,14 +126,18 @@ def test_cancel_after_ack_is_only_recorded(world):
 
 def open_wellness(world, resident: str = "r-zhang") -> Alert:
     with transaction(world.sessions) as s:
-        alert_id = world.alerts.open_alert(s, resident_id=resident, kind="wellness", reason="checkin_missed",
-                                           now=world.clock()).id
+        alert_id = world.alerts.open_alert(
+            s, resident_id=resident, kind="wellness", reason="checkin_missed", now=world.clock()
+        ).id
     return world.alert(alert_id)
 
 
 def feedback_rows(world) -> list[tuple[str, str, str | None, str | None]]:
     with world.sessions() as s:
-        return [(f.ref, f.state, f.alert_code, f.reason) for f in s.scalars(select(DeviceFeedback).order_by(DeviceFeedback.id))]
+        return [
+            (f.ref, f.state, f.alert_code, f.reason)
+            for f in s.scalars(select(DeviceFeedback).order_by(DeviceFeedback.id))
+        ]
 
 
 def test_a_cancel_takes_back_the_residents_emergency_not_a_newer_wellness_alert(world):
@@ -290,8 +294,20 @@ def test_alert_codes_grow_longer_rather_than_run_out(world, sessions):
     from core.schema import Alert
 
     with sessions.begin() as s:  # every four-digit code is held by an open alert
-        s.add_all([Alert(code=str(c), resident_id="r-liu", kind="emergency", reason="alarm", state="triggered",
-                         opened_at=T0, updated_at=T0) for c in range(1000, 10000)])
+        s.add_all(
+            [
+                Alert(
+                    code=str(c),
+                    resident_id="r-liu",
+                    kind="emergency",
+                    reason="alarm",
+                    state="triggered",
+                    opened_at=T0,
+                    updated_at=T0,
+                )
+                for c in range(1000, 10000)
+            ]
+        )
     world.press()
     world.tick()
     assert len(world.alert().code) == 5
@@ -305,8 +321,11 @@ def test_a_device_alert_pages_only_the_mediator_and_again_every_half_hour_not_ev
     from core.schema import Device
 
     with world.sessions.begin() as s:  # the pager said `offline` four minutes ago and stays so
-        s.execute(update(Device).where(Device.id == "pgr-0001").values(
-            status="offline", status_at=world.clock() - timedelta(minutes=4)))
+        s.execute(
+            update(Device)
+            .where(Device.id == "pgr-0001")
+            .values(status="offline", status_at=world.clock() - timedelta(minutes=4))
+        )
     world.tick()
     assert world.paged() == [("med-wang", "sms"), ("med-wang", "voice")]
     world.later(minutes=2)

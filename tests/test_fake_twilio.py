@@ -50,8 +50,12 @@ class App:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 params = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-                post = {"path": self.path, "params": params, "url": app.url + self.path,
-                        "signature": self.headers.get("X-Twilio-Signature")}
+                post = {
+                    "path": self.path,
+                    "params": params,
+                    "url": app.url + self.path,
+                    "signature": self.headers.get("X-Twilio-Signature"),
+                }
                 with app.cond:
                     app.posts.append(post)
                     app.cond.notify_all()
@@ -124,8 +128,9 @@ def test_sms_is_recorded_and_its_status_callbacks_are_signed(fake, sender, app):
         assert post["params"]["MessageSid"] == sid
         assert signed(post)
         assert not signed(post, token="another-token")
-        assert not validate_signature(TOKEN, post["url"], {**post["params"], "MessageStatus": "failed"},
-                                      post["signature"])
+        assert not validate_signature(
+            TOKEN, post["url"], {**post["params"], "MessageStatus": "failed"}, post["signature"]
+        )
     assert not validate_signature(TOKEN, posts[0]["url"], posts[0]["params"], None)
 
 
@@ -277,9 +282,12 @@ def test_control_over_http(fake, sender):
 
 def test_api_url_with_a_path_prefix_is_kept(fake):
     from dispatcher.twilio_adapter import _RedirectingHttpClient
+
     client = _RedirectingHttpClient("http://127.0.0.1:9/prefix/", timeout=1.0)
-    assert (client._rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?x=1")
-            == "http://127.0.0.1:9/prefix/2010-04-01/Accounts/AC1/Messages.json?x=1")
+    assert (
+        client._rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?x=1")
+        == "http://127.0.0.1:9/prefix/2010-04-01/Accounts/AC1/Messages.json?x=1"
+    )
 
 
 def test_twiml_alert_gathers_one_key_and_repeats_once():
@@ -306,9 +314,20 @@ def test_runs_as_a_script():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "simulators" / "fake_twilio.py"), "--port", str(port),
-                             "--auth-token", TOKEN, "--webhook-base", "http://127.0.0.1:9"],
-                            stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "simulators" / "fake_twilio.py"),
+            "--port",
+            str(port),
+            "--auth-token",
+            TOKEN,
+            "--webhook-base",
+            "http://127.0.0.1:9",
+        ],
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:

@@ -18,12 +18,14 @@ def test_feedback_for_supervision_alerts_and_commodity_buttons_is_marked_done_un
     with sessions.begin() as s:
         s.add_all([Device(id="pgr-1"), Device(id="z-1", adapter="zigbee2mqtt", source="sos")])
         s.flush()
-        s.add_all([
-            DeviceFeedback(device_id="pgr-1", ref="e1", alert_code="1234", state="acknowledged", created_at=AT),
-            DeviceFeedback(device_id="pgr-1", ref=None, alert_code="2345", state="acknowledged", created_at=AT),
-            DeviceFeedback(device_id="z-1", ref="z2m-abc", alert_code="3456", state="acknowledged", created_at=AT),
-            DeviceFeedback(device_id="gone", ref="e9", alert_code="4567", state="resolved", created_at=AT),
-        ])
+        s.add_all(
+            [
+                DeviceFeedback(device_id="pgr-1", ref="e1", alert_code="1234", state="acknowledged", created_at=AT),
+                DeviceFeedback(device_id="pgr-1", ref=None, alert_code="2345", state="acknowledged", created_at=AT),
+                DeviceFeedback(device_id="z-1", ref="z2m-abc", alert_code="3456", state="acknowledged", created_at=AT),
+                DeviceFeedback(device_id="gone", ref="e9", alert_code="4567", state="resolved", created_at=AT),
+            ]
+        )
     published: list[tuple[str, bytes]] = []
     assert publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append((t, p)), lambda: AT) == 4
     assert [t for t, _ in published] == ["jinqiao/v1/dev/pgr-1/feedback", "jinqiao/v1/dev/gone/feedback"]
@@ -36,8 +38,11 @@ def test_a_rejected_feedback_carries_its_reason_to_the_device(sessions):
     with sessions.begin() as s:
         s.add(Device(id="pgr-1"))
         s.flush()
-        s.add(DeviceFeedback(device_id="pgr-1", ref="c1", alert_code=None, state="rejected", reason="no_open_alert",
-                             created_at=AT))
+        s.add(
+            DeviceFeedback(
+                device_id="pgr-1", ref="c1", alert_code=None, state="rejected", reason="no_open_alert", created_at=AT
+            )
+        )
     published: list[bytes] = []
     publish_pending(sessions, Topics("jinqiao"), lambda t, p: published.append(p), lambda: AT)
     [doc] = [json.loads(p) for p in published]

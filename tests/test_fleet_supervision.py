@@ -50,8 +50,17 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
     gateway.start()
     assert gateway.link.wait_connected(10)
     dispatcher.engine.start()
-    fleet = Fleet(mosquitto.url, COUNT, heartbeat=HEARTBEAT_S, stop_heartbeats=SILENT, duration=120, drain=2,
-                  connect_rate=1000, seed=5, progress=False)
+    fleet = Fleet(
+        mosquitto.url,
+        COUNT,
+        heartbeat=HEARTBEAT_S,
+        stop_heartbeats=SILENT,
+        duration=120,
+        drain=2,
+        connect_rate=1000,
+        seed=5,
+        progress=False,
+    )
     summary: dict = {}
     runner = threading.Thread(target=lambda: summary.update(fleet.run()), daemon=True)
     try:
@@ -77,5 +86,7 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
     assert alerted == fleet.silent_devices
     assert reasons == {"heartbeat_missed"} and kinds == {"device"}
     assert seen == COUNT  # every device was heard from, so every one was supervised
-    assert summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 3  # the healthy ones kept at it
+    assert (
+        summary["ever_connected"] == COUNT and summary["sent"]["heartbeat"] > COUNT * 3
+    )  # the healthy ones kept at it
     assert dispatcher.engine.runner.errors["supervision"] == 0

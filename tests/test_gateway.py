@@ -24,8 +24,13 @@ T = Topics("jinqiao")
 @pytest.fixture
 def registered(sessions):
     with sessions.begin() as s:
-        s.add_all([Device(id="pgr-1", kind="pager"), Device(id="pgr-2", kind="pager"),
-                   Device(id="pgr-off", kind="pager", active=False)])
+        s.add_all(
+            [
+                Device(id="pgr-1", kind="pager"),
+                Device(id="pgr-2", kind="pager"),
+                Device(id="pgr-off", kind="pager", active=False),
+            ]
+        )
 
 
 @pytest.fixture
@@ -90,7 +95,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("reason,device,payload,retain", BAD_INPUTS, ids=[f"{r}-{i}" for i, (r, *_ ) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    "reason,device,payload,retain", BAD_INPUTS, ids=[f"{r}-{i}" for i, (r, *_) in enumerate(BAD_INPUTS)]
+)
 def test_bad_input_is_recorded_answered_and_does_not_block(gateway, peer, engine, reason, device, payload, retain):
     peer.publish(T.event(device), payload, retain=retain)
     peer.publish(T.event("pgr-1"), {"id": "after", "type": "alarm"})
@@ -213,12 +220,16 @@ def test_whatever_the_parser_raises_rejects_that_message_alone(engine, registere
 
 
 POISON = {  # a constraint the database enforces at insert time and the parser cannot know of
-    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_id = 'poison' "
-               "BEGIN SELECT RAISE(ABORT, 'poisoned value'); END"],
-    "postgresql": ["CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.event_id = 'poison' THEN "
-                   "RAISE EXCEPTION 'poisoned value' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ "
-                   "LANGUAGE plpgsql",
-                   "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()"],
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_id = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned value'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.event_id = 'poison' THEN "
+        "RAISE EXCEPTION 'poisoned value' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()",
+    ],
 }
 
 
@@ -229,12 +240,15 @@ def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch
     link = RecordingLink()
     counted = rejections_counted("store_failed")
     ingest = Ingest(engine, T, link)
-    batch = [Inbound(T.event("pgr-1"), b'{"id": "before", "type": "alarm"}', False, 1, 1, 0),
-             Inbound(T.event("pgr-1"), b'{"id": "poison", "type": "alarm"}', False, 1, 2, 0),
-             Inbound(T.event("pgr-2"), b'{"id": "after", "type": "alarm"}', False, 1, 3, 0)]
+    batch = [
+        Inbound(T.event("pgr-1"), b'{"id": "before", "type": "alarm"}', False, 1, 1, 0),
+        Inbound(T.event("pgr-1"), b'{"id": "poison", "type": "alarm"}', False, 1, 2, 0),
+        Inbound(T.event("pgr-2"), b'{"id": "after", "type": "alarm"}', False, 1, 3, 0),
+    ]
     done = []
-    worker = threading.Thread(target=lambda: done.append(ingest.process_until_stored(batch, threading.Event())),
-                              daemon=True)
+    worker = threading.Thread(
+        target=lambda: done.append(ingest.process_until_stored(batch, threading.Event())), daemon=True
+    )
     worker.start()
     worker.join(20)
     assert not worker.is_alive() and done == [True]  # it does not retry for ever
@@ -246,7 +260,10 @@ def test_one_event_the_database_refuses_is_a_rejection_and_the_rest_of_its_batch
     assert sorted(link.acked) == [1, 2, 3]
     told = [json.loads(p) for _, p in link.published]
     assert {(f["ref"], f["state"], f.get("reason")) for f in told} == {
-        ("before", "received", None), ("poison", "rejected", "store_failed"), ("after", "received", None)}
+        ("before", "received", None),
+        ("poison", "rejected", "store_failed"),
+        ("after", "received", None),
+    }
     assert rejections_counted("store_failed") == counted + 1
 
 

@@ -21,12 +21,14 @@ from tests.support.waiting import eventually
 @pytest.fixture
 def registered(sessions):
     with sessions.begin() as s:
-        s.add_all([
-            Device(id="z-sos", adapter="zigbee2mqtt", source="sos-liu"),
-            Device(id="sh-1", adapter="shelly", source="shellybutton1-A4CF12F45301"),
-            Device(id="ta-1", adapter="tasmota", source="tasmota_5A1B2C"),
-            Device(id="z-old", adapter="zigbee2mqtt", source="retired", active=False),
-        ])
+        s.add_all(
+            [
+                Device(id="z-sos", adapter="zigbee2mqtt", source="sos-liu"),
+                Device(id="sh-1", adapter="shelly", source="shellybutton1-A4CF12F45301"),
+                Device(id="ta-1", adapter="tasmota", source="tasmota_5A1B2C"),
+                Device(id="z-old", adapter="zigbee2mqtt", source="retired", active=False),
+            ]
+        )
 
 
 @pytest.fixture
@@ -65,8 +67,15 @@ def test_each_kind_of_button_raises_its_events_once(gateway, peer, engine):
     # a marker behind everything, so nothing is still in flight when we count
     peer.publish("zigbee2mqtt/sos-liu", json.dumps({"action": "double"}))
     settle(peer, engine, 7)
-    assert events(engine) == [("z-sos", "alarm"), ("z-sos", "heartbeat"), ("sh-1", "alarm"), ("sh-1", "checkin"),
-                              ("ta-1", "alarm"), ("ta-1", "heartbeat"), ("z-sos", "checkin")]
+    assert events(engine) == [
+        ("z-sos", "alarm"),
+        ("z-sos", "heartbeat"),
+        ("sh-1", "alarm"),
+        ("sh-1", "checkin"),
+        ("ta-1", "alarm"),
+        ("ta-1", "heartbeat"),
+        ("z-sos", "checkin"),
+    ]
     with engine.connect() as conn:
         assert conn.scalar(select(Device.last_seen_at).where(Device.id == "ta-1")) is not None
         stored = conn.scalar(select(Event.payload).where(Event.device_id == "z-sos", Event.type == "alarm"))
@@ -83,24 +92,35 @@ def test_availability_is_presence(gateway, peer, engine):
     eventually(lambda: count(engine, PresenceChange) == 3)
     with engine.connect() as conn:
         assert dict(conn.execute(select(Device.id, Device.status).where(Device.adapter != "native")).all()) == {
-            "z-sos": "offline", "sh-1": "offline", "ta-1": "online", "z-old": None}
-    for topic in ("zigbee2mqtt/sos-liu/availability", "shellies/shellybutton1-A4CF12F45301/online",
-                  "tele/tasmota_5A1B2C/LWT"):
+            "z-sos": "offline",
+            "sh-1": "offline",
+            "ta-1": "online",
+            "z-old": None,
+        }
+    for topic in (
+        "zigbee2mqtt/sos-liu/availability",
+        "shellies/shellybutton1-A4CF12F45301/online",
+        "tele/tasmota_5A1B2C/LWT",
+    ):
         peer.publish(topic, b"", retain=True)
 
 
-@pytest.mark.parametrize("topic,payload,reason,device", [
-    ("zigbee2mqtt/stranger", '{"action":"single"}', "unregistered", None),
-    ("zigbee2mqtt/retired", '{"action":"single"}', "unregistered", None),  # deactivated
-    ("shellies/nobody/input_event/0", '{"event":"S","event_cnt":1}', "unregistered", None),
-    ("zigbee2mqtt/sos-liu", "{broken", "not_json", "z-sos"),
-    ("zigbee2mqtt/sos-liu", '{"action":"shake"}', "unknown_action", "z-sos"),
-    ("shellies/shellybutton1-A4CF12F45301/input_event/0", '{"event":"S"}', "bad_event_cnt", "sh-1"),
-    ("stat/tasmota_5A1B2C/RESULT", '{"POWER":"ON"}', "no_action", "ta-1"),
-    ("tele/tasmota_5A1B2C/LWT", "sideways", "bad_status", "ta-1"),
-])
-def test_bad_or_unknown_button_messages_are_recorded_and_block_nothing(gateway, peer, engine, topic, payload, reason,
-                                                                       device):
+@pytest.mark.parametrize(
+    "topic,payload,reason,device",
+    [
+        ("zigbee2mqtt/stranger", '{"action":"single"}', "unregistered", None),
+        ("zigbee2mqtt/retired", '{"action":"single"}', "unregistered", None),  # deactivated
+        ("shellies/nobody/input_event/0", '{"event":"S","event_cnt":1}', "unregistered", None),
+        ("zigbee2mqtt/sos-liu", "{broken", "not_json", "z-sos"),
+        ("zigbee2mqtt/sos-liu", '{"action":"shake"}', "unknown_action", "z-sos"),
+        ("shellies/shellybutton1-A4CF12F45301/input_event/0", '{"event":"S"}', "bad_event_cnt", "sh-1"),
+        ("stat/tasmota_5A1B2C/RESULT", '{"POWER":"ON"}', "no_action", "ta-1"),
+        ("tele/tasmota_5A1B2C/LWT", "sideways", "bad_status", "ta-1"),
+    ],
+)
+def test_bad_or_unknown_button_messages_are_recorded_and_block_nothing(
+    gateway, peer, engine, topic, payload, reason, device
+):
     peer.publish(topic, payload)
     peer.publish("stat/tasmota_5A1B2C/RESULT", '{"Button1":{"Action":"SINGLE"}}')
     settle(peer, engine, 1, 1)
@@ -136,6 +156,8 @@ def test_whatever_an_adapter_raises_rejects_that_message_alone(engine, registere
     good = Inbound("stat/tasmota_5A1B2C/RESULT", b'{"Button1":{"Action":"SINGLE"}}', False, 1, 2, 0)
     assert ingest.process_until_stored([bad, good], threading.Event())
     with engine.connect() as conn:
-        assert [(r.reason, r.topic) for r in conn.execute(select(Rejection))] == [("adapter_error", "zigbee2mqtt/sos-liu")]
+        assert [(r.reason, r.topic) for r in conn.execute(select(Rejection))] == [
+            ("adapter_error", "zigbee2mqtt/sos-liu")
+        ]
     assert events(engine) == [("ta-1", "alarm")]
     assert sorted(acked) == [1, 2]

@@ -21,8 +21,9 @@ TOTAL = 3000
 
 def start_gateway(db_url: str, mqtt_url: str, log_path) -> subprocess.Popen:
     env = {**os.environ, "JINQIAO_DATABASE_URL": db_url, "JINQIAO_MQTT_URL": mqtt_url, "JINQIAO_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "jinqiao.cli", "gateway"], env=env,
-                            stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jinqiao.cli", "gateway"], env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT
+    )
 
 
 def stored(engine) -> int:

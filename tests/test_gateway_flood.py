@@ -28,7 +28,8 @@ def gateway(engine, mosquitto, sessions):
 
 
 def test_during_a_flood_of_malformed_messages_an_alarm_is_received_and_every_bad_one_is_a_rejection(
-        gateway, engine, mosquitto):
+    gateway, engine, mosquitto
+):
     flooder = Peer(mosquitto.port, "flooder")
     device = Peer(mosquitto.port, "real-1", subscribe=[T.feedback("real-1")])
     try:
@@ -37,8 +38,9 @@ def test_during_a_flood_of_malformed_messages_an_alarm_is_received_and_every_bad
         device.publish(T.event("real-1"), {"id": "help", "type": "alarm"})
         for i in range(FLOOD // 2, FLOOD):
             flooder.client.publish(T.event(f"noisy-{i % 3}"), MALFORMED[i % len(MALFORMED)], qos=1)
-        device.wait_for(lambda p: [f for f in p.feedback() if f["ref"] == "help" and f["state"] == "received"],
-                        timeout=60)
+        device.wait_for(
+            lambda p: [f for f in p.feedback() if f["ref"] == "help" and f["state"] == "received"], timeout=60
+        )
         assert count(engine, Event, Event.event_id == "help", Event.device_id == "real-1") == 1
         eventually(lambda: count(engine, Rejection) >= FLOOD, 60, "every malformed message a rejection")
         # a marker behind the flood: once it is stored, nothing of the flood is still on its way

@@ -32,11 +32,16 @@ def rows(sessions) -> list[ProcessHeartbeat]:
 
 def test_a_beat_is_written_every_interval_and_a_clean_stop_is_marked(sessions):
     clock, ticks = FakeClock(T0), Ticks()
-    beat = Heartbeat(sessions, "dispatcher", "host-a:8000", clock, every=5.0, clock=ticks,
-                     detail=lambda: {"passes": 3})
+    beat = Heartbeat(sessions, "dispatcher", "host-a:8000", clock, every=5.0, clock=ticks, detail=lambda: {"passes": 3})
     beat.beat()
     (row,) = rows(sessions)
-    assert (row.kind, row.name, row.started_at, row.beat_at, row.stopped_at) == ("dispatcher", "host-a:8000", T0, T0, None)
+    assert (row.kind, row.name, row.started_at, row.beat_at, row.stopped_at) == (
+        "dispatcher",
+        "host-a:8000",
+        T0,
+        T0,
+        None,
+    )
     assert row.detail == {"passes": 3} and row.pid > 0
 
     clock.advance(seconds=3)

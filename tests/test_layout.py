@@ -40,9 +40,11 @@ def imported_packages(path: Path) -> set[tuple[int, str]]:
 
 def upward_imports(path: Path, root: Path = ROOT) -> list[str]:
     own = path.relative_to(root).parts[0]
-    return [f"{path.relative_to(root)}:{line} imports {package} (floor {FLOORS[package]}) from floor {FLOORS[own]}"
-            for line, package in sorted(imported_packages(path))
-            if package != own and FLOORS[package] >= FLOORS[own]]
+    return [
+        f"{path.relative_to(root)}:{line} imports {package} (floor {FLOORS[package]}) from floor {FLOORS[own]}"
+        for line, package in sorted(imported_packages(path))
+        if package != own and FLOORS[package] >= FLOORS[own]
+    ]
 
 
 def test_every_floor_has_its_package():
@@ -58,8 +60,10 @@ def test_the_check_sees_an_upward_import_even_inside_a_function(tmp_path):
     # A check that never fails proves nothing.
     module = tmp_path / "dispatcher" / "service.py"
     module.parent.mkdir()
-    module.write_text("from core.db import transaction\nfrom dispatcher import escalation\n\n\n"
-                      "def f():\n    from web.app import create_app\n    import gateway.service\n")
+    module.write_text(
+        "from core.db import transaction\nfrom dispatcher import escalation\n\n\n"
+        "def f():\n    from web.app import create_app\n    import gateway.service\n"
+    )
     assert upward_imports(module, tmp_path) == [
         "dispatcher/service.py:6 imports web (floor 4) from floor 3",
         "dispatcher/service.py:7 imports gateway (floor 3) from floor 3",

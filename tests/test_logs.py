@@ -42,12 +42,16 @@ def test_off_a_terminal_every_line_is_json_whoever_logged_it(restore_logging):
     logging.getLogger("uvicorn.error").warning("Address already in use")
     logging.getLogger("alembic.runtime.migration").info("Running upgrade 0004 -> 0005")
     logging.getLogger("apscheduler.executors.default").info('Running job "tick" (scheduled at …)')
-    logging.getLogger("apscheduler.scheduler").info("Added job \"tick\" to job store \"default\"")
+    logging.getLogger("apscheduler.scheduler").info('Added job "tick" to job store "default"')
     logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
     lines = out.getvalue().splitlines()
     records = [json.loads(line) for line in lines]  # every line parses: one format
-    assert [r["event"] for r in records] == ["test.ours", "Address already in use", "Running upgrade 0004 -> 0005",
-                                             "Run time of job was missed"]  # APScheduler's routine lines are gone
+    assert [r["event"] for r in records] == [
+        "test.ours",
+        "Address already in use",
+        "Running upgrade 0004 -> 0005",
+        "Run time of job was missed",
+    ]  # APScheduler's routine lines are gone
     assert records[0]["alert_id"] == 7 and records[1]["level"] == "warning" and records[1]["logger"] == "uvicorn.error"
     assert all("timestamp" in r for r in records)
 
@@ -81,7 +85,13 @@ def test_every_state_change_of_an_alert_is_one_line_with_its_code(sessions, exam
         second = world.alert().code
         world.press(type_="cancel")
         world.tick()
-    assert alert_lines(logs) == [("alert.opened", code), ("alert.acknowledged", code), ("alert.reopened", code),
-                                 ("alert.resolved", code), ("alert.opened", second), ("alert.cancelled", second)]
+    assert alert_lines(logs) == [
+        ("alert.opened", code),
+        ("alert.acknowledged", code),
+        ("alert.reopened", code),
+        ("alert.resolved", code),
+        ("alert.opened", second),
+        ("alert.cancelled", second),
+    ]
     steps = [e for e in logs if e["event"] == "escalation.tier_notified"]
     assert steps and all(e["alert_code"] in (code, second) for e in steps)

@@ -15,8 +15,9 @@ LEFTOVERS = ("{", "}", "None", "none", "%s", "  ")
 
 
 def page(reason="alarm", tier="building", repeats=0, language=None, address=WHERE):
-    return m.page_sms(resident=WHO, address=address, reason=reason, tier=tier, code=CODE, repeats=repeats,
-                      language=language)
+    return m.page_sms(
+        resident=WHO, address=address, reason=reason, tier=tier, code=CODE, repeats=repeats, language=language
+    )
 
 
 def voice(reason="alarm", tier="building", repeats=0, language=None):
@@ -26,31 +27,66 @@ def voice(reason="alarm", tier="building", repeats=0, language=None):
 # (name, text for a language, what it must contain)
 SMS = [
     ("page", lambda lang: page(language=lang), [WHO, WHERE, CODE]),
-    ("reply_acknowledged", lambda lang: m.reply_acknowledged(resident=WHO, code=CODE, language=lang), [WHO, CODE, f"3 {CODE}"]),
-    ("reply_already_acknowledged", lambda lang: m.reply_already_acknowledged(
-        resident=WHO, code=CODE, by_name=BY, at_local=AT, language=lang), [WHO, CODE, BY, AT]),
-    ("reply_already_closed resolved", lambda lang: m.reply_already_closed(
-        resident=WHO, code=CODE, state="resolved", language=lang), [WHO, CODE]),
-    ("reply_already_closed cancelled", lambda lang: m.reply_already_closed(
-        resident=WHO, code=CODE, state="cancelled", language=lang), [WHO, CODE]),
+    (
+        "reply_acknowledged",
+        lambda lang: m.reply_acknowledged(resident=WHO, code=CODE, language=lang),
+        [WHO, CODE, f"3 {CODE}"],
+    ),
+    (
+        "reply_already_acknowledged",
+        lambda lang: m.reply_already_acknowledged(resident=WHO, code=CODE, by_name=BY, at_local=AT, language=lang),
+        [WHO, CODE, BY, AT],
+    ),
+    (
+        "reply_already_closed resolved",
+        lambda lang: m.reply_already_closed(resident=WHO, code=CODE, state="resolved", language=lang),
+        [WHO, CODE],
+    ),
+    (
+        "reply_already_closed cancelled",
+        lambda lang: m.reply_already_closed(resident=WHO, code=CODE, state="cancelled", language=lang),
+        [WHO, CODE],
+    ),
     ("reply_passed", lambda lang: m.reply_passed(resident=WHO, code=CODE, language=lang), [WHO, CODE, f"1 {CODE}"]),
-    ("reply_already_moved_on", lambda lang: m.reply_already_moved_on(resident=WHO, code=CODE, language=lang),
-     [WHO, CODE, f"1 {CODE}"]),
-    ("reply_cannot_pass_own", lambda lang: m.reply_cannot_pass_own(resident=WHO, code=CODE, language=lang),
-     [WHO, CODE, f"3 {CODE}"]),
+    (
+        "reply_already_moved_on",
+        lambda lang: m.reply_already_moved_on(resident=WHO, code=CODE, language=lang),
+        [WHO, CODE, f"1 {CODE}"],
+    ),
+    (
+        "reply_cannot_pass_own",
+        lambda lang: m.reply_cannot_pass_own(resident=WHO, code=CODE, language=lang),
+        [WHO, CODE, f"3 {CODE}"],
+    ),
     ("reply_resolved", lambda lang: m.reply_resolved(resident=WHO, code=CODE, language=lang), [WHO, CODE]),
     ("reply_no_open_alert", lambda lang: m.reply_no_open_alert(language=lang), []),
     ("reply_unknown_code", lambda lang: m.reply_unknown_code(code="9999", language=lang), ["9999"]),
     ("reply_help", lambda lang: m.reply_help(language=lang), ["1", "2", "3", "1 4821"]),
-    ("notice acknowledged", lambda lang: m.notice_sms(what="acknowledged", resident=WHO, code=CODE, by=BY, language=lang),
-     [WHO, CODE, BY]),
-    ("notice resolved", lambda lang: m.notice_sms(what="resolved", resident=WHO, code=CODE, by=BY, language=lang),
-     [WHO, CODE, BY]),
-    ("notice cancelled", lambda lang: m.notice_sms(what="cancelled", resident=WHO, code=CODE, by="resident", language=lang),
-     [WHO, CODE]),
-    ("family opened", lambda lang: m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm", language=lang), [WHO, AT]),
-    ("family resolved", lambda lang: m.family_sms(resident=WHO, at=AT, opened=False, outcome="other", language=lang),
-     [WHO, AT]),
+    (
+        "notice acknowledged",
+        lambda lang: m.notice_sms(what="acknowledged", resident=WHO, code=CODE, by=BY, language=lang),
+        [WHO, CODE, BY],
+    ),
+    (
+        "notice resolved",
+        lambda lang: m.notice_sms(what="resolved", resident=WHO, code=CODE, by=BY, language=lang),
+        [WHO, CODE, BY],
+    ),
+    (
+        "notice cancelled",
+        lambda lang: m.notice_sms(what="cancelled", resident=WHO, code=CODE, by="resident", language=lang),
+        [WHO, CODE],
+    ),
+    (
+        "family opened",
+        lambda lang: m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm", language=lang),
+        [WHO, AT],
+    ),
+    (
+        "family resolved",
+        lambda lang: m.family_sms(resident=WHO, at=AT, opened=False, outcome="other", language=lang),
+        [WHO, AT],
+    ),
     ("family cancelled", lambda lang: m.family_cancelled(resident=WHO, at_local=AT, language=lang), [WHO, AT]),
 ]
 VOICE = [
@@ -60,11 +96,21 @@ VOICE = [
     ("voice_already_moved_on", lambda lang: m.voice_already_moved_on(language=lang), ["1"]),
     ("voice_cannot_pass_own", lambda lang: m.voice_cannot_pass_own(language=lang), []),
     ("voice_invalid_key", lambda lang: m.voice_invalid_key(language=lang), []),
-    ("voice_already_acknowledged", lambda lang: m.voice_already_acknowledged(by_name=BY, at_local=AT, language=lang),
-     [BY, AT]),
-    ("voice_already_closed resolved", lambda lang: m.voice_already_closed(resident=WHO, state="resolved", language=lang), []),
-    ("voice_already_closed cancelled", lambda lang: m.voice_already_closed(resident=WHO, state="cancelled", language=lang),
-     [WHO]),
+    (
+        "voice_already_acknowledged",
+        lambda lang: m.voice_already_acknowledged(by_name=BY, at_local=AT, language=lang),
+        [BY, AT],
+    ),
+    (
+        "voice_already_closed resolved",
+        lambda lang: m.voice_already_closed(resident=WHO, state="resolved", language=lang),
+        [],
+    ),
+    (
+        "voice_already_closed cancelled",
+        lambda lang: m.voice_already_closed(resident=WHO, state="cancelled", language=lang),
+        [WHO],
+    ),
 ]
 LANGUAGES = [None, "zh-CN", "en", "en-US"]
 
@@ -106,15 +152,27 @@ def test_chinese_by_default(name, make, must):
 
 @pytest.mark.parametrize(
     ("language", "english"),
-    [(None, False), ("", False), ("zh-CN", False), ("zh", False), ("de", False),
-     ("en", True), ("en-US", True), ("EN_gb", True), (" en ", True)],
+    [
+        (None, False),
+        ("", False),
+        ("zh-CN", False),
+        ("zh", False),
+        ("de", False),
+        ("en", True),
+        ("en-US", True),
+        ("EN_gb", True),
+        (" en ", True),
+    ],
 )
 def test_language_choice(language, english):
     assert m.is_english(language) is english
 
 
 def test_the_example_page():
-    assert page() == "【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按下呼叫器。您是楼道党员。回复1确认前往，2转下一级，3已处理。编号4821"
+    assert (
+        page()
+        == "【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按下呼叫器。您是楼道党员。回复1确认前往，2转下一级，3已处理。编号4821"
+    )
 
 
 @pytest.mark.parametrize("reason", ["alarm", "fall", "checkin_missed", "offline", "heartbeat_missed"])
@@ -172,7 +230,11 @@ def test_voice_says_which_keys(language, must):
     [(0, None, None), (1, "（共2次）", "(2 times)"), (4, "（共5次）", "(5 times)")],
 )
 def test_repeat_presses_are_counted(repeats, zh, en):
-    for text, part in ((page(repeats=repeats), zh), (voice(repeats=repeats), zh), (page(repeats=repeats, language="en"), en)):
+    for text, part in (
+        (page(repeats=repeats), zh),
+        (voice(repeats=repeats), zh),
+        (page(repeats=repeats, language="en"), en),
+    ):
         if part is None:
             assert "次" not in text and "times" not in text, text
         else:
@@ -190,14 +252,27 @@ def test_an_empty_address_still_reads_as_a_place():
         (m.voice_acknowledged(), "已确认，谢谢您。请尽快前往。"),
         (m.voice_passed(), "已转给下一级。"),
         (m.voice_invalid_key(), "无效按键。"),
-        (m.reply_acknowledged(resident=WHO, code=CODE), "【金桥】已确认：您接下了张秀英的呼叫（编号4821）。完成后回复“3 4821”。"),
-        (m.reply_already_acknowledged(resident=WHO, code=CODE, by_name=BY, at_local=AT),
-         "【金桥】张秀英的呼叫（编号4821）已由李建国于14:02确认，无需前往。"),
+        (
+            m.reply_acknowledged(resident=WHO, code=CODE),
+            "【金桥】已确认：您接下了张秀英的呼叫（编号4821）。完成后回复“3 4821”。",
+        ),
+        (
+            m.reply_already_acknowledged(resident=WHO, code=CODE, by_name=BY, at_local=AT),
+            "【金桥】张秀英的呼叫（编号4821）已由李建国于14:02确认，无需前往。",
+        ),
         (m.reply_help(), "【金桥】回复1确认，2转下一级，3已处理；多个呼叫时在数字后加编号，如“1 4821”。"),
-        (m.notice_sms(what="acknowledged", resident=WHO, code=CODE, by=BY), "【金桥】张秀英的呼叫（编号4821）已由李建国接下，无需前往。"),
-        (m.notice_sms(what="cancelled", resident=WHO, code=CODE, by="resident"), "【金桥】张秀英已取消呼叫（编号4821），无需前往。"),
-        (m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm"),
-         "【金桥】您的家人张秀英于14:02按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。"),
+        (
+            m.notice_sms(what="acknowledged", resident=WHO, code=CODE, by=BY),
+            "【金桥】张秀英的呼叫（编号4821）已由李建国接下，无需前往。",
+        ),
+        (
+            m.notice_sms(what="cancelled", resident=WHO, code=CODE, by="resident"),
+            "【金桥】张秀英已取消呼叫（编号4821），无需前往。",
+        ),
+        (
+            m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm"),
+            "【金桥】您的家人张秀英于14:02按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。",
+        ),
     ],
 )
 def test_exact_texts(text, expected):

@@ -13,8 +13,12 @@ from tests.support.waiting import eventually
 
 
 def link_to(url: str) -> MqttLink:
-    return MqttLink(BrokerAddress.from_url(url), client_id=f"status-test-{free_port()}",
-                    subscriptions=["jinqiao/v1/dev/+/event"], on_message=lambda m: None)
+    return MqttLink(
+        BrokerAddress.from_url(url),
+        client_id=f"status-test-{free_port()}",
+        subscriptions=["jinqiao/v1/dev/+/event"],
+        on_message=lambda m: None,
+    )
 
 
 def named(logs: list[dict], event: str) -> list[dict]:

@@ -43,12 +43,44 @@ def openssl(*args: str, cwd: Path) -> None:
 def make_ca_and_server_cert(d: Path) -> None:
     d.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Jinqiao test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Jinqiao test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=d,
+    )
     openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=d)
     (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        cwd=d,
+    )
     for name in ("server.key", "ca.key"):
         os.chmod(d / name, 0o600)
 
@@ -75,14 +107,20 @@ def secured(sessions, example_registry, tmp_path):
     """Devices registered, Mosquitto's files written by jinqiao, the production broker running."""
     import_registry(sessions, example_registry)
     creds = {d: add_device(sessions, device_id=d, resident_id="r-zhang").password for d in ("dev-a", "dev-b")}
-    creds["sh-1"] = add_device(sessions, device_id="sh-1", resident_id="r-liu", adapter="shelly",
-                               source="shellybutton1-A4CF12F45301").password
+    creds["sh-1"] = add_device(
+        sessions, device_id="sh-1", resident_id="r-liu", adapter="shelly", source="shellybutton1-A4CF12F45301"
+    ).password
     workdir = tmp_path / "broker"
     make_ca_and_server_cert(workdir / "certs")
     # the Zigbee2MQTT bridge's account is the operator's to set; jinqiao keeps it
     (workdir / "jinqiao.passwd").write_text(f"zigbee2mqtt:{mosquitto_hash(BRIDGE_PASSWORD)}\n")
-    files = export_auth(sessions, root="jinqiao", password_file=workdir / "jinqiao.passwd",
-                        acl_file=workdir / "jinqiao.acl", gateway_password=GATEWAY_PASSWORD)
+    files = export_auth(
+        sessions,
+        root="jinqiao",
+        password_file=workdir / "jinqiao.passwd",
+        acl_file=workdir / "jinqiao.acl",
+        gateway_password=GATEWAY_PASSWORD,
+    )
     assert files.without_password == ["pgr-0001"]  # imported from the file: no password until one is issued
     port, tls_port = free_port(), free_port()
     broker = Mosquitto(workdir, port=port, conf_text=production_conf_for_test(workdir, port, tls_port)).start()
@@ -94,8 +132,15 @@ def secured(sessions, example_registry, tmp_path):
 class Client:
     """A bare MQTT 5 client that remembers the broker's answers."""
 
-    def __init__(self, port: int, user: str | None, password: str | None, client_id: str,
-                 ca: Path | None = None, tls: bool = False) -> None:
+    def __init__(
+        self,
+        port: int,
+        user: str | None,
+        password: str | None,
+        client_id: str,
+        ca: Path | None = None,
+        tls: bool = False,
+    ) -> None:
         self.connack = threading.Event()
         self.reason = None
         self.puback: dict[int, object] = {}
@@ -203,8 +248,12 @@ def test_a_shelly_account_writes_only_its_own_shelly_topics(secured, clients):
     broker, _, creds, _ = secured
     shelly = clients(broker.port, "sh-1", creds["sh-1"], "shellybutton1-A4CF12F45301")
     assert shelly.connected()
-    assert shelly.publish("shellies/shellybutton1-A4CF12F45301/input_event/0", b'{"event":"S","event_cnt":1}') in ACCEPTED
-    assert shelly.publish("shellies/shellybutton1-OTHER/input_event/0", b'{"event":"S","event_cnt":1}') == NOT_AUTHORIZED
+    assert (
+        shelly.publish("shellies/shellybutton1-A4CF12F45301/input_event/0", b'{"event":"S","event_cnt":1}') in ACCEPTED
+    )
+    assert (
+        shelly.publish("shellies/shellybutton1-OTHER/input_event/0", b'{"event":"S","event_cnt":1}') == NOT_AUTHORIZED
+    )
     assert shelly.publish("jinqiao/v1/dev/dev-a/event", b'{"id":"x","type":"alarm"}') == NOT_AUTHORIZED
 
 
@@ -232,8 +281,9 @@ def test_the_gateway_and_a_pager_work_end_to_end_over_tls_with_their_accounts(se
 
     broker, tls_port, creds, workdir = secured
     ca = str(workdir / "certs" / "ca.crt")
-    gw = Gateway(engine, f"mqtts://jinqiao-gateway:{GATEWAY_PASSWORD}@localhost:{tls_port}", "jinqiao", "tls",
-                 ca_file=ca)
+    gw = Gateway(
+        engine, f"mqtts://jinqiao-gateway:{GATEWAY_PASSWORD}@localhost:{tls_port}", "jinqiao", "tls", ca_file=ca
+    )
     gw.start()
     try:
         assert gw.link.wait_connected(10)
@@ -241,11 +291,27 @@ def test_the_gateway_and_a_pager_work_end_to_end_over_tls_with_their_accounts(se
             event_id = pager.press()
             assert pager.wait_for(event_id, timeout=15)["state"] == "received"
         # commodity buttons through their own accounts: the gateway's ACL lets it read their topics too
-        with CommodityButton("localhost", tls_port, "shelly", "shellybutton1-A4CF12F45301", user="sh-1",
-                             password=creds["sh-1"], tls=True, ca_file=ca) as shelly:
+        with CommodityButton(
+            "localhost",
+            tls_port,
+            "shelly",
+            "shellybutton1-A4CF12F45301",
+            user="sh-1",
+            password=creds["sh-1"],
+            tls=True,
+            ca_file=ca,
+        ) as shelly:
             assert shelly.send("press")
-        with CommodityButton("localhost", tls_port, "zigbee2mqtt", "0x00158d0001a2b3c4", user="zigbee2mqtt",
-                             password=BRIDGE_PASSWORD, tls=True, ca_file=ca) as bridge:
+        with CommodityButton(
+            "localhost",
+            tls_port,
+            "zigbee2mqtt",
+            "0x00158d0001a2b3c4",
+            user="zigbee2mqtt",
+            password=BRIDGE_PASSWORD,
+            tls=True,
+            ca_file=ca,
+        ) as bridge:
             assert bridge.send("press", action="emergency")
         deadline = time.monotonic() + 15
         while len(alarms(engine)) < 3 and time.monotonic() < deadline:
@@ -289,14 +355,19 @@ def test_mosquitto_passwd_accepts_our_hash_format(tmp_path):
 
 
 def test_cli_device_add_writes_the_files_when_configured(tmp_path, example_registry):
-    env = {**os.environ, "JINQIAO_LOG_FORMAT": "json", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
-           "JINQIAO_MQTT_URL": "mqtt://jinqiao-gateway:s3cret@127.0.0.1:1883",
-           "JINQIAO_MOSQUITTO_PASSWORD_FILE": str(tmp_path / "passwd"),
-           "JINQIAO_MOSQUITTO_ACL_FILE": str(tmp_path / "acl")}
+    env = {
+        **os.environ,
+        "JINQIAO_LOG_FORMAT": "json",
+        "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
+        "JINQIAO_MQTT_URL": "mqtt://jinqiao-gateway:s3cret@127.0.0.1:1883",
+        "JINQIAO_MOSQUITTO_PASSWORD_FILE": str(tmp_path / "passwd"),
+        "JINQIAO_MOSQUITTO_ACL_FILE": str(tmp_path / "acl"),
+    }
 
     def jinqiao(*args):
-        return subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
 
     assert jinqiao("import", str(example_registry)).returncode == 0
     added = jinqiao("device", "add", "pgr-0100", "--resident", "r-zhang", "--heartbeat", "10m")
@@ -310,13 +381,19 @@ def test_cli_device_add_writes_the_files_when_configured(tmp_path, example_regis
     new = re.search(r"MQTT password:\s+(\S+)", renewed.stdout).group(1)
     lines = dict(line.split(":", 1) for line in (tmp_path / "passwd").read_text().splitlines())
     assert verify_hash(new, lines["pgr-0001"])
-    shelly = jinqiao("device", "add", "sh-9", "--resident", "r-liu", "--adapter", "shelly", "--source", "shellybutton1-X")
+    shelly = jinqiao(
+        "device", "add", "sh-9", "--resident", "r-liu", "--adapter", "shelly", "--source", "shellybutton1-X"
+    )
     assert shelly.returncode == 0 and "topic readwrite shellies/shellybutton1-X/#" in (tmp_path / "acl").read_text()
     bad = jinqiao("device", "add", "sh-10", "--resident", "r-liu", "--adapter", "shelly")
     assert bad.returncode == 1 and "--source" in bad.stderr
-    again = jinqiao("device", "add", "sh-11", "--resident", "r-liu", "--adapter", "shelly", "--source", "shellybutton1-X")
+    again = jinqiao(
+        "device", "add", "sh-11", "--resident", "r-liu", "--adapter", "shelly", "--source", "shellybutton1-X"
+    )
     assert again.returncode == 1 and "already device 'sh-9'" in again.stderr
-    export = jinqiao("device", "export-auth", "--password-file", str(tmp_path / "p2"), "--acl-file", str(tmp_path / "a2"))
+    export = jinqiao(
+        "device", "export-auth", "--password-file", str(tmp_path / "p2"), "--acl-file", str(tmp_path / "a2")
+    )
     assert export.returncode == 0 and (tmp_path / "a2").read_text() == (tmp_path / "acl").read_text()
     nowhere = jinqiao("device", "export-auth", "--password-file", "/nonexistent/dir/p", "--acl-file", "/nonexistent/a")
     assert nowhere.returncode == 1 and "cannot write" in nowhere.stderr

@@ -18,13 +18,19 @@ from tests.support.web import open_alert, web_system
 
 def env_for(tmp_path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
-    return {**base, "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JINQIAO_LOG_FORMAT": "json",
-            "JINQIAO_HTTP_PORT": str(free_port()), **extra}
+    return {
+        **base,
+        "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
+        "JINQIAO_LOG_FORMAT": "json",
+        "JINQIAO_HTTP_PORT": str(free_port()),
+        **extra,
+    }
 
 
 def run(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -36,9 +42,10 @@ def held_port():
 
 
 def test_version():
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "--version"], capture_output=True, text=True,
-                            timeout=30)
-    assert result.returncode == 0 and result.stdout.startswith("jinqiao 0.") , result
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "--version"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and result.stdout.startswith("jinqiao 0."), result
 
 
 def test_a_taken_broker_port_is_one_line_naming_the_setting(tmp_path, held_port):
@@ -51,9 +58,12 @@ def test_a_taken_broker_port_is_one_line_naming_the_setting(tmp_path, held_port)
 
 def test_the_embedded_broker_listens_on_the_port_it_is_given(tmp_path):
     broker, http = free_port(), free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "jinqiao.cli", "up"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env=env_for(tmp_path, JINQIAO_EMBEDDED_BROKER_PORT=str(broker), JINQIAO_HTTP_PORT=str(http)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jinqiao.cli", "up"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env_for(tmp_path, JINQIAO_EMBEDDED_BROKER_PORT=str(broker), JINQIAO_HTTP_PORT=str(http)),
+    )
     try:
         wait_for_port(http, 60)
         wait_for_port(broker, 10)
@@ -95,8 +105,14 @@ def bare_env() -> dict[str, str]:
 
 def test_a_command_in_the_wrong_directory_creates_no_database_and_says_where_it_looked(tmp_path):
     for args in (("user", "token", "demo"), ("user", "disable", "demo"), ("device", "password", "pgr-0001")):
-        result = subprocess.run([sys.executable, "-m", "jinqiao.cli", *args], capture_output=True, text=True,
-                                env=bare_env(), cwd=tmp_path, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "jinqiao.cli", *args],
+            capture_output=True,
+            text=True,
+            env=bare_env(),
+            cwd=tmp_path,
+            timeout=60,
+        )
         assert result.returncode == 1, result
         assert f"there is no database at {tmp_path}/jinqiao.db" in result.stderr
         assert "JINQIAO_CONFIG" in result.stderr and "jinqiao db upgrade" in result.stderr
@@ -111,8 +127,14 @@ def test_a_second_terminal_finds_the_demos_database_through_its_jinqiao_toml(tmp
     tmp_path = tmp_path / "second-terminal"  # db_url's SQLite file is in tmp_path itself
     tmp_path.mkdir()
     (tmp_path / "jinqiao.toml").write_text(f'# written by scripts/demo.sh\nJINQIAO_DATABASE_URL = "{db_url}"\n')
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "user", "token", "demo"], capture_output=True,
-                            text=True, env=bare_env(), cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "user", "token", "demo"],
+        capture_output=True,
+        text=True,
+        env=bare_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "(from jinqiao.toml)" in result.stderr  # which database it opened, and why
     assert Accounts(sessions, utcnow).by_token(result.stdout.strip()).name == "demo"
@@ -120,7 +142,13 @@ def test_a_second_terminal_finds_the_demos_database_through_its_jinqiao_toml(tmp
 
 
 def test_import_and_db_upgrade_may_create_the_database(tmp_path, example_registry):
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "import", str(example_registry)], capture_output=True,
-                            text=True, env=bare_env(), cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "import", str(example_registry)],
+        capture_output=True,
+        text=True,
+        env=bare_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "jinqiao.db").exists() and "(from the default)" in result.stderr

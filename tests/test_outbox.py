@@ -55,8 +55,16 @@ def world(sessions, example_registry) -> World:
 
 def make_outbox(world: World, notifier, workers: int, failed: list[int], queue_per_worker: int = 4) -> Outbox:
     woken = threading.Event()
-    outbox = Outbox(world.sessions, notifier, world.clock, RateLimiter({}), workers=workers,
-                    on_failed=failed.append, on_idle=woken.set, queue_per_worker=queue_per_worker)
+    outbox = Outbox(
+        world.sessions,
+        notifier,
+        world.clock,
+        RateLimiter({}),
+        workers=workers,
+        on_failed=failed.append,
+        on_idle=woken.set,
+        queue_per_worker=queue_per_worker,
+    )
     outbox.woken = woken  # type: ignore[attr-defined]
     return outbox
 
@@ -73,7 +81,10 @@ def test_a_slow_answer_for_one_page_does_not_hold_up_the_others(world, sessions)
         eventually(outbox.idle)
         assert sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5
         with sessions() as s:
-            assert len(s.scalars(select(TimelineEntry).where(TimelineEntry.what.in_(("sms_sent", "voice_sent")))).all()) == 5
+            assert (
+                len(s.scalars(select(TimelineEntry).where(TimelineEntry.what.in_(("sms_sent", "voice_sent")))).all())
+                == 5
+            )
         assert outbox.woken.is_set()  # a worker that comes free wakes the sender to claim more
     finally:
         notifier.gate.set()
@@ -89,8 +100,13 @@ def test_no_more_is_claimed_than_the_workers_can_take_and_the_best_go_first(worl
         sending = [to for to, st in statuses(sessions).values() if st == "sending"]
         assert sorted(sending) == [SLOW, "+8613900000002"]
         notifier.gate.set()
-        eventually(lambda: outbox.send_due() == 0 and outbox.idle()
-                   and sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5)
+        eventually(
+            lambda: (
+                outbox.send_due() == 0
+                and outbox.idle()
+                and sorted(st for _, st in statuses(sessions).values()) == ["sent"] * 5
+            )
+        )
     finally:
         notifier.gate.set()
         outbox.close()
@@ -125,9 +141,17 @@ def left_sending(sessions, owner: str, lease_until) -> list[int]:
 
     with sessions.begin() as s:
         ids = list(s.scalars(select(Notification.id).where(Notification.status == "queued")))
-        s.execute(update(Notification).where(Notification.id.in_(ids)).values(
-            status="sending", attempts=1, claimed_by=owner, sent_at=lease_until - timedelta(seconds=5),
-            lease_until=lease_until))
+        s.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids))
+            .values(
+                status="sending",
+                attempts=1,
+                claimed_by=owner,
+                sent_at=lease_until - timedelta(seconds=5),
+                lease_until=lease_until,
+            )
+        )
     return ids
 
 
@@ -188,12 +212,16 @@ def test_the_claim_order_is_emergency_then_wellness_then_device_oldest_first(ses
     w = World(sessions, example_registry, T0)
     kinds: dict[int, str] = {}
     with transaction(sessions) as s:  # opened in the reverse of the order they must go out
-        kinds[w.alerts.open_alert(s, resident_id="r-liu", kind="device", reason="offline", now=w.clock(),
-                                  device_id="z2m-sos-liu").id] = "device"
+        kinds[
+            w.alerts.open_alert(
+                s, resident_id="r-liu", kind="device", reason="offline", now=w.clock(), device_id="z2m-sos-liu"
+            ).id
+        ] = "device"
     w.clock.advance(seconds=1)
     with transaction(sessions) as s:
-        kinds[w.alerts.open_alert(s, resident_id="r-zhang", kind="wellness", reason="checkin_missed",
-                                  now=w.clock()).id] = "wellness"
+        kinds[
+            w.alerts.open_alert(s, resident_id="r-zhang", kind="wellness", reason="checkin_missed", now=w.clock()).id
+        ] = "wellness"
     w.clock.advance(seconds=1)
     w.press("z2m-sos-liu")  # r-liu's emergency, the older one
     w.alerts.process_events()
@@ -210,7 +238,7 @@ def test_the_claim_order_is_emergency_then_wellness_then_device_oldest_first(ses
     pages = [kind for kind, purpose in order if purpose == "page"]
     assert pages == sorted(pages, key=["emergency-older", "emergency-newer", "wellness", "device"].index)
     assert set(pages) == {"emergency-older", "emergency-newer", "wellness", "device"}
-    assert {purpose for _, purpose in order[len(pages):]} == {"family"}  # the family hears last
+    assert {purpose for _, purpose in order[len(pages) :]} == {"family"}  # the family hears last
 
 
 class Ticks:

@@ -46,8 +46,11 @@ def test_the_world_runs_every_pass_of_the_dispatcher_including_supervision(sessi
     world = World(sessions, example_registry, T0)
     assert [p.name for p in world.passes] == ["events", "escalations", "supervision", "outbox", "backlog"]
     with world.sessions.begin() as s:  # a pager that went offline four minutes ago
-        s.execute(update(Device).where(Device.id == "pgr-0001").values(
-            status="offline", status_at=world.clock() - timedelta(minutes=4)))
+        s.execute(
+            update(Device)
+            .where(Device.id == "pgr-0001")
+            .values(status="offline", status_at=world.clock() - timedelta(minutes=4))
+        )
     world.tick()
     assert world.alert().kind == "device"
     assert world.paged() == [("med-wang", "sms"), ("med-wang", "voice")]
@@ -59,10 +62,18 @@ def test_the_engine_runs_each_pass_on_its_own_and_counts_the_errors(sessions, ex
     notifier = RecordingNotifier()
     alerts = Alerts(sessions, clock)
     outbox = Outbox(sessions, notifier, clock, RateLimiter({}))
-    engine = Engine(alerts, outbox, clock, [
-        Pass("broken-escalator", broken, ESCALATOR), Pass("events", alerts.process_events, ESCALATOR),
-        Pass("escalations", alerts.escalate_due, ESCALATOR),
-        Pass("broken-sender", broken, SENDER), Pass("outbox", outbox.send_due, SENDER)])
+    engine = Engine(
+        alerts,
+        outbox,
+        clock,
+        [
+            Pass("broken-escalator", broken, ESCALATOR),
+            Pass("events", alerts.process_events, ESCALATOR),
+            Pass("escalations", alerts.escalate_due, ESCALATOR),
+            Pass("broken-sender", broken, SENDER),
+            Pass("outbox", outbox.send_due, SENDER),
+        ],
+    )
     runs_before = runs_metric("events")
     engine.start()
     try:

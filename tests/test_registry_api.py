@@ -41,12 +41,15 @@ def test_responder_create_edit_deactivate(admin):
         assert s.get(Responder, "pm-qian").active is True
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"id": "x", "name": "X", "phone": "12345"}, "not an E.164 number"),
-    ({"id": "x y", "name": "X", "phone": "+8613900000007"}, "bad id"),
-    ({"id": "x", "name": "X", "phone": "+8613900000007", "hearbeat": 1}, "Extra inputs"),
-    ({"id": "x", "phone": "+8613900000007"}, "required"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"id": "x", "name": "X", "phone": "12345"}, "not an E.164 number"),
+        ({"id": "x y", "name": "X", "phone": "+8613900000007"}, "bad id"),
+        ({"id": "x", "name": "X", "phone": "+8613900000007", "hearbeat": 1}, "Extra inputs"),
+        ({"id": "x", "phone": "+8613900000007"}, "required"),
+    ],
+)
 def test_field_errors_are_422_naming_the_field(admin, body, problem):
     http, _ = admin
     r = http.post("/api/v1/responders", json=body)
@@ -57,14 +60,21 @@ def test_field_errors_are_422_naming_the_field(admin, body, problem):
 def test_cross_checks_are_the_imports(admin):
     http, sessions = admin
     r = http.post("/api/v1/responders", json={"id": "dup", "name": "X", "phone": "+8613900000001"})
-    assert r.status_code == 422 and r.json()["problems"] == ["responders[dup].phone: '+8613900000001' is already responder 'pm-li'"]
+    assert r.status_code == 422 and r.json()["problems"] == [
+        "responders[dup].phone: '+8613900000001' is already responder 'pm-li'"
+    ]
     r = http.delete("/api/v1/responders/pm-li")  # still a party member of wulin-3
     assert r.status_code == 422 and any("unknown responder 'pm-li'" in p for p in r.json()["problems"])
     r = http.post("/api/v1/residents", json={"id": "r-new", "name": "新", "building": "nowhere"})
     assert r.status_code == 422 and "residents[r-new].building: unknown building 'nowhere'" in r.json()["problems"]
-    r = http.put("/api/v1/roster", json={"workday": [{"from": "08:00", "to": "20:00", "responder": "duty-chen"}],
-                                         "weekend": [{"from": "00:00", "to": "24:00", "responder": "duty-he"}],
-                                         "holiday": [{"from": "00:00", "to": "24:00", "responder": "duty-he"}]})
+    r = http.put(
+        "/api/v1/roster",
+        json={
+            "workday": [{"from": "08:00", "to": "20:00", "responder": "duty-chen"}],
+            "weekend": [{"from": "00:00", "to": "24:00", "responder": "duty-he"}],
+            "holiday": [{"from": "00:00", "to": "24:00", "responder": "duty-he"}],
+        },
+    )
     assert r.status_code == 422 and "hotline.workday: roster gap 20:00–08:00 (nobody on duty)" in r.json()["problems"]
     with sessions() as s:
         assert s.get(Responder, "pm-li").active
@@ -82,12 +92,30 @@ def test_path_and_body_ids_must_agree_and_unknown_ids_are_404(admin):
 
 def test_buildings_communities_devices_residents_policy(admin):
     http, _ = admin
-    assert http.post("/api/v1/communities", json={"id": "c2", "name": "湖滨社区", "mediator": "med-wang"}).status_code == 201
-    assert http.post("/api/v1/buildings", json={"id": "hb-1", "name": "湖滨1幢", "community": "c2",
-                                                "party_members": ["pm-sun"]}).status_code == 201
-    assert {"id": "hb-1", "name": "湖滨1幢", "party_members": ["pm-sun"], "community": "c2"} in http.get("/api/v1/buildings").json()
-    r = http.post("/api/v1/residents", json={"id": "r-hu", "name": "胡奶奶", "building": "hb-1", "address": "湖滨1幢101",
-                                             "medical_notes": "高血压", "contacts": [{"name": "胡军", "phone": "+8613800000009", "notify": True}]})
+    assert (
+        http.post("/api/v1/communities", json={"id": "c2", "name": "湖滨社区", "mediator": "med-wang"}).status_code
+        == 201
+    )
+    assert (
+        http.post(
+            "/api/v1/buildings", json={"id": "hb-1", "name": "湖滨1幢", "community": "c2", "party_members": ["pm-sun"]}
+        ).status_code
+        == 201
+    )
+    assert {"id": "hb-1", "name": "湖滨1幢", "party_members": ["pm-sun"], "community": "c2"} in http.get(
+        "/api/v1/buildings"
+    ).json()
+    r = http.post(
+        "/api/v1/residents",
+        json={
+            "id": "r-hu",
+            "name": "胡奶奶",
+            "building": "hb-1",
+            "address": "湖滨1幢101",
+            "medical_notes": "高血压",
+            "contacts": [{"name": "胡军", "phone": "+8613800000009", "notify": True}],
+        },
+    )
     assert r.status_code == 201, r.text
     assert http.post("/api/v1/devices", json={"id": "pgr-9", "resident": "r-hu", "heartbeat": "10m"}).status_code == 201
     assert http.get("/api/v1/devices/pgr-9").json()["heartbeat"] == "600s"
@@ -96,11 +124,15 @@ def test_buildings_communities_devices_residents_policy(admin):
     assert community["name"] == "湖滨新社区" and community["buildings"][0]["id"] == "hb-1"  # buildings kept
     r = http.delete("/api/v1/buildings/hb-1")  # r-hu lives there
     assert r.status_code == 422 and "residents[r-hu].building: unknown building 'hb-1'" in r.json()["problems"]
-    r = http.put("/api/v1/policy", json={"tiers": [{"tier": "building", "channels": ["sms"], "timeout": "3m"}],
-                                         "ack_expiry": "12h"})
+    r = http.put(
+        "/api/v1/policy",
+        json={"tiers": [{"tier": "building", "channels": ["sms"], "timeout": "3m"}], "ack_expiry": "12h"},
+    )
     assert r.status_code == 200
-    assert http.get("/api/v1/policy").json() == {"tiers": [{"tier": "building", "channels": ["sms"], "timeout": "180s"}],
-                                                 "ack_expiry": "43200s"}
+    assert http.get("/api/v1/policy").json() == {
+        "tiers": [{"tier": "building", "channels": ["sms"], "timeout": "180s"}],
+        "ack_expiry": "43200s",
+    }
     r = http.put("/api/v1/policy", json={"tiers": []})
     assert r.status_code == 422
 

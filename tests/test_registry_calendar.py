@@ -30,9 +30,11 @@ def example(example_registry) -> dict[str, Any]:
 def write(tmp_path):
     def _write(raw: Any):
         path = tmp_path / "registry.yaml"
-        path.write_text(raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
+        path.write_text(
+            raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         return path
+
     return _write
 
 
@@ -63,7 +65,8 @@ def test_unquoted_days_and_rest_days_are_read(sessions, example_registry, write)
     # ordinary rest day, e.g. against an adjusted working day of the library.
     text = example_registry.read_text(encoding="utf-8") + (
         "\ncalendar:\n  holidays:\n    - 2027-01-01\n    - 2027-02-06..2027-02-12\n"
-        "  workdays: [2027-02-14]\n  weekends: [2026-10-10]\n")
+        "  workdays: [2027-02-14]\n  weekends: [2026-10-10]\n"
+    )
 
     import_registry(sessions, write(text))
 
@@ -82,8 +85,7 @@ def test_a_file_without_calendar_leaves_the_days_alone_and_a_given_one_replaces_
     moved = {"holidays": ["2027-01-01", "2027-02-14"], "workdays": ["2027-02-06"]}
     report = import_registry(sessions, write({**example, "calendar": moved}))
     assert counts(report) == {"updated": 2, "deleted": 6}
-    assert stored(sessions) == {date(2027, 1, 1): "holiday", date(2027, 2, 14): "holiday",
-                                date(2027, 2, 6): "workday"}
+    assert stored(sessions) == {date(2027, 1, 1): "holiday", date(2027, 2, 14): "holiday", date(2027, 2, 6): "workday"}
 
     for empty in ({}, None, {"holidays": []}):  # an empty section (`calendar:` alone too) clears them
         import_registry(sessions, write({**example, "calendar": moved}))
@@ -102,27 +104,50 @@ def test_day_spans_round_trip():
 
 HINT = "(a day like 2027-01-01, or a range like 2027-02-06..2027-02-12)"
 MISTAKES = [
-    ("not a day", {"holidays": ["2027-01-01", "next friday"]},
-     [f"calendar.holidays[1]: bad day 'next friday' {HINT}"]),
+    ("not a day", {"holidays": ["2027-01-01", "next friday"]}, [f"calendar.holidays[1]: bad day 'next friday' {HINT}"]),
     ("no such day", {"holidays": ["2027-02-30"]}, ["calendar.holidays[0]: no such day '2027-02-30'"]),
-    ("no such day in a range", {"workdays": ["2027-02-28..2027-02-29"]},
-     ["calendar.workdays[0]: no such day '2027-02-29' in '2027-02-28..2027-02-29'"]),
-    ("reversed range", {"holidays": ["2027-02-12..2027-02-06"]},
-     ["calendar.holidays[0]: range '2027-02-12..2027-02-06' ends before it starts"]),
-    ("a holiday and a workday at once", {"holidays": ["2027-01-01", "2027-02-06..2027-02-14"],
-                                          "workdays": ["2027-02-14"]},
-     ["calendar.workdays[0]: '2027-02-14' overlaps holidays[1] '2027-02-06..2027-02-14' "
-      "(a day is a workday or a holiday, not both)"]),
-    ("a workday and a rest day at once", {"workdays": ["2027-02-14"], "weekends": ["2027-02-13..2027-02-14"]},
-     ["calendar.weekends[0]: '2027-02-13..2027-02-14' overlaps workdays[0] '2027-02-14' "
-      "(a day is a weekend or a workday, not both)"]),
-    ("a time, not a day", {"holidays": [datetime(2027, 1, 1, 8, 0)]},
-     [f"calendar.holidays[0]: bad day '2027-01-01 08:00:00' {HINT}"]),
+    (
+        "no such day in a range",
+        {"workdays": ["2027-02-28..2027-02-29"]},
+        ["calendar.workdays[0]: no such day '2027-02-29' in '2027-02-28..2027-02-29'"],
+    ),
+    (
+        "reversed range",
+        {"holidays": ["2027-02-12..2027-02-06"]},
+        ["calendar.holidays[0]: range '2027-02-12..2027-02-06' ends before it starts"],
+    ),
+    (
+        "a holiday and a workday at once",
+        {"holidays": ["2027-01-01", "2027-02-06..2027-02-14"], "workdays": ["2027-02-14"]},
+        [
+            "calendar.workdays[0]: '2027-02-14' overlaps holidays[1] '2027-02-06..2027-02-14' "
+            "(a day is a workday or a holiday, not both)"
+        ],
+    ),
+    (
+        "a workday and a rest day at once",
+        {"workdays": ["2027-02-14"], "weekends": ["2027-02-13..2027-02-14"]},
+        [
+            "calendar.weekends[0]: '2027-02-13..2027-02-14' overlaps workdays[0] '2027-02-14' "
+            "(a day is a weekend or a workday, not both)"
+        ],
+    ),
+    (
+        "a time, not a day",
+        {"holidays": [datetime(2027, 1, 1, 8, 0)]},
+        [f"calendar.holidays[0]: bad day '2027-01-01 08:00:00' {HINT}"],
+    ),
     ("a number", {"holidays": [20270101]}, [f"calendar.holidays[0]: bad day '20270101' {HINT}"]),
-    ("three dots", {"holidays": ["2027-01-01...2027-01-03"]},
-     [f"calendar.holidays[0]: bad day '2027-01-01...2027-01-03' {HINT}"]),
-    ("range of years", {"holidays": ["2027-01-01..2028-12-31"]},
-     ["calendar.holidays[0]: range '2027-01-01..2028-12-31' is 731 days long (at most 366)"]),
+    (
+        "three dots",
+        {"holidays": ["2027-01-01...2027-01-03"]},
+        [f"calendar.holidays[0]: bad day '2027-01-01...2027-01-03' {HINT}"],
+    ),
+    (
+        "range of years",
+        {"holidays": ["2027-01-01..2028-12-31"]},
+        ["calendar.holidays[0]: range '2027-01-01..2028-12-31' is 731 days long (at most 366)"],
+    ),
     ("misspelt list", {"holiday": ["2027-01-01"]}, ["calendar.holiday: unknown field"]),
     ("a day where a list belongs", {"holidays": "2027-01-01"}, ["calendar.holidays: input should be a valid list"]),
     ("a list where the mapping belongs", ["2027-01-01"], ["calendar: expected a mapping, got a list"]),

@@ -20,16 +20,26 @@ from registry.store import import_registry
 from registry.validation import load_registry_file, read_yaml
 
 REGISTRY_TABLES = [
-    schema.Responder, schema.Community, schema.Building, schema.BuildingPartyMember, schema.Resident,
-    schema.Contact, schema.Device, schema.RosterShift, schema.EscalationTier, schema.PolicySetting,
+    schema.Responder,
+    schema.Community,
+    schema.Building,
+    schema.BuildingPartyMember,
+    schema.Resident,
+    schema.Contact,
+    schema.Device,
+    schema.RosterShift,
+    schema.EscalationTier,
+    schema.PolicySetting,
 ]
 
 
 def dump(sessions) -> dict[str, list[tuple]]:
     """Every row of every registry table, generated ids included, in a stable order."""
     with sessions() as s:
-        return {m.__tablename__: sorted((tuple(row) for row in s.execute(select(m.__table__))), key=repr)
-                for m in REGISTRY_TABLES}
+        return {
+            m.__tablename__: sorted((tuple(row) for row in s.execute(select(m.__table__))), key=repr)
+            for m in REGISTRY_TABLES
+        }
 
 
 @pytest.fixture
@@ -41,9 +51,11 @@ def example(example_registry) -> dict[str, Any]:
 def write(tmp_path) -> Callable[[Any], Path]:
     def _write(raw: Any, name: str = "registry.yaml") -> Path:
         path = tmp_path / name
-        path.write_text(raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
+        path.write_text(
+            raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         return path
+
     return _write
 
 
@@ -58,27 +70,56 @@ def test_example_imports_the_right_rows(sessions, example_registry):
     report = import_registry(sessions, example_registry)
 
     assert {t: c.created for t, c in report.tables.items() if c.created} == {
-        "responders": 6, "communities": 1, "buildings": 2, "building_party_members": 3, "residents": 2,
-        "contacts": 1, "devices": 2, "roster_shifts": 4, "escalation_tiers": 3, "policy_settings": 1}
+        "responders": 6,
+        "communities": 1,
+        "buildings": 2,
+        "building_party_members": 3,
+        "residents": 2,
+        "contacts": 1,
+        "devices": 2,
+        "roster_shifts": 4,
+        "escalation_tiers": 3,
+        "policy_settings": 1,
+    }
     assert report.changed == 25
     with sessions() as s:
         community = s.get(schema.Community, "tianshui-wulin")
-        assert (community.name, community.timezone, community.mediator_id, community.active) == \
-            ("武林社区", "Asia/Shanghai", "med-wang", True)
+        assert (community.name, community.timezone, community.mediator_id, community.active) == (
+            "武林社区",
+            "Asia/Shanghai",
+            "med-wang",
+            True,
+        )
         assert s.get(schema.Building, "wulin-5").community_id == "tianshui-wulin"
         members = s.scalars(select(schema.BuildingPartyMember)).all()
         assert sorted((m.building_id, m.position, m.responder_id) for m in members) == [
-            ("wulin-3", 0, "pm-li"), ("wulin-3", 1, "pm-zhao"), ("wulin-5", 0, "pm-sun")]
+            ("wulin-3", 0, "pm-li"),
+            ("wulin-3", 1, "pm-zhao"),
+            ("wulin-5", 0, "pm-sun"),
+        ]
         zhang = s.get(schema.Resident, "r-zhang")
-        assert (zhang.building_id, zhang.phone, zhang.checkin_deadline, zhang.medical_notes) == \
-            ("wulin-3", "+8613800000001", "10:00", "高血压；青霉素过敏")
+        assert (zhang.building_id, zhang.phone, zhang.checkin_deadline, zhang.medical_notes) == (
+            "wulin-3",
+            "+8613800000001",
+            "10:00",
+            "高血压；青霉素过敏",
+        )
         assert s.get(schema.Resident, "r-liu").checkin_deadline is None
         [contact] = s.scalars(select(schema.Contact)).all()
-        assert (contact.resident_id, contact.name, contact.phone, contact.notify) == \
-            ("r-zhang", "张伟（儿子，悉尼）", "+61400000001", True)
+        assert (contact.resident_id, contact.name, contact.phone, contact.notify) == (
+            "r-zhang",
+            "张伟（儿子，悉尼）",
+            "+61400000001",
+            True,
+        )
         pager, z2m = s.get(schema.Device, "pgr-0001"), s.get(schema.Device, "z2m-sos-liu")
-        assert (pager.resident_id, pager.kind, pager.adapter, pager.source, pager.heartbeat_s) == \
-            ("r-zhang", "pager", "native", None, 600)
+        assert (pager.resident_id, pager.kind, pager.adapter, pager.source, pager.heartbeat_s) == (
+            "r-zhang",
+            "pager",
+            "native",
+            None,
+            600,
+        )
         # YAML 1.1 would have read this as an integer and lost the adapter's name for the device
         assert (z2m.adapter, z2m.source, z2m.heartbeat_s) == ("zigbee2mqtt", "0x00158d0001a2b3c4", 7200)
         shifts = s.scalars(select(schema.RosterShift)).all()
@@ -86,11 +127,14 @@ def test_example_imports_the_right_rows(sessions, example_registry):
             ("holiday", 0, "00:00", "24:00", "duty-chen"),
             ("weekend", 0, "00:00", "24:00", "duty-he"),
             ("workday", 0, "08:00", "20:00", "duty-chen"),
-            ("workday", 1, "20:00", "08:00", "duty-he")]
+            ("workday", 1, "20:00", "08:00", "duty-he"),
+        ]
         tiers = s.scalars(select(schema.EscalationTier).order_by(schema.EscalationTier.position)).all()
         assert [(t.position, t.tier, t.channels, t.timeout_s) for t in tiers] == [
-            (0, "building", ["sms", "voice"], 120), (1, "mediator", ["sms", "voice"], 120),
-            (2, "hotline", ["sms", "voice"], 120)]
+            (0, "building", ["sms", "voice"], 120),
+            (1, "mediator", ["sms", "voice"], 120),
+            (2, "hotline", ["sms", "voice"], 120),
+        ]
         assert s.get(schema.PolicySetting, "ack_expiry_s").value == "86400"
 
 
@@ -111,8 +155,13 @@ def test_an_edited_file_updates_in_place(sessions, example, example_registry, wr
     seen = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
     with sessions.begin() as s:  # columns the importer does not own
         pager = s.get(schema.Device, "pgr-0001")
-        pager.password_hash, pager.status, pager.status_at, pager.last_seen_at, pager.battery = \
-            "$7$hash", "online", seen, seen, 87
+        pager.password_hash, pager.status, pager.status_at, pager.last_seen_at, pager.battery = (
+            "$7$hash",
+            "online",
+            seen,
+            seen,
+            87,
+        )
         s.get(schema.Resident, "r-zhang").away_from = seen
     edited = copy.deepcopy(example)
     zhang = by_id(edited["residents"], "r-zhang")
@@ -150,8 +199,14 @@ def test_an_edited_file_updates_in_place(sessions, example, example_registry, wr
         assert s.get(schema.Resident, "r-liu").active is False
         assert s.get(schema.Device, "z2m-sos-liu").active is False
         pager = s.get(schema.Device, "pgr-0001")
-        assert (pager.password_hash, pager.status, pager.status_at, pager.last_seen_at, pager.battery, pager.active) \
-            == ("$7$hash", "online", seen, seen, 87, True)
+        assert (
+            pager.password_hash,
+            pager.status,
+            pager.status_at,
+            pager.last_seen_at,
+            pager.battery,
+            pager.active,
+        ) == ("$7$hash", "online", seen, seen, 87, True)
         assert s.get(schema.EscalationTier, 0).timeout_s == 90
         assert s.get(schema.PolicySetting, "ack_expiry_s").value == "43200"
     assert import_registry(sessions, path).changed == 0
@@ -178,7 +233,9 @@ def test_contacts_keep_their_rows_when_only_their_details_change(sessions, examp
     with sessions() as s:
         rows = s.scalars(select(schema.Contact).order_by(schema.Contact.position)).all()
         assert [(c.id, c.phone, c.notify) for c in rows] == [
-            (ids["+8613800000009"], "+8613800000009", True), (ids["+61400000001"], "+61400000001", True)]
+            (ids["+8613800000009"], "+8613800000009", True),
+            (ids["+61400000001"], "+61400000001", True),
+        ]
 
 
 def test_a_resident_left_out_keeps_contacts_and_devices(sessions, example, write):
@@ -213,21 +270,29 @@ def test_a_device_source_can_move_to_a_new_device(sessions, example, write):
 def test_a_roster_across_midnight_is_accepted(sessions, example, write):
     example["hotline"]["workday"] = [
         {"from": "22:00", "to": "06:00", "responder": "duty-he"},
-        {"from": "06:00", "to": "22:00", "responder": "duty-chen"}]
+        {"from": "06:00", "to": "22:00", "responder": "duty-chen"},
+    ]
 
     import_registry(sessions, write(example))
 
     with sessions() as s:
-        rows = s.scalars(select(schema.RosterShift).where(schema.RosterShift.day_kind == "workday")
-                         .order_by(schema.RosterShift.position)).all()
+        rows = s.scalars(
+            select(schema.RosterShift)
+            .where(schema.RosterShift.day_kind == "workday")
+            .order_by(schema.RosterShift.position)
+        ).all()
         assert [(r.start, r.end, r.responder_id) for r in rows] == [
-            ("22:00", "06:00", "duty-he"), ("06:00", "22:00", "duty-chen")]
+            ("22:00", "06:00", "duty-he"),
+            ("06:00", "22:00", "duty-chen"),
+        ]
 
 
 def test_a_minimal_registry_without_hotline_is_accepted(sessions, write):
-    doc = {"responders": [{"id": "m", "name": "王芳", "phone": "+8613900000004"}],
-           "communities": [{"id": "c", "name": "社区", "mediator": "m"}],
-           "escalation": {"tiers": [{"tier": "mediator", "channels": ["sms"], "timeout": "1h30m"}]}}
+    doc = {
+        "responders": [{"id": "m", "name": "王芳", "phone": "+8613900000004"}],
+        "communities": [{"id": "c", "name": "社区", "mediator": "m"}],
+        "escalation": {"tiers": [{"tier": "mediator", "channels": ["sms"], "timeout": "1h30m"}]},
+    }
 
     import_registry(sessions, write(doc))
 
@@ -242,16 +307,23 @@ def test_a_minimal_registry_without_hotline_is_accepted(sessions, write):
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
     """A mutation of the example: `residents[r-zhang].building` style paths, value None deletes."""
+
     def mutate(doc: dict) -> None:
         node: Any = doc
         parts = path.replace("]", "").replace("[", ".").split(".")
         for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) and part.isdigit() else \
-                by_id(node, part) if isinstance(node, list) else node[part]
+            node = (
+                node[int(part)]
+                if isinstance(node, list) and part.isdigit()
+                else by_id(node, part)
+                if isinstance(node, list)
+                else node[part]
+            )
         if value is None:
             del node[parts[-1]]
         else:
             node[parts[-1]] = value
+
     return mutate
 
 
@@ -260,87 +332,182 @@ def _append(section: str, entry: dict) -> Callable[[dict], None]:
 
 
 MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
-    ("unknown building", [_set("residents[r-zhang].building", "wulin-9")],
-     ["residents[r-zhang].building: unknown building 'wulin-9'"]),
-    ("bad phone", [_set("responders[pm-li].phone", "+86139")],
-     ["responders[pm-li].phone: not an E.164 number '+86139'"]),
-    ("phone not in E.164 form", [_set("residents[r-zhang].contacts[0].phone", "0400 000 001")],
-     ["residents[r-zhang].contacts[0].phone: not an E.164 number '0400 000 001'"]),
-    ("duplicate id", [_append("responders", {"id": "pm-li", "name": "李二", "phone": "+8613900000011"})],
-     ["duplicate id 'pm-li' in responders"]),
-    ("duplicate building across communities",
-     [_append("communities", {"id": "other", "name": "别的社区", "buildings": [{"id": "wulin-3", "name": "x"}]})],
-     ["duplicate id 'wulin-3' in buildings"]),
-    ("bad tier timeout", [_set("escalation.tiers[1].timeout", "2x")],
-     ["escalation.tiers[1].timeout: bad duration '2x'"]),
-    ("zero duration", [_set("escalation.ack_expiry", "0s")],
-     ["escalation.ack_expiry: bad duration '0s' (must be more than 0s and fit in 68 years)"]),
-    ("bare number for a duration", [_set("devices[pgr-0001].heartbeat", 600)],
-     ["devices[pgr-0001].heartbeat: bad duration '600'"]),
-    ("roster gap", [_set("hotline.workday[0].to", "12:00"), _set("hotline.workday[1].from", "13:00")],
-     ["hotline.workday: roster gap 12:00–13:00 (nobody on duty)"]),
-    ("roster gap across midnight", [_set("hotline.weekend", [{"from": "06:00", "to": "22:00", "responder": "duty-he"}])],
-     ["hotline.weekend: roster gap 22:00–06:00 (nobody on duty)"]),
-    ("kind of day without shifts", [_set("hotline.holiday", None)],
-     ["hotline.holiday: no shifts (the hotline must always be staffed)"]),
-    ("hotline tier without a hotline", [_set("hotline", None)],
-     ["hotline: missing, but escalation has a 'hotline' tier (the hotline must always be staffed)"]),
-    ("empty shift", [_set("hotline.weekend[0].to", "00:00")],
-     ["hotline.weekend[0].to: shift from 00:00 to 00:00 is empty (a whole day is 00:00 to 24:00)"]),
-    ("bad shift time", [_set("hotline.workday[0].from", "8:00")],
-     ["hotline.workday[0].from: bad time '8:00' (HH:MM)"]),
-    ("unknown roster responder", [_set("hotline.weekend[0].responder", "duty-x")],
-     ["hotline.weekend[0].responder: unknown responder 'duty-x'"]),
-    ("unknown party member", [_set("communities[tianshui-wulin].buildings[wulin-3].party_members", ["pm-li", "pm-x"])],
-     ["communities[tianshui-wulin].buildings[wulin-3].party_members: unknown responder 'pm-x'"]),
-    ("party member twice", [_set("communities[tianshui-wulin].buildings[wulin-5].party_members", ["pm-sun", "pm-sun"])],
-     ["communities[tianshui-wulin].buildings[wulin-5].party_members: 'pm-sun' is listed twice"]),
-    ("unknown mediator", [_set("communities[tianshui-wulin].mediator", "med-x")],
-     ["communities[tianshui-wulin].mediator: unknown responder 'med-x'"]),
-    ("unknown time zone", [_set("communities[tianshui-wulin].timezone", "Asia/Beijing")],
-     ["communities[tianshui-wulin].timezone: unknown time zone 'Asia/Beijing'"]),
-    ("unknown resident of a device", [_set("devices[pgr-0001].resident", "r-x")],
-     ["devices[pgr-0001].resident: unknown resident 'r-x'"]),
-    ("bad device kind", [_set("devices[pgr-0001].kind", "watch")],
-     ["devices[pgr-0001].kind: input should be 'pager', 'pull_cord' or 'fall_detector'"]),
-    ("adapter without source", [_set("devices[z2m-sos-liu].source", None)],
-     ["devices[z2m-sos-liu].source: required for adapter 'zigbee2mqtt'"]),
-    ("same adapter source twice",
-     [_append("devices", {"id": "z2m-2", "adapter": "zigbee2mqtt", "source": "0x00158d0001a2b3c4"})],
-     ["devices[z2m-2].source: zigbee2mqtt source '0x00158d0001a2b3c4' is already device 'z2m-sos-liu'"]),
-    ("contact phone twice",
-     [lambda d: by_id(d["residents"], "r-zhang")["contacts"].append({"name": "x", "phone": "+61400000001"})],
-     ["residents[r-zhang].contacts[1].phone: '+61400000001' is already a contact"]),
-    ("responder phone twice", [_set("responders[pm-zhao].phone", "+8613900000001")],
-     ["responders[pm-zhao].phone: '+8613900000001' is already responder 'pm-li'"]),
-    ("bad channel", [_set("escalation.tiers[0].channels", ["sms", "fax"])],
-     ["escalation.tiers[0].channels[1]: input should be 'sms' or 'voice'"]),
-    ("no channel", [_set("escalation.tiers[0].channels", [])],
-     ["escalation.tiers[0].channels: at least one of sms, voice"]),
-    ("bad tier", [_set("escalation.tiers[2].tier", "police")],
-     ["escalation.tiers[2].tier: input should be 'building', 'mediator' or 'hotline'"]),
-    ("bad check-in deadline", [_set("residents[r-zhang].checkin.deadline", "25:00")],
-     ["residents[r-zhang].checkin.deadline: bad time '25:00' (HH:MM)"]),
-    ("misspelt field", [_set("devices[pgr-0001].hearbeat", "10m")],
-     ["devices[pgr-0001].hearbeat: unknown field"]),
-    ("missing field", [_set("residents[r-liu].name", None)],
-     ["residents[r-liu].name: required"]),
+    (
+        "unknown building",
+        [_set("residents[r-zhang].building", "wulin-9")],
+        ["residents[r-zhang].building: unknown building 'wulin-9'"],
+    ),
+    (
+        "bad phone",
+        [_set("responders[pm-li].phone", "+86139")],
+        ["responders[pm-li].phone: not an E.164 number '+86139'"],
+    ),
+    (
+        "phone not in E.164 form",
+        [_set("residents[r-zhang].contacts[0].phone", "0400 000 001")],
+        ["residents[r-zhang].contacts[0].phone: not an E.164 number '0400 000 001'"],
+    ),
+    (
+        "duplicate id",
+        [_append("responders", {"id": "pm-li", "name": "李二", "phone": "+8613900000011"})],
+        ["duplicate id 'pm-li' in responders"],
+    ),
+    (
+        "duplicate building across communities",
+        [_append("communities", {"id": "other", "name": "别的社区", "buildings": [{"id": "wulin-3", "name": "x"}]})],
+        ["duplicate id 'wulin-3' in buildings"],
+    ),
+    (
+        "bad tier timeout",
+        [_set("escalation.tiers[1].timeout", "2x")],
+        ["escalation.tiers[1].timeout: bad duration '2x'"],
+    ),
+    (
+        "zero duration",
+        [_set("escalation.ack_expiry", "0s")],
+        ["escalation.ack_expiry: bad duration '0s' (must be more than 0s and fit in 68 years)"],
+    ),
+    (
+        "bare number for a duration",
+        [_set("devices[pgr-0001].heartbeat", 600)],
+        ["devices[pgr-0001].heartbeat: bad duration '600'"],
+    ),
+    (
+        "roster gap",
+        [_set("hotline.workday[0].to", "12:00"), _set("hotline.workday[1].from", "13:00")],
+        ["hotline.workday: roster gap 12:00–13:00 (nobody on duty)"],
+    ),
+    (
+        "roster gap across midnight",
+        [_set("hotline.weekend", [{"from": "06:00", "to": "22:00", "responder": "duty-he"}])],
+        ["hotline.weekend: roster gap 22:00–06:00 (nobody on duty)"],
+    ),
+    (
+        "kind of day without shifts",
+        [_set("hotline.holiday", None)],
+        ["hotline.holiday: no shifts (the hotline must always be staffed)"],
+    ),
+    (
+        "hotline tier without a hotline",
+        [_set("hotline", None)],
+        ["hotline: missing, but escalation has a 'hotline' tier (the hotline must always be staffed)"],
+    ),
+    (
+        "empty shift",
+        [_set("hotline.weekend[0].to", "00:00")],
+        ["hotline.weekend[0].to: shift from 00:00 to 00:00 is empty (a whole day is 00:00 to 24:00)"],
+    ),
+    ("bad shift time", [_set("hotline.workday[0].from", "8:00")], ["hotline.workday[0].from: bad time '8:00' (HH:MM)"]),
+    (
+        "unknown roster responder",
+        [_set("hotline.weekend[0].responder", "duty-x")],
+        ["hotline.weekend[0].responder: unknown responder 'duty-x'"],
+    ),
+    (
+        "unknown party member",
+        [_set("communities[tianshui-wulin].buildings[wulin-3].party_members", ["pm-li", "pm-x"])],
+        ["communities[tianshui-wulin].buildings[wulin-3].party_members: unknown responder 'pm-x'"],
+    ),
+    (
+        "party member twice",
+        [_set("communities[tianshui-wulin].buildings[wulin-5].party_members", ["pm-sun", "pm-sun"])],
+        ["communities[tianshui-wulin].buildings[wulin-5].party_members: 'pm-sun' is listed twice"],
+    ),
+    (
+        "unknown mediator",
+        [_set("communities[tianshui-wulin].mediator", "med-x")],
+        ["communities[tianshui-wulin].mediator: unknown responder 'med-x'"],
+    ),
+    (
+        "unknown time zone",
+        [_set("communities[tianshui-wulin].timezone", "Asia/Beijing")],
+        ["communities[tianshui-wulin].timezone: unknown time zone 'Asia/Beijing'"],
+    ),
+    (
+        "unknown resident of a device",
+        [_set("devices[pgr-0001].resident", "r-x")],
+        ["devices[pgr-0001].resident: unknown resident 'r-x'"],
+    ),
+    (
+        "bad device kind",
+        [_set("devices[pgr-0001].kind", "watch")],
+        ["devices[pgr-0001].kind: input should be 'pager', 'pull_cord' or 'fall_detector'"],
+    ),
+    (
+        "adapter without source",
+        [_set("devices[z2m-sos-liu].source", None)],
+        ["devices[z2m-sos-liu].source: required for adapter 'zigbee2mqtt'"],
+    ),
+    (
+        "same adapter source twice",
+        [_append("devices", {"id": "z2m-2", "adapter": "zigbee2mqtt", "source": "0x00158d0001a2b3c4"})],
+        ["devices[z2m-2].source: zigbee2mqtt source '0x00158d0001a2b3c4' is already device 'z2m-sos-liu'"],
+    ),
+    (
+        "contact phone twice",
+        [lambda d: by_id(d["residents"], "r-zhang")["contacts"].append({"name": "x", "phone": "+61400000001"})],
+        ["residents[r-zhang].contacts[1].phone: '+61400000001' is already a contact"],
+    ),
+    (
+        "responder phone twice",
+        [_set("responders[pm-zhao].phone", "+8613900000001")],
+        ["responders[pm-zhao].phone: '+8613900000001' is already responder 'pm-li'"],
+    ),
+    (
+        "bad channel",
+        [_set("escalation.tiers[0].channels", ["sms", "fax"])],
+        ["escalation.tiers[0].channels[1]: input should be 'sms' or 'voice'"],
+    ),
+    (
+        "no channel",
+        [_set("escalation.tiers[0].channels", [])],
+        ["escalation.tiers[0].channels: at least one of sms, voice"],
+    ),
+    (
+        "bad tier",
+        [_set("escalation.tiers[2].tier", "police")],
+        ["escalation.tiers[2].tier: input should be 'building', 'mediator' or 'hotline'"],
+    ),
+    (
+        "bad check-in deadline",
+        [_set("residents[r-zhang].checkin.deadline", "25:00")],
+        ["residents[r-zhang].checkin.deadline: bad time '25:00' (HH:MM)"],
+    ),
+    ("misspelt field", [_set("devices[pgr-0001].hearbeat", "10m")], ["devices[pgr-0001].hearbeat: unknown field"]),
+    ("missing field", [_set("residents[r-liu].name", None)], ["residents[r-liu].name: required"]),
     ("unknown section", [_set("resident", [])], ["unknown section 'resident'"]),
-    ("no escalation", [_set("escalation", None)],
-     ["escalation: required (the tiers to notify and their timeouts)"]),
-    ("every problem at once, cascades suppressed",
-     [_set("responders[pm-li].phone", "+86139"), _set("residents[r-liu].building", "wulin-9"),
-      _set("escalation.tiers[1].timeout", "2x")],
-     ["responders[pm-li].phone: not an E.164 number '+86139'",
-      "escalation.tiers[1].timeout: bad duration '2x'",
-      "residents[r-liu].building: unknown building 'wulin-9'"]),
-    ("YAML syntax error", "residents:\n  - id: r-zhang\n    name: [张秀英\n",
-     ["YAML syntax error at line 4, column 1: expected ',' or ']', but got '<stream end>'"]),
-    ("YAML duplicate key", "escalation:\n  ack_expiry: 24h\n  ack_expiry: 12h\n",
-     ["YAML syntax error at line 3, column 3: duplicate key 'ack_expiry'"]),
-    ("top level is a list", "- id: r-zhang\n",
-     ["top level: expected a mapping of sections (communities, residents, devices, responders, hotline, "
-      "escalation, calendar), got a list"]),
+    ("no escalation", [_set("escalation", None)], ["escalation: required (the tiers to notify and their timeouts)"]),
+    (
+        "every problem at once, cascades suppressed",
+        [
+            _set("responders[pm-li].phone", "+86139"),
+            _set("residents[r-liu].building", "wulin-9"),
+            _set("escalation.tiers[1].timeout", "2x"),
+        ],
+        [
+            "responders[pm-li].phone: not an E.164 number '+86139'",
+            "escalation.tiers[1].timeout: bad duration '2x'",
+            "residents[r-liu].building: unknown building 'wulin-9'",
+        ],
+    ),
+    (
+        "YAML syntax error",
+        "residents:\n  - id: r-zhang\n    name: [张秀英\n",
+        ["YAML syntax error at line 4, column 1: expected ',' or ']', but got '<stream end>'"],
+    ),
+    (
+        "YAML duplicate key",
+        "escalation:\n  ack_expiry: 24h\n  ack_expiry: 12h\n",
+        ["YAML syntax error at line 3, column 3: duplicate key 'ack_expiry'"],
+    ),
+    (
+        "top level is a list",
+        "- id: r-zhang\n",
+        [
+            "top level: expected a mapping of sections (communities, residents, devices, responders, hotline, "
+            "escalation, calendar), got a list"
+        ],
+    ),
     ("empty file", "", ["the file is empty"]),
 ]
 
@@ -393,4 +560,10 @@ def test_bad_durations(text):
 
 def test_yaml_keeps_hex_names_times_and_language_codes_as_text():
     assert read_yaml("source: 0x00ab\nto: 20:00\nlanguage: no\nn: 17\nb: true\np: +8613800000001") == {
-        "source": "0x00ab", "to": "20:00", "language": "no", "n": 17, "b": True, "p": "+8613800000001"}
+        "source": "0x00ab",
+        "to": "20:00",
+        "language": "no",
+        "n": 17,
+        "b": True,
+        "p": "+8613800000001",
+    }

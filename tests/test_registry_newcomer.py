@@ -50,6 +50,11 @@ def test_a_gbk_saved_file_says_to_save_it_as_utf8(example_registry, tmp_path):
     message = str(raised.value)
     assert "not UTF-8" in message and "GBK" in message and "save it as UTF-8" in message
     assert "#x00" not in message
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "import", str(path)], capture_output=True, text=True,
-                            timeout=60, env={"PATH": "/usr/bin:/bin", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"})
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "import", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"},
+    )
     assert result.returncode == 1 and "save it as UTF-8" in result.stderr and "nothing was changed" in result.stderr

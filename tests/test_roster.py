@@ -144,19 +144,49 @@ def test_on_duty_across_dst_transitions(label, at, expected):
     [
         ("weekday day shift ends at 20:00", EXAMPLE, SHANGHAI, cst(2026, 11, 18, 10, 0), cst(2026, 11, 18, 20, 0)),
         ("from a boundary, the next one", EXAMPLE, SHANGHAI, cst(2026, 11, 18, 20, 0), cst(2026, 11, 19, 8, 0)),
-        ("Friday night runs through the weekend to Monday 08:00",
-         EXAMPLE, SHANGHAI, cst(2026, 11, 20, 21, 0), cst(2026, 11, 23, 8, 0)),
+        (
+            "Friday night runs through the weekend to Monday 08:00",
+            EXAMPLE,
+            SHANGHAI,
+            cst(2026, 11, 20, 21, 0),
+            cst(2026, 11, 23, 8, 0),
+        ),
         ("National Day starts at midnight", EXAMPLE, SHANGHAI, cst(2026, 9, 30, 21, 0), cst(2026, 10, 1, 0, 0)),
-        ("holiday ends into a workday early morning",
-         EXAMPLE, SHANGHAI, cst(2026, 10, 7, 12, 0), cst(2026, 10, 8, 0, 0)),
-        ("spring gap: the change is the jump itself",
-         DST_ROSTER, BERLIN, datetime(2026, 3, 29, 0, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
-        ("autumn: first 02:30", DST_ROSTER, BERLIN,
-         datetime(2026, 10, 24, 23, 0, tzinfo=UTC), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
-        ("autumn: clocks going back bring night-a back",
-         DST_ROSTER, BERLIN, datetime(2026, 10, 25, 0, 40, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC)),
-        ("autumn: second 02:30", DST_ROSTER, BERLIN,
-         datetime(2026, 10, 25, 1, 0, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+        (
+            "holiday ends into a workday early morning",
+            EXAMPLE,
+            SHANGHAI,
+            cst(2026, 10, 7, 12, 0),
+            cst(2026, 10, 8, 0, 0),
+        ),
+        (
+            "spring gap: the change is the jump itself",
+            DST_ROSTER,
+            BERLIN,
+            datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+            datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        ),
+        (
+            "autumn: first 02:30",
+            DST_ROSTER,
+            BERLIN,
+            datetime(2026, 10, 24, 23, 0, tzinfo=UTC),
+            datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        ),
+        (
+            "autumn: clocks going back bring night-a back",
+            DST_ROSTER,
+            BERLIN,
+            datetime(2026, 10, 25, 0, 40, tzinfo=UTC),
+            datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+        ),
+        (
+            "autumn: second 02:30",
+            DST_ROSTER,
+            BERLIN,
+            datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+            datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        ),
     ],
 )
 def test_next_change(label, roster, tz, at, expected):
@@ -190,10 +220,16 @@ def test_naive_instants_are_refused():
         (EXAMPLE, []),
         (EXAMPLE[:2], [("weekend", "00:00", "24:00"), ("holiday", "00:00", "24:00")]),
         (EXAMPLE[1:], [("workday", "08:00", "20:00")]),
-        ([Shift("workday", "22:00", "06:00", "duty-he"), Shift("workday", "09:00", "17:00", "duty-chen"),
-          Shift("workday", "08:00", "12:00", "duty-li"), Shift("weekend", "07:30", "07:30", "duty-he"),
-          Shift("holiday", "00:00", "23:59", "duty-chen")],
-         [("workday", "06:00", "08:00"), ("workday", "17:00", "22:00"), ("holiday", "23:59", "24:00")]),
+        (
+            [
+                Shift("workday", "22:00", "06:00", "duty-he"),
+                Shift("workday", "09:00", "17:00", "duty-chen"),
+                Shift("workday", "08:00", "12:00", "duty-li"),
+                Shift("weekend", "07:30", "07:30", "duty-he"),
+                Shift("holiday", "00:00", "23:59", "duty-chen"),
+            ],
+            [("workday", "06:00", "08:00"), ("workday", "17:00", "22:00"), ("holiday", "23:59", "24:00")],
+        ),
     ],
 )
 def test_coverage_gaps(roster, gaps):
@@ -246,18 +282,23 @@ def test_each_uncovered_year_warns_once():
 
 
 def test_overrides_win_over_the_library_and_the_fallback():
-    calendar = ChinaCalendar(overrides={
-        date(2027, 1, 1): "holiday",  # entered by an operator before the library knows 2027
-        date(2026, 10, 10): "weekend",  # against the library's adjusted working day
-    })
+    calendar = ChinaCalendar(
+        overrides={
+            date(2027, 1, 1): "holiday",  # entered by an operator before the library knows 2027
+            date(2026, 10, 10): "weekend",  # against the library's adjusted working day
+        }
+    )
     assert calendar.covers(date(2027, 1, 1)) == LIBRARY_HAS_2027  # overrides may be incomplete: not "covered"
     assert calendar.day_kind(date(2026, 10, 10)) == "weekend"
     assert on_duty(EXAMPLE, calendar, SHANGHAI, cst(2026, 10, 10, 10, 0)) == ["duty-he"]
     with capture_logs() as logs:
         assert on_duty(EXAMPLE, calendar, SHANGHAI, cst(2027, 1, 1, 10, 0)) == ["duty-chen"]
         assert calendar.day_kind(date(2027, 1, 4)) == "workday"
-    expected = [] if LIBRARY_HAS_2027 else [
-        {"event": "roster.calendar_missing_year", "log_level": "warning", "year": 2027, "overrides": 1}]
+    expected = (
+        []
+        if LIBRARY_HAS_2027
+        else [{"event": "roster.calendar_missing_year", "log_level": "warning", "year": 2027, "overrides": 1}]
+    )
     assert logs == expected
 
 
@@ -271,11 +312,13 @@ def test_overrides_with_unknown_kinds_are_refused():
 
 def calendar_2027() -> ChinaCalendar:
     """The days a `calendar:` section like deploy/demo/registry.yaml's comment would store."""
-    return ChinaCalendar(overrides={
-        date(2027, 1, 1): "holiday",  # New Year's Day, a Friday
-        **{date(2027, 2, day): "holiday" for day in range(6, 13)},  # Spring Festival, Saturday to Friday
-        date(2027, 2, 14): "workday",  # a Sunday worked in lieu (调休)
-    })
+    return ChinaCalendar(
+        overrides={
+            date(2027, 1, 1): "holiday",  # New Year's Day, a Friday
+            **{date(2027, 2, day): "holiday" for day in range(6, 13)},  # Spring Festival, Saturday to Friday
+            date(2027, 2, 14): "workday",  # a Sunday worked in lieu (调休)
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -285,7 +328,11 @@ def calendar_2027() -> ChinaCalendar:
         (cst(2027, 1, 1, 3, 0), ["duty-chen"], "New Year's Day early morning: still the holiday shift"),
         (cst(2027, 2, 6, 10, 0), ["duty-chen"], "Spring Festival on a Saturday: the holiday shift, not the weekend's"),
         (cst(2027, 2, 10, 23, 0), ["duty-chen"], "Spring Festival on a Wednesday night"),
-        (cst(2027, 2, 14, 10, 0), ["duty-chen"], "the adjusted Sunday: the workday day shift, not the weekend's duty-he"),
+        (
+            cst(2027, 2, 14, 10, 0),
+            ["duty-chen"],
+            "the adjusted Sunday: the workday day shift, not the weekend's duty-he",
+        ),
         (cst(2027, 2, 14, 21, 0), ["duty-he"], "the adjusted Sunday night: the workday night shift"),
         (cst(2027, 1, 4, 10, 0), ["duty-chen"], "a Monday without override: a plain workday"),
         (cst(2027, 1, 4, 22, 0), ["duty-he"], "a Monday night without override: a plain workday night"),

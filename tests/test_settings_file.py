@@ -22,10 +22,16 @@ def config(tmp_path, monkeypatch):
 
 
 def test_the_file_takes_the_variables_names_as_spec_6_spells_them(config):
-    config.write_text('JINQIAO_HTTP_PORT = 8001\nJINQIAO_MQTT_ROOT = "site7"\n'
-                      'JINQIAO_PUBLIC_URL = "https://jinqiao.example.org/"\nsms_per_second = 2.5\n')
+    config.write_text(
+        'JINQIAO_HTTP_PORT = 8001\nJINQIAO_MQTT_ROOT = "site7"\n'
+        'JINQIAO_PUBLIC_URL = "https://jinqiao.example.org/"\nsms_per_second = 2.5\n'
+    )
     settings = load_settings()
-    assert (settings.http_port, settings.mqtt_root, settings.public_url) == (8001, "site7", "https://jinqiao.example.org")
+    assert (settings.http_port, settings.mqtt_root, settings.public_url) == (
+        8001,
+        "site7",
+        "https://jinqiao.example.org",
+    )
     assert settings.sms_per_second == 2.5  # the older spelling (lower case, no prefix) still works
     assert unknown_names() == []
 
@@ -45,8 +51,14 @@ def test_the_environment_wins_over_the_file_and_a_bad_value_in_the_file_is_named
 
 def test_unknown_names_in_the_file_and_the_environment_name_the_closest_setting(config):
     config.write_text('JINQIAO_DATABSE_URL = "sqlite:///x.db"\nhttp_prot = 8001\n[twilio]\nsid = "AC1"\n')
-    environ = {"JINQIAO_CONFIG": str(config), "JINQIAO_TWILLIO_FROM": "+1555", "JINQIAO_HTTP_PORT": "8000",
-               "JINQIAO_TEST_DATABASES": "sqlite", "JINQIAO_DEMO_USER": "demo", "JINQIAO_ZZZ": "1"}
+    environ = {
+        "JINQIAO_CONFIG": str(config),
+        "JINQIAO_TWILLIO_FROM": "+1555",
+        "JINQIAO_HTTP_PORT": "8000",
+        "JINQIAO_TEST_DATABASES": "sqlite",
+        "JINQIAO_DEMO_USER": "demo",
+        "JINQIAO_ZZZ": "1",
+    }
     found = unknown_names(environ)
     assert ("environment", "JINQIAO_TWILLIO_FROM", "JINQIAO_TWILIO_FROM") in found
     assert ("environment", "JINQIAO_ZZZ", None) in found
@@ -57,19 +69,29 @@ def test_unknown_names_in_the_file_and_the_environment_name_the_closest_setting(
 
 
 def test_the_command_line_warns_about_a_mistyped_variable(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JINQIAO_LOG_FORMAT": "json",
-           "JINQIAO_HTTP_PROT": "8001"}
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "db", "upgrade"], capture_output=True, text=True,
-                            env=env, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
+        "JINQIAO_LOG_FORMAT": "json",
+        "JINQIAO_HTTP_PROT": "8001",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "db", "upgrade"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if "settings.unknown_name" in line]
     assert warning and "JINQIAO_HTTP_PROT" in warning[0] and "did you mean JINQIAO_HTTP_PORT?" in warning[0]
 
 
 def test_a_twilio_api_url_without_credentials_says_the_console_notifier_is_used(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JINQIAO_LOG_FORMAT": "json",
-           "JINQIAO_TWILIO_API_URL": "http://127.0.0.1:8089"}
-    result = subprocess.run([sys.executable, "-m", "jinqiao.cli", "db", "upgrade"], capture_output=True, text=True,
-                            env=env, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
+        "JINQIAO_LOG_FORMAT": "json",
+        "JINQIAO_TWILIO_API_URL": "http://127.0.0.1:8089",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "db", "upgrade"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "settings.twilio_api_url_unused" in result.stderr and "console notifier" in result.stderr

@@ -269,8 +269,13 @@ def test_online_is_retained_on_connect_and_the_will_says_offline_after_a_drop(mo
 
 
 def test_a_killed_pager_process_leaves_its_will(mosquitto, system):
-    proc = subprocess.Popen([sys.executable, str(PAGER), "--url", mosquitto.url, "--device", "pgr-0009",
-                             "interactive"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(PAGER), "--url", mosquitto.url, "--device", "pgr-0009", "interactive"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert system.wait_until(lambda: ("pgr-0009", "online", False, 1) in system.statuses, timeout=10)
     finally:
@@ -322,8 +327,22 @@ def test_connect_to_nothing_raises(mosquitto):
 )
 def test_pager_script_exit_codes(mosquitto, system, policy, mqtt_version, exit_code):
     system.policy = policy
-    result = run_script(str(PAGER), "--url", mosquitto.url, "--device", "pgr-0100", "--mqtt", mqtt_version,
-                        "--timeout", "2", "--resend-initial", "0.3", "press", "--battery", "55")
+    result = run_script(
+        str(PAGER),
+        "--url",
+        mosquitto.url,
+        "--device",
+        "pgr-0100",
+        "--mqtt",
+        mqtt_version,
+        "--timeout",
+        "2",
+        "--resend-initial",
+        "0.3",
+        "press",
+        "--battery",
+        "55",
+    )
     assert result.returncode == exit_code, result.stderr
     events = system.events_of("pgr-0100")
     assert events and {e["type"] for e in events} == {"alarm"} and len({e["id"] for e in events}) == 1
@@ -335,13 +354,24 @@ def test_pager_script_exit_codes(mosquitto, system, policy, mqtt_version, exit_c
 def test_pager_script_until_acknowledged(mosquitto, system):
     def answer(device: str, event_id: str, copy: int) -> str:
         # received now, acknowledged a moment later, as a volunteer taking the call would
-        threading.Timer(0.3, system.tell, (device, {"ref": event_id, "alert": "17", "state": "acknowledged",
-                                                    "ts": utc_timestamp()})).start()
+        threading.Timer(
+            0.3, system.tell, (device, {"ref": event_id, "alert": "17", "state": "acknowledged", "ts": utc_timestamp()})
+        ).start()
         return "received"
 
     system.policy = answer
-    result = run_script(str(PAGER), "--url", mosquitto.url, "--device", "pgr-0101", "--timeout", "5",
-                        "checkin", "--until", "acknowledged")
+    result = run_script(
+        str(PAGER),
+        "--url",
+        mosquitto.url,
+        "--device",
+        "pgr-0101",
+        "--timeout",
+        "5",
+        "checkin",
+        "--until",
+        "acknowledged",
+    )
     assert result.returncode == 0, result.stderr
     assert "received" in result.stdout and "help is on the way" in result.stdout
 
@@ -353,8 +383,13 @@ def test_pager_script_offline_drops_so_the_will_fires(mosquitto, system):
 
 
 def test_pager_script_interactive(mosquitto, system):
-    proc = subprocess.Popen([sys.executable, str(PAGER), "--url", mosquitto.url, "--device", "pgr-0103",
-                             "interactive"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(PAGER), "--url", mosquitto.url, "--device", "pgr-0103", "interactive"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         proc.stdin.write("press\n")
         proc.stdin.flush()
@@ -381,8 +416,18 @@ def test_fleet_every_press_is_received_and_the_counts_add_up(mosquitto):
 
     system = FakeSystem(mosquitto.port, policy)
     try:
-        summary = Fleet(mosquitto.url, 200, heartbeat=1.0, press_rate=20, duration=4, connect_rate=400,
-                        resend_initial=0.3, drain=120, progress=False, seed=7).run()  # drain ends once settled
+        summary = Fleet(
+            mosquitto.url,
+            200,
+            heartbeat=1.0,
+            press_rate=20,
+            duration=4,
+            connect_rate=400,
+            resend_initial=0.3,
+            drain=120,
+            progress=False,
+            seed=7,
+        ).run()  # drain ends once settled
     finally:
         system.close()
 
@@ -401,9 +446,27 @@ def test_fleet_every_press_is_received_and_the_counts_add_up(mosquitto):
 
 
 def test_fleet_script_stop_heartbeats(mosquitto, system):
-    result = run_script(str(FLEET), "--url", mosquitto.url, "--count", "30", "--heartbeat", "0.5", "--duration", "3",
-                        "--stop-heartbeats", "3", "--seed", "11", "--mqtt", "3", "--prefix", "hb-",
-                        "--bind", "127.0.0.1,127.0.0.2")
+    result = run_script(
+        str(FLEET),
+        "--url",
+        mosquitto.url,
+        "--count",
+        "30",
+        "--heartbeat",
+        "0.5",
+        "--duration",
+        "3",
+        "--stop-heartbeats",
+        "3",
+        "--seed",
+        "11",
+        "--mqtt",
+        "3",
+        "--prefix",
+        "hb-",
+        "--bind",
+        "127.0.0.1,127.0.0.2",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     stopped = summary["stopped_heartbeats"]
@@ -426,8 +489,17 @@ def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, sy
     restart = threading.Timer(2.0, mosquitto.restart)
     restart.start()
     try:
-        summary = Fleet(mosquitto.url, 50, heartbeat=0.5, press_rate=5, duration=7, resend_initial=0.3,
-                        drain=120, progress=False, seed=3).run()  # drain ends once settled
+        summary = Fleet(
+            mosquitto.url,
+            50,
+            heartbeat=0.5,
+            press_rate=5,
+            duration=7,
+            resend_initial=0.3,
+            drain=120,
+            progress=False,
+            seed=3,
+        ).run()  # drain ends once settled
     finally:
         restart.join()
     assert summary["disconnects"] == 50  # each device noticed the restart once

@@ -48,8 +48,16 @@ class Supervised(World):
         """What the gateway does for an event: store it and mark the device seen."""
         self._n += 1
         with self.sessions.begin() as s:
-            s.add(Event(device_id=device, event_id=f"sv{self._n}", type=type_, received_at=self.clock(), battery=battery,
-                        payload="{}"))
+            s.add(
+                Event(
+                    device_id=device,
+                    event_id=f"sv{self._n}",
+                    type=type_,
+                    received_at=self.clock(),
+                    battery=battery,
+                    payload="{}",
+                )
+            )
             s.execute(update(Device).where(Device.id == device).values(last_seen_at=self.clock()))
 
     def presence(self, device: str, status: str) -> None:
@@ -70,7 +78,9 @@ class Supervised(World):
 
     def entries(self, alert_id: int) -> list[TimelineEntry]:
         with self.sessions() as s:
-            return list(s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)))
+            return list(
+                s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id))
+            )
 
 
 @pytest.fixture
@@ -88,8 +98,12 @@ def test_a_silent_device_raises_one_device_alert_to_the_mediator_and_its_return_
     assert world.alerts_of("device") == []
     world.at(datetime(2026, 12, 1, 8, 10, 31, tzinfo=SH))
     [alert] = world.alerts_of("device")
-    assert (alert.resident_id, alert.device_id, alert.reason, alert.state) == ("r-zhang", "pgr-0001",
-                                                                              "heartbeat_missed", "triggered")
+    assert (alert.resident_id, alert.device_id, alert.reason, alert.state) == (
+        "r-zhang",
+        "pgr-0001",
+        "heartbeat_missed",
+        "triggered",
+    )
     assert world.paged() == [("med-wang", "sms"), ("med-wang", "voice")]  # the mediator only
     world.at(datetime(2026, 12, 1, 8, 15, tzinfo=SH))
     world.at(datetime(2026, 12, 1, 9, 0, tzinfo=SH))  # hours pass: never the building, never the hotline
@@ -168,7 +182,12 @@ def test_a_low_battery_is_a_maintenance_item_not_an_alert(world):
     world.run()
     [item] = world.items()
     assert (item.device_id, item.resident_id, item.reason, item.battery, item.closed_at) == (
-        "pgr-0001", "r-zhang", "battery_low", 15, None)
+        "pgr-0001",
+        "r-zhang",
+        "battery_low",
+        15,
+        None,
+    )
     assert world.alerts_count() == 0 and world.paged() == []
     with world.sessions() as s:
         assert s.get(Device, "pgr-0001").battery == 14
@@ -181,7 +200,9 @@ def test_a_low_battery_is_a_maintenance_item_not_an_alert(world):
     world.event("pgr-0001", "battery_low")  # the device's own warning, later
     world.run()
     assert [(i.reason, i.battery, i.closed_at is None) for i in world.items()] == [
-        ("battery_low", 15, False), ("battery_low", None, True)]
+        ("battery_low", 15, False),
+        ("battery_low", None, True),
+    ]
 
 
 # --- the daily check-in --------------------------------------------------------------------------------
@@ -227,7 +248,9 @@ def test_away_suppresses_the_checkin_and_is_recorded(world):
     assert world.alerts_of("wellness") == []
     with world.sessions() as s:
         assert [(m.day, m.alert_id) for m in s.scalars(select(CheckinMiss).order_by(CheckinMiss.day))] == [
-            ("2026-12-01", None), ("2026-12-02", None)]
+            ("2026-12-01", None),
+            ("2026-12-02", None),
+        ]
     world.at(datetime(2026, 12, 3, 10, 0, tzinfo=SH))  # back
     assert len(world.alerts_of("wellness")) == 1
 
@@ -247,8 +270,12 @@ def test_day_one_a_resident_imported_after_the_deadline_raises_no_false_alarm(se
 
 
 def test_a_deadline_set_up_before_the_day_began_is_supervised_that_day(sessions, example_registry):
-    world = Supervised(sessions, example_registry, datetime(2026, 12, 1, 8, 0, tzinfo=SH),
-                       set_up_at=datetime(2026, 11, 30, 23, 59, tzinfo=SH))
+    world = Supervised(
+        sessions,
+        example_registry,
+        datetime(2026, 12, 1, 8, 0, tzinfo=SH),
+        set_up_at=datetime(2026, 11, 30, 23, 59, tzinfo=SH),
+    )
     world.at(datetime(2026, 12, 1, 10, 1, tzinfo=SH))
     assert [a.reason for a in world.alerts_of("wellness")] == ["checkin_missed"]
 
@@ -278,8 +305,9 @@ def test_an_away_period_ended_early_by_an_import_restarts_the_checkin_the_next_d
     assert len(world.alerts_of("wellness")) == 1
 
 
-def test_changing_the_deadline_counts_from_the_next_day_and_a_repeat_import_keeps_the_date(sessions, example_registry,
-                                                                                           tmp_path):
+def test_changing_the_deadline_counts_from_the_next_day_and_a_repeat_import_keeps_the_date(
+    sessions, example_registry, tmp_path
+):
     world = Supervised(sessions, example_registry, datetime(2026, 12, 1, 8, 0, tzinfo=SH))
     doc = read_yaml(example_registry.read_bytes())
     next(r for r in doc["residents"] if r["id"] == "r-zhang")["checkin"] = {"deadline": "07:00"}
@@ -308,8 +336,15 @@ def test_two_supervisors_at_once_open_each_alert_once(world, sessions):
 
 def test_a_sleeping_shelly_button_is_judged_by_its_heartbeat_not_its_online_topic(world):
     with world.sessions.begin() as s:
-        s.add(Device(id="sh-1", resident_id="r-liu", adapter="shelly", source="shellybutton1-A4CF12F45301",
-                     heartbeat_s=6 * 3600))
+        s.add(
+            Device(
+                id="sh-1",
+                resident_id="r-liu",
+                adapter="shelly",
+                source="shellybutton1-A4CF12F45301",
+                heartbeat_s=6 * 3600,
+            )
+        )
     world.event("sh-1", "heartbeat", battery=90)
     world.presence("sh-1", "offline")  # it went back to sleep
     world.at(datetime(2026, 12, 1, 13, 0, tzinfo=SH))

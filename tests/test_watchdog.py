@@ -22,8 +22,12 @@ UTC = timezone.utc
 DAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 OPERATOR = "+8613900000099"
-TH = Thresholds(process_silence=timedelta(seconds=30), step_overdue=timedelta(seconds=60),
-                outbox_stuck=timedelta(seconds=120), events_slack=timedelta(seconds=120))
+TH = Thresholds(
+    process_silence=timedelta(seconds=30),
+    step_overdue=timedelta(seconds=60),
+    outbox_stuck=timedelta(seconds=120),
+    events_slack=timedelta(seconds=120),
+)
 
 
 @pytest.fixture
@@ -43,7 +47,8 @@ def findings(sessions) -> list[WatchdogFinding]:
 
 @pytest.mark.parametrize("start, on_duty", [(DAY, "duty-chen"), (NIGHT, "duty-he")])
 def test_a_silent_dispatcher_pages_the_hotline_on_duty_and_the_operators_once_then_says_it_is_back(
-        site, start, on_duty):
+    site, start, on_duty
+):
     clock, pager = FakeClock(start), RecordingPager()
     beat = Heartbeat(site, "dispatcher", "host-a:8000", clock, every=0)
     beat.beat()
@@ -91,14 +96,42 @@ def test_overdue_steps_and_a_stuck_outbox_are_one_page_each_however_many_rows(si
     clock, pager = FakeClock(DAY), RecordingPager()
     with site.begin() as s:
         for i, late in enumerate((61, 300, 30)):
-            s.add(Alert(code=f"48{i:02d}", resident_id="r-zhang", kind="emergency", reason="alarm", state="triggered",
-                        opened_at=DAY - timedelta(minutes=10), updated_at=DAY, tier_index=0,
-                        next_action_at=DAY - timedelta(seconds=late)))
+            s.add(
+                Alert(
+                    code=f"48{i:02d}",
+                    resident_id="r-zhang",
+                    kind="emergency",
+                    reason="alarm",
+                    state="triggered",
+                    opened_at=DAY - timedelta(minutes=10),
+                    updated_at=DAY,
+                    tier_index=0,
+                    next_action_at=DAY - timedelta(seconds=late),
+                )
+            )
         for i in range(3):
-            s.add(Notification(dedupe_key=f"k{i}", to_number=PHONES["pm-li"], channel="sms", purpose="page",
-                               status="queued", next_attempt_at=DAY - timedelta(seconds=200), created_at=DAY))
-        s.add(Notification(dedupe_key="later", to_number=PHONES["pm-li"], channel="sms", purpose="page",
-                           status="queued", next_attempt_at=DAY + timedelta(hours=1), created_at=DAY))  # not due yet
+            s.add(
+                Notification(
+                    dedupe_key=f"k{i}",
+                    to_number=PHONES["pm-li"],
+                    channel="sms",
+                    purpose="page",
+                    status="queued",
+                    next_attempt_at=DAY - timedelta(seconds=200),
+                    created_at=DAY,
+                )
+            )
+        s.add(
+            Notification(
+                dedupe_key="later",
+                to_number=PHONES["pm-li"],
+                channel="sms",
+                purpose="page",
+                status="queued",
+                next_attempt_at=DAY + timedelta(hours=1),
+                created_at=DAY,
+            )
+        )  # not due yet
     watchdog(site, clock, pager, phones=()).run_once()
     texts = pager.to(PHONES["duty-chen"])
     assert len(pager.sent) == 2 and len(texts) == 2
@@ -201,7 +234,8 @@ def test_a_database_nobody_can_write_to_still_gets_its_page_once_and_the_record_
         assert len(pager.sent) == 2
         (row,) = findings(sessions)
         assert row.paged_at == DAY + timedelta(minutes=1) and sorted(row.detail["paged"]) == sorted(
-            [PHONES["duty-chen"], OPERATOR])
+            [PHONES["duty-chen"], OPERATOR]
+        )
         watchdog(sessions, clock, RecordingPager()).run_once()  # and a restarted watchdog knows it was paged
         assert len(pager.sent) == 2
     finally:

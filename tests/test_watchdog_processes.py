@@ -51,8 +51,9 @@ def start(command: str, env_extra: dict[str, str], log_path: Path) -> subprocess
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINQIAO_")}
     env.update({"JINQIAO_LOG_FORMAT": "json", **env_extra})
     with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "jinqiao.cli", command], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "jinqiao.cli", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def answers(port: int) -> bool:
@@ -103,17 +104,23 @@ def quiet_registry(example: Path):
 
 
 def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_outbox(
-        db_url, sessions, example_registry, tmp_path):
+    db_url, sessions, example_registry, tmp_path
+):
     import_registry(sessions, quiet_registry(example_registry))
     d_port, w_port, fake_port = free_ports(3)
     d_log, w_log = tmp_path / "dispatcher.log", tmp_path / "watchdog.log"
     logs = (d_log, w_log)
     watchdog_env = {
-        "JINQIAO_DATABASE_URL": db_url, "JINQIAO_WATCHDOG_HTTP_PORT": str(w_port),
-        "JINQIAO_WATCHDOG_INTERVAL": "0.3", "JINQIAO_WATCHDOG_PROCESS_SILENCE": str(SILENCE_S),
-        "JINQIAO_WATCHDOG_STEP_OVERDUE": "5", "JINQIAO_WATCHDOG_OUTBOX_STUCK": "2",
-        "JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID": WD_SID, "JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN": WD_TOKEN,
-        "JINQIAO_WATCHDOG_TWILIO_FROM": WD_FROM, "JINQIAO_WATCHDOG_PHONES": OPERATOR,
+        "JINQIAO_DATABASE_URL": db_url,
+        "JINQIAO_WATCHDOG_HTTP_PORT": str(w_port),
+        "JINQIAO_WATCHDOG_INTERVAL": "0.3",
+        "JINQIAO_WATCHDOG_PROCESS_SILENCE": str(SILENCE_S),
+        "JINQIAO_WATCHDOG_STEP_OVERDUE": "5",
+        "JINQIAO_WATCHDOG_OUTBOX_STUCK": "2",
+        "JINQIAO_WATCHDOG_TWILIO_ACCOUNT_SID": WD_SID,
+        "JINQIAO_WATCHDOG_TWILIO_AUTH_TOKEN": WD_TOKEN,
+        "JINQIAO_WATCHDOG_TWILIO_FROM": WD_FROM,
+        "JINQIAO_WATCHDOG_PHONES": OPERATOR,
     }
     dispatcher = watchdog = None
     with FakeTwilio(auth_token=WD_TOKEN, account_sid=WD_SID, port=fake_port, speed=10) as fake:
@@ -132,8 +139,15 @@ def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_ou
             return got
 
         try:
-            dispatcher = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_DISPATCHER_HTTP_PORT": str(d_port),
-                                              "JINQIAO_HEARTBEAT_INTERVAL": "0.5"}, d_log)
+            dispatcher = start(
+                "dispatcher",
+                {
+                    "JINQIAO_DATABASE_URL": db_url,
+                    "JINQIAO_DISPATCHER_HTTP_PORT": str(d_port),
+                    "JINQIAO_HEARTBEAT_INTERVAL": "0.5",
+                },
+                d_log,
+            )
             eventually(lambda: answers(d_port), 30, "the dispatcher's /healthz", logs)
             watchdog = start("watchdog", watchdog_env, w_log)
             eventually(lambda: answers(w_port), 30, "the watchdog's /healthz", logs)
@@ -162,8 +176,18 @@ def test_the_watchdog_pages_once_for_a_frozen_a_killed_dispatcher_and_a_stuck_ou
             # 4. an outbox row nobody sends (no dispatcher runs): one page each
             with transaction(sessions) as s:
                 now = datetime.now(timezone.utc)
-                s.add(Notification(dedupe_key="stuck-1", to_number="+8613900000001", channel="sms", purpose="page",
-                                   body="…", status="queued", next_attempt_at=now, created_at=now))
+                s.add(
+                    Notification(
+                        dedupe_key="stuck-1",
+                        to_number="+8613900000001",
+                        channel="sms",
+                        purpose="page",
+                        body="…",
+                        status="queued",
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
             stuck = phase(6, 2, "the page for the stuck outbox")
             assert all("滞留未发出" in text for _, text in stuck), stuck
 
@@ -192,8 +216,16 @@ def test_a_dispatcher_stopped_with_sigterm_marks_its_heartbeat_stopped(db_url, s
         with reading(sessions) as s:
             return s.scalars(select(ProcessHeartbeat).where(ProcessHeartbeat.kind == "dispatcher")).first()
 
-    proc = start("dispatcher", {"JINQIAO_DATABASE_URL": db_url, "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
-                                "JINQIAO_INSTANCE_NAME": "dispatcher-1", "JINQIAO_HEARTBEAT_INTERVAL": "0.5"}, log)
+    proc = start(
+        "dispatcher",
+        {
+            "JINQIAO_DATABASE_URL": db_url,
+            "JINQIAO_DISPATCHER_HTTP_PORT": str(port),
+            "JINQIAO_INSTANCE_NAME": "dispatcher-1",
+            "JINQIAO_HEARTBEAT_INTERVAL": "0.5",
+        },
+        log,
+    )
     try:
         beating = eventually(row, 30, "the dispatcher's heartbeat row", (log,))
         assert (beating.name, beating.pid, beating.stopped_at) == ("dispatcher-1", proc.pid, None)

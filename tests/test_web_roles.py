@@ -35,12 +35,27 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts/{alert_id}"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
-    **{("GET", p): "viewer" for p in ("/api/v1/communities", "/api/v1/communities/{entry_id}", "/api/v1/buildings",
-                                      "/api/v1/residents", "/api/v1/residents/{entry_id}", "/api/v1/devices",
-                                      "/api/v1/devices/{entry_id}", "/api/v1/responders",
-                                      "/api/v1/responders/{entry_id}", "/api/v1/roster", "/api/v1/policy")},
-    **{(m, f"/api/v1/{kind}{tail}"): "admin" for kind in ("communities", "buildings", "residents", "devices", "responders")
-       for m, tail in (("POST", ""), ("PUT", "/{entry_id}"), ("DELETE", "/{entry_id}"))},
+    **{
+        ("GET", p): "viewer"
+        for p in (
+            "/api/v1/communities",
+            "/api/v1/communities/{entry_id}",
+            "/api/v1/buildings",
+            "/api/v1/residents",
+            "/api/v1/residents/{entry_id}",
+            "/api/v1/devices",
+            "/api/v1/devices/{entry_id}",
+            "/api/v1/responders",
+            "/api/v1/responders/{entry_id}",
+            "/api/v1/roster",
+            "/api/v1/policy",
+        )
+    },
+    **{
+        (m, f"/api/v1/{kind}{tail}"): "admin"
+        for kind in ("communities", "buildings", "residents", "devices", "responders")
+        for m, tail in (("POST", ""), ("PUT", "/{entry_id}"), ("DELETE", "/{entry_id}"))
+    },
     ("GET", "/api/v1/supervision/devices"): "viewer",
     ("GET", "/api/v1/supervision/residents/{resident_id}"): "viewer",
     ("GET", "/api/v1/supervision/maintenance"): "viewer",
@@ -56,8 +71,13 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}
-ENTRY = {"communities": "tianshui-wulin", "buildings": "wulin-3", "residents": "r-liu", "devices": "pgr-0001",
-         "responders": "pm-sun"}
+ENTRY = {
+    "communities": "tianshui-wulin",
+    "buildings": "wulin-3",
+    "residents": "r-liu",
+    "devices": "pgr-0001",
+    "responders": "pm-sun",
+}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
@@ -73,9 +93,14 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 def concrete(path: str, alert_id: int) -> str:
     kind = path.split("/")[3] if path.startswith("/api/v1/") else ""
-    return (path.replace("{alert_id}", str(alert_id)).replace("{entry_id}", ENTRY.get(kind, "x"))
-            .replace("{name}", "board.js").replace("{resident_id}", "r-zhang").replace("{item_id}", "1")
-            .replace("{token_id}", "999999"))  # not a real one: revoking a test token would sign a role out
+    return (
+        path.replace("{alert_id}", str(alert_id))
+        .replace("{entry_id}", ENTRY.get(kind, "x"))
+        .replace("{name}", "board.js")
+        .replace("{resident_id}", "r-zhang")
+        .replace("{item_id}", "1")
+        .replace("{token_id}", "999999")
+    )  # not a real one: revoking a test token would sign a role out
 
 
 @pytest.fixture
@@ -144,6 +169,14 @@ def test_sign_in_page_files_are_public_and_the_board_redirects(served):
 def test_a_resident_name_is_never_served_without_signing_in(served):
     _, server, _, _ = served
     with httpx.Client(base_url=server.url, follow_redirects=True) as http:
-        for path in ("/", "/docs", "/openapi.json", "/api/v1/board", "/api/v1/alerts", "/api/v1/residents",
-                     "/api/v1/residents/r-zhang", "/static/board.js"):
+        for path in (
+            "/",
+            "/docs",
+            "/openapi.json",
+            "/api/v1/board",
+            "/api/v1/alerts",
+            "/api/v1/residents",
+            "/api/v1/residents/r-zhang",
+            "/static/board.js",
+        ):
             assert "张" not in http.get(path).text, path

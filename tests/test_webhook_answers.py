@@ -46,14 +46,20 @@ class Twilio:
         return response
 
     def key(self, notification_id: int, digits: str) -> str:
-        response = self.post("/twilio/voice", {"CallSid": f"CA{notification_id:032d}", "Digits": digits,
-                                               "AnsweredBy": "human"}, {"n": str(notification_id), "step": "gather"})
+        response = self.post(
+            "/twilio/voice",
+            {"CallSid": f"CA{notification_id:032d}", "Digits": digits, "AnsweredBy": "human"},
+            {"n": str(notification_id), "step": "gather"},
+        )
         assert response.status_code == 200, response.text
         return response.text
 
     def answer_call(self, notification_id: int) -> str:
-        response = self.post("/twilio/voice", {"CallSid": f"CA{notification_id:032d}", "AnsweredBy": "human"},
-                             {"n": str(notification_id)})
+        response = self.post(
+            "/twilio/voice",
+            {"CallSid": f"CA{notification_id:032d}", "AnsweredBy": "human"},
+            {"n": str(notification_id)},
+        )
         assert response.status_code == 200, response.text
         return response.text
 
@@ -70,8 +76,9 @@ def twilio(world) -> Twilio:
 
 def open_wellness(world: World, resident: str = "r-zhang") -> Alert:
     with transaction(world.sessions) as s:
-        alert_id = world.alerts.open_alert(s, resident_id=resident, kind="wellness", reason="checkin_missed",
-                                           now=world.clock()).id
+        alert_id = world.alerts.open_alert(
+            s, resident_id=resident, kind="wellness", reason="checkin_missed", now=world.clock()
+        ).id
     return world.alert(alert_id)
 
 
@@ -205,12 +212,17 @@ def snapshot(world: World) -> tuple:
     from core.schema import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
 
     with world.sessions() as s:
-        return (tuple(s.execute(select(Alert.id, Alert.state, Alert.tier_index, Alert.next_action_at)).all()),
-                tuple(s.execute(select(Notification.id, Notification.status, Notification.final,
-                                       Notification.provider_status)).all()),
-                s.scalar(select(func.count()).select_from(TimelineEntry)),
-                s.scalar(select(func.count()).select_from(DeliveryReport)),
-                s.scalar(select(func.count()).select_from(InboundSms)))
+        return (
+            tuple(s.execute(select(Alert.id, Alert.state, Alert.tier_index, Alert.next_action_at)).all()),
+            tuple(
+                s.execute(
+                    select(Notification.id, Notification.status, Notification.final, Notification.provider_status)
+                ).all()
+            ),
+            s.scalar(select(func.count()).select_from(TimelineEntry)),
+            s.scalar(select(func.count()).select_from(DeliveryReport)),
+            s.scalar(select(func.count()).select_from(InboundSms)),
+        )
 
 
 @pytest.mark.parametrize("signature", ["missing", "forged", "other_url"])
@@ -221,13 +233,22 @@ def test_a_bad_signature_on_voice_and_status_gets_403_and_changes_nothing(world,
     sms = world.pages("pm-li", "sms")[0].notification_id
     before, sent = snapshot(world), len(world.notifier.sent)
     requests = [
-        ("/twilio/voice", {"CallSid": f"CA{call:032d}", "Digits": "1", "AnsweredBy": "human"},
-         {"n": str(call), "step": "gather"}),
-        ("/twilio/voice", {"CallSid": f"CA{call:032d}", "Digits": "2", "AnsweredBy": "human"},
-         {"n": str(call), "step": "gather"}),
+        (
+            "/twilio/voice",
+            {"CallSid": f"CA{call:032d}", "Digits": "1", "AnsweredBy": "human"},
+            {"n": str(call), "step": "gather"},
+        ),
+        (
+            "/twilio/voice",
+            {"CallSid": f"CA{call:032d}", "Digits": "2", "AnsweredBy": "human"},
+            {"n": str(call), "step": "gather"},
+        ),
         ("/twilio/status", {"CallSid": f"CA{call:032d}", "CallStatus": "busy"}, {"n": str(call)}),
-        ("/twilio/status", {"MessageSid": f"SM{sms:032d}", "MessageStatus": "undelivered", "ErrorCode": "30003"},
-         {"n": str(sms)}),
+        (
+            "/twilio/status",
+            {"MessageSid": f"SM{sms:032d}", "MessageStatus": "undelivered", "ErrorCode": "30003"},
+            {"n": str(sms)},
+        ),
         ("/twilio/sms", {"MessageSid": "SMforged", "From": PHONES["pm-li"], "Body": "1"}, None),
     ]
     for path, form, query in requests:

@@ -72,8 +72,13 @@ def digest(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime],
-                 hasher: PasswordHasher | None = None, reads: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        now: Callable[[], datetime],
+        hasher: PasswordHasher | None = None,
+        reads: sessionmaker[Session] | None = None,
+    ) -> None:
         self.sessions = sessions
         self.reads = reads or sessions  # who is asking is looked up on every request: no write lock
         self.now = now
@@ -93,8 +98,9 @@ class Accounts:
         with transaction(self.sessions) as s:
             if s.scalar(select(User).where(User.name == name)) is not None:
                 raise AccountError(f"an account named '{name}' exists already")
-            user = User(name=name, role=role, password_hash=self.hasher.hash(password), active=True,
-                        created_at=self.now())
+            user = User(
+                name=name, role=role, password_hash=self.hasher.hash(password), active=True, created_at=self.now()
+            )
             s.add(user)
             s.flush()
         log.info("account.added", user=name, role=role)
@@ -156,13 +162,17 @@ class Accounts:
         if name is not None:
             query = query.where(User.name == name)
         with self.reads() as s:
-            return [{"id": t.id, "user": user, "label": t.label, "created_at": t.created_at,
-                     "revoked_at": t.revoked_at} for t, user in s.execute(query)]
+            return [
+                {"id": t.id, "user": user, "label": t.label, "created_at": t.created_at, "revoked_at": t.revoked_at}
+                for t, user in s.execute(query)
+            ]
 
     def users(self) -> list[dict]:
         with self.reads() as s:
-            return [{"name": u.name, "role": u.role, "active": u.active, "created_at": u.created_at}
-                    for u in s.scalars(select(User).order_by(User.name))]
+            return [
+                {"name": u.name, "role": u.role, "active": u.active, "created_at": u.created_at}
+                for u in s.scalars(select(User).order_by(User.name))
+            ]
 
     # --- signing in ----------------------------------------------------------------------------
 
@@ -182,8 +192,13 @@ class Accounts:
                 s.execute(delete(SignInFailure).where(SignInFailure.key == keys[0]))
                 s.execute(delete(WebSession).where(WebSession.expires_at < now))
                 token = secrets.token_urlsafe(32)
-                row = WebSession(token_hash=digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                                 created_at=now, expires_at=now + SESSION_LIFETIME)
+                row = WebSession(
+                    token_hash=digest(token),
+                    user_id=user.id,
+                    csrf_token=secrets.token_urlsafe(32),
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                )
                 s.add(row)
                 if self.hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = self.hasher.hash(password)
@@ -202,8 +217,11 @@ class Accounts:
     def _check_limit(self, s: Session, keys: list[str], now: datetime) -> None:
         since = now - FAILURE_WINDOW
         for key, limit in zip(keys, (MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS), strict=False):
-            count, oldest = s.execute(select(func.count(), func.min(SignInFailure.at))
-                                      .where(SignInFailure.key == key, SignInFailure.at >= since)).one()
+            count, oldest = s.execute(
+                select(func.count(), func.min(SignInFailure.at)).where(
+                    SignInFailure.key == key, SignInFailure.at >= since
+                )
+            ).one()
             if count >= limit:
                 retry = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1
                 log.warning("account.sign_in_limited", key=key, failures=count)
@@ -217,8 +235,11 @@ class Accounts:
 
     def by_session(self, token: str) -> Principal | None:
         with self.reads() as s:
-            row = s.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
-                            .where(WebSession.token_hash == digest(token))).first()
+            row = s.execute(
+                select(WebSession, User)
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.token_hash == digest(token))
+            ).first()
         if row is None:
             return None
         session, user = row
@@ -228,8 +249,11 @@ class Accounts:
 
     def by_token(self, token: str) -> Principal | None:
         with self.reads() as s:
-            row = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                            .where(ApiToken.token_hash == digest(token))).first()
+            row = s.execute(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == digest(token))
+            ).first()
         if row is None:
             return None
         api_token, user = row

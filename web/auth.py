@@ -25,8 +25,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 class NotSignedIn(HTTPException):
     def __init__(self) -> None:
-        super().__init__(401, "sign in first (session cookie or Authorization: Bearer token)",
-                         headers={"WWW-Authenticate": "Bearer"})
+        super().__init__(
+            401, "sign in first (session cookie or Authorization: Bearer token)", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 def _look_up(accounts: Accounts, request: Request) -> Principal | None:
@@ -67,8 +68,9 @@ def current_user(request: Request) -> Principal:
     if principal.via == "session" and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, principal.csrf_token or ""):
-            raise HTTPException(403, "missing or wrong CSRF token (send the jinqiao_csrf cookie's value "
-                                     "in the X-CSRF-Token header)")
+            raise HTTPException(
+                403, "missing or wrong CSRF token (send the jinqiao_csrf cookie's value in the X-CSRF-Token header)"
+            )
     return principal
 
 

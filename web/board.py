@@ -33,8 +33,10 @@ RECHECK_S = 2.0  # an open stream looks its credential up again at least this of
 
 
 # Every page is our own files only: no inline script or style, no other origin, never in a frame.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and style from
 PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
@@ -46,10 +48,14 @@ def page_headers(csp: str = CSP) -> dict[str, str]:
 def _docs_csp(html: str) -> str:
     """/docs is FastAPI's Swagger UI page: its one inline script is allowed by its hash, nothing else inline."""
     inline = re.findall(r"<script>(.*?)</script>", html, re.S)
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline)
-    return (f"default-src 'self'; script-src 'self' {CDN} {hashes}; style-src 'self' {CDN} 'unsafe-inline'; "
-            f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {CDN} {hashes}; style-src 'self' {CDN} 'unsafe-inline'; "
+        f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 def _static(name: str) -> FileResponse:
@@ -97,10 +103,18 @@ def docs(user: Viewer):
 live = APIRouter(prefix="/api/v1", tags=["alerts"])  # the board's live stream
 
 
-@live.get("/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-async def stream(user: Viewer, request: Request, hub: StreamHub, sessions: Reads,
-                 last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None):
+@live.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def stream(
+    user: Viewer,
+    request: Request,
+    hub: StreamHub,
+    sessions: Reads,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None,
+):
     """Alert changes as Server-Sent Events: `entry` (a timeline entry; its id is the SSE id, so a
     reconnecting client sends Last-Event-ID and catches up) and `changed` (anything else)."""
     sub = hub.subscribe()
@@ -154,8 +168,9 @@ async def stream(user: Viewer, request: Request, hub: StreamHub, sessions: Reads
         finally:
             hub.unsubscribe(sub)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 # Every router of the board and the API, in the order they are matched.

@@ -36,11 +36,27 @@ class Web:
     secure_cookies: bool  # Secure flag on the cookies: when the public URL is https
 
     @classmethod
-    def of(cls, sessions: sessionmaker[Session], alerts: Alerts, *, now: Callable[[], datetime],
-           secure_cookies: bool, supervision: Rules = Rules(), accounts: Accounts | None = None) -> Web:
+    def of(
+        cls,
+        sessions: sessionmaker[Session],
+        alerts: Alerts,
+        *,
+        now: Callable[[], datetime],
+        secure_cookies: bool,
+        supervision: Rules = Rules(),
+        accounts: Accounts | None = None,
+    ) -> Web:
         reads = read_only(sessions)
-        return cls(sessions, reads, alerts, now, accounts or Accounts(sessions, now, reads=reads), Hub(reads),
-                   supervision, secure_cookies)
+        return cls(
+            sessions,
+            reads,
+            alerts,
+            now,
+            accounts or Accounts(sessions, now, reads=reads),
+            Hub(reads),
+            supervision,
+            secure_cookies,
+        )
 
 
 def web(request: Request) -> Web:

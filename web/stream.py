@@ -32,11 +32,26 @@ MAX_CATCH_UP = 1000
 
 
 def entries_since(s: Session, after: int, limit: int = MAX_CATCH_UP) -> list[dict[str, Any]]:
-    rows = s.execute(select(TimelineEntry, Alert.kind, Alert.code)
-                     .join(Alert, Alert.id == TimelineEntry.alert_id)
-                     .where(TimelineEntry.id > after).order_by(TimelineEntry.id).limit(limit)).all()
-    return [{"id": t.id, "alert_id": t.alert_id, "what": t.what, "actor": t.actor, "channel": t.channel,
-             "at": t.at.isoformat(), "kind": kind, "code": code} for t, kind, code in rows]
+    rows = s.execute(
+        select(TimelineEntry, Alert.kind, Alert.code)
+        .join(Alert, Alert.id == TimelineEntry.alert_id)
+        .where(TimelineEntry.id > after)
+        .order_by(TimelineEntry.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": t.id,
+            "alert_id": t.alert_id,
+            "what": t.what,
+            "actor": t.actor,
+            "channel": t.channel,
+            "at": t.at.isoformat(),
+            "kind": kind,
+            "code": code,
+        }
+        for t, kind, code in rows
+    ]
 
 
 @dataclass
@@ -69,8 +84,10 @@ def newest_id(s: Session) -> int:
 
 def fingerprint(s: Session) -> tuple:
     """Changes that write no timeline entry: notifications queued, sent, reported on."""
-    return (*s.execute(select(func.max(Notification.id), func.max(Notification.sent_at))).one(),
-            s.scalar(select(func.max(DeliveryReport.id))))
+    return (
+        *s.execute(select(func.max(Notification.id), func.max(Notification.sent_at))).one(),
+        s.scalar(select(func.max(DeliveryReport.id))),
+    )
 
 
 @dataclass(eq=False)  # each one is itself, kept in a set
@@ -97,8 +114,7 @@ class Hub:
             self._subscribers.add(sub)
             if self._thread is None or not self._thread.is_alive():
                 self._stop = threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._stop,), name="board-stream",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._run, args=(self._stop,), name="board-stream", daemon=True)
                 self._thread.start()
         return sub
 

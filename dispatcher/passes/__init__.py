@@ -42,8 +42,7 @@ class Pass:
     worker: str = ESCALATOR  # the engine thread it runs on: a slow provider must never delay a timer
 
 
-def passes(alerts: Alerts, outbox: Outbox, supervisor: Supervisor,
-           heartbeat: Heartbeat | None = None) -> list[Pass]:
+def passes(alerts: Alerts, outbox: Outbox, supervisor: Supervisor, heartbeat: Heartbeat | None = None) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
     The heartbeat (the row `jinqiao watchdog` reads) beats on the escalator's thread, after its

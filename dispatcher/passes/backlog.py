@@ -29,10 +29,18 @@ class Backlog:
     def observe(self) -> bool:
         with reading(self.sessions) as s:
             now = self.now()
-            due, oldest = s.execute(select(func.count(), func.min(Alert.next_action_at)).where(
-                Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES))).one()
-            depth = dict(s.execute(select(Notification.status, func.count()).where(
-                Notification.status.in_(OUTBOX_STATES)).group_by(Notification.status)).all())
+            due, oldest = s.execute(
+                select(func.count(), func.min(Alert.next_action_at)).where(
+                    Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES)
+                )
+            ).one()
+            depth = dict(
+                s.execute(
+                    select(Notification.status, func.count())
+                    .where(Notification.status.in_(OUTBOX_STATES))
+                    .group_by(Notification.status)
+                ).all()
+            )
         metrics.DUE_STEPS.set(due)
         metrics.OLDEST_DUE_AGE.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
         for state in OUTBOX_STATES:

@@ -25,9 +25,15 @@ def run(alerts: Alerts, limit: int | None = None) -> int:
     with transaction(alerts.sessions) as s, s.no_autoflush:
         now = alerts.now()
         limit = limit or pass_size(s)
-        due = s.scalars(for_update(select(Alert).where(
-            Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES)
-        ).order_by(Alert.next_action_at).limit(limit), s)).all()
+        due = s.scalars(
+            for_update(
+                select(Alert)
+                .where(Alert.next_action_at <= now, Alert.state.in_(OPEN_STATES))
+                .order_by(Alert.next_action_at)
+                .limit(limit),
+                s,
+            )
+        ).all()
         for alert in due:
             steps.take_step(s, alerts.recipients, alert, now, escalation.due_step)
     if due:
@@ -39,5 +45,6 @@ def run(alerts: Alerts, limit: int | None = None) -> int:
 def next_due(alerts: Alerts) -> datetime | None:
     """When the engine must wake for the next timer."""
     with reading(alerts.sessions) as s:
-        return s.scalar(select(Alert.next_action_at).where(Alert.state.in_(OPEN_STATES))
-                        .order_by(Alert.next_action_at).limit(1))
+        return s.scalar(
+            select(Alert.next_action_at).where(Alert.state.in_(OPEN_STATES)).order_by(Alert.next_action_at).limit(1)
+        )

@@ -48,8 +48,9 @@ def run(alerts: Alerts, limit: int | None = None) -> int:
 def _batch(alerts: Alerts, limit: int | None) -> tuple[int, bool]:
     with transaction(alerts.sessions) as s, s.no_autoflush:
         limit = limit or pass_size(s)
-        events = s.scalars(for_update(
-            select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit), s)).all()
+        events = s.scalars(
+            for_update(select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit), s)
+        ).all()
         now = alerts.now()
         queued = False
         for ev in events:
@@ -77,40 +78,78 @@ def _open_or_join(alerts: Alerts, s: Session, device: Device, ev: Event, now: da
         # Two dispatchers handling two presses of one resident: the second waits here, then
         # sees the first one's alert and joins it instead of opening another.
         s.execute(select(Resident.id).where(Resident.id == device.resident_id).with_for_update())
-    alert = s.scalars(for_update(select(Alert).where(
-        Alert.resident_id == device.resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES)
-    ).order_by(Alert.id).limit(1), s)).first()
+    alert = s.scalars(
+        for_update(
+            select(Alert)
+            .where(Alert.resident_id == device.resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES))
+            .order_by(Alert.id)
+            .limit(1),
+            s,
+        )
+    ).first()
     press = escalation.on_press(alert.repeat_presses if alert is not None else None)
     if isinstance(press, Join):
         assert alert is not None
         alert.repeat_presses = press.repeat_presses
         alert.updated_at = now
         alert.source_event_id = ev.event_id
-        notices.timeline(s, alert, now, "repeat_press", Actor("resident", "device"),
-                         {"event_id": ev.event_id, "type": ev.type, "device_id": device.id, "count": alert.repeat_presses})
+        notices.timeline(
+            s,
+            alert,
+            now,
+            "repeat_press",
+            Actor("resident", "device"),
+            {"event_id": ev.event_id, "type": ev.type, "device_id": device.id, "count": alert.repeat_presses},
+        )
         log.info("alert.repeat_press", alert_id=alert.id, device_id=device.id, event_id=ev.event_id)
         return
-    steps.open_alert(s, alerts.recipients, alerts.codes, resident_id=device.resident_id, kind=kind, reason=ev.type,
-                     now=now, device_id=device.id, source_event_id=ev.event_id)
+    steps.open_alert(
+        s,
+        alerts.recipients,
+        alerts.codes,
+        resident_id=device.resident_id,
+        kind=kind,
+        reason=ev.type,
+        now=now,
+        device_id=device.id,
+        source_event_id=ev.event_id,
+    )
 
 
 def _cancel(s: Session, device: Device, ev: Event, now: datetime) -> bool:
     """A resident's cancel takes back their own call. The device is told what became of it, always."""
-    alert = s.scalars(for_update(select(Alert).where(
-        Alert.resident_id == device.resident_id, Alert.kind == "emergency", Alert.state.in_(OPEN_STATES)
-    ).order_by(Alert.id.desc()).limit(1), s)).first()
+    alert = s.scalars(
+        for_update(
+            select(Alert)
+            .where(Alert.resident_id == device.resident_id, Alert.kind == "emergency", Alert.state.in_(OPEN_STATES))
+            .order_by(Alert.id.desc())
+            .limit(1),
+            s,
+        )
+    ).first()
     decision = escalation.on_cancel(State(alert.state) if alert is not None else None)
     if isinstance(decision, RejectCancel):
-        s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=None, state="rejected",
-                             reason=decision.reason, created_at=now))
+        s.add(
+            DeviceFeedback(
+                device_id=device.id,
+                ref=ev.event_id,
+                alert_code=None,
+                state="rejected",
+                reason=decision.reason,
+                created_at=now,
+            )
+        )
         log.info("alert.cancel_without_alert", device_id=device.id, event_id=ev.event_id)
         return False
     assert alert is not None
     actor = Actor("resident", "device")
     if isinstance(decision, NoteCancel):
         notices.timeline(s, alert, now, "cancel_recorded", actor, {"event_id": ev.event_id})
-        s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="acknowledged",
-                             created_at=now))
+        s.add(
+            DeviceFeedback(
+                device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="acknowledged", created_at=now
+            )
+        )
         log.info("alert.cancel_after_ack", alert_id=alert.id, alert_code=alert.code)
         return False
     alert.state = State.CANCELLED
@@ -121,8 +160,9 @@ def _cancel(s: Session, device: Device, ev: Event, now: datetime) -> bool:
     notices.skip_unsent_pages(s, alert)
     place = steps.place_of(s, alert.resident_id)
     notices.notice_others(s, alert, place, now, actor, "cancelled")
-    s.add(DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="cancelled",
-                         created_at=now))
+    s.add(
+        DeviceFeedback(device_id=device.id, ref=ev.event_id, alert_code=alert.code, state="cancelled", created_at=now)
+    )
     notices.family(s, alert, place, now, cancelled=True)
     log.info("alert.cancelled", alert_id=alert.id, alert_code=alert.code)
     return True

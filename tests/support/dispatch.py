@@ -58,20 +58,32 @@ class RecordingNotifier:
 
 
 PHONES = {
-    "pm-li": "+8613900000001", "pm-zhao": "+8613900000002", "pm-sun": "+8613900000003",
-    "med-wang": "+8613900000004", "duty-chen": "+8613900000005", "duty-he": "+8613900000006",
+    "pm-li": "+8613900000001",
+    "pm-zhao": "+8613900000002",
+    "pm-sun": "+8613900000003",
+    "med-wang": "+8613900000004",
+    "duty-chen": "+8613900000005",
+    "duty-he": "+8613900000006",
 }
 
 
 class World:
-    def __init__(self, sessions, registry_path, start: datetime, set_up_at: datetime | None = None,
-                 extra_passes: tuple[Pass, ...] = ()) -> None:
+    def __init__(
+        self,
+        sessions,
+        registry_path,
+        start: datetime,
+        set_up_at: datetime | None = None,
+        extra_passes: tuple[Pass, ...] = (),
+    ) -> None:
         self.sessions = sessions
         import_registry(sessions, registry_path, now=set_up_at or start)  # when check-ins begin
         self.clock = FakeClock(start)
         self.notifier = RecordingNotifier()
         self.alerts = Alerts(sessions, self.clock)
-        self.outbox = Outbox(sessions, self.notifier, self.clock, RateLimiter({}), on_failed=self.alerts.delivery_failed)
+        self.outbox = Outbox(
+            sessions, self.notifier, self.clock, RateLimiter({}), on_failed=self.alerts.delivery_failed
+        )
         self.supervisor = Supervisor(sessions, self.alerts, self.clock)
         self.passes = [*extra_passes, *passes(self.alerts, self.outbox, self.supervisor)]
         self.runner = PassRunner()
@@ -100,10 +112,13 @@ class World:
 
     def _daily_checkins(self) -> None:
         with self.sessions() as s:
-            rows = s.execute(select(Device.id, Community.timezone).join(Resident, Resident.id == Device.resident_id)
-                             .join(Building, Building.id == Resident.building_id)
-                             .join(Community, Community.id == Building.community_id)
-                             .where(Resident.checkin_deadline.is_not(None), Device.active.is_(True))).all()
+            rows = s.execute(
+                select(Device.id, Community.timezone)
+                .join(Resident, Resident.id == Device.resident_id)
+                .join(Building, Building.id == Resident.building_id)
+                .join(Community, Community.id == Building.community_id)
+                .where(Resident.checkin_deadline.is_not(None), Device.active.is_(True))
+            ).all()
         for device_id, tz in rows:
             day = self.clock().astimezone(ZoneInfo(tz or "Asia/Shanghai")).date()
             if (device_id, day) not in self._checked_in_on:
@@ -136,20 +151,32 @@ class World:
     # --- what happened -------------------------------------------------------------------------
 
     def pages(self, who: str | None = None, channel: str | None = None) -> list[Sent]:
-        return [m for m in self.notifier.sent if m.purpose == "page" and (who is None or m.to == PHONES[who])
-                and (channel is None or m.channel == channel)]
+        return [
+            m
+            for m in self.notifier.sent
+            if m.purpose == "page"
+            and (who is None or m.to == PHONES[who])
+            and (channel is None or m.channel == channel)
+        ]
 
     def paged(self) -> list[tuple[str, str]]:
         names = {v: k for k, v in PHONES.items()}
         return [(names.get(m.to, m.to), m.channel) for m in self.notifier.sent if m.purpose == "page"]
 
     def sms_to(self, who: str, purpose: str | None = None) -> list[str]:
-        return [m.body for m in self.notifier.sent if m.to == PHONES.get(who, who) and m.channel == "sms"
-                and (purpose is None or m.purpose == purpose)]
+        return [
+            m.body
+            for m in self.notifier.sent
+            if m.to == PHONES.get(who, who) and m.channel == "sms" and (purpose is None or m.purpose == purpose)
+        ]
 
     def alert(self, alert_id: int | None = None) -> Alert:
         with self.sessions() as s:
-            stmt = select(Alert).order_by(Alert.id.desc()) if alert_id is None else select(Alert).where(Alert.id == alert_id)
+            stmt = (
+                select(Alert).order_by(Alert.id.desc())
+                if alert_id is None
+                else select(Alert).where(Alert.id == alert_id)
+            )
             return s.scalars(stmt).first()
 
     def alerts_count(self) -> int:
@@ -159,7 +186,11 @@ class World:
     def timeline(self, alert_id: int | None = None) -> list[str]:
         alert_id = alert_id or self.alert().id
         with self.sessions() as s:
-            return list(s.scalars(select(TimelineEntry.what).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)))
+            return list(
+                s.scalars(
+                    select(TimelineEntry.what).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)
+                )
+            )
 
     def device_feedback(self) -> list[tuple[str, str]]:
         with self.sessions() as s:

@@ -15,8 +15,9 @@ class Peer:
     def __init__(self, port: int, client_id: str, subscribe: list[str] | None = None, mqtt5: bool = True) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._cond = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv5 if mqtt5 else mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5 if mqtt5 else mqtt.MQTTv311
+        )
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
@@ -53,4 +54,3 @@ class Peer:
     def close(self) -> None:
         self.client.disconnect()
         stop_network_loop(self.client)
-

@@ -18,8 +18,13 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "the condition",
-               logs: Iterable[Path] = (), interval: float = 0.05) -> T:
+def eventually(
+    predicate: Callable[[], T],
+    timeout: float = 10.0,
+    what: str = "the condition",
+    logs: Iterable[Path] = (),
+    interval: float = 0.05,
+) -> T:
     """Poll `predicate` until it returns something truthy and return that; after `timeout` seconds fail
     with `what` and the tails of `logs` (the processes whose output explains a miss)."""
     deadline = time.monotonic() + timeout

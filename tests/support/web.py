@@ -41,8 +41,11 @@ class Served:
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off", timeout_graceful_shutdown=1))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> Served:
@@ -67,7 +70,9 @@ def web_system(engine, registry_path, settings=None):
     from web.app import Readiness
 
     import_registry(session_factory(engine), registry_path)
-    dispatcher = build_dispatcher(settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+    dispatcher = build_dispatcher(
+        settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine
+    )
     app = dispatcher_app(Readiness(engine), dispatcher, engine)
     return app, dispatcher
 

@@ -115,32 +115,44 @@ def _enriched(s: Session, rows: list[tuple[Alert, Resident, Building]]) -> list[
             tiers_of[alert.kind] = [t.tier for t in load_policy(s, alert.kind).tiers]
         tiers = tiers_of[alert.kind]
         d = AlertOut.model_validate(alert).model_dump()
-        d.update(resident_name=resident.name, address=resident.address, building_id=building.id,
-                 community_id=building.community_id,
-                 tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None,
-                 next_tier=(tiers[min(alert.tier_index + 1, len(tiers) - 1)]
-                            if alert.state == "triggered" and tiers else None))
+        d.update(
+            resident_name=resident.name,
+            address=resident.address,
+            building_id=building.id,
+            community_id=building.community_id,
+            tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None,
+            next_tier=(
+                tiers[min(alert.tier_index + 1, len(tiers) - 1)] if alert.state == "triggered" and tiers else None
+            ),
+        )
         out.append(d)
     return out
 
 
 def _joined():
-    return (select(Alert, Resident, Building).join(Resident, Resident.id == Alert.resident_id)
-            .join(Building, Building.id == Resident.building_id))
+    return (
+        select(Alert, Resident, Building)
+        .join(Resident, Resident.id == Alert.resident_id)
+        .join(Building, Building.id == Resident.building_id)
+    )
 
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
 @router.get("/alerts", response_model=list[AlertOut])
-def list_alerts(user: Viewer, s: ReadSession,
-                state: Annotated[Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"]
-                                 | None, Query()] = None,
-                kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
-                community: Annotated[str | None, Query(max_length=64)] = None,
-                q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+def list_alerts(
+    user: Viewer,
+    s: ReadSession,
+    state: Annotated[
+        Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"] | None, Query()
+    ] = None,
+    kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
+    community: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+):
     """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
     stmt = _joined()
     if state == "open":
@@ -155,14 +167,21 @@ def list_alerts(user: Viewer, s: ReadSession,
         stmt = stmt.where(Building.community_id == community)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(),
-                              Resident.address.like(like)))
+        stmt = stmt.where(
+            or_(
+                Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(), Resident.address.like(like)
+            )
+        )
     return _enriched(s, s.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all())
 
 
 @router.get("/board", response_model=Board)
-def board(user: Viewer, s: ReadSession, community: Annotated[str | None, Query(max_length=64)] = None,
-          kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None):
+def board(
+    user: Viewer,
+    s: ReadSession,
+    community: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
+):
     """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
     kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
     open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
@@ -177,9 +196,11 @@ def board(user: Viewer, s: ReadSession, community: Annotated[str | None, Query(m
     ids = [a["id"] for a in opened]
     notes: dict[int, list] = {i: [] for i in ids}
     if ids:
-        for n in s.scalars(select(Notification).where(Notification.alert_id.in_(ids),
-                                                      Notification.purpose.in_(("page", "confirm")))
-                           .order_by(Notification.id)):
+        for n in s.scalars(
+            select(Notification)
+            .where(Notification.alert_id.in_(ids), Notification.purpose.in_(("page", "confirm")))
+            .order_by(Notification.id)
+        ):
             notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
     recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
     tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
@@ -189,8 +210,12 @@ def board(user: Viewer, s: ReadSession, community: Annotated[str | None, Query(m
 def find(s: Session, ref: str) -> int:
     """The id an alert reference names; 404 when none, 422 for an id beyond the column's range."""
     if ref.startswith("#"):  # an open alert's code is unique; a closed one's may recur: the newest
-        found = s.scalar(select(Alert.id).where(Alert.code == ref[1:])
-                         .order_by(Alert.state.in_(OPEN_STATES).desc(), Alert.id.desc()).limit(1))
+        found = s.scalar(
+            select(Alert.id)
+            .where(Alert.code == ref[1:])
+            .order_by(Alert.state.in_(OPEN_STATES).desc(), Alert.id.desc())
+            .limit(1)
+        )
     elif int(ref) < 1 or int(ref) > MAX_ID:
         raise HTTPException(422, f"an alert id is 1 to {MAX_ID}; a code is written #8150 (%238150 in a URL)")
     else:
@@ -206,13 +231,15 @@ def one_alert(user: Viewer, s: ReadSession, alert_id: AlertRef):
     row = s.execute(_joined().where(Alert.id == alert_id)).first()
     if row is None:
         raise HTTPException(404, f"no alert {alert_id}")
-    timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert_id)
-                         .order_by(TimelineEntry.id)).all()
-    notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id)
-                      .order_by(Notification.id)).all()
-    return {**_enriched(s, [tuple(row)])[0],
-            "timeline": [TimelineOut.model_validate(t) for t in timeline],
-            "notifications": [NotificationOut.model_validate(n) for n in notes]}
+    timeline = s.scalars(
+        select(TimelineEntry).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)
+    ).all()
+    notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)).all()
+    return {
+        **_enriched(s, [tuple(row)])[0],
+        "timeline": [TimelineOut.model_validate(t) for t in timeline],
+        "notifications": [NotificationOut.model_validate(n) for n in notes],
+    }
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=ActionOut)

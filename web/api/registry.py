@@ -55,8 +55,9 @@ def run(change: Callable[[], None], status: int = 200, body: Any = None) -> JSON
     except EntryExists as e:
         return JSONResponse({"detail": str(e), "problems": [str(e)]}, 409)
     except RegistryError as e:
-        return JSONResponse({"detail": "the registry would be inconsistent; nothing was changed",
-                             "problems": e.problems}, 422)
+        return JSONResponse(
+            {"detail": "the registry would be inconsistent; nothing was changed", "problems": e.problems}, 422
+        )
     return JSONResponse(body if body is not None else {"ok": True}, status)
 
 
@@ -144,25 +145,39 @@ def residents(user: Viewer, s: ReadSession) -> list[dict]:
 
 
 @router.get("/residents/{entry_id}", responses=ERRORS)
-def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules,
-                  entry_id: EntryId) -> dict:
+def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
     """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
     r = s.get(Resident, entry_id)
     if r is None:
         raise HTTPException(404, f"residents: no entry '{entry_id}'")
     building = s.get(Building, r.building_id)
     community = s.get(Community, building.community_id) if building else None
-    volunteers = s.execute(select(Responder).join(BuildingPartyMember,
-                                                  BuildingPartyMember.responder_id == Responder.id)
-                           .where(BuildingPartyMember.building_id == r.building_id)
-                           .order_by(BuildingPartyMember.position)).scalars().all()
+    volunteers = (
+        s.execute(
+            select(Responder)
+            .join(BuildingPartyMember, BuildingPartyMember.responder_id == Responder.id)
+            .where(BuildingPartyMember.building_id == r.building_id)
+            .order_by(BuildingPartyMember.position)
+        )
+        .scalars()
+        .all()
+    )
     mediator = s.get(Responder, community.mediator_id) if community and community.mediator_id else None
     devices = s.scalars(select(Device).where(Device.resident_id == entry_id).order_by(Device.id)).all()
     t = now()
     entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
     return {
-        **(entry or {"id": r.id, "name": r.name, "building": r.building_id, "address": r.address,
-                     "medical_notes": r.medical_notes, "contacts": []}),
+        **(
+            entry
+            or {
+                "id": r.id,
+                "name": r.name,
+                "building": r.building_id,
+                "address": r.address,
+                "medical_notes": r.medical_notes,
+                "contacts": [],
+            }
+        ),
         "active": r.active,
         "building_name": building.name if building else None,
         "community": community.id if community else None,

@@ -38,10 +38,18 @@ def sign_in(body: SignIn, request: Request, w: WebState):
     principal = w.accounts.by_session(token)
     response = JSONResponse({"name": principal.name, "role": principal.role, "via": "session"})
     age = int(SESSION_LIFETIME.total_seconds())
-    response.set_cookie(SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax",
-                        secure=w.secure_cookies, path="/")
-    response.set_cookie(CSRF_COOKIE, session.csrf_token, max_age=age, httponly=False, samesite="strict",
-                        secure=w.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax", secure=w.secure_cookies, path="/"
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        session.csrf_token,
+        max_age=age,
+        httponly=False,
+        samesite="strict",
+        secure=w.secure_cookies,
+        path="/",
+    )
     return response
 
 

@@ -79,15 +79,34 @@ class CloseIn(BaseModel):
 
 def health_of(d: Device, rules: Rules, at: datetime) -> dict:
     """A device's health by the supervision rules: what the board and both device APIs show."""
-    problem = device_problem(DeviceView(d.id, d.resident_id, d.heartbeat_s, d.last_seen_at, d.status,
-                                        d.status_at, sleeps=d.adapter in SLEEPING_ADAPTERS), rules, at)
-    overdue = bool(d.heartbeat_s and d.last_seen_at and
-                   (at - d.last_seen_at).total_seconds() > d.heartbeat_s + rules.heartbeat_slack_s)
-    return dict(adapter=d.adapter, can_show_feedback=d.adapter == "native", status=d.status,
-                last_seen_at=d.last_seen_at, battery=d.battery,
-                offline=d.status == "offline",  # as it said; a device alert follows after the grace period
-                heartbeat_overdue=overdue or problem == HEARTBEAT_MISSED,
-                battery_low=d.battery is not None and d.battery < rules.battery_low)
+    problem = device_problem(
+        DeviceView(
+            d.id,
+            d.resident_id,
+            d.heartbeat_s,
+            d.last_seen_at,
+            d.status,
+            d.status_at,
+            sleeps=d.adapter in SLEEPING_ADAPTERS,
+        ),
+        rules,
+        at,
+    )
+    overdue = bool(
+        d.heartbeat_s
+        and d.last_seen_at
+        and (at - d.last_seen_at).total_seconds() > d.heartbeat_s + rules.heartbeat_slack_s
+    )
+    return dict(
+        adapter=d.adapter,
+        can_show_feedback=d.adapter == "native",
+        status=d.status,
+        last_seen_at=d.last_seen_at,
+        battery=d.battery,
+        offline=d.status == "offline",  # as it said; a device alert follows after the grace period
+        heartbeat_overdue=overdue or problem == HEARTBEAT_MISSED,
+        battery_low=d.battery is not None and d.battery < rules.battery_low,
+    )
 
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
@@ -95,19 +114,45 @@ router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
 def health(s: Session, devices: list[Device], rules: Rules, at: datetime) -> list[DeviceHealth]:
     ids = [d.id for d in devices]
-    alerts = dict(s.execute(select(Alert.device_id, Alert.id).where(
-        Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.in_(ids))).all()) if ids else {}
-    return [DeviceHealth(id=d.id, resident_id=d.resident_id, kind=d.kind, source=d.source, heartbeat_s=d.heartbeat_s,
-                         status_at=d.status_at, open_alert_id=alerts.get(d.id), **health_of(d, rules, at))
-            for d in devices]
+    alerts = (
+        dict(
+            s.execute(
+                select(Alert.device_id, Alert.id).where(
+                    Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return [
+        DeviceHealth(
+            id=d.id,
+            resident_id=d.resident_id,
+            kind=d.kind,
+            source=d.source,
+            heartbeat_s=d.heartbeat_s,
+            status_at=d.status_at,
+            open_alert_id=alerts.get(d.id),
+            **health_of(d, rules, at),
+        )
+        for d in devices
+    ]
 
 
 @router.get("/devices", response_model=list[DeviceHealth])
-def device_health(_: Viewer, s: ReadSession, rules: SupervisionRules, now: Clock,
-                  problems: bool = Query(default=False, description="only devices with something wrong"),
-                  limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0):
-    devices = s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id)
-                        .limit(limit).offset(offset)).all()
+def device_health(
+    _: Viewer,
+    s: ReadSession,
+    rules: SupervisionRules,
+    now: Clock,
+    problems: bool = Query(default=False, description="only devices with something wrong"),
+    limit: int = Query(default=1000, ge=1, le=10000),
+    offset: Offset = 0,
+):
+    devices = s.scalars(
+        select(Device).where(Device.active.is_(True)).order_by(Device.id).limit(limit).offset(offset)
+    ).all()
     rows = health(s, devices, rules, now())
     if problems:
         rows = [r for r in rows if r.offline or r.heartbeat_overdue or r.battery_low or r.open_alert_id]
@@ -119,23 +164,39 @@ def resident(_: Viewer, s: ReadSession, rules: SupervisionRules, now: Clock, res
     r = s.get(Resident, resident_id)
     if r is None:
         raise HTTPException(404, f"no resident {resident_id}")
-    devices = s.scalars(select(Device).where(Device.resident_id == resident_id, Device.active.is_(True))
-                        .order_by(Device.id)).all()
+    devices = s.scalars(
+        select(Device).where(Device.resident_id == resident_id, Device.active.is_(True)).order_by(Device.id)
+    ).all()
     checkin = s.get(ResidentCheckin, resident_id)
-    zone = s.scalar(select(Community.timezone).join(Building, Building.community_id == Community.id)
-                    .where(Building.id == r.building_id))
-    view = ResidentView(r.id, zone or "Asia/Shanghai", r.checkin_deadline, r.away_from, r.away_to,
-                        checkin.last_at if checkin else None)
+    zone = s.scalar(
+        select(Community.timezone)
+        .join(Building, Building.community_id == Community.id)
+        .where(Building.id == r.building_id)
+    )
+    view = ResidentView(
+        r.id, zone or "Asia/Shanghai", r.checkin_deadline, r.away_from, r.away_to, checkin.last_at if checkin else None
+    )
     rows = health(s, devices, rules, now())
-    return ResidentSupervision(resident_id=r.id, checkin_deadline=r.checkin_deadline,
-                               last_checkin_at=view.last_checkin_at, away_from=r.away_from, away_to=r.away_to,
-                               away_now=is_away(view, now()), can_show_feedback=any(d.can_show_feedback for d in rows),
-                               devices=rows)
+    return ResidentSupervision(
+        resident_id=r.id,
+        checkin_deadline=r.checkin_deadline,
+        last_checkin_at=view.last_checkin_at,
+        away_from=r.away_from,
+        away_to=r.away_to,
+        away_now=is_away(view, now()),
+        can_show_feedback=any(d.can_show_feedback for d in rows),
+        devices=rows,
+    )
 
 
 @router.get("/maintenance", response_model=list[MaintenanceOut])
-def maintenance(_: Viewer, s: ReadSession, state: str = Query(default="open", pattern="^(open|closed|all)$"),
-                limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0):
+def maintenance(
+    _: Viewer,
+    s: ReadSession,
+    state: str = Query(default="open", pattern="^(open|closed|all)$"),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: Offset = 0,
+):
     stmt = select(MaintenanceItem, Resident.name).outerjoin(Resident, Resident.id == MaintenanceItem.resident_id)
     if state == "open":
         stmt = stmt.where(MaintenanceItem.closed_at.is_(None))

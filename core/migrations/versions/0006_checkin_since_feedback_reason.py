@@ -15,21 +15,24 @@ from alembic import op
 
 import core.schema
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     # a plain ADD COLUMN: batch mode would rebuild the table, which other tables' rows refer to
-    op.add_column('residents', sa.Column('checkin_since', core.schema.UtcDateTime(), nullable=True))
-    op.add_column('device_feedback', sa.Column('reason', sa.String(length=32), nullable=True))
+    op.add_column("residents", sa.Column("checkin_since", core.schema.UtcDateTime(), nullable=True))
+    op.add_column("device_feedback", sa.Column("reason", sa.String(length=32), nullable=True))
     now = datetime.now(timezone.utc).replace(tzinfo=None)  # stored as naive UTC, as UtcDateTime does
-    op.execute(sa.text("UPDATE residents SET checkin_since = :now WHERE checkin_deadline IS NOT NULL")
-               .bindparams(sa.bindparam("now", now, type_=sa.DateTime())))
+    op.execute(
+        sa.text("UPDATE residents SET checkin_since = :now WHERE checkin_deadline IS NOT NULL").bindparams(
+            sa.bindparam("now", now, type_=sa.DateTime())
+        )
+    )
 
 
 def downgrade() -> None:
-    op.drop_column('device_feedback', 'reason')  # SQLite 3.35+ drops a column in place
-    op.drop_column('residents', 'checkin_since')
+    op.drop_column("device_feedback", "reason")  # SQLite 3.35+ drops a column in place
+    op.drop_column("residents", "checkin_since")

@@ -12,18 +12,18 @@ from alembic import op
 
 import core.schema
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     # plain ADD COLUMN: batch mode would rebuild a table that other rows refer to
-    op.add_column('notifications', sa.Column('claimed_by', sa.String(length=32), nullable=True))
-    op.add_column('notifications', sa.Column('lease_until', core.schema.UtcDateTime(), nullable=True))
+    op.add_column("notifications", sa.Column("claimed_by", sa.String(length=32), nullable=True))
+    op.add_column("notifications", sa.Column("lease_until", core.schema.UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('notifications', 'lease_until')  # SQLite 3.35+ drops a column in place
-    op.drop_column('notifications', 'claimed_by')
+    op.drop_column("notifications", "lease_until")  # SQLite 3.35+ drops a column in place
+    op.drop_column("notifications", "claimed_by")
