@@ -46,8 +46,14 @@ def test_sigkill_mid_stream_loses_nothing(db_url, engine, sessions, mosquitto, t
             except TimeoutError:
                 continue
 
+        killed = threading.Event()
+
         def stream() -> None:
+            # half before the kill, as fast as the broker takes them; the rest only once the gateway
+            # is dead, so that however fast it stores, the kill always lands mid-stream
             for i in range(TOTAL):
+                if i == TOTAL // 2:
+                    killed.wait(30)
                 peer.client.publish(T.event("pgr-1"), f'{{"id":"s{i}","type":"alarm"}}', qos=1)
 
         sender = threading.Thread(target=stream)
@@ -55,6 +61,7 @@ def test_sigkill_mid_stream_loses_nothing(db_url, engine, sessions, mosquitto, t
         peer.wait_for(lambda p: len(p.feedback()) > 300, timeout=30)
         gw.send_signal(signal.SIGKILL)
         gw.wait(10)
+        killed.set()
         sender.join(30)
         killed_at = stored(engine)
         assert killed_at < TOTAL + 1, "the kill came after everything was stored; the test proves nothing"

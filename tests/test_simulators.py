@@ -215,7 +215,8 @@ def test_pager_resends_the_same_id_until_received_then_stops(mosquitto, system, 
 
 def test_pager_records_later_feedback_and_keeps_resends_separate_per_event(mosquitto, system):
     shown: list[dict] = []
-    with Pager(mosquitto.url, "pgr-0002", resend_initial=0.2, on_feedback=shown.append) as pager:
+    # resends start late: on a loaded machine a `received` may take longer than a short first wait
+    with Pager(mosquitto.url, "pgr-0002", resend_initial=2.0, on_feedback=shown.append) as pager:
         first, second = pager.send("press"), pager.send("checkin")
         assert first != second
         pager.wait_for(first, timeout=3)
@@ -224,6 +225,10 @@ def test_pager_records_later_feedback_and_keeps_resends_separate_per_event(mosqu
         assert pager.wait_for(first, "acknowledged", timeout=3)["alert"] == "4821"
         states = [(fb["ref"], fb["state"]) for fb in pager.feedback]
         assert (first, "acknowledged") in states and all("arrived_at" in fb for fb in pager.feedback)
+        # the callback runs just after wait_for is woken: wait for it, then it has run exactly once
+        deadline = time.monotonic() + 5
+        while "acknowledged" not in [fb["state"] for fb in shown] and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert [fb["state"] for fb in shown].count("acknowledged") == 1
         assert pager.resend_count(first) == 0 and pager.resend_count(second) == 0
 
