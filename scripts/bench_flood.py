@@ -25,7 +25,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from bench_gateway import (  # noqa: E402
     event_topic,
     feedback_topic,
     publish_packet,
+    tear_down,
     wait_quiet,
 )
 
@@ -269,18 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         gateway.wait_ready(alarmers[0])
         return 0 if run(a, broker, engine, flooders, alarmers) else 1
     finally:
-        if gateway:
-            gateway.stop()
-        if engine:
-            engine.dispose()
-        if broker:
-            broker.stop()
-        if pg:
-            pg.stop()
-        if a.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(gateway, engine, broker, pg, workdir, keep=a.keep)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from simulators.services import Postgres  # noqa: E402  (after the path set-up)
+from simulators.services import Postgres, stop_process  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
 GOAL_RATIO = 0.5
@@ -125,13 +125,7 @@ class Broker:
         return out.splitlines()[0].replace("mosquitto version ", "") if out else "?"
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 # --- CPU accounting ----------------------------------------------------------------------------
@@ -1078,18 +1072,23 @@ def main(argv: list[str] | None = None) -> int:
             a.json.write_text(json.dumps(report, indent=1, default=str))
         return 0 if ok else 1
     finally:
-        if gateway:
-            gateway.stop()
-        if engine:
-            engine.dispose()
-        if broker:
-            broker.stop()
-        if pg:
-            pg.stop()
-        if a.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(gateway, engine, broker, pg, workdir, keep=a.keep)
+
+
+def tear_down(gateway, engine, broker, pg, workdir: Path, keep: bool) -> None:
+    """What a benchmark started, stopped in reverse order (any of them may be None); its files kept on request."""
+    if gateway:
+        gateway.stop()
+    if engine:
+        engine.dispose()
+    if broker:
+        broker.stop()
+    if pg:
+        pg.stop()
+    if keep:
+        print(f"kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
