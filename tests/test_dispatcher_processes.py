@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from registry.entries import RegistryDoc
 from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
 from simulators.fake_twilio import FakeTwilio, Sent
+from tests.support.processes import free_ports, kill_quietly, log_tail, stop
 from tests.support.waiting import eventually
 
 T = TypeVar("T")
@@ -100,25 +100,6 @@ def start_dispatcher(db_url: str, port: int, public_port: int, fake: FakeTwilio,
         )
 
 
-def free_ports(n: int) -> list[int]:
-    """`n` distinct free ports, all held open while choosing (so none is handed out twice)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -131,24 +112,6 @@ def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float
             pass
         time.sleep(0.05)
     pytest.fail(f"the dispatcher did not answer /healthz in {timeout}s:\n{log_tail(log_path)}")
-
-
-def stop(proc: subprocess.Popen) -> int:
-    """SIGTERM, as systemd would; returns the exit code (killed if it hangs)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def kill_quietly(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-        proc.wait()
 
 
 def fake_saw(fake: FakeTwilio, predicate: Callable[[], T], timeout: float, what: str) -> T:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from simulators.services import free_port
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,17 +58,6 @@ def log_events(path: Path) -> list[dict]:
         except ValueError:
             pass
     return events
-
-
-def stop(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def test_the_gateway_alone_serves_health_readiness_with_reasons_and_metrics(db_url, mosquitto, tmp_path):

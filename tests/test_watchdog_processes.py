@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from core.schema import Notification
 from registry.store import import_registry
 from registry.validation import read_yaml, validate_registry
 from simulators.fake_twilio import FakeTwilio
+from tests.support.processes import free_ports
 from tests.support.waiting import eventually, tail
 
 T = TypeVar("T")
@@ -34,17 +34,6 @@ WD_FROM = "+15005550009"
 OPERATOR = "+8613900000099"
 HOTLINE = {"+8613900000005", "+8613900000006"}  # duty-chen or duty-he: who is on duty depends on the real clock
 SILENCE_S = 5.0
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def start(command: str, env_extra: dict[str, str], log_path: Path) -> subprocess.Popen:
