@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 import structlog
 from sqlalchemy import select
@@ -142,9 +142,9 @@ def broker_status_of(rows: list[ProcessHeartbeat], now: datetime, stale_after: f
     gateways = [r for r in rows if r.kind == "gateway"]
     if not gateways:
         return None
-    live = [r for r in gateways if r.stopped_at is None and (now - _aware(r.beat_at)).total_seconds() <= stale_after]
+    live = [r for r in gateways if r.stopped_at is None and (now - r.beat_at).total_seconds() <= stale_after]
     if not live:
-        since = max(_aware(r.stopped_at or r.beat_at) for r in gateways)
+        since = max(r.stopped_at or r.beat_at for r in gateways)
         return {"connected": False, "since": since.isoformat(timespec="seconds"), "reason": "no gateway running"}
     seen = [(r.detail or {}).get("broker") or {"connected": bool((r.detail or {}).get("connected"))} for r in live]
     if any(s.get("connected") for s in seen):
@@ -163,7 +163,3 @@ def broker_seen_by_gateways(
         return broker_status_of(rows, now(), stale_after)
 
     return status
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC

@@ -30,6 +30,7 @@ from simulators.pager import (
     resend_delay,
     utc_timestamp,
 )
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGER = ROOT / "simulators" / "pager.py"
@@ -226,9 +227,7 @@ def test_pager_records_later_feedback_and_keeps_resends_separate_per_event(mosqu
         states = [(fb["ref"], fb["state"]) for fb in pager.feedback]
         assert (first, "acknowledged") in states and all("arrived_at" in fb for fb in pager.feedback)
         # the callback runs just after wait_for is woken: wait for it, then it has run exactly once
-        deadline = time.monotonic() + 5
-        while "acknowledged" not in [fb["state"] for fb in shown] and time.monotonic() < deadline:
-            time.sleep(0.01)
+        eventually(lambda: "acknowledged" in [fb["state"] for fb in shown], 5, "the feedback callback", interval=0.01)
         assert [fb["state"] for fb in shown].count("acknowledged") == 1
         assert pager.resend_count(first) == 0 and pager.resend_count(second) == 0
 
