@@ -207,7 +207,11 @@ class Alerts:
             ):
                 return False
             now = self.now()
-            step = {"tier_index": alert.tier_index, "round": alert.tier_round, "cycle": alert.cycle}
+            step = {
+                "tier_index": failed.tier_index,
+                "round": failed.tier_round,
+                "cycle": failed.cycle,
+            }  # read back as `reported`
             notices.timeline(s, alert, now, "tier_failed", SYSTEM, {**step, "deliveries": len(step_pages)})
             log.warning("escalation.tier_failed", alert_id=alert.id, alert_code=alert.code, tier_index=alert.tier_index)
             moved = steps.take_step(
