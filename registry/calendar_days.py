@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.schema import CalendarDay
-from registry.roster import ChinaCalendar
+from registry.china_calendar import ChinaCalendar
 
 TTL = dt.timedelta(seconds=60)
 

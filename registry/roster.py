@@ -2,9 +2,10 @@
 
 A roster is a list of shifts, each for one kind of day (`workday`, `weekend`, `holiday`) and a
 wall-clock span in the community's time zone. The kind of a calendar day comes from a
-`HolidayCalendar`; `ChinaCalendar` uses China's official calendar, where an adjusted working day
-(调休, a Saturday or Sunday worked in lieu) is a workday and an official holiday is a holiday
-whatever day of the week it falls on.
+`HolidayCalendar`; `registry/china_calendar.py`'s `ChinaCalendar` uses China's official calendar,
+where an adjusted working day (调休, a Saturday or Sunday worked in lieu) is a workday and an official
+holiday is a holiday whatever day of the week it falls on. This module imports only the standard
+library.
 
 The rule: a shift covers its span on every calendar day of its kind, cut at midnight.
 A shift whose end is not after its start (workday 20:00–08:00) therefore covers [20:00, 24:00)
@@ -26,13 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
-
-import chinese_calendar
-import structlog
 
 DAY_KINDS = ("workday", "weekend", "holiday")
 _DAY = 24 * 60  # minutes
@@ -86,75 +84,6 @@ class Shift:
 
 class HolidayCalendar(Protocol):
     def day_kind(self, day: dt.date) -> str: ...
-
-
-def _weekday_kind(day: dt.date) -> str:
-    return "weekend" if day.weekday() >= 5 else "workday"
-
-
-@dataclass
-class ChinaCalendar:
-    """China's official calendar (chinesecalendar), with operator overrides that win over it.
-
-    For a year the library has no data for, days fall back to plain weekday/weekend; the first
-    such day of each year logs `roster.calendar_missing_year`. `covers` tells whether the
-    library knows a day's year (overrides do not count: they may be incomplete).
-    """
-
-    overrides: Mapping[dt.date, str] = field(default_factory=dict)
-    _warned_years: set[int] = field(default_factory=set, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.overrides = _checked_overrides(self.overrides)
-
-    def set_overrides(self, overrides: Mapping[dt.date, str]) -> bool:
-        """Replace the overrides (the dispatcher re-reads them from the registry); True if they changed.
-
-        A change forgets which missing years were reported, so the next report counts the new overrides.
-        """
-        checked = _checked_overrides(overrides)
-        if checked == self.overrides:
-            return False
-        self.overrides = checked  # one assignment: a reader in another thread sees the old or the new set
-        self._warned_years = set()
-        return True
-
-    def covers(self, day: dt.date) -> bool:
-        try:
-            chinese_calendar.get_holiday_detail(day)
-        except NotImplementedError:
-            return False
-        return True
-
-    def day_kind(self, day: dt.date) -> str:
-        if day in self.overrides:
-            return self.overrides[day]
-        try:
-            is_holiday, name = chinese_calendar.get_holiday_detail(day)
-        except NotImplementedError:
-            self._warn_missing_year(day.year)
-            return _weekday_kind(day)
-        if not is_holiday:
-            return "workday"  # includes 调休: a Saturday or Sunday worked in lieu
-        # The library calls every rest day a holiday; only a named one is official.
-        return "holiday" if name is not None else "weekend"
-
-    def _warn_missing_year(self, year: int) -> None:
-        if year in self._warned_years:
-            return
-        self._warned_years.add(year)
-        structlog.get_logger().warning(
-            "roster.calendar_missing_year",
-            year=year,
-            overrides=sum(1 for day in self.overrides if day.year == year),
-        )
-
-
-def _checked_overrides(overrides: Mapping[dt.date, str]) -> dict[dt.date, str]:
-    bad = {day: kind for day, kind in overrides.items() if kind not in DAY_KINDS}
-    if bad:
-        raise ValueError(f"calendar overrides with unknown day kinds: {bad}")
-    return dict(overrides)
 
 
 def _require_aware(at: dt.datetime) -> None:

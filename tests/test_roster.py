@@ -9,7 +9,8 @@ import chinese_calendar
 import pytest
 from structlog.testing import capture_logs
 
-from registry.roster import ChinaCalendar, InvalidShift, Shift, coverage_gaps, next_change, on_duty
+from registry.china_calendar import ChinaCalendar
+from registry.roster import InvalidShift, Shift, coverage_gaps, next_change, on_duty
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
