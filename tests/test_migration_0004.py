@@ -12,7 +12,7 @@ TABLES = {"maintenance_items", "supervision_cursor", "resident_checkins", "check
 
 def test_schema_and_migrations_agree_and_0004_goes_down_and_up(db_url):
     cfg = alembic_config(db_url)
-    command.check(cfg)  # raises if schema.py and the migrations differ
+    command.check(cfg)  # raises if core/schema/ and the migrations differ
     command.downgrade(cfg, "0003")
     engine = make_engine(db_url)
     try:

@@ -10,7 +10,7 @@ from core.db import alembic_config, make_engine, upgrade
 
 def test_schema_and_migrations_agree_and_0005_goes_down_and_up(db_url):
     cfg = alembic_config(db_url)
-    command.check(cfg)  # raises if schema.py and the migrations differ
+    command.check(cfg)  # raises if core/schema/ and the migrations differ
     command.downgrade(cfg, "0004")
     engine = make_engine(db_url)
     try:

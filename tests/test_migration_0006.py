@@ -14,7 +14,7 @@ from registry.store import import_registry
 
 def test_0006_goes_down_and_up_and_gives_existing_deadlines_the_migration_time(db_url, example_registry):
     cfg = alembic_config(db_url)
-    command.check(cfg)  # raises if schema.py and the migrations differ
+    command.check(cfg)  # raises if core/schema/ and the migrations differ
     engine = make_engine(db_url)
     try:
         sessions = session_factory(engine)

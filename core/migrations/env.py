@@ -18,6 +18,8 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=engine.dialect.name == "sqlite",
+            # UtcDateTime lives in core/schema/base.py; new migrations name it as the others do
+            user_module_prefix="core.schema.",
         )
         with context.begin_transaction():
             context.run_migrations()

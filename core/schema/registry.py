@@ -1,0 +1,138 @@
+"""The registry's tables: people, buildings, residents, devices, the roster, the policy and the calendar days.
+
+They use the stable ids of the import file as primary keys, so an import is an upsert.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.schema.base import Base, UtcDateTime
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    mediator_id: Mapped[str | None] = mapped_column(ForeignKey("responders.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BuildingPartyMember(Base):
+    """Tier `building`: the volunteers (楼道党员) responsible for one building."""
+
+    __tablename__ = "building_party_members"
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), primary_key=True)
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Responder(Base):
+    __tablename__ = "responders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    lives_alone: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    medical_notes: Mapped[str] = mapped_column(Text, default="")
+    checkin_deadline: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", community time
+    # when the deadline was set up or changed (or an away period ended early): only days that began
+    # after it are supervised, so a resident imported at 13:40 gets no alert for that day's 10:00
+    checkin_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Contact(Base):
+    """Family contacts; those marked notify get an informational SMS, never an ask to acknowledge."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("resident_id", "phone"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("adapter", "source"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also its MQTT user name
+    resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"))
+    kind: Mapped[str] = mapped_column(String(32), default="pager")
+    adapter: Mapped[str] = mapped_column(String(32), default="native")
+    source: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_s: Mapped[int | None] = mapped_column(Integer)
+    password_hash: Mapped[str | None] = mapped_column(String(300))  # Mosquitto PBKDF2 form
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # presence, as last reported on the retained status topic
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    battery: Mapped[int | None] = mapped_column(Integer)
+
+
+class RosterShift(Base):
+    """Hotline duty: who is on duty, by kind of day, in the community's time zone."""
+
+    __tablename__ = "roster_shifts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day_kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday
+    start: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    end: Mapped[str] = mapped_column(String(5))  # "HH:MM", "24:00" allowed; end < start crosses midnight
+    responder_id: Mapped[str] = mapped_column(ForeignKey("responders.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EscalationTier(Base):
+    __tablename__ = "escalation_tiers"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16))  # building | mediator | hotline
+    channels: Mapped[list] = mapped_column(JSON)  # ["sms", "voice"]
+    timeout_s: Mapped[int] = mapped_column(Integer)
+
+
+class PolicySetting(Base):
+    """Scalar policy values (ack_expiry_s, …) as key/value rows."""
+
+    __tablename__ = "policy_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class CalendarDay(Base):
+    """An operator's word on one calendar day (registry section `calendar`): it wins over chinesecalendar.
+
+    Official holidays and adjusted working days (调休) for years the library does not know yet, and
+    local exceptions. Days not listed here follow the library (or plain weekday/weekend).
+    """
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the community's local calendar day
+    kind: Mapped[str] = mapped_column(String(16))  # workday | weekend | holiday
