@@ -1,5 +1,8 @@
 """`jinqiao` command line: up | gateway | dispatcher | web | watchdog | import FILE | db upgrade |
-user add|disable|enable|token | device add | device password | device export-auth."""
+user add|disable|enable|token (in cli_accounts.py) | device add | device password | device export-auth.
+
+Each command reads its settings and opens the database through cli_settings.py.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +10,9 @@ import argparse
 import os
 import sys
 
-from core.logs import configure_logging
 from core.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"jinqiao: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings.log_level, settings.log_format)
-    _warn_about_settings(settings)
-    return settings
-
-
-def _warn_about_settings(settings: Settings) -> None:
-    import structlog
-
-    from core.settings import Settings as Defaults
-    from core.settings import unknown_names
-
-    log = structlog.get_logger("jinqiao.settings")
-    if settings.twilio_api_url != Defaults.model_fields["twilio_api_url"].default and not settings.twilio_enabled:
-        log.warning(
-            "settings.twilio_api_url_unused",
-            twilio_api_url=settings.twilio_api_url,
-            message="JINQIAO_TWILIO_API_URL is set, but without JINQIAO_TWILIO_ACCOUNT_SID, "
-            "JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM the console notifier is used",
-        )
-    for where, name, closest in unknown_names():
-        hint = f"did you mean {closest}?" if closest else "it sets nothing"
-        log.warning(
-            "settings.unknown_name",
-            name=name,
-            where=where,
-            closest=closest,
-            message=f"{name} is not a Jinqiao setting and is ignored; {hint}",
-        )
-
-
-def _engine(settings: Settings):
-    """The database at the newest schema: every command that touches the registry migrates first."""
-    from core.db import make_engine, upgrade
-
-    upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+from jinqiao.cli_accounts import add_user_commands
+from jinqiao.cli_settings import command_settings, migrated_engine
 
 
 def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
@@ -68,37 +28,37 @@ def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
 def cmd_up(args) -> int:
     from jinqiao.runtime import run_up
 
-    return _refusing_taken_ports("up", run_up, _settings())
+    return _refusing_taken_ports("up", run_up, command_settings())
 
 
 def cmd_gateway(args) -> int:
     from jinqiao.runtime import run_gateway
 
-    return _refusing_taken_ports("gateway", run_gateway, _settings())
+    return _refusing_taken_ports("gateway", run_gateway, command_settings())
 
 
 def cmd_web(args) -> int:
     from jinqiao.runtime import run_web
 
-    return _refusing_taken_ports("web", run_web, _settings())
+    return _refusing_taken_ports("web", run_web, command_settings())
 
 
 def cmd_dispatcher(args) -> int:
     from jinqiao.runtime import run_dispatcher
 
-    return _refusing_taken_ports("dispatcher", run_dispatcher, _settings())
+    return _refusing_taken_ports("dispatcher", run_dispatcher, command_settings())
 
 
 def cmd_watchdog(args) -> int:
     from jinqiao.runtime import run_watchdog
 
-    return run_watchdog(_settings())
+    return run_watchdog(command_settings())
 
 
 def cmd_db_upgrade(args) -> int:
     from core.db import upgrade
 
-    settings = _settings()
+    settings = command_settings()
     upgrade(settings.database_url)
     print("database is at the newest schema")
     return 0
@@ -109,8 +69,8 @@ def cmd_import(args) -> int:
     from registry.fields import RegistryError
     from registry.store import import_registry
 
-    settings = _settings()
-    engine = _engine(settings)
+    settings = command_settings()
+    engine = migrated_engine(settings)
     try:
         report = import_registry(session_factory(engine), args.file)
     except RegistryError as exc:
@@ -123,96 +83,12 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _accounts(settings: Settings):
-    from core.clock import utcnow
-    from core.db import session_factory
-    from web.accounts import Accounts
-
-    return Accounts(session_factory(_engine(settings)), utcnow)
-
-
-def _read_password(args) -> str | None:
-    import getpass
-
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not sys.stdin.isatty():
-        print("jinqiao user add: no terminal to ask for the password; use --password-stdin", file=sys.stderr)
-        return None
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
-        print("jinqiao user add: the two passwords differ; nothing was changed", file=sys.stderr)
-        return None
-    return first
-
-
-def cmd_user_add(args) -> int:
-    from web.accounts import AccountError
-
-    settings = _settings()
-    password = _read_password(args)
-    if password is None:
-        return 1
-    try:
-        _accounts(settings).add_user(args.name, args.role, password)
-    except AccountError as exc:
-        print(f"jinqiao user add: {exc}", file=sys.stderr)
-        return 1
-    print(f"account {args.name} ({args.role}) added")
-    return 0
-
-
-def cmd_user_token(args) -> int:
-    from web.accounts import AccountError
-
-    settings = _settings()
-    accounts = _accounts(settings)
-    try:
-        if args.revoke:
-            changed = accounts.revoke_token(args.revoke)
-            print("token revoked" if changed else "token was revoked already")
-            return 0
-        if args.list:
-            for t in accounts.tokens(args.name):
-                state = f"revoked {t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "live"
-                print(f"{t['id']}\t{t['user']}\t{state}\t{t['label']}")
-            return 0
-        if not args.name:
-            print("jinqiao user token: give an account name (or --revoke TOKEN_OR_ID, or --list)", file=sys.stderr)
-            return 2
-        token = accounts.create_token(args.name, args.label)
-    except AccountError as exc:
-        print(f"jinqiao user token: {exc}", file=sys.stderr)
-        return 1
-    print(token)
-    print(
-        f"(API token {accounts.token_id(token)} for {args.name}; send it as 'Authorization: Bearer <token>'; "
-        "it is shown only now)",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def cmd_user_active(args) -> int:
-    from web.accounts import AccountError
-
-    active = args.user_command == "enable"
-    try:
-        changed = _accounts(_settings()).set_active(args.name, active)
-    except AccountError as exc:
-        print(f"jinqiao user {args.user_command}: {exc}", file=sys.stderr)
-        return 1
-    word = "enabled" if active else "disabled (its sessions and tokens stop working now)"
-    print(f"account {args.name} {word}" if changed else f"account {args.name} was {args.user_command}d already")
-    return 0
-
-
 def cmd_device_add(args) -> int:
     from core.db import session_factory
     from devices.registration import DeviceError, add_device
 
-    settings = _settings()
-    engine = _engine(settings)
+    settings = command_settings()
+    engine = migrated_engine(settings)
     try:
         creds = add_device(
             session_factory(engine),
@@ -277,8 +153,8 @@ def cmd_device_password(args) -> int:
     from core.db import session_factory
     from devices.registration import DeviceError, reset_password
 
-    settings = _settings()
-    engine = _engine(settings)
+    settings = command_settings()
+    engine = migrated_engine(settings)
     try:
         creds = reset_password(session_factory(engine), args.id)
     except DeviceError as exc:
@@ -290,7 +166,7 @@ def cmd_device_password(args) -> int:
 
 
 def cmd_device_export_auth(args) -> int:
-    settings = _settings()
+    settings = command_settings()
     password_file = args.password_file or settings.mosquitto_password_file
     acl_file = args.acl_file or settings.mosquitto_acl_file
     if not (password_file and acl_file):
@@ -300,7 +176,7 @@ def cmd_device_export_auth(args) -> int:
             file=sys.stderr,
         )
         return 2
-    return _export_auth(settings, _engine(settings), password_file, acl_file, "jinqiao device export-auth")
+    return _export_auth(settings, migrated_engine(settings), password_file, acl_file, "jinqiao device export-auth")
 
 
 def _version() -> str:
@@ -331,24 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(fn=cmd_import)
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(fn=cmd_db_upgrade)
-    user = sub.add_parser("user", help="operator accounts").add_subparsers(dest="user_command", required=True)
-    user_add = user.add_parser("add", help="add an account (the password is asked twice, or read from stdin)")
-    user_add.add_argument("name")
-    user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
-    user_add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
-    )
-    user_add.set_defaults(fn=cmd_user_add)
-    user_token = user.add_parser("token", help="create an API token for an account and print it; or revoke or list")
-    user_token.add_argument("name", nargs="?")
-    user_token.add_argument("--label", default="", help="what the token is for")
-    user_token.add_argument("--revoke", metavar="TOKEN_OR_ID", help="revoke a token (its value, or its id from --list)")
-    user_token.add_argument("--list", action="store_true", help="list the tokens (of NAME, or all)")
-    user_token.set_defaults(fn=cmd_user_token)
-    for verb in ("disable", "enable"):
-        p = user.add_parser(verb, help=f"{verb} an account (a disabled one cannot sign in or use its tokens)")
-        p.add_argument("name")
-        p.set_defaults(fn=cmd_user_active)
+    add_user_commands(sub)
     device = sub.add_parser("device", help="devices").add_subparsers(dest="device_command", required=True)
     dev_add = device.add_parser("add", help="register a device and print its MQTT credentials")
     dev_add.add_argument("id")
