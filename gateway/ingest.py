@@ -4,18 +4,17 @@ Messages arrive on paho's thread and wait in a queue. One writer thread takes wh
 (one message when idle, hundreds under load), stores it all in one transaction, and only after the
 commit publishes the `received` / `rejected` feedback and acknowledges each MQTT message. Nothing
 is acknowledged that is not on disk: a batch that fails to commit is retried, unacknowledged; one
-message the database refuses is isolated and recorded as a rejection (process_until_stored).
+message the database refuses is isolated and recorded as a rejection (process_until_stored). What each
+message means, and so which table it goes to, is sorted out in gateway/sorting.py.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Protocol
@@ -28,69 +27,22 @@ from core.clock import utcnow
 from core.db import write_lock
 from core.schema import Device, PresenceChange
 from devices import adapters
-from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback, parse_event, parse_status
-from gateway.failures import first_line, of_the_message, text, transient
+from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback
+from gateway.failures import first_line, of_the_message, transient
 from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
 from gateway.rows import RowWriter
-from gateway.sources import KnownSources
+from gateway.sorting import Batch, Sorter, classify
 
 log = structlog.get_logger("jinqiao.gateway")
 
 MAX_BATCH = 1000  # messages of one transaction
 MAX_TAKE = RECEIVE_MAXIMUM  # messages the writer sorts in one round (a batch at a time): all the broker may send
-KNOWN_DEVICES_REFRESH_S = 30.0
-MISS_RELOAD_MIN_S = 1.0
 LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in one line (all are in the table)
 
 
 class Link(Protocol):
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
     def ack(self, message: Inbound) -> None: ...
-
-
-def classify(message: Inbound, topics: Topics) -> DeviceEvent | StatusReport | Rejected:
-    where = topics.split(message.topic)
-    if where is None:
-        return Rejected("unknown_topic", f"not a device topic: {message.topic[:200]}")
-    device_id, kind = where
-    if kind == "event":
-        return parse_event(device_id, message.payload, message.retained)
-    return parse_status(device_id, message.payload)
-
-
-def _crashed(reason: str, exc: Exception, message: Inbound, topics: Topics) -> Rejected:
-    """The rejection of a message the parser or an adapter raised on, naming its device if the topic does."""
-    where = topics.split(message.topic)
-    device_id = where[0] if where and DEVICE_ID.match(where[0]) else None
-    log.error(
-        "gateway.parser_crashed",
-        reason=reason,
-        error=f"{type(exc).__name__}: {exc}"[:300],
-        topic=message.topic[:200],
-        size=len(message.payload),
-    )
-    return Rejected(reason, text(f"{type(exc).__name__}: {str(exc)[:200]}"), device_id)
-
-
-class KnownDevices:
-    """Which device ids are registered and active, cached; a miss re-reads (at most once a second)."""
-
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._ids: set[str] = set()
-        self._loaded_at = float("-inf")
-
-    def _reload(self) -> None:
-        with self._engine.connect() as conn:
-            self._ids = set(conn.scalars(select(Device.id).where(Device.active.is_(True))))
-        self._loaded_at = self._clock()
-
-    def __contains__(self, device_id: str) -> bool:
-        age = self._clock() - self._loaded_at
-        if age > KNOWN_DEVICES_REFRESH_S or (device_id not in self._ids and age > MISS_RELOAD_MIN_S):
-            self._reload()
-        return device_id in self._ids
 
 
 def received_feedback(at: datetime) -> Callable[[str], bytes]:
@@ -101,27 +53,6 @@ def received_feedback(at: datetime) -> Callable[[str], bytes]:
         return lambda ref: feedback(ref, "received", at)
     tail = sample[len(head) + 2 :]
     return lambda ref: head + encode_basestring(ref).encode() + tail
-
-
-@dataclass
-class Batch:
-    """One batch, sorted into what goes to which table."""
-
-    events: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
-    statuses: list[tuple[Inbound, StatusReport]] = field(default_factory=list)
-    rejections: list[tuple[Inbound, Rejected]] = field(default_factory=list)
-    # events of commodity buttons (devices/adapters.py): stored like the others, but such a device
-    # cannot show feedback, so nothing is published back to it
-    quiet: list[tuple[Inbound, DeviceEvent]] = field(default_factory=list)
-
-    def lanes(self) -> list[Batch]:
-        """The valid messages, then the rejections: each part stored and answered on its own."""
-        valid = Batch(events=self.events, statuses=self.statuses, quiet=self.quiet)
-        parts = [valid] if self.events or self.statuses or self.quiet else []
-        return parts + [Batch(rejections=self.rejections)] if self.rejections else parts
-
-    def messages(self) -> list[Inbound]:
-        return [m for part in (self.events, self.statuses, self.rejections, self.quiet) for m, _ in part]
 
 
 class Ingest:
@@ -136,15 +67,12 @@ class Ingest:
         adapt: Callable[..., adapters.Parsed | None] = adapters.parse,
     ) -> None:
         self.engine = engine
-        self.classify, self.adapt = parse, adapt  # ports, so a test can hand in a parser that raises
+        self.sorter = Sorter(engine, topics, parse, adapt)  # ports, so a test can hand in a parser that raises
         self.topics = topics
         self.link = link
         self.now = now
         self.max_batch = max_batch
         self.on_stored: Callable[[], None] = lambda: None  # in one process, wakes the dispatcher at once
-        self.known = KnownDevices(engine)
-        self.sources = KnownSources(engine)
-        self.adapter_topics = adapters.AdapterTopics()
         self._queue: queue.Queue[Inbound] = queue.Queue()
         self._events = RowWriter(engine)
 
@@ -285,44 +213,7 @@ class Ingest:
         return batch
 
     def sort(self, messages: list[Inbound], at: datetime | None = None) -> Batch:
-        batch = Batch()
-        at = at or self.now()
-        for message in messages:
-            parsed, quiet = self._meaning(message, at)
-            if quiet:
-                batch.quiet.append((message, parsed))  # type: ignore[arg-type]  # only events are quiet
-            elif isinstance(parsed, DeviceEvent):
-                batch.events.append((message, parsed))
-            elif isinstance(parsed, StatusReport):
-                batch.statuses.append((message, parsed))
-            else:
-                batch.rejections.append((message, parsed))
-        return batch
-
-    def _meaning(self, message: Inbound, at: datetime) -> tuple[DeviceEvent | StatusReport | Rejected, bool]:
-        """One message in our terms, and whether it is a commodity button's event (told nothing).
-
-        Whatever the parser or an adapter raises rejects this message alone: nothing a device sends
-        may stop the writer. The registry lookups stay outside the net: a database error there is
-        the database's, and the batch is retried.
-        """
-        try:
-            parsed = self.classify(message, self.topics)
-        except Exception as exc:
-            return _crashed("unparseable", exc, message, self.topics), False
-        if isinstance(parsed, Rejected) and parsed.reason == "unknown_topic":
-            try:
-                adapted = self.adapt(message.topic, message.payload, message.retained, at, self.adapter_topics)
-            except Exception as exc:
-                return _crashed("adapter_error", exc, message, self.topics), False
-            if adapted is not None:
-                parsed = self.sources.resolve(adapted)
-                return parsed, isinstance(parsed, DeviceEvent)
-        elif not isinstance(parsed, Rejected) and parsed.device_id not in self.known:
-            parsed = Rejected(
-                "unregistered", "no active device with this id", parsed.device_id, getattr(parsed, "event_id", None)
-            )
-        return parsed, False
+        return self.sorter.sort(messages, at or self.now())
 
     def store(self, batch: Batch, at: datetime) -> None:
         with write_lock(self.engine), self.engine.begin() as conn:

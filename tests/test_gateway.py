@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from core.schema import Device, Event, PresenceChange, Rejection
 from devices.protocol import Topics
-from gateway.ingest import Ingest, classify
+from gateway.ingest import Ingest
 from gateway.mqtt_link import Inbound
 from gateway.service import Gateway
+from gateway.sorting import classify
 from tests.support.gateway import count, running_gateway
 from tests.support.mqtt_peer import Peer
 
