@@ -7,7 +7,8 @@ paho's network thread; if that thread dies anyway, `alive()` says so and the ser
 A broker that cannot be reached or is lost is logged at once (`mqtt.unreachable`,
 `mqtt.disconnected`, with the reason), again every REMIND_S while it lasts (`remind()`, called by
 the gateway's watch every second), and `mqtt.connected` says when it is back. `status()` gives the
-same as a value, for /readyz and the board.
+same as a value, for /readyz and the board. That bookkeeping is gateway/link_status.py's; the
+socket wrappers that make paho cheaper are gateway/fast_socket.py's. Only this module imports paho.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +29,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from core.clock import utcnow
+from gateway.fast_socket import BatchedWakeup, BufferedSocket
+from gateway.link_status import LinkStatus, LinkWatch
 
 log = structlog.get_logger("jinqiao.mqtt")
 
@@ -37,98 +39,6 @@ SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 # of bad input an alarm behind it reaches the writer, which stores valid messages first, instead of
 # waiting on the broker for thousands of rejections to be stored (gateway/ingest.py, run).
 RECEIVE_MAXIMUM = 10_000
-REMIND_S = 30.0  # while the broker is away, say so again this often
-
-
-class _BufferedSocket:
-    """The broker connection with a read buffer: one recv() per 64 KiB instead of three per packet.
-
-    paho reads each packet as recv(1) for its type, recv(1) per length byte, then recv(rest), a
-    system call each; under load that was a fifth of the gateway's CPU. `pending()` tells paho's
-    loop that buffered bytes are waiting (it asks the same of TLS sockets), so it reads on without
-    waiting in select(). Writes go straight through.
-    """
-
-    CHUNK = 64 * 1024
-
-    def __init__(self, sock) -> None:
-        self._sock = sock
-        self._buf = b""
-        self._pos = 0
-
-    def recv(self, size: int) -> bytes:
-        buf, pos = self._buf, self._pos
-        if pos >= len(buf):
-            buf = self._sock.recv(self.CHUNK)  # BlockingIOError / SSLWantReadError go to paho as before
-            if not buf:
-                return buf
-            self._buf, pos = buf, 0
-        end = pos + size
-        self._pos = end
-        return buf[pos:end]
-
-    def pending(self) -> int:
-        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return max(0, len(self._buf) - self._pos) + inner
-
-    def send(self, data) -> int:
-        return self._sock.send(data)
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def setblocking(self, flag: bool) -> None:
-        self._sock.setblocking(flag)
-
-    def close(self) -> None:
-        self._buf, self._pos = b"", 0
-        self._sock.close()
-
-    def __getattr__(self, name: str):  # anything else paho or a callback may ask of a socket
-        return getattr(self._sock, name)
-
-
-class _Wakeup:
-    """Stands in for the socket paho writes a byte to, once per queued packet, to wake its network thread.
-
-    While `held` (a batch of feedback and acknowledgements being queued) the network thread is woken
-    once, at the end, instead of once per packet: a system call and a thread switch per packet saved.
-    """
-
-    def __init__(self, sock) -> None:
-        self._sock = sock
-        self._held = 0
-        self._missed = False
-        self._lock = threading.Lock()
-
-    def send(self, data) -> int:
-        if self._held:
-            with self._lock:
-                if self._held:
-                    self._missed = True
-                    return len(data)
-        return self._sock.send(data)
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._lock:
-            self._held += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._held -= 1
-                wake = self._missed and not self._held
-                if wake:
-                    self._missed = False
-            if wake:
-                try:
-                    self._sock.send(b"0")
-                except OSError:  # full (the thread is awake anyway) or closed (it is stopping)
-                    pass
-
-    def __getattr__(self, name: str):
-        return getattr(self._sock, name)
 
 
 class _Client(mqtt.Client):
@@ -146,14 +56,14 @@ class _Client(mqtt.Client):
 
     def loop_start(self):
         rc = super().loop_start()
-        if self._sockpairW is not None and not isinstance(self._sockpairW, _Wakeup):
-            self._sockpairW = _Wakeup(self._sockpairW)  # type: ignore[assignment]  # paho only calls send() and close() on it
+        if self._sockpairW is not None and not isinstance(self._sockpairW, BatchedWakeup):
+            self._sockpairW = BatchedWakeup(self._sockpairW)  # type: ignore[assignment]  # paho only calls send() and close() on it
         return rc
 
     @contextmanager
     def batched(self) -> Iterator[None]:
         wakeup = self._sockpairW
-        if isinstance(wakeup, _Wakeup):
+        if isinstance(wakeup, BatchedWakeup):
             with wakeup.held():
                 yield
         else:
@@ -168,7 +78,7 @@ class _Client(mqtt.Client):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        return _BufferedSocket(sock)
+        return BufferedSocket(sock)
 
 
 @dataclass(frozen=True)
@@ -179,23 +89,6 @@ class Inbound:
     qos: int
     mid: int
     generation: int  # which connection it came on: acknowledgements never cross a reconnect
-
-
-@dataclass(frozen=True)
-class LinkStatus:
-    """The broker link as /readyz and the board see it: up, or down since when and why."""
-
-    connected: bool
-    since: datetime  # when the current state began (UTC)
-    reason: str | None = None  # why it is down
-
-    def as_dict(self) -> dict:
-        return {"connected": self.connected, "since": self.since.isoformat(timespec="seconds"), "reason": self.reason}
-
-    def describe(self) -> str:
-        if self.connected:
-            return "ok"
-        return f"disconnected since {self.since.isoformat(timespec='seconds')}: {self.reason or 'unknown'}"
 
 
 @dataclass(frozen=True)
@@ -233,10 +126,7 @@ class MqttLink:
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.address = address
-        self._now = now
-        self._status = LinkStatus(False, now(), "not connected yet")
-        self._down_logged = False  # the loss (or the first failed attempt) has been logged
-        self._reminded_at = 0.0
+        self._watch = LinkWatch(address.host, address.port, now)
         self.subscriptions = subscriptions
         self._on_message_cb = on_message
         self._mqtt5 = mqtt5
@@ -304,34 +194,11 @@ class MqttLink:
         return self._connected.wait(timeout)
 
     def status(self) -> LinkStatus:
-        return self._status
+        return self._watch.status
 
     def remind(self, monotonic: float | None = None) -> None:
         """While the broker is away, log it again every REMIND_S (the gateway calls this every second)."""
-        at = time.monotonic() if monotonic is None else monotonic
-        status = self._status
-        if status.connected or not self._down_logged or at - self._reminded_at < REMIND_S:
-            return
-        self._reminded_at = at
-        down_for = (self._now() - status.since).total_seconds()
-        log.warning(
-            "mqtt.unreachable",
-            host=self.address.host,
-            port=self.address.port,
-            reason=status.reason,
-            since=status.since.isoformat(timespec="seconds"),
-            down_for_s=round(down_for),
-        )
-
-    def _went_down(self, event: str, reason: str) -> None:
-        """The first sign of trouble is logged at once; repeats wait for remind()."""
-        was = self._status
-        since = was.since if not was.connected else self._now()
-        self._status = LinkStatus(False, since, reason)
-        if was.connected or not self._down_logged:
-            self._down_logged = True
-            self._reminded_at = time.monotonic()
-            log.warning(event, host=self.address.host, port=self.address.port, reason=reason)
+        self._watch.remind(monotonic)
 
     # --- outbound ----------------------------------------------------------------------------
 
@@ -354,7 +221,7 @@ class MqttLink:
         try:
             if reason_code.is_failure:
                 log.error("mqtt.connect_refused", reason=str(reason_code), host=self.address.host)
-                self._went_down("mqtt.unreachable", f"refused: {reason_code}")
+                self._watch.went_down("mqtt.unreachable", f"refused: {reason_code}")
                 return
             self._generation += 1
             if self._mqtt5:
@@ -363,36 +230,25 @@ class MqttLink:
                 client.subscribe([(t, SubscribeOptions(qos=1, retainAsPublished=True)) for t in self.subscriptions])
             else:
                 client.subscribe([(t, 1) for t in self.subscriptions])
-            was, now = self._status, self._now()
-            self._status = LinkStatus(True, now)
-            self._down_logged = False
+            self._watch.came_up(session_present=bool(flags.session_present), generation=self._generation)
             self._connected.set()
-            log.info(
-                "mqtt.connected",
-                host=self.address.host,
-                port=self.address.port,
-                session_present=bool(flags.session_present),
-                generation=self._generation,
-                down_for_s=round((now - was.since).total_seconds(), 1),
-            )
         except Exception:
             log.exception("mqtt.on_connect_failed")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
         if self._stopping:
-            self._status = LinkStatus(False, self._now(), "stopped")
-            log.info("mqtt.disconnected", reason="stopped")
+            self._watch.stopped()
             return
         from_broker = bool(getattr(flags, "is_disconnect_packet_from_server", False))
         # paho reports a dropped connection as "Unspecified error": say what it was
-        self._went_down(
+        self._watch.went_down(
             "mqtt.disconnected",
             f"the broker closed the session: {reason_code}" if from_broker else f"connection lost ({reason_code})",
         )
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._went_down("mqtt.unreachable", client.last_connect_error or "connection failed")
+        self._watch.went_down("mqtt.unreachable", client.last_connect_error or "connection failed")
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -7,7 +7,8 @@ import time
 
 from structlog.testing import capture_logs
 
-from gateway.mqtt_link import REMIND_S, BrokerAddress, MqttLink
+from gateway.link_status import REMIND_S
+from gateway.mqtt_link import BrokerAddress, MqttLink
 from simulators.services import free_port
 from tests.support.waiting import eventually
 
