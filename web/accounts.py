@@ -62,6 +62,14 @@ class Principal:
         return RANK[self.role] >= RANK[role]
 
 
+@dataclass(frozen=True)
+class NewSession:
+    """A session just opened: who signed in, and the CSRF token its cookie carries."""
+
+    principal: Principal
+    csrf_token: str
+
+
 def _shown(token_or_id: str | int) -> str:
     text = str(token_or_id)
     return text[:7] + "…" if text.startswith(TOKEN_PREFIX) else repr(text[:20])
@@ -176,15 +184,15 @@ class Accounts:
 
     # --- signing in ----------------------------------------------------------------------------
 
-    def sign_in(self, name: str, password: str, address: str) -> tuple[str, WebSession]:
-        """Check the password (within the rate limit) and open a session: (cookie token, session row)."""
+    def sign_in(self, name: str, password: str, address: str) -> tuple[str, NewSession]:
+        """Check the password (within the rate limit) and open a session: (cookie token, the new session)."""
         now = self.now()
         keys = [f"name:{name[:180]}", f"addr:{address[:180]}"]
         with transaction(self.sessions) as s:
             self._check_limit(s, keys, now)
             user = s.scalar(select(User).where(User.name == name))
-            ok = self._verify(user.password_hash if user else self._dummy, password) and user is not None
-            if not ok or not user.active:
+            verified = self._verify(user.password_hash if user else self._dummy, password)
+            if user is None or not verified or not user.active:
                 s.add_all(SignInFailure(key=k, at=now) for k in keys)
                 failed = True
             else:
@@ -202,11 +210,12 @@ class Accounts:
                 s.add(row)
                 if self.hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = self.hasher.hash(password)
+                opened = NewSession(Principal(user.id, user.name, user.role, "session", row.csrf_token), row.csrf_token)
         if failed:
             log.warning("account.sign_in_failed", user=name, address=address)
             raise AccountError("wrong name or password")
         log.info("account.signed_in", user=name, address=address)
-        return token, row
+        return token, opened
 
     def _verify(self, hashed: str, password: str) -> bool:
         try:
