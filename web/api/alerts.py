@@ -15,7 +15,8 @@ from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
-from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound
+from dispatcher.alerts import OUTCOMES, Actor, AlertNotFound
+from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
 from dispatcher.recipients import load_policy
 from web.auth import Operator, Viewer
 from web.deps import AlertsShell, Reads, ReadSession
@@ -124,7 +125,7 @@ def _enriched(s: Session, rows: Iterable[tuple[Alert, Resident, Building]]) -> l
             community_id=building.community_id,
             tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None,
             next_tier=(
-                tiers[min(alert.tier_index + 1, len(tiers) - 1)] if alert.state == "triggered" and tiers else None
+                tiers[min(alert.tier_index + 1, len(tiers) - 1)] if alert.state == State.TRIGGERED and tiers else None
             ),
         )
         out.append(d)
@@ -146,9 +147,7 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 def list_alerts(
     user: Viewer,
     s: ReadSession,
-    state: Annotated[
-        Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"] | None, Query()
-    ] = None,
+    state: Annotated[State | Literal["open", "closed"] | None, Query()] = None,
     kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
     community: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
@@ -158,9 +157,9 @@ def list_alerts(
     """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
     stmt = _joined()
     if state == "open":
-        stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
+        stmt = stmt.where(Alert.state.in_(OPEN_STATES))
     elif state == "closed":
-        stmt = stmt.where(Alert.state.in_(("resolved", "cancelled")))
+        stmt = stmt.where(Alert.state.in_(CLOSED_STATES))
     elif state:
         stmt = stmt.where(Alert.state == state)
     if kind:
@@ -186,8 +185,8 @@ def board(
 ):
     """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
     kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
-    open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
-    recent_stmt = _joined().where(Alert.state.in_(("resolved", "cancelled")))
+    open_stmt = _joined().where(Alert.state.in_(OPEN_STATES))
+    recent_stmt = _joined().where(Alert.state.in_(CLOSED_STATES))
     if community:
         open_stmt = open_stmt.where(Building.community_id == community)
         recent_stmt = recent_stmt.where(Building.community_id == community)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.db import is_postgres, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
-from dispatcher.alerts import OPEN_STATES
+from dispatcher.escalation import OPEN_STATES
 from dispatcher.supervision import HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem, is_away
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
