@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from argon2 import PasswordHasher
@@ -34,6 +35,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "jq_"
+
+_Credential = TypeVar("_Credential", WebSession, ApiToken)  # what a bearer of a token holds
 
 
 class AccountError(ValueError):
@@ -243,29 +246,26 @@ class Accounts:
     # --- who is this? --------------------------------------------------------------------------
 
     def by_session(self, token: str) -> Principal | None:
-        with self.reads() as s:
-            row = s.execute(
-                select(WebSession, User)
-                .join(User, User.id == WebSession.user_id)
-                .where(WebSession.token_hash == digest(token))
-            ).first()
-        if row is None:
+        found = self._held(WebSession, token)
+        if found is None:
             return None
-        session, user = row
+        session, user = found
         if session.expires_at <= self.now() or not user.active:
             return None
         return Principal(user.id, user.name, user.role, "session", session.csrf_token)
 
     def by_token(self, token: str) -> Principal | None:
-        with self.reads() as s:
-            row = s.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == digest(token))
-            ).first()
-        if row is None:
+        found = self._held(ApiToken, token)
+        if found is None:
             return None
-        api_token, user = row
+        api_token, user = found
         if api_token.revoked_at is not None or not user.active:
             return None
         return Principal(user.id, user.name, user.role, "token")
+
+    def _held(self, kind: type[_Credential], token: str) -> tuple[_Credential, User] | None:
+        """The session or API token whose hash is this token's, with its account."""
+        with self.reads() as s:
+            return s.execute(
+                select(kind, User).join(User, User.id == kind.user_id).where(kind.token_hash == digest(token))
+            ).first()
