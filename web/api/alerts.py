@@ -99,7 +99,7 @@ class Board(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]  # a Literal of a runtime tuple: pydantic reads it, mypy cannot
     note: str = Field(default="", max_length=2000)
 
 
