@@ -57,6 +57,14 @@ def test_password_is_stored_as_argon2id_and_checked(accounts, sessions):
         accounts.sign_in("nobody", "a long password", "10.0.0.1")
 
 
+def test_sign_in_returns_the_session_that_the_cookie_signs_in_with(accounts, sessions):
+    accounts.add_user("li", "operator", "a long password")
+    token, opened = accounts.sign_in("li", "a long password", "10.0.0.1")
+    assert opened.principal == accounts.by_session(token)  # the sign-in's answer is who the cookie is
+    with sessions() as s:
+        assert opened.csrf_token == s.scalar(select(WebSession.csrf_token))  # the CSRF cookie's value
+
+
 @pytest.mark.parametrize(
     "name, role, password, message",
     [

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from argon2 import PasswordHasher
@@ -34,6 +35,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "jq_"
+
+_Credential = TypeVar("_Credential", WebSession, ApiToken)  # what a bearer of a token holds
 
 
 class AccountError(ValueError):
@@ -60,6 +63,14 @@ class Principal:
 
     def has(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just opened: who signed in, and the CSRF token its cookie carries."""
+
+    principal: Principal
+    csrf_token: str
 
 
 def _shown(token_or_id: str | int) -> str:
@@ -176,15 +187,15 @@ class Accounts:
 
     # --- signing in ----------------------------------------------------------------------------
 
-    def sign_in(self, name: str, password: str, address: str) -> tuple[str, WebSession]:
-        """Check the password (within the rate limit) and open a session: (cookie token, session row)."""
+    def sign_in(self, name: str, password: str, address: str) -> tuple[str, NewSession]:
+        """Check the password (within the rate limit) and open a session: (cookie token, the new session)."""
         now = self.now()
         keys = [f"name:{name[:180]}", f"addr:{address[:180]}"]
         with transaction(self.sessions) as s:
             self._check_limit(s, keys, now)
             user = s.scalar(select(User).where(User.name == name))
-            ok = self._verify(user.password_hash if user else self._dummy, password) and user is not None
-            if not ok or not user.active:
+            verified = self._verify(user.password_hash if user else self._dummy, password)
+            if user is None or not verified or not user.active:
                 s.add_all(SignInFailure(key=k, at=now) for k in keys)
                 failed = True
             else:
@@ -202,11 +213,12 @@ class Accounts:
                 s.add(row)
                 if self.hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = self.hasher.hash(password)
+                opened = NewSession(Principal(user.id, user.name, user.role, "session", row.csrf_token), row.csrf_token)
         if failed:
             log.warning("account.sign_in_failed", user=name, address=address)
             raise AccountError("wrong name or password")
         log.info("account.signed_in", user=name, address=address)
-        return token, row
+        return token, opened
 
     def _verify(self, hashed: str, password: str) -> bool:
         try:
@@ -234,29 +246,26 @@ class Accounts:
     # --- who is this? --------------------------------------------------------------------------
 
     def by_session(self, token: str) -> Principal | None:
-        with self.reads() as s:
-            row = s.execute(
-                select(WebSession, User)
-                .join(User, User.id == WebSession.user_id)
-                .where(WebSession.token_hash == digest(token))
-            ).first()
-        if row is None:
+        found = self._held(WebSession, token)
+        if found is None:
             return None
-        session, user = row
+        session, user = found
         if session.expires_at <= self.now() or not user.active:
             return None
         return Principal(user.id, user.name, user.role, "session", session.csrf_token)
 
     def by_token(self, token: str) -> Principal | None:
-        with self.reads() as s:
-            row = s.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == digest(token))
-            ).first()
-        if row is None:
+        found = self._held(ApiToken, token)
+        if found is None:
             return None
-        api_token, user = row
+        api_token, user = found
         if api_token.revoked_at is not None or not user.active:
             return None
         return Principal(user.id, user.name, user.role, "token")
+
+    def _held(self, kind: type[_Credential], token: str) -> tuple[_Credential, User] | None:
+        """The session or API token whose hash is this token's, with its account."""
+        with self.reads() as s:
+            return s.execute(
+                select(kind, User).join(User, User.id == kind.user_id).where(kind.token_hash == digest(token))
+            ).first()

@@ -96,7 +96,7 @@ def openapi(user: Viewer, request: Request):
 @pages.get("/docs")
 def docs(user: Viewer):
     page = get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
-    page.headers.update(page_headers(_docs_csp(page.body.decode())))
+    page.headers.update(page_headers(_docs_csp(bytes(page.body).decode())))
     return page
 
 

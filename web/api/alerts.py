@@ -4,16 +4,19 @@ Every action is done in the signed-in person's name, so the timeline shows who d
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import case, or_, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
-from dispatcher.alerts import OPEN_STATES, OUTCOMES, Actor, AlertNotFound
+from dispatcher.alerts import OUTCOMES, Actor, AlertNotFound
+from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
 from dispatcher.recipients import load_policy
 from web.auth import Operator, Viewer
 from web.deps import AlertsShell, Reads, ReadSession
@@ -96,7 +99,7 @@ class Board(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]  # a Literal of a runtime tuple: pydantic reads it, mypy cannot
     note: str = Field(default="", max_length=2000)
 
 
@@ -106,7 +109,7 @@ class ActionOut(BaseModel):
     by: str | None
 
 
-def _enriched(s: Session, rows: list[tuple[Alert, Resident, Building]]) -> list[dict]:
+def _enriched(s: Session, rows: Iterable[tuple[Alert, Resident, Building]]) -> list[dict]:
     # an alert's tier_index counts in its own kind's tiers (TIERS_BY_KIND): a device alert's 0 is the mediator
     tiers_of: dict[str, list[str]] = {}
     out = []
@@ -122,14 +125,14 @@ def _enriched(s: Session, rows: list[tuple[Alert, Resident, Building]]) -> list[
             community_id=building.community_id,
             tier=tiers[alert.tier_index] if 0 <= alert.tier_index < len(tiers) else None,
             next_tier=(
-                tiers[min(alert.tier_index + 1, len(tiers) - 1)] if alert.state == "triggered" and tiers else None
+                tiers[min(alert.tier_index + 1, len(tiers) - 1)] if alert.state == State.TRIGGERED and tiers else None
             ),
         )
         out.append(d)
     return out
 
 
-def _joined():
+def _joined() -> Select[Alert, Resident, Building]:
     return (
         select(Alert, Resident, Building)
         .join(Resident, Resident.id == Alert.resident_id)
@@ -144,9 +147,7 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 def list_alerts(
     user: Viewer,
     s: ReadSession,
-    state: Annotated[
-        Literal["triggered", "acknowledged", "resolved", "cancelled", "open", "closed"] | None, Query()
-    ] = None,
+    state: Annotated[State | Literal["open", "closed"] | None, Query()] = None,
     kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
     community: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
@@ -156,9 +157,9 @@ def list_alerts(
     """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
     stmt = _joined()
     if state == "open":
-        stmt = stmt.where(Alert.state.in_(("triggered", "acknowledged")))
+        stmt = stmt.where(Alert.state.in_(OPEN_STATES))
     elif state == "closed":
-        stmt = stmt.where(Alert.state.in_(("resolved", "cancelled")))
+        stmt = stmt.where(Alert.state.in_(CLOSED_STATES))
     elif state:
         stmt = stmt.where(Alert.state == state)
     if kind:
@@ -184,8 +185,8 @@ def board(
 ):
     """Open alerts for the board: emergencies first, then wellness, then device alerts; oldest first."""
     kind_rank = case(KIND_ORDER, value=Alert.kind, else_=9)
-    open_stmt = _joined().where(Alert.state.in_(("triggered", "acknowledged")))
-    recent_stmt = _joined().where(Alert.state.in_(("resolved", "cancelled")))
+    open_stmt = _joined().where(Alert.state.in_(OPEN_STATES))
+    recent_stmt = _joined().where(Alert.state.in_(CLOSED_STATES))
     if community:
         open_stmt = open_stmt.where(Building.community_id == community)
         recent_stmt = recent_stmt.where(Building.community_id == community)
@@ -194,7 +195,8 @@ def board(
         recent_stmt = recent_stmt.where(Alert.kind == kind)
     opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
     ids = [a["id"] for a in opened]
-    notes: dict[int, list] = {i: [] for i in ids}
+    # keyed as the column is typed (nullable); the query below reads only these alerts' notifications
+    notes: defaultdict[int | None, list[dict]] = defaultdict(list)
     if ids:
         for n in s.scalars(
             select(Notification)
@@ -227,16 +229,14 @@ def find(s: Session, ref: str) -> int:
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
 def one_alert(user: Viewer, s: ReadSession, alert_id: AlertRef):
-    alert_id = find(s, alert_id)
-    row = s.execute(_joined().where(Alert.id == alert_id)).first()
+    found = find(s, alert_id)
+    row = s.execute(_joined().where(Alert.id == found)).first()
     if row is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    timeline = s.scalars(
-        select(TimelineEntry).where(TimelineEntry.alert_id == alert_id).order_by(TimelineEntry.id)
-    ).all()
-    notes = s.scalars(select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)).all()
+        raise HTTPException(404, f"no alert {found}")
+    timeline = s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == found).order_by(TimelineEntry.id)).all()
+    notes = s.scalars(select(Notification).where(Notification.alert_id == found).order_by(Notification.id)).all()
     return {
-        **_enriched(s, [tuple(row)])[0],
+        **_enriched(s, [row])[0],
         "timeline": [TimelineOut.model_validate(t) for t in timeline],
         "notifications": [NotificationOut.model_validate(n) for n in notes],
     }
@@ -246,11 +246,11 @@ def one_alert(user: Viewer, s: ReadSession, alert_id: AlertRef):
 def ack(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef):
     """Take the call, in your own name. The alert by its id, or by its code (`#8150`)."""
     with reads() as s:
-        alert_id = find(s, alert_id)
+        found = find(s, alert_id)
     try:
-        outcome = alerts.acknowledge(alert_id, Actor(user.name, "web"))
+        outcome = alerts.acknowledge(found, Actor(user.name, "web"))
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}") from None
+        raise HTTPException(404, f"no alert {found}") from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
 
 
@@ -258,9 +258,9 @@ def ack(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef):
 def resolve(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef, body: ResolveIn):
     """Close the call with its outcome and a note, in your own name."""
     with reads() as s:
-        alert_id = find(s, alert_id)
+        found = find(s, alert_id)
     try:
-        outcome = alerts.resolve(alert_id, Actor(user.name, "web"), body.outcome, body.note)
+        outcome = alerts.resolve(found, Actor(user.name, "web"), body.outcome, body.note)
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}") from None
+        raise HTTPException(404, f"no alert {found}") from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}

@@ -41,7 +41,7 @@ class CommunityIn(entries._Model):
     mediator: fields.Id | None = None
 
 
-ERRORS = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Problems}}
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problems}, 409: {"model": Problems}, 422: {"model": Problems}}
 
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -215,7 +215,7 @@ def devices(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRu
 @router.get("/devices/{entry_id}", responses=ERRORS)
 def device(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
     entry = one(s, "devices", entry_id)
-    return {**entry, **health_of(s.get(Device, entry_id), supervision, now())}
+    return {**entry, **health_of(s.get_one(Device, entry_id), supervision, now())}
 
 
 @router.post("/devices", status_code=201, responses=ERRORS)

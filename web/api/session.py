@@ -30,20 +30,19 @@ def sign_in(body: SignIn, request: Request, w: WebState):
     """Sign in with name and password: sets the session cookie (HttpOnly) and the CSRF cookie."""
     address = request.client.host if request.client else "unknown"
     try:
-        token, session = w.accounts.sign_in(body.name, body.password, address)
+        token, opened = w.accounts.sign_in(body.name, body.password, address)
     except TooManyFailures as e:
         return JSONResponse({"detail": str(e)}, 429, headers={"Retry-After": str(e.retry_after)})
     except AccountError as e:
         return JSONResponse({"detail": str(e)}, 401)
-    principal = w.accounts.by_session(token)
-    response = JSONResponse({"name": principal.name, "role": principal.role, "via": "session"})
+    response = JSONResponse({"name": opened.principal.name, "role": opened.principal.role, "via": "session"})
     age = int(SESSION_LIFETIME.total_seconds())
     response.set_cookie(
         SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax", secure=w.secure_cookies, path="/"
     )
     response.set_cookie(
         CSRF_COOKIE,
-        session.csrf_token,
+        opened.csrf_token,
         max_age=age,
         httponly=False,
         samesite="strict",

@@ -5,6 +5,7 @@ Everyone signed in reads; an operator (or admin) closes a maintenance item, unde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.db import is_postgres, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
-from dispatcher.alerts import OPEN_STATES
+from dispatcher.escalation import OPEN_STATES
 from dispatcher.supervision import HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem, is_away
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
@@ -112,7 +113,7 @@ def health_of(d: Device, rules: Rules, at: datetime) -> dict:
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
 
-def health(s: Session, devices: list[Device], rules: Rules, at: datetime) -> list[DeviceHealth]:
+def health(s: Session, devices: Sequence[Device], rules: Rules, at: datetime) -> list[DeviceHealth]:
     ids = [d.id for d in devices]
     alerts = (
         dict(
