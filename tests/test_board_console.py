@@ -196,3 +196,35 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
             shot(page, f"devices-{size}-{lang}", db_url)
         page.evaluate("localStorage.removeItem('jinqiao.lang')")
         page.close()
+
+
+def test_docs_render_swagger_ui_from_the_apps_own_files_under_its_strict_policy(system, browser, db_url):
+    server, _ = system
+    page = browser.new_page(viewport=DESKTOP)
+    refused, elsewhere = [], []
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
+    page.on(
+        "request",
+        lambda r: not r.url.startswith(server.url) and not r.url.startswith("data:") and elsewhere.append(r.url),
+    )
+    sign_in(page, server)
+    page.goto(server.url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Jinqiao", timeout=10000)
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    shot(page, "console-docs", db_url)
+    assert refused == [] and elsewhere == []
+
+
+def test_a_viewer_sees_the_calls_but_no_action_on_them(system, browser, db_url):
+    server, _ = system
+    from tests.support.web import make_users
+
+    make_users(server.dispatcher.alerts.sessions, ["viewer"])
+    alert_id = open_alert(server.dispatcher, resident_id="r-zhang")
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    sign_in(page, server, "viewer")
+    card = page.locator(f"#open-list article[data-alert-id='{alert_id}']")
+    expect(card).to_contain_text("张秀英")
+    for control in ("button[data-action=ack]", "button[data-action=resolve]", "select.outcome", "input.note"):
+        expect(card.locator(control)).to_have_count(0)
+    expect(page.locator("#me")).to_contain_text("只读账户")

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
+import importlib.util
+
 import structlog
-import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -29,7 +30,17 @@ log = structlog.get_logger("jinqiao.board")
 
 STATIC = Path(__file__).with_name("static")
 VENDOR = STATIC / "vendor"  # third-party scripts we serve ourselves (see its README.md)
-SWAGGER = Path(swagger_ui_bundle.swagger_ui_path)  # Swagger UI from the swagger-ui-bundle package
+
+def _swagger_ui() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes) as the swagger-ui-py package ships
+    it; found, not imported, as the package itself would pull in its framework glue."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing (see pyproject.toml)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER = _swagger_ui()
 SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
 PUBLIC_FILES = {"app.css", "login.js", "i18n.js"}  # what the sign-in page needs; no data in them
 KEEPALIVE_S = 15.0
