@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
-
-import importlib.util
 
 import structlog
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
@@ -30,6 +29,7 @@ log = structlog.get_logger("jinqiao.board")
 
 STATIC = Path(__file__).with_name("static")
 VENDOR = STATIC / "vendor"  # third-party scripts we serve ourselves (see its README.md)
+
 
 def _swagger_ui() -> Path:
     """Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes) as the swagger-ui-py package ships
