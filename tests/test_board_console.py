@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
@@ -199,6 +200,7 @@ def test_devices_by_resident_name_say_what_is_true_and_maintenance_items_come_li
     expect(pager).to_contain_text("电量低")  # its last reading, 12%, is low all the same
 
 
+@pytest.mark.slow
 def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_in_both_languages(
     system, browser, db_url
 ):
@@ -224,6 +226,13 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
             page.click("button[data-tab=open]")
             expect(page.locator("#open-list article.alert")).to_have_count(3, timeout=10000)  # and the offline alert
             expect(page.locator("#open-list .countdown.info")).to_have_count(1)  # the ack's expiry: information
+            looks = page.evaluate(
+                """() => ['.countdown.info', '.countdown.urgent'].map((sel) => {
+                    const st = getComputedStyle(document.querySelector('#open-list ' + sel));
+                    return [st.color, st.fontWeight]; })"""
+            )
+            (info_color, info_weight), (urgent_color, urgent_weight) = looks
+            assert info_color != urgent_color and int(info_weight) < 600 <= int(urgent_weight), looks
             shot(page, f"board-{size}-{lang}", db_url)
             page.click("button[data-tab=devices]")
             expect(page.locator("tr[data-device]")).to_have_count(2)
@@ -232,6 +241,7 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
         page.close()
 
 
+@pytest.mark.slow
 def test_docs_render_swagger_ui_from_the_apps_own_files_under_its_strict_policy(system, browser, db_url):
     server, _ = system
     page = browser.new_page(viewport=DESKTOP)
