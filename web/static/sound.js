@@ -47,7 +47,8 @@ function showSound(loud) {
   const el = document.getElementById("sound"), mute = document.getElementById("mute");
   const muted = sound.ringing.length > 0 && sound.ringing.every((id) => sound.muted.has(id));
   const word = !audioRunning() ? "sound_locked" : loud ? "sound_ringing" : muted ? "sound_muted" : "sound_on";
-  el.className = "sound " + word.replace("_", "-");
+  const waiting = !audioRunning() && sound.ringing.some((id) => !sound.muted.has(id));  // should ring, cannot yet
+  el.className = "sound " + word.replace("_", "-") + (waiting ? " sound-ringing" : "");
   el.textContent = t(word);
   el.dataset.state = word;
   mute.hidden = !loud;
