@@ -152,3 +152,40 @@ def local_day(resident: ResidentView, now: datetime) -> date:
 
 def battery_is_low(battery: int | None, event_type: str, rules: Rules) -> bool:
     return event_type == "battery_low" or (battery is not None and battery < rules.battery_low)
+
+
+NEVER_SEEN, ONLINE, SILENT, LOW_BATTERY = "never_seen", "online", "silent", "low_battery"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What the board says of a device: one word, and since when where the word has a start."""
+
+    word: str  # never_seen | online | silent | offline | low_battery
+    since: datetime | None = None
+    offline_since: datetime | None = None
+    silent_since: datetime | None = None
+
+
+def device_condition(
+    device: DeviceView, battery: int | None, maintenance_open: bool, rules: Rules, now: datetime
+) -> Condition:
+    """The board's word for a device, worst first. Unlike `device_problem` it has no grace period:
+    a device that says `offline` is shown offline at once (its alert still waits for the grace),
+    and a device never heard from is said to be so, not shown as well. A low battery is either
+    the last reading or an open maintenance item nobody has closed yet."""
+    offline_since = device.status_at if device.status == OFFLINE and not device.sleeps else None
+    seen = device.last_seen_at
+    overdue = bool(
+        device.heartbeat_s and seen and (now - seen).total_seconds() > device.heartbeat_s + rules.heartbeat_slack_s
+    )
+    silent_since = seen if overdue else None
+    if offline_since is not None:
+        return Condition(OFFLINE, offline_since, offline_since, silent_since)
+    if silent_since is not None:
+        return Condition(SILENT, silent_since, None, silent_since)
+    if device.last_seen_at is None and device.status is None:
+        return Condition(NEVER_SEEN)
+    if maintenance_open or (battery is not None and battery < rules.battery_low):
+        return Condition(LOW_BATTERY)
+    return Condition(ONLINE)

@@ -69,6 +69,58 @@ def test_device_health_shows_what_is_wrong_and_which_buttons_cannot_show_feedbac
     assert len(client.get("/api/v1/supervision/devices", params={"problems": True}).json()) == 2
 
 
+def test_each_device_has_one_word_that_does_not_mislead_with_its_residents_name(setup, sessions):
+    client, clock, supervisor = setup
+
+    def words() -> dict[str, tuple]:
+        rows = client.get("/api/v1/supervision/devices").json()
+        return {
+            d["id"]: (d["resident_name"], d["condition"], d["condition_since"], d["offline_since"], d["silent_since"])
+            for d in rows
+        }
+
+    # neither device has said anything yet: never seen, not 正常
+    assert words() == {
+        "pgr-0001": ("张秀英", "never_seen", None, None, None),
+        "z2m-sos-liu": ("刘德明", "never_seen", None, None, None),
+    }
+    seen = clock()
+    with sessions.begin() as s:
+        s.execute(update(Device).where(Device.id == "pgr-0001").values(last_seen_at=seen, battery=90))
+        s.execute(
+            update(Device).where(Device.id == "z2m-sos-liu").values(status="offline", status_at=seen, last_seen_at=seen)
+        )
+    got = words()
+    assert got["pgr-0001"][1:3] == ("online", None)
+    assert got["z2m-sos-liu"][1] == "offline"  # at once, as it said, before the alert's grace period
+    assert datetime.fromisoformat(got["z2m-sos-liu"][3]) == seen == datetime.fromisoformat(got["z2m-sos-liu"][2])
+
+    # a low-battery item stays low battery until someone closes it, whatever the battery says now
+    with sessions.begin() as s:
+        s.add(Event(device_id="pgr-0001", event_id="lb", type="battery_low", received_at=clock(), payload="{}"))
+    supervisor.run()
+    [pager] = [d for d in client.get("/api/v1/supervision/devices").json() if d["id"] == "pgr-0001"]
+    assert (pager["condition"], pager["battery_low"], pager["maintenance_open"], pager["battery"]) == (
+        "low_battery",
+        True,
+        True,
+        90,
+    )
+    registry_view = {d["id"]: d for d in client.get("/api/v1/devices").json()}  # the registry's view says the same
+    assert registry_view["pgr-0001"]["condition"] == "low_battery" and registry_view["pgr-0001"]["maintenance_open"]
+    card = client.get("/api/v1/residents/r-zhang").json()
+    assert [d["condition"] for d in card["devices"]] == ["low_battery"]
+    [item] = client.get("/api/v1/supervision/maintenance").json()
+    client.post(f"/api/v1/supervision/maintenance/{item['id']}/close", json={})
+    assert words()["pgr-0001"][1] == "online"
+
+    clock.advance(minutes=11)  # past its 10-minute heartbeat and the slack: silent since its last message
+    got = words()
+    assert got["pgr-0001"][1] == "silent"
+    assert datetime.fromisoformat(got["pgr-0001"][4]) == seen == datetime.fromisoformat(got["pgr-0001"][2])
+    assert client.get("/api/v1/devices/pgr-0001").json()["condition"] == "silent"
+
+
 def test_a_residents_supervision_view(setup, sessions):
     client, clock, supervisor = setup
     with sessions.begin() as s:

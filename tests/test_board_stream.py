@@ -112,6 +112,41 @@ def test_a_press_elsewhere_reaches_the_board_stream_of_a_separate_web_process(db
         stop(web)
 
 
+def test_a_maintenance_item_opened_or_closed_elsewhere_reaches_the_stream(db_url, world, sessions):
+    """No timeline entry comes with a low battery: the board's device tab must hear of it all the same."""
+    from datetime import datetime, timezone
+
+    from core.db import transaction
+    from core.schema import MaintenanceItem
+
+    _, token = world
+    port = free_port()
+    web = start_web(db_url, port)
+    events = None
+    try:
+        events = Events(f"http://127.0.0.1:{port}/api/v1/stream", bearer(token))
+        events.next("hello")
+        now = datetime.now(timezone.utc)
+        with transaction(sessions) as s:
+            item = MaintenanceItem(
+                device_id="pgr-0001",
+                resident_id="r-zhang",
+                reason="battery_low",
+                battery=9,
+                source_event=1,
+                opened_at=now,
+            )
+            s.add(item)
+        assert events.next("changed")[0] == "changed"
+        with transaction(sessions) as s:
+            s.get(MaintenanceItem, item.id).closed_at = now
+        assert events.next("changed")[0] == "changed"
+    finally:
+        if events:
+            events.close()
+        stop(web)
+
+
 def test_after_a_restart_last_event_id_catches_up(db_url, world):
     dispatcher, token = world
     first = open_alert(dispatcher)

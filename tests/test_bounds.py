@@ -7,6 +7,7 @@ hand with a valid signature."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import httpx
@@ -118,3 +119,26 @@ def test_pages_send_a_strict_content_security_policy(served):
         board = http.get("/").headers["content-security-policy"]
         assert "script-src 'self';" in board and "style-src 'self';" in board
         assert http.get("/static/board.js").headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_loads_swagger_ui_from_the_app_itself_and_names_no_other_host(served):
+    _, server, tokens = served
+    with httpx.Client(base_url=server.url, headers=bearer(tokens["viewer"])) as http:
+        r = http.get("/docs")
+        assert r.status_code == 200
+        assert "http://" not in r.text and "https://" not in r.text  # no CDN: /docs works offline
+        csp = r.headers["content-security-policy"]
+        assert "http" not in csp, csp
+        urls = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+        script = [u for u in urls if u.endswith("swagger-ui-bundle.js")]
+        style = [u for u in urls if u.endswith("swagger-ui.css")]
+        assert script == ["/static/swagger/swagger-ui-bundle.js"] and style == ["/static/swagger/swagger-ui.css"]
+        for url in urls:
+            got = http.get(url)
+            assert got.status_code == 200 and got.content, url
+        assert "SwaggerUIBundle" in http.get(script[0]).text
+        assert http.get("/static/swagger/index.html").status_code == 404  # only the files /docs names
+        assert http.get("/static/swagger/../board.py").status_code == 404
+    with httpx.Client(base_url=server.url) as anonymous:  # behind sign-in like /docs itself
+        assert anonymous.get("/static/swagger/swagger-ui-bundle.js").status_code == 401
+        assert anonymous.get("/docs").status_code == 401

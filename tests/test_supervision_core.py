@@ -9,6 +9,7 @@ import pytest
 
 from dispatcher.supervision import (
     CloseDeviceAlert,
+    Condition,
     DeviceView,
     OpenDeviceAlert,
     ResidentView,
@@ -16,6 +17,7 @@ from dispatcher.supervision import (
     battery_is_low,
     decide_checkin,
     decide_devices,
+    device_condition,
     device_problem,
     is_away,
 )
@@ -172,3 +174,42 @@ def test_battery_low(battery, kind, low):
 def test_a_day_counts_only_if_it_began_after_the_checkin_was_set_up_and_away_ended(resident, missed):
     assert (decide_checkin(resident, False, NOW) is not None) is missed
     assert decide_checkin(resident, False, NOW + timedelta(days=1)) is not None  # the next day always counts
+
+
+SEEN = NOW - timedelta(minutes=1)
+LONG_AGO = NOW - timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "device,battery,maintenance,expected",
+    [
+        (dev(last_seen_at=SEEN), 90, False, Condition("online")),
+        (dev(last_seen_at=None, status=None, status_at=None), None, False, Condition("never_seen")),
+        # an open low-battery item stays low until someone closes it, whatever the newest reading
+        (dev(last_seen_at=None, status=None, status_at=None), None, True, Condition("never_seen")),
+        (dev(), 19, False, Condition("low_battery")),
+        (dev(), 20, False, Condition("online")),
+        (dev(), 95, True, Condition("low_battery")),
+        (dev(last_seen_at=NOW - timedelta(seconds=630)), None, False, Condition("online")),
+        (
+            dev(last_seen_at=NOW - timedelta(seconds=631)),
+            5,
+            True,
+            Condition("silent", NOW - timedelta(seconds=631), None, NOW - timedelta(seconds=631)),
+        ),
+        # offline at once, as it said, before the device alert's grace period is over
+        (dev(status="offline", status_at=SEEN), None, False, Condition("offline", SEEN, SEEN)),
+        (
+            dev(status="offline", status_at=SEEN, last_seen_at=LONG_AGO),
+            None,
+            False,
+            Condition("offline", SEEN, SEEN, LONG_AGO),
+        ),
+        (dev(status="offline", status_at=SEEN, last_seen_at=None), None, False, Condition("offline", SEEN, SEEN)),
+        # a sleeping button is offline between presses: only its heartbeat says it is silent
+        (dev(sleeps=True, status="offline", status_at=LONG_AGO), None, False, Condition("online")),
+        (dev(heartbeat_s=None, last_seen_at=NOW - timedelta(days=3)), None, False, Condition("online")),
+    ],
+)
+def test_device_condition_says_what_is_true_worst_first(device, battery, maintenance, expected):
+    assert device_condition(device, battery, maintenance, RULES, NOW) == expected

@@ -25,6 +25,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/twilio/voice"): "webhook",
     ("GET", "/"): "page",
     ("GET", "/static/{name}"): "viewer",  # board.js here; the sign-in page's own files are public (below)
+    ("GET", "/static/vendor/{name}"): "viewer",  # morphdom
+    ("GET", "/static/swagger/{name}"): "viewer",  # Swagger UI for /docs
     ("GET", "/docs"): "viewer",
     ("GET", "/openapi.json"): "viewer",
     ("DELETE", "/api/v1/session"): "viewer",

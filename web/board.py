@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,20 @@ from web.stream import Cursor, newest_id, sse
 log = structlog.get_logger("jinqiao.board")
 
 STATIC = Path(__file__).with_name("static")
+VENDOR = STATIC / "vendor"  # third-party scripts we serve ourselves (see its README.md)
+
+
+def _swagger_ui() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes) as the swagger-ui-py package ships
+    it; found, not imported, as the package itself would pull in its framework glue."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing (see pyproject.toml)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER = _swagger_ui()
+SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
 PUBLIC_FILES = {"app.css", "login.js", "i18n.js"}  # what the sign-in page needs; no data in them
 KEEPALIVE_S = 15.0
 RECHECK_S = 2.0  # an open stream looks its credential up again at least this often
@@ -37,7 +52,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and style from
 PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 
@@ -46,20 +60,21 @@ def page_headers(csp: str = CSP) -> dict[str, str]:
 
 
 def _docs_csp(html: str) -> str:
-    """/docs is FastAPI's Swagger UI page: its one inline script is allowed by its hash, nothing else inline."""
+    """/docs is FastAPI's Swagger UI page over our own copy of Swagger UI: its one inline script is
+    allowed by its hash, no other script; Swagger UI sets inline styles on its elements."""
     inline = re.findall(r"<script>(.*?)</script>", html, re.S)
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline
     )
     return (
-        f"default-src 'self'; script-src 'self' {CDN} {hashes}; style-src 'self' {CDN} 'unsafe-inline'; "
-        f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
 
-def _static(name: str) -> FileResponse:
-    path = STATIC / name
+def _static(name: str, folder: Path = STATIC) -> FileResponse:
+    path = folder / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise HTTPException(404, f"no file {name}")
     headers = page_headers() if name.endswith(".html") else dict(PAGE_HEADERS)
@@ -88,6 +103,18 @@ def static_file(name: str, request: Request):
     return _static(name)
 
 
+@pages.get("/static/vendor/{name}")
+def vendor_file(name: str, user: Viewer):
+    return _static(name, VENDOR)
+
+
+@pages.get("/static/swagger/{name}")
+def swagger_file(name: str, user: Viewer):
+    if name not in SWAGGER_FILES:
+        raise HTTPException(404, f"no file {name}")
+    return _static(name, SWAGGER)
+
+
 @pages.get("/openapi.json")
 def openapi(user: Viewer, request: Request):
     return JSONResponse(request.app.openapi())
@@ -95,7 +122,13 @@ def openapi(user: Viewer, request: Request):
 
 @pages.get("/docs")
 def docs(user: Viewer):
-    page = get_swagger_ui_html(openapi_url="/openapi.json", title="Jinqiao 金桥 API")
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Jinqiao 金桥 API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/swagger/favicon-32x32.png",
+    )
     page.headers.update(page_headers(_docs_csp(bytes(page.body).decode())))
     return page
 

@@ -5,7 +5,8 @@ process watches it (every 100 ms) and wakes the connected boards' streams when s
 each stream then reads the timeline entries after its own cursor (see Cursor). Each entry is an event whose SSE
 id is the entry's id: a board that reconnects (EventSource does so by itself, e.g. after a server
 restart) sends Last-Event-ID and gets every entry it missed. Changes that write no timeline entry
-(a notification sent or delivered) come as an id-less `changed` event.
+(a notification sent or delivered, a maintenance item opened or closed) come as an id-less
+`changed` event.
 The poller runs only while someone listens.
 """
 
@@ -23,11 +24,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.schema import Alert, DeliveryReport, Notification, TimelineEntry
+from core.schema import Alert, DeliveryReport, MaintenanceItem, Notification, TimelineEntry
 
 log = structlog.get_logger("jinqiao.stream")
 SETTLE = timedelta(seconds=10)
-POLL_S = 0.1  # three indexed max() queries per poll, for each web process, not each board
+POLL_S = 0.1  # a few small queries per poll, for each web process, not each board
 MAX_CATCH_UP = 1000
 
 
@@ -83,10 +84,13 @@ def newest_id(s: Session) -> int:
 
 
 def fingerprint(s: Session) -> tuple:
-    """Changes that write no timeline entry: notifications queued, sent, reported on."""
+    """Changes that write no timeline entry: notifications queued, sent, reported on; maintenance
+    items opened (a new id) or closed (one open item fewer)."""
     return (
         *s.execute(select(func.max(Notification.id), func.max(Notification.sent_at))).one(),
         s.scalar(select(func.max(DeliveryReport.id))),
+        s.scalar(select(func.max(MaintenanceItem.id))),
+        s.scalar(select(func.count()).select_from(MaintenanceItem).where(MaintenanceItem.closed_at.is_(None))),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.schema import Building, BuildingPartyMember, Community, Device, Resident, Responder
 from registry import entries, fields
 from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry, to_file_form
-from web.api.supervision import health_of
+from web.api.supervision import health_of, open_maintenance
 from web.auth import Admin, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
 
@@ -165,6 +165,7 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
     mediator = s.get(Responder, community.mediator_id) if community and community.mediator_id else None
     devices = s.scalars(select(Device).where(Device.resident_id == entry_id).order_by(Device.id)).all()
     t = now()
+    maintained = open_maintenance(s, [d.id for d in devices])
     entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
     return {
         **(
@@ -184,7 +185,10 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
         "community_name": community.name if community else None,
         "volunteers": [{"id": v.id, "name": v.name, "phone": v.phone} for v in volunteers],
         "mediator": {"id": mediator.id, "name": mediator.name, "phone": mediator.phone} if mediator else None,
-        "devices": [{"id": d.id, "kind": d.kind, "active": d.active, **health_of(d, supervision, t)} for d in devices],
+        "devices": [
+            {"id": d.id, "kind": d.kind, "active": d.active, **health_of(d, supervision, t, d.id in maintained)}
+            for d in devices
+        ],
     }
 
 
@@ -209,13 +213,21 @@ def devices(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRu
     """Active devices with their health: offline, heartbeat overdue, low battery."""
     t = now()
     rows = {d.id: d for d in s.scalars(select(Device).where(Device.active.is_(True)))}
-    return [{**e, **health_of(rows[e["id"]], supervision, t)} for e in section(s, "devices") if e["id"] in rows]
+    maintained = open_maintenance(s, list(rows))
+    return [
+        {**e, **health_of(rows[e["id"]], supervision, t, e["id"] in maintained)}
+        for e in section(s, "devices")
+        if e["id"] in rows
+    ]
 
 
 @router.get("/devices/{entry_id}", responses=ERRORS)
 def device(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
     entry = one(s, "devices", entry_id)
-    return {**entry, **health_of(s.get_one(Device, entry_id), supervision, now())}
+    return {
+        **entry,
+        **health_of(s.get_one(Device, entry_id), supervision, now(), bool(open_maintenance(s, [entry_id]))),
+    }
 
 
 @router.post("/devices", status_code=201, responses=ERRORS)

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from core.db import is_postgres, transaction
 from core.schema import Alert, Building, Community, Device, MaintenanceItem, Resident, ResidentCheckin
 from dispatcher.escalation import OPEN_STATES
-from dispatcher.supervision import HEARTBEAT_MISSED, DeviceView, ResidentView, Rules, device_problem, is_away
+from dispatcher.supervision import (
+    HEARTBEAT_MISSED,
+    DeviceView,
+    ResidentView,
+    Rules,
+    device_condition,
+    device_problem,
+    is_away,
+)
 from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
@@ -26,6 +34,7 @@ from web.deps import Clock, ReadSession, Sessions, SupervisionRules
 class DeviceHealth(BaseModel):
     id: str
     resident_id: str | None
+    resident_name: str | None = None
     kind: str
     adapter: str
     source: str | None
@@ -39,7 +48,13 @@ class DeviceHealth(BaseModel):
     battery: int | None
     offline: bool  # its status topic says `offline` (a device alert follows after the grace period)
     heartbeat_overdue: bool
-    battery_low: bool
+    battery_low: bool  # the last reading is low, or a low-battery maintenance item is open
+    maintenance_open: bool  # an open maintenance item
+    # the board's one word: never_seen | online | silent | offline | low_battery, worst first
+    condition: str
+    condition_since: datetime | None
+    offline_since: datetime | None
+    silent_since: datetime | None  # its last message, when its heartbeat is overdue
     open_alert_id: int | None  # its open device alert, if any
 
 
@@ -78,21 +93,26 @@ class CloseIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-def health_of(d: Device, rules: Rules, at: datetime) -> dict:
-    """A device's health by the supervision rules: what the board and both device APIs show."""
-    problem = device_problem(
-        DeviceView(
-            d.id,
-            d.resident_id,
-            d.heartbeat_s,
-            d.last_seen_at,
-            d.status,
-            d.status_at,
-            sleeps=d.adapter in SLEEPING_ADAPTERS,
-        ),
-        rules,
-        at,
+def open_maintenance(s: Session, device_ids: list[str]) -> set[str]:
+    """The devices among these with an open maintenance item."""
+    if not device_ids:
+        return set()
+    return set(
+        s.scalars(
+            select(MaintenanceItem.device_id).where(
+                MaintenanceItem.closed_at.is_(None), MaintenanceItem.device_id.in_(device_ids)
+            )
+        )
     )
+
+
+def health_of(d: Device, rules: Rules, at: datetime, maintenance_open: bool = False) -> dict:
+    """A device's health by the supervision rules: what the board and both device APIs show."""
+    view = DeviceView(
+        d.id, d.resident_id, d.heartbeat_s, d.last_seen_at, d.status, d.status_at, sleeps=d.adapter in SLEEPING_ADAPTERS
+    )
+    problem = device_problem(view, rules, at)
+    condition = device_condition(view, d.battery, maintenance_open, rules, at)
     overdue = bool(
         d.heartbeat_s
         and d.last_seen_at
@@ -106,7 +126,12 @@ def health_of(d: Device, rules: Rules, at: datetime) -> dict:
         battery=d.battery,
         offline=d.status == "offline",  # as it said; a device alert follows after the grace period
         heartbeat_overdue=overdue or problem == HEARTBEAT_MISSED,
-        battery_low=d.battery is not None and d.battery < rules.battery_low,
+        battery_low=maintenance_open or (d.battery is not None and d.battery < rules.battery_low),
+        maintenance_open=maintenance_open,
+        condition=condition.word,
+        condition_since=condition.since,
+        offline_since=condition.offline_since,
+        silent_since=condition.silent_since,
     )
 
 
@@ -126,16 +151,22 @@ def health(s: Session, devices: Sequence[Device], rules: Rules, at: datetime) ->
         if ids
         else {}
     )
+    maintained = open_maintenance(s, ids)
+    residents = [d.resident_id for d in devices if d.resident_id]
+    names = (
+        dict(s.execute(select(Resident.id, Resident.name).where(Resident.id.in_(residents))).all()) if residents else {}
+    )
     return [
         DeviceHealth(
             id=d.id,
             resident_id=d.resident_id,
+            resident_name=names.get(d.resident_id) if d.resident_id else None,
             kind=d.kind,
             source=d.source,
             heartbeat_s=d.heartbeat_s,
             status_at=d.status_at,
             open_alert_id=alerts.get(d.id),
-            **health_of(d, rules, at),
+            **health_of(d, rules, at, d.id in maintained),
         )
         for d in devices
     ]

@@ -21,6 +21,9 @@ const WORDS = {
     live: "实时", reconnecting: "重新连接中…", broker_down: "消息服务器断开", broker_since: "自 {t} 起", close: "关闭", by: "处理人", recent: "最近结案",
     new_emergency: "【新紧急呼叫】", opened_at: "呼叫时间", viewer_note: "只读账户", notify_family: "通知家属",
     maintenance: "待维护设备", none_maintenance: "没有待维护的设备", device_col: "设备", resident: "老人", since: "开始时间", close_item: "已处理",
+    cond_never_seen: "从未上线", cond_online: "在线", cond_silent: "无心跳", cond_offline: "离线", cond_low_battery: "电量低", since_t: "（自 {t} 起）",
+    pager: "呼叫器", pull_cord: "拉绳报警器", fall_detector: "跌倒探测器",
+    sound_locked: "点击开启声音", sound_on: "声音已开", sound_ringing: "响铃中", sound_muted: "已静音", mute: "静音",
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
@@ -43,6 +46,9 @@ const WORDS = {
     recent: "Recently closed", new_emergency: "[NEW EMERGENCY]", opened_at: "Opened",
     viewer_note: "read-only account", notify_family: "notify family",
     maintenance: "Maintenance", none_maintenance: "Nothing to maintain", device_col: "Device", resident: "Resident", since: "Since", close_item: "Done",
+    cond_never_seen: "Never seen", cond_online: "Online", cond_silent: "Silent", cond_offline: "Offline", cond_low_battery: "Low battery", since_t: "(since {t})",
+    pager: "pager", pull_cord: "pull cord", fall_detector: "fall detector",
+    sound_locked: "Click to turn sound on", sound_on: "Sound on", sound_ringing: "Ringing", sound_muted: "Muted", mute: "Mute",
   },
 };
 function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }

@@ -1,0 +1,124 @@
+// Alerts on the board: the cards (open, recently closed, history), the timeline and the resident's
+// card dialogs, and the actions on an alert. Each card is keyed by its alert, so a live update
+// patches it in place (render.js) and a note being typed or an outcome picked stays.
+"use strict";
+const OUTCOMES = ["false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other"];
+// the reasons dispatcher/supervision.py gives its alerts (emergencies carry the event type: alarm, fall)
+const SUPERVISION_REASONS = { offline: "offline_alert", heartbeat_missed: "heartbeat_missed_alert", checkin_missed: "checkin_missed_alert" };
+function reason(r) { return t(SUPERVISION_REASONS[r] || r); }
+
+function alertTimer(a) {
+  const at = esc(a.next_action_at);
+  if (a.state === "triggered") {  // the next tier is paged when this runs out: an alarm
+    const tiers = (state.board && state.board.tiers) || [];
+    const next = a.next_tier || tiers[a.tier_index + 1] || tiers[tiers.length - 1];  // next_tier: the kind's own
+    return `<span class="timer escalates">${t("next_tier")}${next ? " → " + t(next) : ""}: <b class="countdown urgent" data-at="${at}">${countdown(a.next_action_at)}</b></span>`;
+  }
+  if (a.state === "acknowledged") {  // someone has the call; this is only when it would reopen
+    return `<span class="timer expires">${t("expires")}: <span class="countdown info" data-at="${at}">${countdown(a.next_action_at)}</span></span>`;
+  }
+  return "";
+}
+function alertActions(a) {
+  if (!canAct()) return "";
+  return `<div class="actions" data-key="actions-${a.id}">
+      ${a.state === "triggered" ? `<button class="ack" data-action="ack" data-id="${a.id}">${t("ack")}</button>` : ""}
+      <select class="outcome" id="outcome-${a.id}" data-id="${a.id}" aria-label="${t("outcome")}">${OUTCOMES.map((o) => `<option value="${o}">${t(o)}</option>`).join("")}</select>
+      <input class="note" id="note-${a.id}" data-id="${a.id}" placeholder="${t("note")}" aria-label="${t("note")}" maxlength="2000">
+      <button class="resolve" data-action="resolve" data-id="${a.id}">${t("resolve")}</button>
+    </div>`;
+}
+// `list`: which list the card is in (a key is unique within it); actions only on the open list
+function alertCard(a, list) {
+  const notes = (a.notifications || []).map((n) =>
+    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)} · <span class="st st-${esc(n.status)}">${t(n.status)}${n.provider_status && n.provider_status !== n.status ? " (" + esc(n.provider_status) + ")" : ""}</span></li>`).join("");
+  return `<article class="alert kind-${esc(a.kind)} state-${esc(a.state)}" data-key="${list}-${a.id}" data-alert-id="${a.id}" data-state="${esc(a.state)}">
+    <div class="head"><span class="badge">${t(a.kind)}</span><span class="badge st">${t(a.state)}</span>
+      <span class="code">#${esc(a.code)}</span><span class="time">${t("opened_at")} ${when(a.opened_at)}</span></div>
+    <h3><a href="#" data-action="card" data-resident="${esc(a.resident_id)}">${esc(a.resident_name)}</a></h3>
+    <p class="addr">${esc(a.address)} · ${esc(reason(a.reason))}</p>
+    <p class="meta"><span>${t("tier")}: <b>${a.tier ? t(a.tier) : t("no_tier")}</b></span>${alertTimer(a)}
+      ${a.repeat_presses ? `<span class="repeats">${t("repeats")}: <b>${a.repeat_presses}</b></span>` : ""}
+      ${a.acknowledged_by ? `<span>${t("by")}: <b class="by">${esc(a.acknowledged_by)}</b></span>` : ""}
+      ${a.outcome ? `<span>${t("outcome")}: <b>${t(a.outcome)}</b></span>` : ""}
+      ${a.note ? `<span>${t("note")}: ${esc(a.note)}</span>` : ""}</p>
+    <ul class="notified" data-key="notified-${a.id}">${notes}</ul>
+    ${list === "open" ? alertActions(a) : ""}
+    <a href="#" class="link" data-action="timeline" data-id="${a.id}">${t("timeline")}</a>
+  </article>`;
+}
+function renderBoard() {
+  const b = state.board;
+  if (!b) return;
+  patch(document.getElementById("open-list"), b.open.length ? b.open.map((a) => alertCard(a, "open")).join("")
+    : `<p class="empty">${t("none_open")}</p>`);
+  patch(document.getElementById("recent-list"), b.recent.map((a) => alertCard(a, "recent")).join(""));
+}
+
+function flashTitle() {
+  const base = t("title");
+  clearInterval(state.flashing);
+  let on = false;
+  state.flashing = setInterval(() => { on = !on; document.title = on ? t("new_emergency") + " " + base : base; }, 700);
+  const stop = () => { clearInterval(state.flashing); state.flashing = null; document.title = base; };
+  window.addEventListener("focus", stop, { once: true });
+  document.addEventListener("click", stop, { once: true });
+}
+async function loadBoard() {
+  const b = await api("/api/v1/board?" + filters());
+  for (const a of b.open) {
+    if (!state.seen.has(a.id) && state.board && a.kind === "emergency") { flashTitle(); notifyEmergency(a); }
+    state.seen.add(a.id);
+  }
+  state.board = b;
+  renderBoard();
+  setRinging(b.open.filter((a) => a.kind === "emergency" && a.state === "triggered").map((a) => a.id));
+}
+async function loadHistory() {
+  const p = filters();
+  const q = document.getElementById("q").value.trim(), s = document.getElementById("f-state").value;
+  if (q) p.set("q", q);
+  if (s) p.set("state", s);
+  const list = await api("/api/v1/alerts?limit=200&" + p);
+  patch(document.getElementById("history-list"), list.map((a) => alertCard(a, "history")).join("") || `<p class="empty">–</p>`);
+}
+
+function dialog(html) {
+  document.getElementById("dialog-body").innerHTML = html;
+  const d = document.getElementById("dialog");
+  if (!d.open) d.showModal();
+}
+async function showTimeline(id) {
+  const a = await api(`/api/v1/alerts/${id}`);
+  dialog(`<h3>${t("timeline")} #${esc(a.code)} · ${esc(a.resident_name)}</h3><ol class="timeline">` +
+    a.timeline.map((e) => `<li><time>${when(e.at)}</time> <b>${esc(e.what)}</b> ${esc(e.actor || "")}
+      ${e.channel ? "(" + esc(e.channel) + ")" : ""} ${e.detail && Object.keys(e.detail).length ? `<code>${esc(JSON.stringify(e.detail))}</code>` : ""}</li>`).join("") +
+    `</ol><h4>${t("notified")}</h4><ul>` + a.notifications.map((n) => `<li>${esc(n.recipient_name || n.to_number)} · ${t(n.channel)} · ${esc(n.purpose)} · ${t(n.status)}</li>`).join("") + "</ul>");
+}
+async function showCard(residentId) {
+  const r = await api(`/api/v1/residents/${encodeURIComponent(residentId)}`);
+  dialog(`<h3>${t("card")} · ${esc(r.name)}</h3><dl>
+    <dt>${t("address")}</dt><dd>${esc(r.address)} (${esc(r.community_name || "")} ${esc(r.building_name || "")})</dd>
+    <dt>${t("medical")}</dt><dd>${esc(r.medical_notes || "–")}</dd>
+    <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.notify ? " · " + t("notify_family") : ""}`).join("<br>") || "–"}</dd>
+    <dt>${t("volunteers")}</dt><dd>${r.volunteers.map((v) => `${esc(v.name)} <a href="tel:${esc(v.phone)}">${esc(v.phone)}</a>`).join("<br>") || "–"}
+      ${r.mediator ? `<br>${t("mediator")}: ${esc(r.mediator.name)} <a href="tel:${esc(r.mediator.phone)}">${esc(r.mediator.phone)}</a>` : ""}</dd>
+    <dt>${t("devices_of")}</dt><dd>${r.devices.map((d) => `${esc(d.id)} (${t(d.kind)}) ${deviceCondition(d)}`).join("<br>") || "–"}</dd></dl>`);
+}
+
+ACTIONS.ack = async (el) => {
+  el.disabled = true;
+  await api(`/api/v1/alerts/${el.dataset.id}/ack`, { method: "POST" });
+  refreshSoon();
+};
+ACTIONS.resolve = async (el) => {
+  const id = el.dataset.id;
+  el.disabled = true;
+  const outcome = document.getElementById(`outcome-${id}`).value;
+  const note = document.getElementById(`note-${id}`).value;
+  await api(`/api/v1/alerts/${id}/resolve`, { method: "POST", body: JSON.stringify({ outcome, note }) });
+  refreshSoon();
+};
+ACTIONS.timeline = (el) => showTimeline(el.dataset.id);
+ACTIONS.card = (el) => showCard(el.dataset.resident);
+ACTIONS.mute = () => muteRinging();
