@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -183,6 +184,8 @@ class Alerts:
             note = s.get(Notification, notification_id)
             if note is None or note.alert_id is None or note.purpose != "page":
                 return False
+            if note.tier_index is None or note.tier_round is None:
+                return False  # not a step's page: it can never be the alert's current step
             alert = self._lock(s, note.alert_id)
             failed = StepRef(note.cycle, note.tier_index, note.tier_round)
             step_pages = s.scalars(
@@ -199,9 +202,7 @@ class Alerts:
                     TimelineEntry.alert_id == alert.id, TimelineEntry.what == "tier_failed"
                 )
             ).all()
-            reported = {
-                StepRef((d or {}).get("cycle"), (d or {}).get("tier_index"), (d or {}).get("round")) for d in said
-            }
+            reported = {said_step for d in said if (said_step := _reported_step(d)) is not None}
             if not escalation.tier_failed(
                 state_of(alert), failed, [p.final and p.failed for p in step_pages], reported
             ):
@@ -247,7 +248,7 @@ class Alerts:
 
     def _lock(self, s: Session, alert_id: int) -> Alert:
         stmt = select(Alert).where(Alert.id == alert_id)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()  # wait, not skip: an operation on one alert must happen
         alert = s.scalars(stmt).first()
         if alert is None:
@@ -257,3 +258,12 @@ class Alerts:
     @staticmethod
     def _outcome(alert: Alert, changed: bool) -> Outcome:
         return Outcome(changed, alert.id, alert.code, State(alert.state), alert.acknowledged_by, alert.acknowledged_at)
+
+
+def _reported_step(detail: dict[str, Any] | None) -> StepRef | None:
+    """The step a `tier_failed` entry names; None for one that names no whole step."""
+    d = detail or {}
+    cycle, tier_index, tier_round = d.get("cycle"), d.get("tier_index"), d.get("round")
+    if isinstance(cycle, int) and isinstance(tier_index, int) and isinstance(tier_round, int):
+        return StepRef(cycle, tier_index, tier_round)
+    return None

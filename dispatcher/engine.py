@@ -3,8 +3,8 @@
 The passes come as one list (dispatcher/passes/__init__.py); each names the worker thread it runs on:
 - the escalator turns new events into alerts and fires due timers (dispatcher/passes/events.py,
   escalations.py),
-- the sender empties the outbox (dispatcher/outbox.py), so a slow provider never delays a timer,
-- the supervisor watches devices and check-ins (dispatcher/supervisor.py).
+- the sender empties the outbox (dispatcher/passes/outbox.py), so a slow provider never delays a timer,
+- the supervisor watches devices and check-ins (dispatcher/passes/supervision.py).
 Each pass runs on its own: one that raises is counted and backs off; the others go on.
 Timers live in the database (alerts.next_action_at). APScheduler only wakes the workers: every
 second, and once more at the earliest due time, with coalescing and no misfire grace limit, so
@@ -24,8 +24,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from dispatcher.alerts import Alerts
-from dispatcher.outbox import Outbox
 from dispatcher.passes import ESCALATOR, SENDER, Pass, PassRunner
+from dispatcher.passes.outbox import Outbox
 
 log = structlog.get_logger("jinqiao.dispatcher")
 

@@ -51,7 +51,7 @@ _TIER = {
 
 
 def is_english(language: str | None) -> bool:
-    return bool(language) and language.strip().lower().startswith("en")
+    return language is not None and language.strip().lower().startswith("en")
 
 
 def reason_text(reason: str, *, language: str | None = None) -> str:

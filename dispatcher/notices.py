@@ -49,7 +49,7 @@ def upsert_notifications(s: Session, rows: list[dict]) -> None:
     """One INSERT for a step's notifications; a row whose dedupe key exists (the step ran before) is left."""
     if not rows:
         return
-    dialect = postgresql if s.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     s.execute(dialect.insert(Notification.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
     wakeups.notify(s, wakeups.OUTBOX)  # the sender of another process (this one is woken directly)
 

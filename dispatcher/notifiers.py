@@ -7,7 +7,7 @@ import itertools
 import structlog
 
 from core.schema import Notification
-from dispatcher.outbox import SendError
+from dispatcher.sending import SendError
 from dispatcher.twilio_adapter import ProviderError, TwilioSender
 
 log = structlog.get_logger("jinqiao.notify")

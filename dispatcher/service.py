@@ -15,10 +15,11 @@ from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
-from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import passes
+from dispatcher.passes.outbox import Outbox
+from dispatcher.passes.supervision import Supervisor
+from dispatcher.sending import Notifier, RateLimiter
 from dispatcher.supervision import Rules
-from dispatcher.supervisor import Supervisor
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.webhooks import WebhookContext
 
@@ -48,14 +49,12 @@ class Dispatcher:
 
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
     sessions = session_factory(db)
-    if settings.twilio_enabled:
-        sender = TwilioSender(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            settings.twilio_from,
-            api_url=settings.twilio_api_url,
-        )
-        notifier = TwilioNotifier(sender, settings.public_url, settings.twilio_from)
+    # Settings takes the three twilio values all or none (twilio_enabled: the first is given).
+    sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
+    notifier: Notifier
+    if sid and token and from_number:
+        sender = TwilioSender(sid, token, from_number, api_url=settings.twilio_api_url)
+        notifier = TwilioNotifier(sender, settings.public_url, from_number)
         limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
     else:
         notifier = ConsoleNotifier()

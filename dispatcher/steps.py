@@ -25,7 +25,7 @@ log = structlog.get_logger("jinqiao.dispatcher")
 
 def for_update(stmt, s: Session):
     """Row locks where the database has them; SKIP LOCKED so two dispatchers never wait on each other."""
-    if s.bind.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update(skip_locked=True)
     return stmt
 
@@ -33,7 +33,7 @@ def for_update(stmt, s: Session):
 def pass_size(s: Session) -> int:
     """Rows a pass takes in one transaction. SQLite: few, since a pass holds its one write lock and the
     sender waits for it. PostgreSQL: more, fewer commits; row locks leave other writers free."""
-    return 100 if s.bind.dialect.name == "postgresql" else 25
+    return 100 if s.get_bind().dialect.name == "postgresql" else 25
 
 
 def random_code(digits: int) -> str:

@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 OFFLINE, HEARTBEAT_MISSED, CHECKIN_MISSED = "offline", "heartbeat_missed", "checkin_missed"
+SLEEPING_ADAPTERS = frozenset({"shelly"})  # Shelly Button1 drops off Wi-Fi between presses
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,12 @@ def device_problem(device: DeviceView, rules: Rules, now: datetime) -> str | Non
     went_offline = device.status_at if device.status == "offline" and not device.sleeps else None
     if went_offline is not None and (now - went_offline).total_seconds() > rules.offline_grace_s:
         return OFFLINE
-    last_seen = device.last_seen_at if device.heartbeat_s else None
-    if last_seen is not None and (now - last_seen).total_seconds() > device.heartbeat_s + rules.heartbeat_slack_s:
+    heartbeat_s, last_seen = device.heartbeat_s, device.last_seen_at
+    if (
+        heartbeat_s
+        and last_seen is not None
+        and (now - last_seen).total_seconds() > heartbeat_s + rules.heartbeat_slack_s
+    ):
         return HEARTBEAT_MISSED
     return None
 
@@ -115,18 +120,19 @@ def decide_devices(
     return decisions
 
 
-def checkin_deadline(resident: ResidentView, day: date) -> datetime:
-    hh, mm = (int(x) for x in resident.checkin_deadline.split(":"))
-    return datetime.combine(day, time(hh, mm), ZoneInfo(resident.timezone))
+def checkin_deadline(hhmm: str, tz: ZoneInfo, day: date) -> datetime:
+    hh, mm = (int(x) for x in hhmm.split(":"))
+    return datetime.combine(day, time(hh, mm), tz)
 
 
 def decide_checkin(resident: ResidentView, already_marked: bool, now: datetime) -> MissedCheckin | None:
     """Today's (local) check-in of one resident: missing once its deadline has passed?"""
-    if not resident.checkin_deadline or already_marked:
+    hhmm = resident.checkin_deadline
+    if not hhmm or already_marked:
         return None
     tz = ZoneInfo(resident.timezone)
     today = now.astimezone(tz).date()
-    deadline = checkin_deadline(resident, today)
+    deadline = checkin_deadline(hhmm, tz, today)
     if now < deadline:
         return None
     day_start = datetime.combine(today, time(0, 0), tz)

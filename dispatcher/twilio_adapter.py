@@ -66,14 +66,14 @@ class _RedirectingHttpClient(TwilioHttpClient):
         parts = urlsplit(url)
         return urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, ""))
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         return super().request(method, self._rewrite(url), *args, **kwargs)
 
     # The caller logs `sms.sent` with its own context; twilio's eight INFO lines a request would drown it.
-    def log_request(self, kwargs) -> None:  # type: ignore[override]
+    def log_request(self, kwargs) -> None:
         pass
 
-    def log_response(self, status_code, response) -> None:  # type: ignore[override]
+    def log_response(self, status_code, response) -> None:
         pass
 
 
@@ -140,7 +140,7 @@ class TwilioSender:
         ring_timeout: int = 30,
     ) -> str:
         """Returns the call SID (CA…). Twilio POSTs to `twiml_url` for the TwiML once answered."""
-        extra = {"machine_detection": "Enable"} if machine_detection else {}
+        extra: dict[str, str | list[str]] = {"machine_detection": "Enable"} if machine_detection else {}
         if status_callback:
             extra |= {
                 "status_callback": status_callback,
@@ -159,7 +159,7 @@ class TwilioSender:
         with self._clients_lock:
             clients, self._clients = self._clients, []
         for client in clients:
-            session = client.http_client.session  # type: ignore[attr-defined]
+            session = client.http_client.session
             if session is not None:
                 session.close()
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -247,10 +248,10 @@ class Watchdog:
             if known.row_id is None:
                 self._insert(known)
             elif known.dirty:
-                self._try(lambda s, k=known: self._mark_paged(s, k), known.cause)
+                self._try(partial(self._mark_paged, known=known), known.cause)
         for closing in list(self.closing.values()):
             if closing.row_id is None or self._try(
-                lambda s, c=closing: self._close(s, c), closing.cause
+                partial(self._close, closing=closing), closing.cause
             ):  # never recorded and never paged: nothing to close
                 self.closing.pop(closing.cause)
 

@@ -124,9 +124,10 @@ def _silent_processes(beats: tuple[Beat, ...], now: datetime, th: Thresholds) ->
 def _no_dispatcher(beats: tuple[Beat, ...], now: datetime, th: Thresholds) -> list[Finding]:
     """Every dispatcher was stopped on purpose and none runs: nobody escalates (a silent one pages itself)."""
     ds = [b for b in beats if b.kind == "dispatcher"]
-    if not ds or any(b.stopped_at is None for b in ds):
+    stops = [b.stopped_at for b in ds if b.stopped_at is not None]
+    if not ds or len(stops) < len(ds):
         return []
-    last = max(b.stopped_at for b in ds)  # type: ignore[type-var]
+    last = max(stops)
     return [
         Finding(
             "no_dispatcher",

@@ -42,6 +42,7 @@ def read_snapshot(s: Session, now: datetime) -> Snapshot:
             .order_by(Alert.next_action_at)
             .limit(LIMIT)
         )
+        if at is not None  # always, by the where clause; the column itself is nullable
     )
     queued = s.execute(
         select(Notification.id, Notification.next_attempt_at)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -172,7 +172,9 @@ def handle_voice(ctx: WebhookContext, n: str | None, step: str | None, form: dic
             repeats=alert.repeat_presses,
         )
         resident = place.resident.name
-        now_state = Outcome(False, alert.id, alert.code, alert.state, alert.acknowledged_by, alert.acknowledged_at)
+        now_state = Outcome(
+            False, alert.id, alert.code, State(alert.state), alert.acknowledged_by, alert.acknowledged_at
+        )
     gather_url = f"{ctx.public_url}/twilio/voice?n={note.id}&step=gather"
     if form.get("AnsweredBy", "").startswith(("machine", "fax")):
         # An answering machine never acknowledges; leave a short word and hang up.
@@ -276,12 +278,13 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
             inbound.understood, inbound.alert_id = True, alert.id
             answer = None  # decided below, outside this transaction
         alert_id = alert.id if alert is not None and reply is not None else None
-        place = load_place(s, alert.resident_id) if alert_id else None
-    if alert_id is not None:
+        act = (reply.action, load_place(s, alert.resident_id)) if alert is not None and reply is not None else None
+    if alert_id is not None and act is not None:
+        action, place = act
         actor = Actor(responder.name if responder else number, "sms", responder.id if responder else None)
-        answer = _act_on_reply(ctx, reply.action, alert_id, actor, language, place.tz, place.resident.name)
+        answer = _act_on_reply(ctx, action, alert_id, actor, language, place.tz, place.resident.name)
     with transaction(ctx.sessions) as s:
-        s.get(InboundSms, inbound_id).answer = answer
+        s.execute(update(InboundSms).where(InboundSms.id == inbound_id).values(answer=answer))
         if answer:
             notices.enqueue(
                 s,

@@ -701,8 +701,9 @@ def run_timers(env: Env, args) -> dict:
     from core.schema import Alert, Notification, TimelineEntry
     from dispatcher.alerts import Alerts
     from dispatcher.engine import Engine
-    from dispatcher.outbox import Outbox, RateLimiter
     from dispatcher.passes import SENDER, Pass
+    from dispatcher.passes.outbox import Outbox
+    from dispatcher.sending import RateLimiter
 
     n = args.alerts
     print(f"\n[timers] {n} open alerts, next steps spread over {args.spread:g} s, {env.db}", flush=True)
@@ -947,7 +948,8 @@ def run_cost(env: Env, args) -> dict:
     from core.db import make_engine, session_factory
     from core.schema import Alert, Event
     from dispatcher.alerts import Alerts
-    from dispatcher.outbox import Outbox, RateLimiter
+    from dispatcher.passes.outbox import Outbox
+    from dispatcher.sending import RateLimiter
 
     n = args.cost_alerts
     print(f"\n[cost] {n} alerts opened, stepped and paged by one thread, {env.db}", flush=True)

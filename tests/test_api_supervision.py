@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from core.schema import Device, Event, Resident
 from dispatcher.alerts import Alerts
+from dispatcher.passes.supervision import Supervisor
 from dispatcher.supervision import Rules
-from dispatcher.supervisor import Supervisor
 from registry.store import import_registry
 from tests.support.dispatch import FakeClock
 from tests.support.web import bearer, make_users

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import Alert, Notification, TimelineEntry
-from dispatcher.outbox import Outbox, RateLimiter, SendError
+from dispatcher.passes.outbox import Outbox
+from dispatcher.sending import RateLimiter, SendError
 from tests.support.dispatch import T0, World
 from tests.support.waiting import eventually
 

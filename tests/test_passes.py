@@ -11,8 +11,9 @@ from sqlalchemy import update
 from core.schema import Device, Event
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
-from dispatcher.outbox import Outbox, RateLimiter
 from dispatcher.passes import ESCALATOR, SENDER, Pass
+from dispatcher.passes.outbox import Outbox
+from dispatcher.sending import RateLimiter
 from registry.store import import_registry
 from tests.support.dispatch import T0, FakeClock, RecordingNotifier, World
 

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from core.schema import Alert, CheckinMiss, Device, Event, MaintenanceItem, Resident, TimelineEntry
 from dispatcher.passes import passes
+from dispatcher.passes.supervision import Supervisor
 from dispatcher.supervision import Rules
-from dispatcher.supervisor import Supervisor
 from registry.store import import_registry
 from registry.validation import read_yaml
 from tests.support.concurrency import run_together

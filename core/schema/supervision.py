@@ -1,4 +1,4 @@
-"""The watching tables: device supervision and daily check-ins (dispatcher/supervisor.py), and the
+"""The watching tables: device supervision and daily check-ins (dispatcher/passes/supervision.py), and the
 watchdog for the watcher (core/heartbeat.py, dispatcher/watchdog.py).
 """
 

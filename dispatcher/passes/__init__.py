@@ -4,8 +4,8 @@ Each pass is one load -> decide -> write step in its own transaction:
 - events       (passes/events.py)       device events become alerts: open, join, cancel
 - escalations  (passes/escalations.py)  timers that came due: the next tier, or a reopened alert
 - heartbeat    (core/heartbeat.py)      the row `jinqiao watchdog` reads
-- supervision  (dispatcher/supervisor.py, rules in supervision.py)  silent devices, missed check-ins
-- outbox       (dispatcher/outbox.py)   queued notifications go out through the notifiers
+- supervision  (passes/supervision.py, rules in dispatcher/supervision.py)  silent devices, missed check-ins
+- outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
 Each pass runs on its own: it opens its own transactions, and an exception in one is logged,
@@ -27,8 +27,8 @@ from dispatcher.passes.backlog import Backlog
 if TYPE_CHECKING:
     from core.heartbeat import Heartbeat
     from dispatcher.alerts import Alerts
-    from dispatcher.outbox import Outbox
-    from dispatcher.supervisor import Supervisor
+    from dispatcher.passes.outbox import Outbox
+    from dispatcher.passes.supervision import Supervisor
 
 log = structlog.get_logger("jinqiao.dispatcher")
 

@@ -61,27 +61,28 @@ def _batch(alerts: Alerts, limit: int | None) -> tuple[int, bool]:
 
 def _handle(alerts: Alerts, s: Session, ev: Event, now: datetime) -> bool:
     device = s.get(Device, ev.device_id)
-    if device is None or device.resident_id is None:
+    resident_id = device.resident_id if device is not None else None
+    if device is None or resident_id is None:
         log.warning("dispatcher.event_without_resident", device_id=ev.device_id, event_id=ev.event_id)
         return False
     if ev.type in KIND_OF_EVENT:
-        _open_or_join(alerts, s, device, ev, now)
+        _open_or_join(alerts, s, device, resident_id, ev, now)
         return True
     if ev.type == "cancel":
         return _cancel(s, device, ev, now)
     return False  # checkin, heartbeat, battery_low: supervision reads them from the events table
 
 
-def _open_or_join(alerts: Alerts, s: Session, device: Device, ev: Event, now: datetime) -> None:
+def _open_or_join(alerts: Alerts, s: Session, device: Device, resident_id: str, ev: Event, now: datetime) -> None:
     kind = KIND_OF_EVENT[ev.type]
-    if s.bind.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         # Two dispatchers handling two presses of one resident: the second waits here, then
         # sees the first one's alert and joins it instead of opening another.
-        s.execute(select(Resident.id).where(Resident.id == device.resident_id).with_for_update())
+        s.execute(select(Resident.id).where(Resident.id == resident_id).with_for_update())
     alert = s.scalars(
         for_update(
             select(Alert)
-            .where(Alert.resident_id == device.resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES))
+            .where(Alert.resident_id == resident_id, Alert.kind == kind, Alert.state.in_(OPEN_STATES))
             .order_by(Alert.id)
             .limit(1),
             s,
@@ -107,7 +108,7 @@ def _open_or_join(alerts: Alerts, s: Session, device: Device, ev: Event, now: da
         s,
         alerts.recipients,
         alerts.codes,
-        resident_id=device.resident_id,
+        resident_id=resident_id,
         kind=kind,
         reason=ev.type,
         now=now,

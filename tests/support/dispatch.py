@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from core.schema import Alert, Building, Community, Device, DeviceFeedback, Event, Notification, Resident, TimelineEntry
 from dispatcher.alerts import Alerts
-from dispatcher.outbox import Outbox, RateLimiter, SendError
 from dispatcher.passes import Pass, PassRunner, passes
-from dispatcher.supervisor import Supervisor
+from dispatcher.passes.outbox import Outbox
+from dispatcher.passes.supervision import Supervisor
+from dispatcher.sending import RateLimiter, SendError
 from dispatcher.webhooks import WebhookContext, handle_sms, handle_status, handle_voice
 from registry.store import import_registry
 

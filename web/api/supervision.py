@@ -19,6 +19,7 @@ from core.schema import Alert, Building, Community, Device, MaintenanceItem, Res
 from dispatcher.escalation import OPEN_STATES
 from dispatcher.supervision import (
     HEARTBEAT_MISSED,
+    SLEEPING_ADAPTERS,
     DeviceView,
     ResidentView,
     Rules,
@@ -26,7 +27,6 @@ from dispatcher.supervision import (
     device_problem,
     is_away,
 )
-from dispatcher.supervisor import SLEEPING_ADAPTERS
 from web.auth import Operator, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
 

@@ -1,4 +1,4 @@
-"""The supervision pass: load, ask dispatcher.supervision, write. One transaction, safe to repeat.
+"""Pass `supervision`: load, ask dispatcher.supervision (the rules), write. One transaction, safe to repeat.
 
 Each run holds the row lock of `supervision_cursor` (SKIP LOCKED on PostgreSQL: a second
 dispatcher skips the pass while one runs it; SQLite has one writer anyway), so two processes never
@@ -21,9 +21,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,14 @@ from dispatcher import supervision
 from dispatcher.alerts import Alerts
 from dispatcher.escalation import OPEN_STATES
 from dispatcher.notices import Actor
-from dispatcher.supervision import CloseDeviceAlert, DeviceView, OpenDeviceAlert, ResidentView, Rules
+from dispatcher.supervision import (
+    SLEEPING_ADAPTERS,
+    CloseDeviceAlert,
+    DeviceView,
+    OpenDeviceAlert,
+    ResidentView,
+    Rules,
+)
 
 log = structlog.get_logger("jinqiao.supervision")
 
@@ -52,7 +60,6 @@ CURSOR = "events"
 MARGIN_S = 10.0  # how far behind `now` the cursor stays: longer than any commit of a gateway batch
 SCAN_LIMIT = 20_000
 SYSTEM = Actor("system", "system")
-SLEEPING_ADAPTERS = frozenset({"shelly"})  # Shelly Button1 drops off Wi-Fi between presses
 
 
 @dataclass
@@ -108,7 +115,7 @@ class Supervisor:
 
     def _claim(self, s: Session) -> SupervisionCursor | None:
         stmt = select(SupervisionCursor).where(SupervisionCursor.name == CURSOR)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         cursor = s.scalars(stmt).first()
         if cursor is None:
@@ -197,7 +204,8 @@ class Supervisor:
         changed = [{"d": d, "b": levels[d]} for d in sorted(levels) if devices[d][1] != levels[d]]
         if not changed:
             return
-        stmt = update(Device.__table__).where(Device.__table__.c.id == bindparam("d")).values(battery=bindparam("b"))
+        devices_table = cast(Table, Device.__table__)  # declared as a FromClause; a Table at run time
+        stmt = update(devices_table).where(devices_table.c.id == bindparam("d")).values(battery=bindparam("b"))
         with self.sessions.begin() as s:
             s.connection().execute(stmt, changed)
 
@@ -226,7 +234,7 @@ class Supervisor:
             select(MaintenanceItem).where(MaintenanceItem.device_id.in_(ids), MaintenanceItem.reason == "battery_low")
         ).all()
         open_now = {d: item for d, item in ((i.device_id, i) for i in items) if item.closed_at is None}
-        newest = defaultdict(int)
+        newest: defaultdict[str, int] = defaultdict(int)
         for item in items:
             newest[item.device_id] = max(newest[item.device_id], item.source_event)
         for row_id, device_id, battery in low:
@@ -262,7 +270,8 @@ class Supervisor:
                 Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.is_not(None)
             )
         ):
-            open_alerts[device_id].append(alert_id)
+            if device_id is not None:  # always, by the where clause; the column itself is nullable
+                open_alerts[device_id].append(alert_id)
         views = [view for view, _ in devices.values()]
         closes = []
         for decision in supervision.decide_devices(views, residents, open_alerts, self.rules, now):
