@@ -11,6 +11,8 @@ to that number, which may by then be another one.
 
 from __future__ import annotations
 
+from dispatcher.escalation import CLOSED_STATES, State
+
 SIGN = "【金桥】"
 SIGN_EN = "[Jinqiao]"
 EMERGENCY_REASONS = frozenset({"alarm", "fall"})
@@ -148,9 +150,9 @@ def voice_already_acknowledged(*, by_name: str, at_local: str, language: str | N
 def voice_already_closed(*, resident: str, state: str, language: str | None = None) -> str:
     """The alert was resolved or cancelled before the key was pressed."""
     en = is_english(language)
-    if state == "resolved":
+    if state == State.RESOLVED:
         return "This call has already been handled. No need to go." if en else "该呼叫已处理完毕，无需前往。"
-    if state == "cancelled":
+    if state == State.CANCELLED:
         return f"{resident} cancelled the call. No need to go." if en else f"{resident}已取消呼叫，无需前往。"
     raise ValueError(f"not a closed state: {state!r}")
 
@@ -177,9 +179,9 @@ def reply_already_acknowledged(
 
 def reply_already_closed(*, resident: str, code: str, state: str, language: str | None = None) -> str:
     """A reply about an alert that is resolved or cancelled."""
-    if state not in ("resolved", "cancelled"):
+    if state not in CLOSED_STATES:
         raise ValueError(f"not a closed state: {state!r}")
-    return (notice_resolved if state == "resolved" else notice_cancelled)(
+    return (notice_resolved if state == State.RESOLVED else notice_cancelled)(
         resident=resident, code=code, language=language
     )
 

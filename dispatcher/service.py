@@ -61,9 +61,7 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         limiter = RateLimiter({})
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
-    supervisor = Supervisor(
-        sessions, alerts, now, Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low)
-    )
+    supervisor = Supervisor(sessions, alerts, now, Rules.from_settings(settings))
     heartbeat = Heartbeat(
         sessions,
         "dispatcher",

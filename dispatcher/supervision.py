@@ -19,7 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 OFFLINE, HEARTBEAT_MISSED, CHECKIN_MISSED = "offline", "heartbeat_missed", "checkin_missed"
 SLEEPING_ADAPTERS = frozenset({"shelly"})  # Shelly Button1 drops off Wi-Fi between presses
@@ -30,6 +34,10 @@ class Rules:
     offline_grace_s: float = 180.0
     heartbeat_slack_s: float = 30.0
     battery_low: int = 20  # a battery level below this is a maintenance item
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(settings.offline_grace, settings.heartbeat_slack, settings.battery_low)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def run_web(settings: Settings) -> int:
         alerts,
         now=utcnow,
         secure_cookies=secure_cookies(settings),
-        supervision=Rules(settings.offline_grace, settings.heartbeat_slack, settings.battery_low),
+        supervision=Rules.from_settings(settings),
     )
     # no broker link here: the board's banner shows the broker as the gateways last reported it
     readiness = Readiness(engine, broker_status=broker_seen_by_gateways(sessions, utcnow))
