@@ -143,7 +143,7 @@ class Alerts:
             if decision.takes_the_call:
                 alert.acknowledged_at, alert.acknowledged_by = now, actor.name
             alert.state = State.RESOLVED
-            alert.resolved_at = now
+            alert.resolved_at, alert.resolved_by = now, actor.name
             alert.outcome, alert.note = outcome, note or None
             alert.next_action_at = None
             alert.updated_at = now

@@ -40,7 +40,7 @@ def cmd_user_add(args) -> int:
     if password is None:
         return 1
     try:
-        _accounts(settings).add_user(args.name, args.role, password)
+        _accounts(settings).add_user(args.name, args.role, password, args.display_name)
     except AccountError as exc:
         print(f"jinqiao user add: {exc}", file=sys.stderr)
         return 1
@@ -99,6 +99,7 @@ def add_user_commands(sub: argparse._SubParsersAction) -> None:
     user_add = user.add_parser("add", help="add an account (the password is asked twice, or read from stdin)")
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    user_add.add_argument("--display-name", default="", help="the name the board and the texts show, e.g. 王芳")
     user_add.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )

@@ -78,6 +78,19 @@ def test_bad_accounts_are_refused_with_a_reason(accounts, name, role, password, 
         accounts.add_user(name, role, password)
 
 
+def test_the_display_name_is_what_people_see_and_is_checked(accounts):
+    accounts.add_user("wangfang", "operator", "a long password", " 王芳 ")
+    _, opened = accounts.sign_in("wangfang", "a long password", "10.0.0.1")
+    assert (opened.principal.display_name, opened.principal.shown) == ("王芳", "王芳")
+    accounts.add_user("li", "viewer", "a long password")
+    assert accounts.by_session(accounts.sign_in("li", "a long password", "10.0.0.1")[0]).shown == "li"
+    with pytest.raises(AccountError, match="at most 100"):
+        accounts.add_user("long", "viewer", "a long password", "王" * 101)
+    with pytest.raises(AccountError, match="control characters"):
+        accounts.add_user("ctl", "viewer", "a long password", "王\x1b芳")
+    assert {u["name"]: u["display_name"] for u in accounts.users()} == {"wangfang": "王芳", "li": ""}
+
+
 def test_a_name_is_taken_once(accounts):
     accounts.add_user("li", "viewer", "a long password")
     with pytest.raises(AccountError, match="exists already"):
@@ -167,7 +180,12 @@ def test_cookie_flags_and_csrf_for_changes(web):
         assert "httponly" in cookies["jinqiao_session"] and "samesite=lax" in cookies["jinqiao_session"]
         assert "httponly" not in cookies["jinqiao_csrf"] and "samesite=strict" in cookies["jinqiao_csrf"]
         assert "secure" not in cookies["jinqiao_session"]  # plain http here
-        assert http.get("/api/v1/me").json() == {"name": "operator", "role": "operator", "via": "session"}
+        assert http.get("/api/v1/me").json() == {
+            "name": "operator",
+            "display_name": "",
+            "role": "operator",
+            "via": "session",
+        }
         # a forged cross-site form brings the cookie but not the header
         assert http.post(f"/api/v1/alerts/{alert_id}/ack").status_code == 403
         assert http.post(f"/api/v1/alerts/{alert_id}/ack", headers={"X-CSRF-Token": "guess"}).status_code == 403

@@ -51,6 +51,19 @@ class TooManyFailures(Exception):
         super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
 
 
+MAX_DISPLAY_NAME = 100
+
+
+def checked_display_name(display_name: str) -> str:
+    """A display name trimmed; refused when too long or holding control characters."""
+    shown = (display_name or "").strip()
+    if len(shown) > MAX_DISPLAY_NAME:
+        raise AccountError(f"the display name has at most {MAX_DISPLAY_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in shown):
+        raise AccountError("the display name may not hold control characters")
+    return shown
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who makes a request: their account, role and how they proved it (session or token)."""
@@ -60,6 +73,12 @@ class Principal:
     role: str
     via: str  # session | token
     csrf_token: str | None = None  # sessions only
+    display_name: str = ""  # what the board and the texts call them ("王芳"); empty: the sign-in name
+
+    @property
+    def shown(self) -> str:
+        """The name people see: the display name, else the sign-in name."""
+        return self.display_name or self.name
 
     def has(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -99,18 +118,24 @@ class Accounts:
 
     # --- users ---------------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str) -> User:
+    def add_user(self, name: str, role: str, password: str, display_name: str = "") -> User:
         if not NAME_RE.fullmatch(name or ""):
             raise AccountError(f"bad name '{name}' (letters, digits, _ . @ -, at most 64)")
         if role not in ROLES:
             raise AccountError(f"unknown role '{role}' (one of {', '.join(ROLES)})")
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        display_name = checked_display_name(display_name)
         with transaction(self.sessions) as s:
             if s.scalar(select(User).where(User.name == name)) is not None:
                 raise AccountError(f"an account named '{name}' exists already")
             user = User(
-                name=name, role=role, password_hash=self.hasher.hash(password), active=True, created_at=self.now()
+                name=name,
+                display_name=display_name,
+                role=role,
+                password_hash=self.hasher.hash(password),
+                active=True,
+                created_at=self.now(),
             )
             s.add(user)
             s.flush()
@@ -181,7 +206,13 @@ class Accounts:
     def users(self) -> list[dict]:
         with self.reads() as s:
             return [
-                {"name": u.name, "role": u.role, "active": u.active, "created_at": u.created_at}
+                {
+                    "name": u.name,
+                    "display_name": u.display_name,
+                    "role": u.role,
+                    "active": u.active,
+                    "created_at": u.created_at,
+                }
                 for u in s.scalars(select(User).order_by(User.name))
             ]
 
@@ -213,7 +244,10 @@ class Accounts:
                 s.add(row)
                 if self.hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = self.hasher.hash(password)
-                opened = NewSession(Principal(user.id, user.name, user.role, "session", row.csrf_token), row.csrf_token)
+                opened = NewSession(
+                    Principal(user.id, user.name, user.role, "session", row.csrf_token, user.display_name),
+                    row.csrf_token,
+                )
         if failed:
             log.warning("account.sign_in_failed", user=name, address=address)
             raise AccountError("wrong name or password")
@@ -252,7 +286,7 @@ class Accounts:
         session, user = found
         if session.expires_at <= self.now() or not user.active:
             return None
-        return Principal(user.id, user.name, user.role, "session", session.csrf_token)
+        return Principal(user.id, user.name, user.role, "session", session.csrf_token, user.display_name)
 
     def by_token(self, token: str) -> Principal | None:
         found = self._held(ApiToken, token)
@@ -261,7 +295,7 @@ class Accounts:
         api_token, user = found
         if api_token.revoked_at is not None or not user.active:
             return None
-        return Principal(user.id, user.name, user.role, "token")
+        return Principal(user.id, user.name, user.role, "token", None, user.display_name)
 
     def _held(self, kind: type[_Credential], token: str) -> tuple[_Credential, User] | None:
         """The session or API token whose hash is this token's, with its account."""

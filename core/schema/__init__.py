@@ -1,7 +1,7 @@
 """The database schema: the single source of truth for every process.
 
 One module per part: `base.py` (Base, UtcDateTime), `registry.py`, `devices.py` (what devices send
-and are told), `alerts.py` (alerts and their notifications), `accounts.py`, `supervision.py` (device
+and are told), `alerts.py` (alerts and their notifications), `accounts.py`, `audit.py` (the admins' changes), `supervision.py` (device
 supervision, check-ins, the watchdog). Import the tables from here (`from core.schema import Alert`):
 importing this package registers every table on `Base.metadata`, which Alembic compares.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from core.schema.accounts import ApiToken, SignInFailure, User, WebSession
 from core.schema.alerts import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
+from core.schema.audit import AuditEntry
 from core.schema.base import Base, UtcDateTime
 from core.schema.devices import DeviceFeedback, Event, PresenceChange, Rejection
 from core.schema.registry import (
@@ -61,6 +62,7 @@ __all__ = [
     "ApiToken",
     "WebSession",
     "SignInFailure",
+    "AuditEntry",
     "MaintenanceItem",
     "SupervisionCursor",
     "ResidentCheckin",

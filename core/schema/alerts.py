@@ -49,6 +49,10 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     ack_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # who an operator sent to the resident's home (a responder's name, or the operator), and when
+    dispatched_to: Mapped[str | None] = mapped_column(String(200))
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
 

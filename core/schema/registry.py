@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.schema.base import Base, UtcDateTime
@@ -77,6 +77,7 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(32))
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_key: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # holds a key to the home
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

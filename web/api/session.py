@@ -18,6 +18,7 @@ class SignIn(BaseModel):
 
 class Me(BaseModel):
     name: str
+    display_name: str = ""  # the name the board shows; empty: the sign-in name
     role: str
     via: str
 
@@ -35,7 +36,14 @@ def sign_in(body: SignIn, request: Request, w: WebState):
         return JSONResponse({"detail": str(e)}, 429, headers={"Retry-After": str(e.retry_after)})
     except AccountError as e:
         return JSONResponse({"detail": str(e)}, 401)
-    response = JSONResponse({"name": opened.principal.name, "role": opened.principal.role, "via": "session"})
+    response = JSONResponse(
+        {
+            "name": opened.principal.name,
+            "display_name": opened.principal.display_name,
+            "role": opened.principal.role,
+            "via": "session",
+        }
+    )
     age = int(SESSION_LIFETIME.total_seconds())
     response.set_cookie(
         SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax", secure=w.secure_cookies, path="/"
@@ -65,4 +73,4 @@ def sign_out(user: SignedIn, request: Request, accounts: AccountsDep):
 
 @router.get("/api/v1/me", response_model=Me)
 def me(user: Viewer):
-    return {"name": user.name, "role": user.role, "via": user.via}
+    return {"name": user.name, "display_name": user.display_name, "role": user.role, "via": user.via}

@@ -17,6 +17,7 @@ from web.deps import AccountsDep
 
 class UserRow(BaseModel):
     name: str
+    display_name: str
     role: str
     active: bool
     created_at: datetime
