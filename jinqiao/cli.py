@@ -1,4 +1,5 @@
-"""`jinqiao` command line: up | gateway | dispatcher | web | watchdog | import FILE | db upgrade |
+"""`jinqiao` command line: up | gateway | dispatcher | web | watchdog | db upgrade |
+import FILE | export registry|residents FILE (in cli_files.py) |
 user add|disable|enable|token (in cli_accounts.py) | device add | device password | device export-auth.
 
 Each command reads its settings and opens the database through cli_settings.py.
@@ -12,6 +13,7 @@ import sys
 
 from core.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
 from jinqiao.cli_accounts import add_user_commands
+from jinqiao.cli_files import add_file_commands
 from jinqiao.cli_settings import command_settings, migrated_engine
 
 
@@ -61,25 +63,6 @@ def cmd_db_upgrade(args) -> int:
     settings = command_settings()
     upgrade(settings.database_url)
     print("database is at the newest schema")
-    return 0
-
-
-def cmd_import(args) -> int:
-    from core.db import session_factory
-    from registry.fields import RegistryError
-    from registry.store import import_registry
-
-    settings = command_settings()
-    engine = migrated_engine(settings)
-    try:
-        report = import_registry(session_factory(engine), args.file)
-    except RegistryError as exc:
-        print(f"jinqiao import: {args.file}: nothing was changed:\n{exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"jinqiao import: {exc}", file=sys.stderr)
-        return 1
-    print(report)
     return 0
 
 
@@ -202,9 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         "watchdog",
         help="page the hotline and operators when the dispatchers or the gateway fail (run it apart from them)",
     ).set_defaults(fn=cmd_watchdog)
-    imp = sub.add_parser("import", help="import the registry from a YAML file")
-    imp.add_argument("file")
-    imp.set_defaults(fn=cmd_import)
+    add_file_commands(sub)
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(fn=cmd_db_upgrade)
     add_user_commands(sub)

@@ -33,6 +33,7 @@ ADAPTERS = {  # each outside library with a world of its own types is imported b
     "twilio": "dispatcher/twilio_adapter.py",
     "chinese_calendar": "registry/china_calendar.py",
     "amqtt": "jinqiao/embedded_broker.py",
+    "openpyxl": "registry/workbook.py",
 }
 
 

@@ -1,0 +1,177 @@
+"""The registry in and out of files (registry/files.py): the residents' form as Excel and CSV with
+Chinese headers, all or nothing, its problems named by row and column; a GBK CSV read; the whole
+registry as YAML that imports back unchanged; and the `jinqiao export` and `import` commands."""
+
+from __future__ import annotations
+
+import io
+from datetime import time
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from registry.fields import RegistryError
+from registry.files import import_file, registry_yaml, residents_form
+from registry.resident_sheet import Sheet, column_letter, read_csv, to_rows, write_csv
+from registry.store import import_registry
+from tests.test_cli import jinqiao
+from tests.test_registry_import import dump
+
+
+@pytest.fixture
+def imported(sessions, example_registry):
+    import_registry(sessions, example_registry)
+    return sessions
+
+
+def workbook_rows(data: bytes) -> list[list]:
+    sheet = load_workbook(io.BytesIO(data)).active
+    return [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_the_form_has_the_offices_headers_and_every_resident(imported):
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    assert rows[0][:9] == [
+        "编号",
+        "姓名",
+        "楼栋编号",
+        "地址",
+        "本人电话",
+        "独居",
+        "短信语言",
+        "健康情况",
+        "每日报平安截止时间",
+    ]
+    assert rows[0][9:12] == ["联系人1姓名", "联系人1电话", "联系人1接收通知"]
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    assert zhang[1:9] == [
+        "张秀英",
+        "wulin-3",
+        "幸福里3幢2单元201",
+        "+8613800000001",
+        "是",
+        "zh-CN",
+        "高血压；青霉素过敏",
+        "10:00",
+    ]
+    assert zhang[9:12] == ["张伟（儿子，悉尼）", "+61400000001", "是"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_form_round_trip_changes_nothing(imported, tmp_path, suffix):
+    before = dump(imported)
+    path = tmp_path / f"residents{suffix}"
+    with imported() as s:
+        path.write_bytes(residents_form(s, suffix))
+    report = import_file(imported, path)
+    assert not report.changed and dump(imported) == before
+
+
+def test_the_yaml_export_imports_back_unchanged(imported, tmp_path):
+    before = dump(imported)
+    path = tmp_path / "registry.yaml"
+    with imported() as s:
+        path.write_text(registry_yaml(s), encoding="utf-8")
+    assert not import_file(imported, path).changed and dump(imported) == before
+    assert "张秀英" in path.read_text(encoding="utf-8")  # written as Chinese, not \u escapes
+
+
+def test_a_form_edits_the_residents_and_leaves_the_rest(imported, tmp_path):
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    liu = next(r for r in rows if r[0] == "r-liu")
+    liu[4] = 13800000009  # typed into Excel without +86: a number cell
+    liu[8] = time(9, 30)  # Excel made the time a time
+    (tmp_path / "r.xlsx").write_bytes(xlsx([*rows, ["r-wang", "王秀兰", "wulin-5", "幸福里5幢3单元101"]]))
+    assert import_file(imported, tmp_path / "r.xlsx").changed
+    from core.schema import Resident, Responder
+
+    with imported() as s:
+        liu_row = s.get(Resident, "r-liu")
+        assert (liu_row.phone, liu_row.checkin_deadline) == ("+8613800000009", "09:30")
+        assert s.get(Resident, "r-wang").active
+        assert s.get(Responder, "pm-li").active  # the other sections are the database's
+    (tmp_path / "r.xlsx").write_bytes(xlsx(rows))  # r-wang taken off the form
+    assert import_file(imported, tmp_path / "r.xlsx").changed
+    with imported() as s:
+        assert not s.get(Resident, "r-wang").active  # deactivated, as one left out of a YAML file is
+
+
+def test_problems_are_told_by_row_and_column_and_nothing_is_written(imported, tmp_path):
+    before = dump(imported)
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    rows[1][4] = "12345"  # a phone that is no phone
+    rows[2][2] = "wulin-9"  # a building that does not exist
+    rows[2][5] = "也许"  # neither yes nor no
+    rows.append(["r-new", "", "wulin-3"])  # a name missing
+    (tmp_path / "bad.xlsx").write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as found:
+        import_file(imported, tmp_path / "bad.xlsx")
+    assert found.value.problems == [
+        "第3行 独居（F列）: write 是 or 否, not '也许'"
+    ]  # a cell that cannot be read stops first
+    rows[2][5] = "否"
+    (tmp_path / "bad.xlsx").write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as found:
+        import_file(imported, tmp_path / "bad.xlsx")
+    text = "\n".join(found.value.problems)
+    assert f"第2行（{rows[1][0]}）本人电话（E列）" in text
+    assert "第4行（r-new）姓名（B列）: required" in text
+    assert "wulin-9" in text and "第3行" in text
+    assert dump(imported) == before
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (["姓名", "楼栋编号"], "the column '编号' is missing"),
+        (["编号", "姓名", "楼栋编号", "血型"], "第1行 D列: unknown column '血型'"),
+        (["编号", "姓名", "楼栋编号", "姓名"], "第1行 D列: column '姓名' appears twice"),
+        ([], "the first row must hold the column headers"),
+    ],
+)
+def test_a_bad_header_is_refused_with_what_is_wrong(header, message):
+    with pytest.raises(RegistryError, match=message):
+        Sheet([header, ["r-1", "王", "b"]])
+
+
+def test_a_gbk_csv_from_excel_is_read_and_other_bytes_are_refused_with_a_hint():
+    rows = to_rows([{"id": "r-1", "name": "王秀兰", "building": "b", "contacts": []}])
+    gbk = "\r\n".join(",".join(str(v) for v in r) for r in rows).encode("gbk")
+    assert read_csv(gbk)[1][:2] == ["r-1", "王秀兰"]
+    assert read_csv(write_csv(rows)) == [[str(v) for v in r] for r in rows]  # UTF-8 with a BOM
+    with pytest.raises(RegistryError, match="neither UTF-8 nor GBK"):
+        read_csv(b"\xff\xfe\x00\xd8\x00")
+
+
+def test_a_file_that_is_no_workbook_is_refused(tmp_path, imported):
+    (tmp_path / "x.xlsx").write_bytes(b"not a zip at all")
+    with pytest.raises(RegistryError, match="not an Excel .xlsx workbook"):
+        import_file(imported, tmp_path / "x.xlsx")
+
+
+def test_column_letters_are_excels():
+    assert [column_letter(i) for i in (0, 25, 26, 27, 51, 52)] == ["A", "Z", "AA", "AB", "AZ", "BA"]
+
+
+def test_export_and_import_from_the_command_line(tmp_path, example_registry):
+    env = {"JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"}
+    assert jinqiao("import", str(example_registry), env=env).returncode == 0
+    for what, name in (("residents", "r.xlsx"), ("residents", "r.csv"), ("registry", "all.yaml")):
+        done = jinqiao("export", what, str(tmp_path / name), env=env)
+        assert done.returncode == 0 and (tmp_path / name).exists(), done.stderr
+        again = jinqiao("import", str(tmp_path / name), env=env)
+        assert again.returncode == 0 and "no changes" in again.stdout, again.stderr
+    refused = jinqiao("export", "residents", str(tmp_path / "r.txt"), env=env)
+    assert refused.returncode == 1 and ".xlsx or .csv" in refused.stderr
