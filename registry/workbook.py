@@ -1,5 +1,6 @@
-"""The residents' form as an Excel workbook (.xlsx), the one module that imports openpyxl.
-What the columns mean is `registry/resident_sheet.py`'s; here cells are only read and written."""
+"""Excel workbooks (.xlsx), the one module that imports openpyxl: the residents' form (what its
+columns mean is `registry/resident_sheet.py`'s) and the reports' downloads. Cells are only read
+and written here."""
 
 from __future__ import annotations
 
@@ -18,22 +19,23 @@ from registry.resident_sheet import SHEET_TITLE
 WIDTHS = {"编号": 12, "姓名": 10, "地址": 28, "健康情况": 28, "本人电话": 16}
 
 
-def write_workbook(rows: Sequence[Sequence[Any]]) -> bytes:
+def write_workbook(rows: Sequence[Sequence[Any]], title: str = SHEET_TITLE) -> bytes:
     """A workbook of one sheet: the header row bold and frozen, every cell text (a phone number
     stays +8613800000001, never 8.6138E+12)."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook has its one sheet
-    sheet.title = SHEET_TITLE
-    for row in rows:
-        sheet.append([str(v) if v is not None else "" for v in row])
+    sheet.title = title
+    for row in rows:  # numbers stay numbers (a report's counts); everything else is text
+        sheet.append([v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v or "") for v in row])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
         sheet.column_dimensions[cell.column_letter].width = WIDTHS.get(str(cell.value), 14)
     for line in sheet.iter_rows(min_row=2):
         for cell in line:
-            cell.number_format = "@"
+            if isinstance(cell.value, str):
+                cell.number_format = "@"
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -70,6 +70,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tokens"): "admin",
     ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
     ("GET", "/api/v1/calendar"): "viewer",
+    ("GET", "/report"): "page",
+    ("GET", "/api/v1/reports/calls"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}

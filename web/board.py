@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, registry, session, supervision, users
+from web.api import alerts, registry, reports, session, supervision, users
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -94,6 +94,14 @@ def board_page(request: Request):
     if principal_of(request) is None:
         return RedirectResponse("/login", status_code=303)
     return _static("board.html")
+
+
+@pages.get("/report")
+def report_page(request: Request):
+    """The monthly calls report, to read and to print."""
+    if principal_of(request) is None:
+        return RedirectResponse("/login", status_code=303)
+    return _static("report.html")
 
 
 @pages.get("/static/{name}")
@@ -207,7 +215,16 @@ async def stream(
 
 
 # Every router of the board and the API, in the order they are matched.
-ROUTERS = [session.router, pages, live, users.router, alerts.router, registry.router, supervision.router]
+ROUTERS = [
+    session.router,
+    pages,
+    live,
+    users.router,
+    alerts.router,
+    registry.router,
+    supervision.router,
+    reports.router,
+]
 
 
 def web_app(readiness: Readiness, web: Web, extra: Sequence[APIRouter] = ()) -> FastAPI:

@@ -1,0 +1,1 @@
+"""Reports for the street office: `figures.py` computes them (pure), `load.py` reads the facts."""

@@ -1,0 +1,109 @@
+"""The facts of a calls report, read from the database: the alerts opened in a date range (local
+days of the community, or of China when the report covers every community), with the first page,
+the furthest tier paged, and the missed check-ins of the same days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.schema import Alert, Building, CheckinMiss, Community, Notification, Resident
+from dispatcher.recipients import load_policy
+from web.reports.figures import CallFacts, Report, report
+
+HOME_ZONE = "Asia/Shanghai"  # the days of a report over every community
+
+
+class NoSuchCommunity(LookupError):
+    pass
+
+
+def zone_of(s: Session, community_id: str | None) -> ZoneInfo:
+    if community_id is None:
+        return ZoneInfo(HOME_ZONE)
+    community = s.get(Community, community_id)
+    if community is None:
+        raise NoSuchCommunity(f"no community '{community_id}'")
+    return ZoneInfo(community.timezone)
+
+
+def day_bounds(since: date, until: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[since 00:00, the day after until 00:00) in `tz`, as instants."""
+    return (
+        datetime.combine(since, time(0), tz),
+        datetime.combine(until + timedelta(days=1), time(0), tz),
+    )
+
+
+def call_facts(s: Session, since: date, until: date, community_id: str | None) -> tuple[list[CallFacts], ZoneInfo]:
+    tz = zone_of(s, community_id)
+    start, end = day_bounds(since, until, tz)
+    stmt = (
+        select(Alert, Building.community_id)
+        .join(Resident, Resident.id == Alert.resident_id)
+        .join(Building, Building.id == Resident.building_id)
+        .where(Alert.opened_at >= start, Alert.opened_at < end)
+        .order_by(Alert.id)
+    )
+    if community_id is not None:
+        stmt = stmt.where(Building.community_id == community_id)
+    rows = s.execute(stmt).all()
+    ids = [a.id for a, _ in rows]
+    first_page: dict[int, datetime] = {}
+    furthest: dict[int, int] = {}
+    if ids:
+        for alert_id, sent, tier in s.execute(
+            select(Notification.alert_id, func.min(Notification.sent_at), func.max(Notification.tier_index))
+            .where(Notification.alert_id.in_(ids), Notification.purpose == "page")
+            .group_by(Notification.alert_id)
+        ):
+            if alert_id is None:  # the query asked for these alerts only; the column is nullable
+                continue
+            if sent is not None:
+                first_page[alert_id] = sent
+            if tier is not None:
+                furthest[alert_id] = tier
+    tiers = {kind: [t.tier for t in load_policy(s, kind).tiers] for kind in {a.kind for a, _ in rows}}
+    facts = []
+    for alert, community in rows:
+        index = furthest.get(alert.id)
+        names = tiers[alert.kind]
+        facts.append(
+            CallFacts(
+                id=alert.id,
+                community_id=community,
+                kind=alert.kind,
+                reason=alert.reason,
+                state=alert.state,
+                outcome=alert.outcome,
+                opened_at=alert.opened_at,
+                first_page_at=first_page.get(alert.id),
+                acknowledged_at=alert.acknowledged_at,
+                resolved_at=alert.resolved_at,
+                tier_reached=names[index] if index is not None and 0 <= index < len(names) else None,
+            )
+        )
+    return facts, tz
+
+
+def checkins_missed(s: Session, since: date, until: date, community_id: str | None) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(CheckinMiss)
+        .where(CheckinMiss.day >= since.isoformat(), CheckinMiss.day <= until.isoformat())
+    )
+    if community_id is not None:
+        stmt = (
+            stmt.join(Resident, Resident.id == CheckinMiss.resident_id)
+            .join(Building, Building.id == Resident.building_id)
+            .where(Building.community_id == community_id)
+        )
+    return s.scalar(stmt) or 0
+
+
+def calls_report(s: Session, since: date, until: date, community_id: str | None = None) -> Report:
+    facts, tz = call_facts(s, since, until, community_id)
+    return report(facts, since, until, tz, checkins_missed(s, since, until, community_id))
