@@ -14,13 +14,16 @@ async function showAdminTab(name) {
 }
 document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showAdminTab(b.dataset.tab).catch((e) => alert(e.message))));
 document.getElementById("lang").addEventListener("click", () => {
-  switchLanguage(); applyWords();
+  switchLanguage(); applyWords(); showMe();
   // what is being typed stays: only the lists are drawn again
   if (admin.tab === "users") loadUsers(); else if (admin.tab === "audit") loadAudit(); else if (REGISTRY_TABS.includes(admin.tab)) loadSection(admin.tab);
 });
+function showMe() {
+  if (admin.me) document.getElementById("me").textContent = `${admin.me.display_name || admin.me.name} (${t("role_" + admin.me.role)})`;
+}
 (async function start() {
   applyWords();
   admin.me = await load("/api/v1/me");
-  document.getElementById("me").textContent = `${admin.me.display_name || admin.me.name} (${t("role_" + admin.me.role)})`;
+  showMe();
   await showAdminTab("users");
 })();

@@ -29,14 +29,20 @@ function userRow(u) {
       <button type="button" data-action="resetPassword" data-user="${n}" id="reset-${n}">${t("reset_password")}</button>
       <button type="button" data-action="newToken" data-user="${n}" id="token-${n}"${u.active ? "" : " disabled"}>${t("new_token")}</button>
       ${self ? "" : `<button type="button" data-action="${u.active ? "disableUser" : "enableUser"}" data-user="${n}" id="active-${n}">${t(u.active ? "disable" : "enable")}</button>`}
-      <small class="field-error" id="err-${n}" hidden></small><small class="saved" id="ok-${n}" hidden></small></td></tr>`;
+      ${note(u.name)}</td></tr>`;
+}
+// the last answer about an account, kept across redraws of the list
+admin.notes = {};
+function note(name) {
+  const n = admin.notes[name] || {}, key = esc(name);
+  return `<small class="field-error" id="err-${key}"${n.error ? "" : " hidden"}>${esc(n.error || "")}</small>` +
+    `<small class="saved" id="ok-${key}"${n.ok ? "" : " hidden"}>${esc(n.ok || "")}</small>`;
 }
 function rowMessage(name, r, okText) {
-  const err = document.getElementById("err-" + name), ok = document.getElementById("ok-" + name);
-  err.hidden = ok.hidden = true;
-  if (r.ok) { flash(ok, okText); return true; }
-  flash(err, Object.values(fieldErrors(r.data)).flat().join("; "));
-  return false;
+  admin.notes = { [name]: r.ok ? { ok: okText } : { error: Object.values(fieldErrors(r.data)).flat().map(localize).join("; ") } };
+  const row = document.querySelector(`[data-user="${CSS.escape(name)}"] td:last-child`);
+  if (row) { row.querySelectorAll("small").forEach((el) => el.remove()); row.insertAdjacentHTML("beforeend", note(name)); }
+  return r.ok;
 }
 document.getElementById("user-add").addEventListener("submit", async (ev) => {
   ev.preventDefault();

@@ -33,6 +33,25 @@ function fieldErrors(data) {
   }
   return out;
 }
+// the server's messages are English; the commonest ones are said in Chinese on the Chinese page
+const MESSAGES_ZH = [
+  [/not an E\.164 number '([^']*)'/, "“$1”不是有效的电话号码，请写成 +86 开头的完整号码，如 +8613800000000"],
+  [/the password must have at least (\d+) characters/, "密码至少需要 $1 个字符"],
+  [/an account named '([^']*)' exists already/, "用户名“$1”已被使用"],
+  [/bad name '([^']*)'.*/, "用户名“$1”不可用：只能用字母、数字和 _ . @ -，最多 64 个字符"],
+  [/you cannot change your own role.*/, "不能更改自己的角色，请让另一位管理员操作"],
+  [/'([^']*)' is the last active admin.*/, "“$1”是最后一位管理员，请先设置另一位管理员"],
+  [/^Field required$/, "必填"],
+  [/the display name may not hold control characters/, "显示名称不能包含控制字符"],
+  [/unknown responder '([^']*)'/, "没有编号为“$1”的人员"],
+  [/duplicate phone.*/, "这个电话号码已被其他人使用"],
+];
+function localize(message) {
+  if (lang() !== "zh") return message;
+  const text = String(message).replace(/^Value error, /, "");
+  for (const [re, zh] of MESSAGES_ZH) if (re.test(text)) return text.replace(re, zh);
+  return text;
+}
 function clearErrors(form) {
   form.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; el.hidden = true; });
   form.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
@@ -47,7 +66,7 @@ function showErrors(form, errors) {
       f = f.includes(".") ? f.slice(0, f.lastIndexOf(".")) : "";
     }
     if (!el) continue;
-    el.textContent = (el.textContent ? el.textContent + "; " : "") + messages.join("; ");
+    el.textContent = (el.textContent ? el.textContent + "; " : "") + messages.map(localize).join("; ");
     el.hidden = false;
     if (el.parentElement && el.parentElement.classList.contains("field")) el.parentElement.classList.add("has-error");
   }
