@@ -205,3 +205,34 @@ def test_the_cli_records_its_changes_as_cli(db_url, sessions):
     rows = audit_rows(sessions)
     assert [r["action"] for r in rows] == ["user.password", "user.role", "user.add", "user.add"]
     assert all(r["actor"].startswith("cli") for r in rows)
+
+
+def test_a_refused_registry_change_names_the_field_of_each_problem(admin):
+    http, _, _ = admin
+    roster = http.get("/api/v1/roster").json()
+    roster["workday"][0]["responder"] = "nobody"
+    r = http.put("/api/v1/roster", json=roster)
+    assert r.status_code == 422
+    body = r.json()
+    assert any("unknown responder 'nobody'" in p for p in body["problems"])  # the strings stay
+    assert {
+        "section": "hotline",
+        "entry": None,
+        "field": "workday.0.responder",
+        "message": "unknown responder 'nobody'",
+    } in (body["fields"])
+
+
+@pytest.mark.parametrize(
+    "problem, located",
+    [
+        ("residents[r-liu].contacts[0].phone: not an E.164 number", ("residents", "r-liu", "contacts.0.phone")),
+        ("devices[pgr-1].resident: unknown resident 'x'", ("devices", "pgr-1", "resident")),
+        ("duplicate id 'x' in residents", (None, None, None)),
+    ],
+)
+def test_registry_problems_are_located(problem, located):
+    from web.api.registry import located as locate
+
+    found = locate(problem)
+    assert (found["section"], found["entry"], found["field"]) == located

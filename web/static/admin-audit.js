@@ -21,7 +21,7 @@ function auditDetail(d) {
   if (!d || !Object.keys(d).length) return "";
   if ("from" in d && "to" in d) return `${d.from || "–"} → ${d.to || "–"}`;
   if (d.entry) return JSON.stringify(d.entry).slice(0, 160);
-  return Object.entries(d).map(([k, v]) => `${k}: ${v}`).join(", ");
+  return Object.entries(d).filter(([, v]) => v !== "" && v != null).map(([k, v]) => `${k}: ${v}`).join(", ");
 }
 document.getElementById("audit-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadAudit(); });
 document.getElementById("audit-more").addEventListener("click", () => loadAudit(true));
