@@ -110,9 +110,15 @@ def test_a_bad_phone_is_shown_by_its_field_then_fixed_and_a_shift_added(served, 
     page.click("#edit-r-liu")
     page.fill("#res-medical", "高血压，每天早上服药")
     page.fill("#res-phone", "12345")
+    page.click("#contact-add")
+    contact = page.locator("#entry-form [data-contact]").last
+    contact.locator("input").nth(0).fill("刘小明")
+    contact.locator("input").nth(1).fill("555")
     page.click("#entry-save")
     error = page.locator('#entry-form [data-error-for="phone"]')
     expect(error).to_be_visible()
+    expect(contact.locator(".field-error").nth(1)).to_be_visible()  # by the contact's own phone
+    contact.locator("button").click()  # that contact is taken out again
     expect(error).to_contain_text("+86 开头" if lang == "zh" else "E.164")
     expect(page.locator("#res-medical")).to_have_value("高血压，每天早上服药")
     screenshot(page, f"admin-resident-{size}-{lang}", db_url)

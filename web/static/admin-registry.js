@@ -109,9 +109,17 @@ async function saveEntry(ev) {
   const form = ev.currentTarget, section = form.dataset.section, id = form.dataset.id;
   const body = EDITORS[section].collect(form);
   const r = id ? await send(`/api/v1/${section}/${encodeURIComponent(id)}`, "PUT", body) : await send(`/api/v1/${section}`, "POST", body);
-  if (!r.ok) { showErrors(form, fieldErrors(r.data)); return; }
+  if (!r.ok) { showErrors(form, byRow(form, fieldErrors(r.data))); return; }
   document.getElementById("entry-editor").innerHTML = `<p class="saved" id="entry-saved">${t("saved")}</p>`;
   await loadSection(section);
+}
+// the server counts contacts by position; a row added or removed here has its own key: map one to the other
+function byRow(form, errors) {
+  const keys = [...form.querySelectorAll("[data-contact]")].map((row) => row.dataset.contact), out = {};
+  for (const [path, messages] of Object.entries(errors)) {
+    out[path.replace(/^contacts\.(\d+)/, (whole, i) => (keys[i] !== undefined ? `contacts.${keys[i]}` : whole))] = messages;
+  }
+  return out;
 }
 ACTIONS.newEntry = () => openEditor(null);
 ACTIONS.editEntry = (el) => openEditor(admin.entries.find((e) => e.id === el.dataset.id));
