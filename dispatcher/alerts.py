@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
 from core.schema import Alert, Notification, TimelineEntry
-from dispatcher import escalation, notices, steps
+from dispatcher import escalation, handling, notices, steps
 from dispatcher.escalation import OPEN_STATES, State, StepRef
 from dispatcher.notices import SYSTEM, Actor
 from dispatcher.passes import escalations, events
@@ -28,7 +28,7 @@ from dispatcher.recipients import Recipients
 from dispatcher.steps import place_of, policy_of, random_code, state_of
 
 # OPEN_STATES and Actor are re-exported: web/ imports them from here.
-__all__ = ["OPEN_STATES", "OUTCOMES", "Actor", "AlertNotFound", "Alerts", "Outcome"]
+__all__ = ["OPEN_STATES", "OUTCOMES", "Actor", "AlertNotFound", "Alerts", "NoteRequired", "Outcome"]
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
@@ -37,6 +37,10 @@ OUTCOMES = ("false_alarm", "helped_at_home", "family_came", "ambulance_called", 
 
 class AlertNotFound(LookupError):
     pass
+
+
+class NoteRequired(ValueError):
+    """An operator closed a call as false_alarm or other without a note (dispatcher.handling)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ class Alerts:
             notices.timeline(s, alert, now, "acknowledged", actor, {})
             notices.skip_unsent_pages(s, alert)
             place = place_of(s, alert.resident_id)
-            notices.notice_others(s, alert, place, now, actor, "acknowledged")
+            what = handling.ack_notice(actor.channel, alert.dispatched_to)
+            notices.notice_others(s, alert, place, now, actor, what)
             notices.device_feedback(s, alert, now, "acknowledged")
             log.info(
                 "alert.acknowledged", alert_id=alert.id, alert_code=alert.code, by=actor.name, channel=actor.channel
@@ -134,6 +139,8 @@ class Alerts:
     def resolve(self, alert_id: int, actor: Actor, outcome: str = "other", note: str = "") -> Outcome:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        if handling.note_missing(actor.channel, outcome, note):
+            raise NoteRequired(handling.NOTE_REQUIRED_MESSAGE)
         with transaction(self.sessions) as s:
             alert = self._lock(s, alert_id)
             now = self.now()

@@ -241,6 +241,8 @@ def notice_sms(*, what: str, resident: str, code: str, by: str | None = None, la
     """The notice for `what` (acknowledged | resolved | cancelled); `by` is ignored for a cancel (the resident)."""
     if what == "acknowledged":
         return notice_acknowledged(resident=resident, code=code, by_name=by, language=language)
+    if what == "taken_by_centre":
+        return notice_taken_by_centre(resident=resident, code=code, by_name=by, language=language)
     if what == "resolved":
         return notice_resolved(resident=resident, code=code, by_name=by, language=language)
     if what == "cancelled":
@@ -252,6 +254,25 @@ def notice_acknowledged(*, resident: str, code: str, by_name: str | None, langua
     if is_english(language):
         return f"{SIGN_EN} {resident}'s call (code {code}) was accepted by {by_name or 'someone else'}. No need to go."
     return f"{SIGN}{resident}的呼叫（编号{code}）已由{by_name or '他人'}接下，无需前往。"
+
+
+def notice_taken_by_centre(*, resident: str, code: str, by_name: str | None, language: str | None = None) -> str:
+    """An operator took the call at the centre: nobody is sent yet, so nobody is told not to go."""
+    operator = _operator_name(by_name)
+    if is_english(language):
+        who = f"Duty operator {operator} at the help centre" if operator else "The help centre"
+        return (
+            f"{SIGN_EN} {who} has taken {resident}'s call (code {code}) and is arranging a visit. "
+            "We will tell you whether you are needed."
+        )
+    who = f"求援中心值班员{operator}" if operator else "求援中心"
+    return f"{SIGN}{resident}的呼叫（编号{code}）已由{who}接警，正在安排人员上门。是否需要您前往，将另行通知。"
+
+
+def _operator_name(by_name: str | None) -> str:
+    """The operator's own name from a board actor's ("值班员 王芳" -> "王芳")."""
+    name = (by_name or "").strip()
+    return name.removeprefix("值班员").strip()
 
 
 def notice_resolved(*, resident: str, code: str, by_name: str | None = None, language: str | None = None) -> str:

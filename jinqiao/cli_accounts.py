@@ -1,4 +1,4 @@
-"""`jinqiao user add|disable|enable|token`: the accounts of the board and the API, from the command line."""
+"""`jinqiao user add|disable|enable|token|role|password`: the accounts of the board and the API, from the command line."""
 
 from __future__ import annotations
 
@@ -17,17 +17,27 @@ def _accounts(settings: Settings):
     return Accounts(session_factory(migrated_engine(settings)), utcnow)
 
 
-def _read_password(args) -> str | None:
+def _actor() -> str:
+    """Who the audit list names for a change from the command line: cli:<the OS user>."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _read_password(args, command: str = "add") -> str | None:
     import getpass
 
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        print("jinqiao user add: no terminal to ask for the password; use --password-stdin", file=sys.stderr)
+        print(f"jinqiao user {command}: no terminal to ask for the password; use --password-stdin", file=sys.stderr)
         return None
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
-        print("jinqiao user add: the two passwords differ; nothing was changed", file=sys.stderr)
+        print(f"jinqiao user {command}: the two passwords differ; nothing was changed", file=sys.stderr)
         return None
     return first
 
@@ -40,7 +50,7 @@ def cmd_user_add(args) -> int:
     if password is None:
         return 1
     try:
-        _accounts(settings).add_user(args.name, args.role, password, args.display_name)
+        _accounts(settings).add_user(args.name, args.role, password, args.display_name, actor=_actor())
     except AccountError as exc:
         print(f"jinqiao user add: {exc}", file=sys.stderr)
         return 1
@@ -55,7 +65,7 @@ def cmd_user_token(args) -> int:
     accounts = _accounts(settings)
     try:
         if args.revoke:
-            changed = accounts.revoke_token(args.revoke)
+            changed = accounts.revoke_token(args.revoke, actor=_actor())
             print("token revoked" if changed else "token was revoked already")
             return 0
         if args.list:
@@ -66,7 +76,7 @@ def cmd_user_token(args) -> int:
         if not args.name:
             print("jinqiao user token: give an account name (or --revoke TOKEN_OR_ID, or --list)", file=sys.stderr)
             return 2
-        token = accounts.create_token(args.name, args.label)
+        token = accounts.create_token(args.name, args.label, actor=_actor())
     except AccountError as exc:
         print(f"jinqiao user token: {exc}", file=sys.stderr)
         return 1
@@ -84,12 +94,40 @@ def cmd_user_active(args) -> int:
 
     active = args.user_command == "enable"
     try:
-        changed = _accounts(command_settings()).set_active(args.name, active)
+        changed = _accounts(command_settings()).set_active(args.name, active, actor=_actor())
     except AccountError as exc:
         print(f"jinqiao user {args.user_command}: {exc}", file=sys.stderr)
         return 1
     word = "enabled" if active else "disabled (its sessions and tokens stop working now)"
     print(f"account {args.name} {word}" if changed else f"account {args.name} was {args.user_command}d already")
+    return 0
+
+
+def cmd_user_role(args) -> int:
+    from web.accounts import AccountError
+
+    try:
+        changed = _accounts(command_settings()).set_role(args.name, args.role, actor=_actor())
+    except AccountError as exc:
+        print(f"jinqiao user role: {exc}", file=sys.stderr)
+        return 1
+    print(f"account {args.name} is now {args.role}" if changed else f"account {args.name} was {args.role} already")
+    return 0
+
+
+def cmd_user_password(args) -> int:
+    from web.accounts import AccountError
+
+    settings = command_settings()
+    password = _read_password(args, "password")
+    if password is None:
+        return 1
+    try:
+        _accounts(settings).set_password(args.name, password, actor=_actor())
+    except AccountError as exc:
+        print(f"jinqiao user password: {exc}", file=sys.stderr)
+        return 1
+    print(f"password of {args.name} reset (its sessions ended; its API tokens still work)")
     return 0
 
 
@@ -114,3 +152,13 @@ def add_user_commands(sub: argparse._SubParsersAction) -> None:
         p = user.add_parser(verb, help=f"{verb} an account (a disabled one cannot sign in or use its tokens)")
         p.add_argument("name")
         p.set_defaults(fn=cmd_user_active)
+    user_role = user.add_parser("role", help="give an account another role (the last admin keeps theirs)")
+    user_role.add_argument("name")
+    user_role.add_argument("role", choices=["viewer", "operator", "admin"])
+    user_role.set_defaults(fn=cmd_user_role)
+    user_password = user.add_parser("password", help="reset an account's password (its sessions end)")
+    user_password.add_argument("name")
+    user_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    user_password.set_defaults(fn=cmd_user_password)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.audit import record
 from core.schema import (
     Building,
     BuildingPartyMember,
@@ -33,6 +34,17 @@ from registry.store import import_registry
 from registry.validation import validate_registry
 
 SECTIONS = ("communities", "residents", "devices", "responders")
+# how the audit list names each section's entries
+AUDIT_NAMES = {
+    "communities": "community",
+    "buildings": "building",
+    "residents": "resident",
+    "devices": "device",
+    "responders": "responder",
+    "hotline": "roster",
+    "escalation": "policy",
+    "calendar": "calendar",
+}
 
 
 class EntryNotFound(LookupError):
@@ -153,19 +165,31 @@ def to_file_form(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class RegistryEditor:
-    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None, actor: str | None = None
+    ) -> None:
         self.sessions = sessions
         self.now = now  # when a change happens (a new check-in deadline counts from it); None: the wall clock
+        self.actor = actor  # who makes the changes: each is written to the audit list as theirs; None: not audited
 
     def read(self) -> dict[str, Any]:
         with self.sessions() as s:
             return export_registry(s)
 
-    def change(self, mutate: Callable[[dict[str, Any]], None]) -> None:
-        """Apply `mutate` to the registry document and import it; RegistryError when it is refused."""
+    def change(
+        self, mutate: Callable[[dict[str, Any]], None], action: str = "", target: str = "", detail: Any = None
+    ) -> None:
+        """Apply `mutate` to the registry document and import it; RegistryError when it is refused.
+        With an actor, the audit row (`action` on `target`) is written in the import's transaction."""
         doc = self.read()
         mutate(doc)
-        import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None)
+        actor = self.actor
+
+        def audit(s: Session, at: datetime) -> None:
+            if actor is not None and action:
+                record(s, at, actor, action, target, {"entry": detail} if detail is not None else {})
+
+        import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit)
 
     # --- list sections (communities, residents, devices, responders) ----------------------------
 
@@ -175,7 +199,7 @@ class RegistryEditor:
                 raise EntryExists(f"{section}: '{entry['id']}' exists already (edit it with PUT)")
             doc[section].append(entry)
 
-        self.change(mutate)
+        self.change(mutate, f"{AUDIT_NAMES[section]}.create", entry["id"], entry)
 
     def replace(self, section: str, entry_id: str, entry: dict[str, Any], keep: tuple[str, ...] = ()) -> None:
         def mutate(doc: dict) -> None:
@@ -185,13 +209,13 @@ class RegistryEditor:
                     entry[key] = doc[section][i][key]
             doc[section][i] = entry
 
-        self.change(mutate)
+        self.change(mutate, f"{AUDIT_NAMES[section]}.edit", entry_id, entry)
 
     def deactivate(self, section: str, entry_id: str) -> None:
         def mutate(doc: dict) -> None:
             del doc[section][self._index(doc, section, entry_id)]
 
-        self.change(mutate)
+        self.change(mutate, f"{AUDIT_NAMES[section]}.deactivate", entry_id)
 
     @staticmethod
     def _index(doc: dict, section: str, entry_id: str) -> int:
@@ -219,7 +243,8 @@ class RegistryEditor:
             community = doc["communities"][self._index(doc, "communities", community_id)]
             community.setdefault("buildings", []).append(building)
 
-        self.change(mutate)
+        verb = "create" if create else "edit"
+        self.change(mutate, f"building.{verb}", building["id"], {**building, "community": community_id})
 
     def deactivate_building(self, building_id: str) -> None:
         def mutate(doc: dict) -> None:
@@ -230,7 +255,7 @@ class RegistryEditor:
                         return
             raise EntryNotFound(f"buildings: no active entry '{building_id}'")
 
-        self.change(mutate)
+        self.change(mutate, "building.deactivate", building_id)
 
     # --- mappings --------------------------------------------------------------------------------
 
@@ -238,7 +263,7 @@ class RegistryEditor:
         def mutate(doc: dict) -> None:
             doc[section] = value
 
-        self.change(mutate)
+        self.change(mutate, f"{AUDIT_NAMES[section]}.edit", section, value)
 
 
 __all__ = [

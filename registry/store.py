@@ -86,7 +86,11 @@ class ImportReport:
 
 
 def import_registry(
-    sessions: sessionmaker[Session], path_or_doc: str | os.PathLike[str] | RegistryDoc, *, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    path_or_doc: str | os.PathLike[str] | RegistryDoc,
+    *,
+    now: datetime | None = None,
+    also: Callable[[Session, datetime], None] | None = None,
 ) -> ImportReport:
     """Make the registry tables match the file, all or nothing. Raises RegistryError.
 
@@ -100,7 +104,10 @@ def import_registry(
         doc = load_registry_file(path_or_doc)
     report = ImportReport()
     with transaction(sessions) as s:
-        _write(s, doc, report, now or utcnow())
+        at = now or utcnow()
+        _write(s, doc, report, at)
+        if also is not None:
+            also(s, at)
     structlog.get_logger().info(
         "registry.imported", changed=report.changed, **{t: vars(c) for t, c in report.tables.items() if c.changed}
     )

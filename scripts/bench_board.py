@@ -44,6 +44,7 @@ from core.schema import Alert  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from devices.protocol import Topics  # noqa: E402
 from dispatcher.service import build_dispatcher  # noqa: E402
+from gateway.mqtt_link import stop_network_loop  # noqa: E402
 from gateway.service import Gateway  # noqa: E402
 from registry.store import import_registry  # noqa: E402
 from registry.validation import validate_registry  # noqa: E402
@@ -197,7 +198,7 @@ def main() -> int:
         deadline = time.time() + 30
         while len(client.board_at) < args.presses and time.time() < deadline:
             time.sleep(0.1)
-        pub.loop_stop()
+        stop_network_loop(pub)
         client.stop = True
 
         with sessions() as s:

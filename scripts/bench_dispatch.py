@@ -66,6 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from gateway.mqtt_link import stop_network_loop  # noqa: E402
 from simulators import services  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
@@ -265,7 +266,7 @@ def _publisher_main(conn, port: int, plan: list[tuple[str, str]], t0: float, rat
         info.wait_for_publish(30)
     conn.send({"times": times, "unacked": sum(1 for i in infos if not i.is_published())})
     c.disconnect()
-    c.loop_stop()
+    stop_network_loop(c)
 
 
 # --- registry ---------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from gateway.mqtt_link import stop_network_loop  # noqa: E402
 from simulators.services import Postgres, stop_process  # noqa: E402  (after the path set-up)
 
 TOPIC_ROOT = "jinqiao"
@@ -532,7 +533,7 @@ def bare_worker(port: int, n_events: int, ready, results, timeout: float) -> Non
             }
         )
         c.disconnect()
-        c.loop_stop()
+        stop_network_loop(c)
     except Exception as exc:
         results.put({"bare": True, "error": repr(exc)})
 
@@ -668,7 +669,7 @@ class GatewayUnderTest:
                 n += 1
         finally:
             c.disconnect()
-            c.loop_stop()
+            stop_network_loop(c)
 
     def stop(self) -> None:
         if self.proc:

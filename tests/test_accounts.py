@@ -182,7 +182,7 @@ def test_cookie_flags_and_csrf_for_changes(web):
         assert "secure" not in cookies["jinqiao_session"]  # plain http here
         assert http.get("/api/v1/me").json() == {
             "name": "operator",
-            "display_name": "",
+            "display_name": "王芳",
             "role": "operator",
             "via": "session",
         }
@@ -190,7 +190,7 @@ def test_cookie_flags_and_csrf_for_changes(web):
         assert http.post(f"/api/v1/alerts/{alert_id}/ack").status_code == 403
         assert http.post(f"/api/v1/alerts/{alert_id}/ack", headers={"X-CSRF-Token": "guess"}).status_code == 403
         r = http.post(f"/api/v1/alerts/{alert_id}/ack", headers={"X-CSRF-Token": http.cookies["jinqiao_csrf"]})
-        assert r.status_code == 200 and r.json() == {"changed": True, "state": "acknowledged", "by": "operator"}
+        assert r.status_code == 200 and r.json() == {"changed": True, "state": "acknowledged", "by": "值班员 王芳"}
         # signing out needs the token too, and ends the session
         assert http.delete("/api/v1/session").status_code == 403
         csrf = http.cookies["jinqiao_csrf"]
@@ -226,9 +226,9 @@ def test_token_requests_need_no_csrf_and_actions_carry_the_persons_name(web):
         )
         alert = http.get(f"/api/v1/alerts/{alert_id}").json()
     resolved = [e for e in alert["timeline"] if e["what"] == "resolved"][0]
-    assert (resolved["actor"], resolved["channel"]) == ("operator", "web")
+    assert (resolved["actor"], resolved["channel"]) == ("值班员 王芳", "web")
     assert resolved["detail"] == {"outcome": "helped_at_home", "note": "邻居帮忙"}
-    assert alert["acknowledged_by"] == "operator" and alert["outcome"] == "helped_at_home"
+    assert alert["acknowledged_by"] == alert["resolved_by"] == "值班员 王芳" and alert["outcome"] == "helped_at_home"
 
 
 def test_sign_in_over_http_is_rate_limited_with_retry_after(web):

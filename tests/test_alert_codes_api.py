@@ -44,11 +44,11 @@ def test_a_code_names_the_open_alert_even_when_a_closed_one_had_it(api):
     fixed = Alerts(dispatcher.alerts.sessions, utcnow, codes=lambda digits: "8150")
     with transaction(fixed.sessions) as s:
         old = fixed.open_alert(s, resident_id="r-zhang", kind="emergency", reason="alarm", now=utcnow()).id
-    fixed.resolve(old, Actor("值班员", "web"), "false_alarm", "")
+    fixed.resolve(old, Actor("值班员", "web"), "false_alarm", "误按")
     with transaction(fixed.sessions) as s:
         new = fixed.open_alert(s, resident_id="r-zhang", kind="emergency", reason="alarm", now=utcnow()).id
     assert http.get("/api/v1/alerts/%238150").json()["id"] == new
-    fixed.resolve(new, Actor("值班员", "web"), "false_alarm", "")
+    fixed.resolve(new, Actor("值班员", "web"), "false_alarm", "误按")
     assert http.get("/api/v1/alerts/%238150").json()["id"] == new  # none open: the newest
 
 

@@ -24,7 +24,7 @@ def test_filters_search_and_paging(api):
     http, dispatcher = api
     zhang = open_alert(dispatcher, "r-zhang", "emergency")
     liu = open_alert(dispatcher, "r-liu", "wellness")
-    dispatcher.alerts.resolve(zhang, Actor("值班员", "web"), "false_alarm", "")
+    dispatcher.alerts.resolve(zhang, Actor("值班员", "web"), "false_alarm", "误按")
     ids = lambda **q: [a["id"] for a in http.get("/api/v1/alerts", params=q).json()]  # noqa: E731
     assert ids() == [liu, zhang]  # newest first
     assert ids(state="open") == [liu] and ids(state="closed") == [zhang] and ids(state="resolved") == [zhang]
@@ -56,12 +56,12 @@ def test_one_alert_ack_twice_and_unknown_ids(api):
     assert http.post(f"/api/v1/alerts/{alert_id}/ack").json() == {
         "changed": True,
         "state": "acknowledged",
-        "by": "operator",
+        "by": "值班员 王芳",
     }
     assert http.post(f"/api/v1/alerts/{alert_id}/ack").json()["changed"] is False
     detail = http.get(f"/api/v1/alerts/{alert_id}").json()
     assert [e["what"] for e in detail["timeline"]][:1] == ["opened"]
-    assert ("acknowledged", "operator", "web") in [(e["what"], e["actor"], e["channel"]) for e in detail["timeline"]]
+    assert ("acknowledged", "值班员 王芳", "web") in [(e["what"], e["actor"], e["channel"]) for e in detail["timeline"]]
     assert detail["notifications"]
     assert http.get("/api/v1/alerts/999999").status_code == 404
     assert http.post("/api/v1/alerts/999999/ack").status_code == 404
@@ -71,6 +71,21 @@ def test_one_alert_ack_twice_and_unknown_ids(api):
         http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "other", "note": "x" * 2001}).status_code
         == 422
     )
+
+
+def test_closing_as_a_false_alarm_or_other_needs_a_note_and_the_card_says_who(api):
+    http, dispatcher = api
+    alert_id = open_alert(dispatcher)
+    for outcome in ("false_alarm", "other"):
+        r = http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": outcome, "note": "  "})
+        assert r.status_code == 422 and "a note is required for this outcome" in r.json()["detail"]
+    assert http.get(f"/api/v1/alerts/{alert_id}").json()["state"] == "triggered"  # still open
+    assert http.post(f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "false_alarm", "note": "误按"}).json()[
+        "changed"
+    ]
+    one = http.get(f"/api/v1/alerts/{alert_id}").json()
+    assert (one["state"], one["acknowledged_by"], one["resolved_by"]) == ("resolved", "值班员 王芳", "值班员 王芳")
+    assert one["dispatched_to"] is None and one["dispatched_at"] is None
 
 
 def test_device_and_wellness_alerts_show_their_own_kinds_tiers(api):

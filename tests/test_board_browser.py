@@ -136,14 +136,14 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
 
         card.locator("button[data-action=ack]").click()
         expect(page.locator("article.alert[data-state=acknowledged]")).to_be_visible(timeout=5000)
-        expect(page.locator("article.alert[data-state=acknowledged] .by")).to_have_text("operator")
+        expect(page.locator("article.alert[data-state=acknowledged] .by")).to_have_text("值班员 王芳")
         peer.wait_for(
             lambda p: [f for f in p.feedback() if f["state"] == "acknowledged" and f["ref"] == "press-board-1"],
             timeout=10,
         )
 
         page.click("article.alert[data-state=acknowledged] [data-action=timeline]")
-        expect(page.locator("#dialog .timeline")).to_contain_text("acknowledged operator (web)")
+        expect(page.locator("#dialog .timeline")).to_contain_text("acknowledged 值班员 王芳 (web)")
         page.keyboard.press("Escape")
         shot(page, "3-acknowledged", db_url)
         assert refused == []

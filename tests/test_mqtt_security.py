@@ -23,6 +23,7 @@ from sqlalchemy import select
 from core.schema import Event
 from devices.mosquitto_auth import export_auth, verify_hash
 from devices.registration import add_device, mosquitto_hash
+from gateway.mqtt_link import stop_network_loop
 from gateway.service import Gateway
 from registry.store import import_registry
 from simulators.buttons import CommodityButton
@@ -195,7 +196,7 @@ class Client:
 
     def close(self) -> None:
         self.c.disconnect()
-        self.c.loop_stop()
+        stop_network_loop(self.c)
 
 
 @pytest.fixture

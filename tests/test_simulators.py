@@ -20,6 +20,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway.mqtt_link import stop_network_loop
 from simulators.fleet import Fleet, percentile
 from simulators.pager import (
     FeedbackTimeout,
@@ -116,7 +117,7 @@ class FakeSystem:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_network_loop(self.client)
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ def retained_status(port: int, device: str, timeout: float = 3.0) -> tuple[str, 
     client.loop_start()
     done.wait(timeout)
     client.disconnect()
-    client.loop_stop()
+    stop_network_loop(client)
     return got[0] if got else None
 
 

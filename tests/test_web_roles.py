@@ -13,7 +13,7 @@ except ImportError:  # older FastAPI: app.routes is already flat
 
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 
-# who may: public | page (redirects to sign-in) | webhook (Twilio signature) | viewer | operator | admin
+# who may: public | page (redirects to sign-in) | admin page (a page, and 403 below admin) | webhook (Twilio signature) | viewer | operator | admin
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
@@ -24,6 +24,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/twilio/status"): "webhook",
     ("POST", "/twilio/voice"): "webhook",
     ("GET", "/"): "page",
+    ("GET", "/admin"): "admin page",  # anonymous: to sign-in; signed in below admin: a 403 page
     ("GET", "/static/{name}"): "viewer",  # board.js here; the sign-in page's own files are public (below)
     ("GET", "/static/vendor/{name}"): "viewer",  # morphdom
     ("GET", "/static/swagger/{name}"): "viewer",  # Swagger UI for /docs
@@ -68,6 +69,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users/{name}/disable"): "admin",
     ("POST", "/api/v1/users/{name}/enable"): "admin",
     ("GET", "/api/v1/tokens"): "admin",
+    ("POST", "/api/v1/users"): "admin",
+    ("PUT", "/api/v1/users/{name}"): "admin",
+    ("POST", "/api/v1/users/{name}/password"): "admin",
+    ("POST", "/api/v1/users/{name}/tokens"): "admin",
+    ("GET", "/api/v1/audit"): "admin",
     ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
     ("GET", "/api/v1/calendar"): "viewer",
     ("GET", "/report"): "page",
@@ -146,6 +152,8 @@ def test_every_route_refuses_whoever_lacks_its_role(served):
                     ok = status == 403  # nobody, signed in or not, without Twilio's signature
                 elif rule == "page":
                     ok = (status == 303) if who == "anonymous" else (status == 200)
+                elif rule == "admin page":
+                    ok = status == {"anonymous": 303, "admin": 200}.get(who, 403)
                 elif who == "anonymous":
                     ok = status == 401
                 elif RANK[who] < RANK[rule]:

@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.audit import record
 from core.db import transaction
 from core.schema import ApiToken, SignInFailure, User, WebSession
 
@@ -41,6 +42,10 @@ _Credential = TypeVar("_Credential", WebSession, ApiToken)  # what a bearer of a
 
 class AccountError(ValueError):
     """A bad account request (name taken, weak password, unknown role); the message says which."""
+
+
+class AccountConflict(AccountError):
+    """The request clashes with what is there: the name is taken, or it would leave no active admin."""
 
 
 class TooManyFailures(Exception):
@@ -97,6 +102,23 @@ def _shown(token_or_id: str | int) -> str:
     return text[:7] + "…" if text.startswith(TOKEN_PREFIX) else repr(text[:20])
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"unknown role '{role}' (one of {', '.join(ROLES)})")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def _keep_an_admin(s: Session, leaving: User) -> None:
+    """Refuse a change that would leave no active admin."""
+    others = s.scalar(select(func.count()).where(User.role == "admin", User.active.is_(True), User.id != leaving.id))
+    if not others:
+        raise AccountConflict(f"'{leaving.name}' is the last active admin; make another admin first")
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -118,17 +140,15 @@ class Accounts:
 
     # --- users ---------------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str, display_name: str = "") -> User:
+    def add_user(self, name: str, role: str, password: str, display_name: str = "", *, actor: str = "cli") -> User:
         if not NAME_RE.fullmatch(name or ""):
             raise AccountError(f"bad name '{name}' (letters, digits, _ . @ -, at most 64)")
-        if role not in ROLES:
-            raise AccountError(f"unknown role '{role}' (one of {', '.join(ROLES)})")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        _check_role(role)
+        _check_password(password)
         display_name = checked_display_name(display_name)
         with transaction(self.sessions) as s:
             if s.scalar(select(User).where(User.name == name)) is not None:
-                raise AccountError(f"an account named '{name}' exists already")
+                raise AccountConflict(f"an account named '{name}' exists already")
             user = User(
                 name=name,
                 display_name=display_name,
@@ -139,25 +159,73 @@ class Accounts:
             )
             s.add(user)
             s.flush()
+            record(s, self.now(), actor, "user.add", name, {"role": role, "display_name": display_name})
         log.info("account.added", user=name, role=role)
         return user
 
-    def create_token(self, name: str, label: str = "") -> str:
+    def create_token(self, name: str, label: str = "", *, actor: str = "cli") -> str:
         """A new API token for the account; returned once, only its hash is kept."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with transaction(self.sessions) as s:
             user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
             if user is None:
                 raise AccountError(f"no active account named '{name}'")
-            s.add(ApiToken(user_id=user.id, label=label[:200], token_hash=digest(token), created_at=self.now()))
+            row = ApiToken(user_id=user.id, label=label[:200], token_hash=digest(token), created_at=self.now())
+            s.add(row)
+            s.flush()
+            record(s, self.now(), actor, "token.create", name, {"token_id": row.id, "label": row.label})
         log.info("account.token_created", user=name, label=label)
         return token
+
+    def set_role(self, name: str, role: str, *, actor: str = "cli") -> bool:
+        """Give the account another role; the last active admin keeps theirs. True if it changed."""
+        _check_role(role)
+        with transaction(self.sessions) as s:
+            user = self._user(s, name)
+            before = user.role
+            if before == role:
+                return False
+            if before == "admin" and user.active:
+                _keep_an_admin(s, user)
+            user.role = role
+            record(s, self.now(), actor, "user.role", name, {"from": before, "to": role})
+        log.info("account.role_changed", user=name, role=role)
+        return True
+
+    def set_display_name(self, name: str, display_name: str, *, actor: str = "cli") -> bool:
+        shown = checked_display_name(display_name)
+        with transaction(self.sessions) as s:
+            user = self._user(s, name)
+            before = user.display_name
+            if before == shown:
+                return False
+            user.display_name = shown
+            record(s, self.now(), actor, "user.display_name", name, {"from": before, "to": shown})
+        return True
+
+    def set_password(self, name: str, password: str, *, actor: str = "cli") -> None:
+        """Reset the password; every session of the account ends (its API tokens stay)."""
+        _check_password(password)
+        hashed = self.hasher.hash(password)
+        with transaction(self.sessions) as s:
+            user = self._user(s, name)
+            user.password_hash = hashed
+            s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            record(s, self.now(), actor, "user.password", name)
+        log.info("account.password_reset", user=name)
+
+    @staticmethod
+    def _user(s: Session, name: str) -> User:
+        user = s.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise AccountError(f"no account named '{name}'")
+        return user
 
     def token_id(self, token: str) -> int | None:
         with self.reads() as s:
             return s.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest(token)))
 
-    def set_active(self, name: str, active: bool) -> bool:
+    def set_active(self, name: str, active: bool, *, actor: str = "cli") -> bool:
         """Enable or disable an account; every credential of a disabled one stops working at once
         (each request, and each open stream, looks the account up again). True if it changed."""
         with transaction(self.sessions) as s:
@@ -165,13 +233,17 @@ class Accounts:
             if user is None:
                 raise AccountError(f"no account named '{name}'")
             changed = user.active != active
+            if changed and not active and user.role == "admin":
+                _keep_an_admin(s, user)
             user.active = active
             if not active:  # its sessions end for good: enabling the account again signs nobody back in
                 s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            if changed:
+                record(s, self.now(), actor, "user.enable" if active else "user.disable", name)
         log.info("account.enabled" if active else "account.disabled", user=name, changed=changed)
         return changed
 
-    def revoke_token(self, token_or_id: str | int) -> bool:
+    def revoke_token(self, token_or_id: str | int, *, actor: str = "cli") -> bool:
         """Revoke an API token, given as itself (`jq_…`) or by its id; True if it was live until now."""
         with transaction(self.sessions) as s:
             row = self._token_row(s, token_or_id)
@@ -180,6 +252,8 @@ class Accounts:
             changed = row.revoked_at is None
             if changed:
                 row.revoked_at = self.now()
+                owner = s.get_one(User, row.user_id).name
+                record(s, self.now(), actor, "token.revoke", owner, {"token_id": row.id, "label": row.label})
             token_id = row.id
         log.info("account.token_revoked", token_id=token_id, changed=changed)
         return changed

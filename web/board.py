@@ -16,10 +16,10 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, registry, reports, session, supervision, users
+from web.api import alerts, audit, registry, reports, session, supervision, users
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -102,6 +102,25 @@ def report_page(request: Request):
     if principal_of(request) is None:
         return RedirectResponse("/login", status_code=303)
     return _static("report.html")
+
+
+@pages.get("/admin")
+def admin_page(request: Request):
+    """The admins' page (accounts, the audit list, the registry editors); others are sent to the board."""
+    who = principal_of(request)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    if not who.has("admin"):
+        return HTMLResponse(FORBIDDEN_PAGE, status_code=403, headers=page_headers())
+    return _static("admin.html")
+
+
+FORBIDDEN_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>金桥 · 403</title>'
+    '<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>403</h1>'
+    "<p>只有管理员可以打开管理页面。Only admins may open the admin page.</p>"
+    '<p><a href="/">返回值班台 · Back to the board</a></p></main></body></html>'
+)
 
 
 @pages.get("/static/{name}")
@@ -220,6 +239,7 @@ ROUTERS = [
     pages,
     live,
     users.router,
+    audit.router,
     alerts.router,
     registry.router,
     supervision.router,

@@ -15,12 +15,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+DISPLAY_NAMES = {"operator": "王芳"}  # the operator acts on the board as "值班员 王芳"
+
+
 def make_users(sessions: sessionmaker[Session], roles=ROLES) -> dict[str, str]:
-    """One account per role, named after it (password PASSWORD); returns role → API token."""
+    """One account per role, named after it (password PASSWORD; the operator shown as 王芳); role → API token."""
     accounts = Accounts(sessions, utcnow)
     tokens = {}
     for role in roles:
-        accounts.add_user(role, role, PASSWORD)
+        accounts.add_user(role, role, PASSWORD, DISPLAY_NAMES.get(role, ""))
         tokens[role] = accounts.create_token(role, "tests")
     return tokens
 

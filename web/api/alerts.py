@@ -15,9 +15,10 @@ from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
-from dispatcher.alerts import OUTCOMES, Actor, AlertNotFound
+from dispatcher.alerts import OUTCOMES, AlertNotFound, NoteRequired
 from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
 from dispatcher.recipients import load_policy
+from web.api.acting import board_actor
 from web.auth import Operator, Viewer
 from web.deps import AlertsShell, Reads, ReadSession
 
@@ -50,6 +51,9 @@ class AlertOut(BaseModel):
     repeat_presses: int
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    dispatched_to: str | None = None  # who went (a responder's name, or the operator's)
+    dispatched_at: datetime | None = None
+    resolved_by: str | None = None
     resolved_at: datetime | None
     outcome: str | None
     note: str | None
@@ -248,7 +252,7 @@ def ack(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRef):
     with reads() as s:
         found = find(s, alert_id)
     try:
-        outcome = alerts.acknowledge(found, Actor(user.name, "web"))
+        outcome = alerts.acknowledge(found, board_actor(user))
     except AlertNotFound:
         raise HTTPException(404, f"no alert {found}") from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}
@@ -260,7 +264,9 @@ def resolve(user: Operator, reads: Reads, alerts: AlertsShell, alert_id: AlertRe
     with reads() as s:
         found = find(s, alert_id)
     try:
-        outcome = alerts.resolve(found, Actor(user.name, "web"), body.outcome, body.note)
+        outcome = alerts.resolve(found, board_actor(user), body.outcome, body.note)
     except AlertNotFound:
         raise HTTPException(404, f"no alert {found}") from None
+    except NoteRequired as e:
+        raise HTTPException(422, str(e)) from None
     return {"changed": outcome.changed, "state": outcome.state, "by": outcome.by}

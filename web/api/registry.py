@@ -4,6 +4,7 @@ deactivate, through the import's own models and checks (registry.edit)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -56,9 +57,29 @@ def run(change: Callable[[], None], status: int = 200, body: Any = None) -> JSON
         return JSONResponse({"detail": str(e), "problems": [str(e)]}, 409)
     except RegistryError as e:
         return JSONResponse(
-            {"detail": "the registry would be inconsistent; nothing was changed", "problems": e.problems}, 422
+            {
+                "detail": "the registry would be inconsistent; nothing was changed",
+                "problems": e.problems,
+                "fields": [located(p) for p in e.problems],
+            },
+            422,
         )
     return JSONResponse(body if body is not None else {"ok": True}, status)
+
+
+PROBLEM = re.compile(
+    r"^(?P<section>\w+)(?:\[(?P<entry>[^\]]*)\])?(?P<path>(?:\.\w+|\[[^\]]*\])*): (?P<message>.*)$", re.S
+)
+
+
+def located(problem: str) -> dict[str, str | None]:
+    """A registry problem ("residents[r-liu].contacts[0].phone: not an E.164 number") as the entry and
+    the field path within it ("contacts.0.phone") that a form shows it next to; None where it names none."""
+    m = PROBLEM.match(problem)
+    if m is None:
+        return {"section": None, "entry": None, "field": None, "message": problem}
+    path = re.sub(r"\[([^\]]*)\]", r".\1", m["path"]).lstrip(".")
+    return {"section": m["section"], "entry": m["entry"], "field": path or None, "message": m["message"]}
 
 
 def file_form(model: BaseModel) -> dict[str, Any]:
@@ -76,8 +97,8 @@ def one(s: Session, name: str, entry_id: str) -> dict:
     raise HTTPException(404, f"{name}: no active entry '{entry_id}'")
 
 
-def editor(sessions: Sessions, now: Clock) -> RegistryEditor:
-    return RegistryEditor(sessions, now)
+def editor(sessions: Sessions, now: Clock, admin: Admin) -> RegistryEditor:
+    return RegistryEditor(sessions, now, actor=admin.name)
 
 
 Editor = Annotated[RegistryEditor, Depends(editor)]  # each change reads, validates and imports in its own transaction

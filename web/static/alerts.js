@@ -2,6 +2,7 @@
 // card dialogs, and the actions on an alert. Each card is keyed by its alert, so a live update
 // patches it in place (render.js) and a note being typed or an outcome picked stays.
 "use strict";
+const NOTE_NEEDED = ["false_alarm", "other"];
 const OUTCOMES = ["false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other"];
 // the reasons dispatcher/supervision.py gives its alerts (emergencies carry the event type: alarm, fall)
 const SUPERVISION_REASONS = { offline: "offline_alert", heartbeat_missed: "heartbeat_missed_alert", checkin_missed: "checkin_missed_alert" };
@@ -23,9 +24,10 @@ function alertActions(a) {
   if (!canAct()) return "";
   return `<div class="actions" data-key="actions-${a.id}">
       ${a.state === "triggered" ? `<button class="ack" data-action="ack" data-id="${a.id}">${t("ack")}</button>` : ""}
-      <select class="outcome" id="outcome-${a.id}" data-id="${a.id}" aria-label="${t("outcome")}">${OUTCOMES.map((o) => `<option value="${o}">${t(o)}</option>`).join("")}</select>
+      <select class="outcome" id="outcome-${a.id}" data-id="${a.id}" aria-label="${t("outcome")}"><option value="">${t("pick_outcome")}</option>${OUTCOMES.map((o) => `<option value="${o}">${t(o)}</option>`).join("")}</select>
       <input class="note" id="note-${a.id}" data-id="${a.id}" placeholder="${t("note")}" aria-label="${t("note")}" maxlength="2000">
       <button class="resolve" data-action="resolve" data-id="${a.id}">${t("resolve")}</button>
+      <span class="hint" id="hint-${a.id}" role="alert"></span>
     </div>`;
 }
 // `list`: which list the card is in (a key is unique within it); actions only on the open list
@@ -40,6 +42,8 @@ function alertCard(a, list) {
     <p class="meta"><span>${t("tier")}: <b>${a.tier ? t(a.tier) : t("no_tier")}</b></span>${alertTimer(a)}
       ${a.repeat_presses ? `<span class="repeats">${t("repeats")}: <b>${a.repeat_presses}</b></span>` : ""}
       ${a.acknowledged_by ? `<span>${t("by")}: <b class="by">${esc(a.acknowledged_by)}</b></span>` : ""}
+      ${a.dispatched_to ? `<span>${t("went")}: <b class="went">${esc(a.dispatched_to)}</b></span>` : ""}
+      ${a.resolved_by ? `<span>${t("resolved_by")}: <b class="resolved-by">${esc(a.resolved_by)}</b></span>` : ""}
       ${a.outcome ? `<span>${t("outcome")}: <b>${t(a.outcome)}</b></span>` : ""}
       ${a.note ? `<span>${t("note")}: ${esc(a.note)}</span>` : ""}</p>
     <ul class="notified" data-key="notified-${a.id}">${notes}</ul>
@@ -113,9 +117,14 @@ ACTIONS.ack = async (el) => {
 };
 ACTIONS.resolve = async (el) => {
   const id = el.dataset.id;
-  el.disabled = true;
   const outcome = document.getElementById(`outcome-${id}`).value;
   const note = document.getElementById(`note-${id}`).value;
+  const hint = document.getElementById(`hint-${id}`);
+  // never closed by a default: the outcome is picked; a false alarm or "other" says why (the API agrees)
+  if (!outcome) { hint.textContent = t("outcome_needed"); return; }
+  if (NOTE_NEEDED.includes(outcome) && !note.trim()) { hint.textContent = t("note_needed"); return; }
+  hint.textContent = "";
+  el.disabled = true;
   await api(`/api/v1/alerts/${id}/resolve`, { method: "POST", body: JSON.stringify({ outcome, note }) });
   refreshSoon();
 };

@@ -47,6 +47,7 @@ setInterval(pollBroker, 5000);
   unlockSound();  // where the browser allows sound without a click; else the header asks for one
   state.me = await api("/api/v1/me");
   pollBroker();
+  document.getElementById("admin-link").hidden = state.me.role !== "admin";
   document.getElementById("me").textContent = `${state.me.display_name || state.me.name} (${state.me.role})${canAct() ? "" : " · " + t("viewer_note")}`;
   const communities = await api("/api/v1/communities");
   document.getElementById("f-community").insertAdjacentHTML("beforeend",

@@ -3,7 +3,7 @@
 const WORDS = {
   zh: {
     title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed_alert: "未按时报平安", offline_alert: "设备离线", heartbeat_missed_alert: "设备心跳超时", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
-    limited: "登录失败次数过多，请稍后再试", signout: "退出", report: "月报", lang: "English",
+    limited: "登录失败次数过多，请稍后再试", signout: "退出", report: "月报", lang: "English", admin: "管理",
     open: "待处理", history: "历史记录", devices: "设备状态", community: "社区", all: "全部",
     state: "状态", kind: "类型", search: "搜索（姓名、地址、编号）", go: "搜索",
     emergency: "紧急呼叫", wellness: "平安关怀", device: "设备告警",
@@ -18,7 +18,7 @@ const WORDS = {
     queued: "排队中", sending: "发送中", sent: "已发送", delivered: "已送达", failed: "失败", skipped: "已跳过",
     address: "地址", medical: "健康情况", contacts: "联系人", volunteers: "负责党员", devices_of: "设备",
     offline: "离线", overdue: "心跳超时", no_feedback: "无回执（按钮不显示“已收到”，回电时请告知老人）", low_battery: "电量低", ok: "正常", battery: "电量", last_seen: "最后在线",
-    live: "实时", reconnecting: "重新连接中…", broker_down: "消息服务器断开", broker_since: "自 {t} 起", close: "关闭", by: "处理人", recent: "最近结案",
+    live: "实时", reconnecting: "重新连接中…", broker_down: "消息服务器断开", broker_since: "自 {t} 起", close: "关闭", by: "接警", went: "前往", resolved_by: "结案人", pick_outcome: "请选择结果", outcome_needed: "请先选择处理结果", note_needed: "误报或其他须填写备注说明", recent: "最近结案",
     new_emergency: "【新紧急呼叫】", opened_at: "呼叫时间", viewer_note: "只读账户", notify_family: "通知家属",
     maintenance: "待维护设备", none_maintenance: "没有待维护的设备", device_col: "设备", resident: "老人", since: "开始时间", close_item: "已处理",
     cond_never_seen: "从未上线", cond_online: "在线", cond_silent: "无心跳", cond_offline: "离线", cond_low_battery: "电量低", since_t: "（自 {t} 起）",
@@ -27,7 +27,7 @@ const WORDS = {
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
-    limited: "Too many failed sign-ins; try again later", signout: "Sign out", report: "Monthly report", lang: "中文",
+    limited: "Too many failed sign-ins; try again later", signout: "Sign out", report: "Monthly report", lang: "中文", admin: "Admin",
     open: "Open", history: "History", devices: "Devices", community: "Community", all: "All",
     state: "State", kind: "Kind", search: "Search (name, address, code)", go: "Search",
     emergency: "Emergency", wellness: "Wellness", device: "Device",
@@ -42,7 +42,7 @@ const WORDS = {
     queued: "queued", sending: "sending", sent: "sent", delivered: "delivered", failed: "failed", skipped: "skipped",
     address: "Address", medical: "Medical notes", contacts: "Contacts", volunteers: "Volunteers", devices_of: "Devices",
     offline: "Offline", overdue: "Heartbeat overdue", no_feedback: "No feedback (the button shows nothing; tell the resident when you call)", low_battery: "Low battery", ok: "OK", battery: "Battery",
-    last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", broker_down: "Message broker down", broker_since: "since {t}", close: "Close", by: "By",
+    last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", broker_down: "Message broker down", broker_since: "since {t}", close: "Close", by: "Taken by", went: "Going", resolved_by: "Closed by", pick_outcome: "Pick an outcome", outcome_needed: "Pick an outcome first", note_needed: "A false alarm or other needs a note",
     recent: "Recently closed", new_emergency: "[NEW EMERGENCY]", opened_at: "Opened",
     viewer_note: "read-only account", notify_family: "notify family",
     maintenance: "Maintenance", none_maintenance: "Nothing to maintain", device_col: "Device", resident: "Resident", since: "Since", close_item: "Done",

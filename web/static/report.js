@@ -44,8 +44,10 @@ function render(r, communityName) {
     <h2>接警及时率（TEC 标准）</h2>
     <table id="r-within"><thead><tr><th></th><th>实际</th><th>目标</th><th></th></tr></thead><tbody>${within}</tbody></table>
     <h2>按时段（每小时呼叫数）</h2>
-    <div class="hours" id="r-hours">${r.by_hour.map((n, h) => `<div title="${h}时 ${n}次" style="height:${(n / top) * 100}%"></div>`).join("")}</div>
+    <div class="hours" id="r-hours">${r.by_hour.map((n, h) => `<div title="${h}时 ${n}次" data-n="${n}"></div>`).join("")}</div>
     <div class="hour-labels">${r.by_hour.map((_, h) => `<span>${h % 3 === 0 ? h : ""}</span>`).join("")}</div>`;
+  // heights through the DOM, not a style attribute: the page's content security policy allows no inline styles
+  for (const bar of document.querySelectorAll("#r-hours div")) bar.style.height = `${(Number(bar.dataset.n) / top) * 100}%`;
 }
 async function load() {
   const error = document.getElementById("r-error");
