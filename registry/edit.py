@@ -9,8 +9,9 @@ deactivation rather than deletion for an entry taken out. A refused change write
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +64,17 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def _away(start: datetime | None, end: datetime | None, tz: str) -> dict[str, str] | None:
+    """An away period as the instants it was stored as, written in the community's zone."""
+    if start is None:
+        return None
+
+    def local(v: datetime) -> str:
+        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo(tz)).isoformat()
+
+    return _drop_none({"from": local(start), "to": local(end) if end else None})
+
+
 def export_registry(s: Session) -> dict[str, Any]:
     """The active registry in the import file's form (durations as '<n>s')."""
     members: dict[str, list[str]] = {}
@@ -75,6 +87,12 @@ def export_registry(s: Session) -> dict[str, Any]:
         buildings.setdefault(b.community_id, []).append(
             {"id": b.id, "name": b.name, "party_members": members.get(b.id, [])}
         )
+    zones = {
+        b: tz
+        for b, tz in s.execute(
+            select(Building.id, Community.timezone).join(Community, Building.community_id == Community.id)
+        )
+    }
     contacts: dict[str, list[dict]] = {}
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
         contacts.setdefault(c.resident_id, []).append({"name": c.name, "phone": c.phone, "notify": c.notify})
@@ -103,6 +121,7 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "language": r.language,
                     "medical_notes": r.medical_notes,
                     "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
+                    "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }
             )

@@ -5,9 +5,10 @@ registry as YAML that imports back unchanged; and the `jinqiao export` and `impo
 from __future__ import annotations
 
 import io
-from datetime import time
+from datetime import datetime, time, timezone
 
 import pytest
+import yaml
 from openpyxl import Workbook, load_workbook
 
 from registry.fields import RegistryError
@@ -175,3 +176,37 @@ def test_export_and_import_from_the_command_line(tmp_path, example_registry):
         assert again.returncode == 0 and "no changes" in again.stdout, again.stderr
     refused = jinqiao("export", "residents", str(tmp_path / "r.txt"), env=env)
     assert refused.returncode == 1 and ".xlsx or .csv" in refused.stderr
+
+
+def test_the_yaml_export_carries_an_away_period_into_a_new_database(imported, tmp_path):
+    from core.db import make_engine, session_factory, upgrade
+    from core.schema import Resident
+
+    away = tmp_path / "away.yaml"
+    with imported() as s:
+        doc = yaml.safe_load(registry_yaml(s))
+    doc["residents"][0]["away"] = {"from": "2026-12-10", "to": "2026-12-20T18:00:00+08:00"}
+    away.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert import_file(imported, away).changed
+    path = tmp_path / "registry.yaml"
+    with imported() as s:
+        path.write_text(registry_yaml(s), encoding="utf-8")
+    resident = doc["residents"][0]["id"]
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade(url)
+    fresh = make_engine(url)
+    try:
+        import_file(session_factory(fresh), path)
+        rows = []
+        for factory in (imported, session_factory(fresh)):
+            with factory() as s:
+                r = s.get(Resident, resident)
+                rows.append(
+                    tuple(
+                        v if v is None or v.tzinfo else v.replace(tzinfo=timezone.utc) for v in (r.away_from, r.away_to)
+                    )
+                )
+        assert rows[0] == rows[1] and rows[0][0] == datetime(2026, 12, 9, 16, 0, tzinfo=timezone.utc)
+        assert "2026-12-10T00:00:00+08:00" in path.read_text(encoding="utf-8")  # written in the community's zone
+    finally:
+        fresh.dispose()
