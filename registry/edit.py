@@ -121,6 +121,7 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "language": r.language,
                     "medical_notes": r.medical_notes,
                     "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
+                    "visit_every_days": r.visit_every_days,
                     "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }

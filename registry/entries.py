@@ -87,6 +87,8 @@ class Resident(_Model):
     medical_notes: str = ""
     checkin: Checkin | None = None
     away: Away | None = None
+    # how often a party member visits: daily (1) for the frail; monthly at least for everyone (civil affairs)
+    visit_every_days: Annotated[int, Field(ge=1, le=31)] | None = None
     contacts: list[Contact] = []
 
 

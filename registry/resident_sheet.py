@@ -31,6 +31,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("短信语言", "language"),
     ("健康情况", "medical_notes"),
     ("每日报平安截止时间", "checkin"),
+    ("走访周期（天）", "visit_every_days"),
 )
 CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (("姓名", "name"), ("电话", "phone"), ("接收通知", "notify"))
 MIN_CONTACT_GROUPS = 2  # an empty form still has room for two contacts
@@ -199,9 +200,21 @@ def _cell(field: str, raw: Any) -> Any:
         if isinstance(raw, (dt.time, dt.datetime)):
             return raw.strftime("%H:%M")
         return _text(raw)
+    if field == "visit_every_days":
+        days = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else _number(_text(raw))
+        if days is None or days != int(days):
+            raise ValueError(f"write a whole number of days from 1 to 31, not '{_text(raw)}'")
+        return int(days)
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))  # Excel keeps a phone number typed without + as a number
     return _text(raw)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 # --- CSV -------------------------------------------------------------------------------------------

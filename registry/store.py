@@ -173,6 +173,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             language=r.language,
             medical_notes=r.medical_notes,
             checkin_deadline=r.checkin.deadline if r.checkin else None,
+            visit_every_days=r.visit_every_days,
             **_away_columns(r, zones),
             active=True,
         )

@@ -42,7 +42,7 @@ def xlsx(rows: list[list]) -> bytes:
 def test_the_form_has_the_offices_headers_and_every_resident(imported):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
-    assert rows[0][:9] == [
+    assert rows[0][:10] == [
         "编号",
         "姓名",
         "楼栋编号",
@@ -52,10 +52,11 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "短信语言",
         "健康情况",
         "每日报平安截止时间",
+        "走访周期（天）",
     ]
-    assert rows[0][9:12] == ["联系人1姓名", "联系人1电话", "联系人1接收通知"]
+    assert rows[0][10:13] == ["联系人1姓名", "联系人1电话", "联系人1接收通知"]
     zhang = next(r for r in rows if r[0] == "r-zhang")
-    assert zhang[1:9] == [
+    assert zhang[1:10] == [
         "张秀英",
         "wulin-3",
         "幸福里3幢2单元201",
@@ -64,8 +65,9 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "zh-CN",
         "高血压；青霉素过敏",
         "10:00",
+        None,  # empty: the default, monthly
     ]
-    assert zhang[9:12] == ["张伟（儿子，悉尼）", "+61400000001", "是"]
+    assert zhang[10:13] == ["张伟（儿子，悉尼）", "+61400000001", "是"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -93,13 +95,14 @@ def test_a_form_edits_the_residents_and_leaves_the_rest(imported, tmp_path):
     liu = next(r for r in rows if r[0] == "r-liu")
     liu[4] = 13800000009  # typed into Excel without +86: a number cell
     liu[8] = time(9, 30)  # Excel made the time a time
+    liu[9] = 1  # visited daily
     (tmp_path / "r.xlsx").write_bytes(xlsx([*rows, ["r-wang", "王秀兰", "wulin-5", "幸福里5幢3单元101"]]))
     assert import_file(imported, tmp_path / "r.xlsx").changed
     from core.schema import Resident, Responder
 
     with imported() as s:
         liu_row = s.get(Resident, "r-liu")
-        assert (liu_row.phone, liu_row.checkin_deadline) == ("+8613800000009", "09:30")
+        assert (liu_row.phone, liu_row.checkin_deadline, liu_row.visit_every_days) == ("+8613800000009", "09:30", 1)
         assert s.get(Resident, "r-wang").active
         assert s.get(Responder, "pm-li").active  # the other sections are the database's
     (tmp_path / "r.xlsx").write_bytes(xlsx(rows))  # r-wang taken off the form
@@ -115,20 +118,24 @@ def test_problems_are_told_by_row_and_column_and_nothing_is_written(imported, tm
     rows[1][4] = "12345"  # a phone that is no phone
     rows[2][2] = "wulin-9"  # a building that does not exist
     rows[2][5] = "也许"  # neither yes nor no
+    rows[1][9] = "每周"  # a visit interval that is no number of days
     rows.append(["r-new", "", "wulin-3"])  # a name missing
     (tmp_path / "bad.xlsx").write_bytes(xlsx(rows))
     with pytest.raises(RegistryError) as found:
         import_file(imported, tmp_path / "bad.xlsx")
     assert found.value.problems == [
-        "第3行 独居（F列）: write 是 or 否, not '也许'"
+        "第2行 走访周期（天）（J列）: write a whole number of days from 1 to 31, not '每周'",
+        "第3行 独居（F列）: write 是 or 否, not '也许'",
     ]  # a cell that cannot be read stops first
     rows[2][5] = "否"
+    rows[1][9] = 60  # a number, but more than a month
     (tmp_path / "bad.xlsx").write_bytes(xlsx(rows))
     with pytest.raises(RegistryError) as found:
         import_file(imported, tmp_path / "bad.xlsx")
     text = "\n".join(found.value.problems)
     assert f"第2行（{rows[1][0]}）本人电话（E列）" in text
     assert "第4行（r-new）姓名（B列）: required" in text
+    assert f"第2行（{rows[1][0]}）走访周期（天）（J列）" in text and "31" in text
     assert "wulin-9" in text and "第3行" in text
     assert dump(imported) == before
 

@@ -64,6 +64,7 @@ class Resident(Base):
     checkin_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    visit_every_days: Mapped[int | None] = mapped_column(Integer)  # None: the default (monthly)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
