@@ -21,6 +21,7 @@ from dispatcher.passes.supervision import Supervisor
 from dispatcher.sending import Notifier, RateLimiter
 from dispatcher.supervision import Rules
 from dispatcher.twilio_adapter import TwilioSender
+from dispatcher.visit_log import VisitReminders
 from dispatcher.webhooks import WebhookContext
 
 
@@ -69,7 +70,7 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         now,
         every=settings.heartbeat_interval,
     )
-    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat))
+    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, VisitReminders(sessions, now)))
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None
     if db.dialect.name == "postgresql":

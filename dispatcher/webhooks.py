@@ -27,6 +27,7 @@ from dispatcher.notices import PRIORITY
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
+from dispatcher.visit_log import visit_by_sms
 
 log = structlog.get_logger("jinqiao.webhooks")
 
@@ -263,9 +264,13 @@ def handle_sms(ctx: WebhookContext, form: dict[str, str]) -> None:
         inbound_id = inbound.id
         responder = s.scalars(select(Responder).where(Responder.phone == number)).first()
         language = responder.language if responder else "zh-CN"
-        reply = parse_reply(body)
+        visit_answer = visit_by_sms(s, number=number, body=body, sid=sid, now=ctx.now())  # `走访 …`
+        answer: str | None
+        reply = parse_reply(body) if visit_answer is None else None
         alert = ctx.alerts.newest_alert_for_number(s, number, reply.code) if reply else None
-        if reply is None:
+        if visit_answer is not None:
+            inbound.understood, answer = True, visit_answer
+        elif reply is None:
             streak = _nonsense_streak(s, number, inbound_id)
             answer = messages.reply_help(language=language) if should_answer_nonsense(streak) else None
         elif alert is None:

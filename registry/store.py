@@ -257,10 +257,13 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
 def _checkin_since(s: Session, residents: dict[str, dict[str, Any]], now: datetime) -> None:
     """Stamp `checkin_since` onto the residents whose check-in starts with this import: a new or
     changed deadline, a returning resident, or an away period in effect that this import ends. The
-    supervision counts a deadline only on days that began after it (no day-one false alarm)."""
+    supervision counts a deadline only on days that began after it (no day-one false alarm). A new or
+    returning resident's `visits_since` is stamped too: their first visit is due from then."""
     existing = {r.id: r for r in s.scalars(select(ResidentRow).where(ResidentRow.id.in_(list(residents))))}
     for rid, values in residents.items():
         row = existing.get(rid)
+        if row is None or not row.active:
+            values["visits_since"] = now  # a new or returning resident: visits count from today
         deadline = values["checkin_deadline"]
         if row is None or not row.active or row.checkin_deadline != deadline:
             values["checkin_since"] = now if deadline else None

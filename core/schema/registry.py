@@ -65,6 +65,9 @@ class Resident(Base):
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     visit_every_days: Mapped[int | None] = mapped_column(Integer)  # None: the default (monthly)
+    # when visits began to count (the resident registered, or back after deactivation); one never
+    # visited is due from then
+    visits_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

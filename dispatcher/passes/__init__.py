@@ -5,6 +5,7 @@ Each pass is one load -> decide -> write step in its own transaction:
 - escalations  (passes/escalations.py)  timers that came due: the next tier, or a reopened alert
 - heartbeat    (core/heartbeat.py)      the row `jinqiao watchdog` reads
 - supervision  (passes/supervision.py, rules in dispatcher/supervision.py)  silent devices, missed check-ins
+- visits       (dispatcher/visit_log.py, rules in dispatcher/visits.py)  visit reminders and overdue visits
 - outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
     from dispatcher.passes.outbox import Outbox
     from dispatcher.passes.supervision import Supervisor
+    from dispatcher.visit_log import VisitReminders
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
@@ -42,7 +44,13 @@ class Pass:
     worker: str = ESCALATOR  # the engine thread it runs on: a slow provider must never delay a timer
 
 
-def passes(alerts: Alerts, outbox: Outbox, supervisor: Supervisor, heartbeat: Heartbeat | None = None) -> list[Pass]:
+def passes(
+    alerts: Alerts,
+    outbox: Outbox,
+    supervisor: Supervisor,
+    heartbeat: Heartbeat | None = None,
+    visits: VisitReminders | None = None,
+) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
     The heartbeat (the row `jinqiao watchdog` reads) beats on the escalator's thread, after its
@@ -54,6 +62,7 @@ def passes(alerts: Alerts, outbox: Outbox, supervisor: Supervisor, heartbeat: He
         Pass("escalations", alerts.escalate_due, ESCALATOR),
         *beat,
         Pass("supervision", supervisor.run, SUPERVISOR),
+        *([Pass("visits", visits.run, SUPERVISOR)] if visits else []),
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]

@@ -16,6 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("residents") as t:
         t.add_column(sa.Column("visit_every_days", sa.Integer(), nullable=True))
+        t.add_column(sa.Column("visits_since", sa.DateTime(), nullable=True))  # the visit pass stamps the rest
     op.create_table(
         "visits",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -39,4 +40,5 @@ def downgrade() -> None:
     op.drop_index("ix_visits_resident_at", table_name="visits")
     op.drop_table("visits")
     with op.batch_alter_table("residents") as t:
+        t.drop_column("visits_since")
         t.drop_column("visit_every_days")
