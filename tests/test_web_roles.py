@@ -78,6 +78,10 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/calendar"): "viewer",
     ("GET", "/report"): "page",
     ("GET", "/api/v1/reports/calls"): "viewer",
+    ("GET", "/visits"): "page",
+    ("GET", "/api/v1/visits"): "viewer",
+    ("GET", "/api/v1/residents/{resident_id}/visits"): "viewer",
+    ("POST", "/api/v1/residents/{resident_id}/visits"): "operator",
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}

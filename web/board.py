@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, audit, registry, reports, session, supervision, users
+from web.api import alerts, audit, registry, reports, session, supervision, users, visits
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -102,6 +102,14 @@ def report_page(request: Request):
     if principal_of(request) is None:
         return RedirectResponse("/login", status_code=303)
     return _static("report.html")
+
+
+@pages.get("/visits")
+def visits_page(request: Request):
+    """The monitoring net: who is due a visit, and a visit recorded for a party member."""
+    if principal_of(request) is None:
+        return RedirectResponse("/login", status_code=303)
+    return _static("visits.html")
 
 
 @pages.get("/admin")
@@ -244,6 +252,7 @@ ROUTERS = [
     registry.router,
     supervision.router,
     reports.router,
+    visits.router,
 ]
 
 

@@ -3,7 +3,7 @@
 const WORDS = {
   zh: {
     title: "金桥 · 值班台", board: "值班台", alarm: "按键呼叫", fall: "跌倒", checkin_missed_alert: "未按时报平安", offline_alert: "设备离线", heartbeat_missed_alert: "设备心跳超时", signin: "登录", name: "用户名", password: "密码", wrong: "用户名或密码错误",
-    limited: "登录失败次数过多，请稍后再试", signout: "退出", report: "月报", lang: "English", admin: "管理",
+    limited: "登录失败次数过多，请稍后再试", signout: "退出", report: "月报", visits: "走访", lang: "English", admin: "管理",
     open: "待处理", history: "历史记录", devices: "设备状态", community: "社区", all: "全部",
     state: "状态", kind: "类型", search: "搜索（姓名、地址、编号）", go: "搜索",
     emergency: "紧急呼叫", wellness: "平安关怀", device: "设备告警",
@@ -27,7 +27,7 @@ const WORDS = {
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
-    limited: "Too many failed sign-ins; try again later", signout: "Sign out", report: "Monthly report", lang: "中文", admin: "Admin",
+    limited: "Too many failed sign-ins; try again later", signout: "Sign out", report: "Monthly report", visits: "Visits", lang: "中文", admin: "Admin",
     open: "Open", history: "History", devices: "Devices", community: "Community", all: "All",
     state: "State", kind: "Kind", search: "Search (name, address, code)", go: "Search",
     emergency: "Emergency", wellness: "Wellness", device: "Device",
