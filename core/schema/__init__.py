@@ -2,7 +2,7 @@
 
 One module per part: `base.py` (Base, UtcDateTime), `registry.py`, `devices.py` (what devices send
 and are told), `alerts.py` (alerts and their notifications), `accounts.py`, `audit.py` (the admins' changes), `supervision.py` (device
-supervision, check-ins, the watchdog), `visits.py` (the monitoring net's visits). Import the tables from here (`from core.schema import Alert`):
+supervision, check-ins, the watchdog), `visits.py` (the monitoring net's visits, follow-up items). Import the tables from here (`from core.schema import Alert`):
 importing this package registers every table on `Base.metadata`, which Alembic compares.
 """
 
@@ -34,10 +34,11 @@ from core.schema.supervision import (
     SupervisionCursor,
     WatchdogFinding,
 )
-from core.schema.visits import Visit
+from core.schema.visits import FollowUp, Visit
 
 __all__ = [
     "Visit",
+    "FollowUp",
     "UtcDateTime",
     "Base",
     "Community",
