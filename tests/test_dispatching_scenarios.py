@@ -161,3 +161,14 @@ def test_a_closed_call_and_a_stranger_are_refused_and_change_nothing(world):
         send(world, "pm-li")
     world.tick()
     assert len(world.notifier.sent) == sent and world.alert().dispatched_to is None
+
+
+def test_an_expired_ack_reopens_the_call_and_forgets_who_was_sent(world):
+    send(world, "pm-li")
+    world.later(hours=24, seconds=1)  # nobody closed it: the call starts again from the building
+    alert = world.alert()
+    assert (alert.state, alert.cycle, alert.dispatched_to, alert.dispatched_at) == ("triggered", 1, None, None)
+    assert world.timeline().count("dispatched") == 1  # who was sent stays on the record
+    outcome = send(world, "pm-li")  # sent again in the new cycle: a first send, so the others hear it again
+    assert outcome.changed and world.alert().dispatched_to == "李建国"
+    assert "李建国已前往处理" in world.sms_to("pm-zhao", "notice")[-1]
