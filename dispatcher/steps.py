@@ -185,6 +185,7 @@ def apply(
         alert.cycle += 1
         alert.step = 0
         alert.acknowledged_at = alert.acknowledged_by = alert.ack_expires_at = None
+        alert.dispatched_to = alert.dispatched_at = None  # whoever was sent did not close it: the timeline keeps who
         notices.timeline(s, alert, now, "ack_expired", SYSTEM, {"cycle": alert.cycle})
         log.warning("alert.reopened", alert_id=alert.id, alert_code=alert.code, reason="ack_expired", cycle=alert.cycle)
     for skipped in decision.skipped:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.db import reading, transaction
 from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
-from dispatcher import messages, notices
+from dispatcher import messages, messages_dispatch, notices
 from dispatcher.alerts import Actor, Alerts, Outcome
 from dispatcher.escalation import CLOSED_STATES, State
 from dispatcher.notices import PRIORITY
@@ -317,7 +317,10 @@ def _act_on_reply(
     ctx: WebhookContext, action: str, alert_id: int, actor: Actor, language: str, tz, resident: str
 ) -> str:
     if action == "ack":
-        return _ack_answer(ctx.alerts.acknowledge(alert_id, actor), actor, language, tz, resident, spoken=False)
+        outcome = ctx.alerts.acknowledge(alert_id, actor)
+        if not outcome.changed and _sent_there(ctx, alert_id, actor):  # a "收到" from the one an operator sent
+            return messages_dispatch.reply_you_are_sent(resident=resident, code=outcome.code, language=language)
+        return _ack_answer(outcome, actor, language, tz, resident, spoken=False)
     if action == "pass":
         with reading(ctx.sessions) as s:
             note = s.scalars(
@@ -333,11 +336,20 @@ def _act_on_reply(
         outcome = ctx.alerts.pass_on(
             alert_id, actor, from_tier=note.tier_index if note else None, from_round=note.tier_round if note else None
         )
+        if not outcome.changed and _sent_there(ctx, alert_id, actor):  # sent by an operator: the call is theirs
+            return messages.reply_cannot_pass_own(resident=resident, code=outcome.code, language=language)
         return _pass_answer(outcome, actor, language, tz, resident, spoken=False)
     outcome = ctx.alerts.resolve(alert_id, actor, outcome="other", note="resolved by SMS reply")
     if outcome.changed:
         return messages.reply_resolved(resident=resident, code=outcome.code, language=language)
     return _too_late(outcome, language, tz, resident)
+
+
+def _sent_there(ctx: WebhookContext, alert_id: int, actor: Actor) -> bool:
+    """The open alert an operator sent this responder to (dispatcher/dispatching.py)."""
+    with reading(ctx.sessions) as s:
+        alert = s.get(Alert, alert_id)
+        return alert is not None and alert.state == State.ACKNOWLEDGED and alert.dispatched_to == actor.name
 
 
 def _nonsense_streak(s: Session, number: str, before_id: int) -> int:

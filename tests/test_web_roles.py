@@ -38,6 +38,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts/{alert_id}"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
+    ("GET", "/api/v1/alerts/{alert_id}/dispatchable"): "viewer",
+    ("POST", "/api/v1/alerts/{alert_id}/dispatch"): "operator",
     **{
         ("GET", p): "viewer"
         for p in (

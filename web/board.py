@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, audit, registry, reports, session, supervision, users, visits
+from web.api import alerts, audit, dispatching, registry, reports, session, supervision, users, visits
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -249,6 +249,7 @@ ROUTERS = [
     users.router,
     audit.router,
     alerts.router,
+    dispatching.router,
     registry.router,
     supervision.router,
     reports.router,

@@ -20,20 +20,28 @@ function alertTimer(a) {
   }
   return "";
 }
+// what 结案 told the operator is kept here, so that a live update redrawing the card keeps saying it
+const HINTS = {};
+function hint(id, text) {
+  HINTS[id] = text;
+  const el = document.getElementById(`hint-${id}`);
+  if (el) el.textContent = text;
+}
 function alertActions(a) {
   if (!canAct()) return "";
   return `<div class="actions" data-key="actions-${a.id}">
       ${a.state === "triggered" ? `<button class="ack" data-action="ack" data-id="${a.id}">${t("ack")}</button>` : ""}
+      ${dispatchButton(a)}
       <select class="outcome" id="outcome-${a.id}" data-id="${a.id}" aria-label="${t("outcome")}"><option value="">${t("pick_outcome")}</option>${OUTCOMES.map((o) => `<option value="${o}">${t(o)}</option>`).join("")}</select>
       <input class="note" id="note-${a.id}" data-id="${a.id}" placeholder="${t("note")}" aria-label="${t("note")}" maxlength="2000">
       <button class="resolve" data-action="resolve" data-id="${a.id}">${t("resolve")}</button>
-      <span class="hint" id="hint-${a.id}" role="alert"></span>
+      <span class="hint" id="hint-${a.id}" role="alert">${esc(HINTS[a.id] || "")}</span>
     </div>`;
 }
 // `list`: which list the card is in (a key is unique within it); actions only on the open list
 function alertCard(a, list) {
   const notes = (a.notifications || []).map((n) =>
-    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)} · <span class="st st-${esc(n.status)}">${t(n.status)}${n.provider_status && n.provider_status !== n.status ? " (" + esc(n.provider_status) + ")" : ""}</span></li>`).join("");
+    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)}${askToGo(n)} · <span class="st st-${esc(n.status)}">${t(n.status)}${n.provider_status && n.provider_status !== n.status ? " (" + esc(n.provider_status) + ")" : ""}</span></li>`).join("");
   return `<article class="alert kind-${esc(a.kind)} state-${esc(a.state)}" data-key="${list}-${a.id}" data-alert-id="${a.id}" data-state="${esc(a.state)}">
     <div class="head"><span class="badge">${t(a.kind)}</span><span class="badge st">${t(a.state)}</span>
       <span class="code">#${esc(a.code)}</span><span class="time">${t("opened_at")} ${when(a.opened_at)}</span></div>
@@ -119,15 +127,19 @@ ACTIONS.resolve = async (el) => {
   const id = el.dataset.id;
   const outcome = document.getElementById(`outcome-${id}`).value;
   const note = document.getElementById(`note-${id}`).value;
-  const hint = document.getElementById(`hint-${id}`);
   // never closed by a default: the outcome is picked; a false alarm or "other" says why (the API agrees)
-  if (!outcome) { hint.textContent = t("outcome_needed"); return; }
-  if (NOTE_NEEDED.includes(outcome) && !note.trim()) { hint.textContent = t("note_needed"); return; }
-  hint.textContent = "";
+  if (!outcome) { hint(id, t("outcome_needed")); return; }
+  if (NOTE_NEEDED.includes(outcome) && !note.trim()) { hint(id, t("note_needed")); return; }
+  hint(id, "");
   el.disabled = true;
   await api(`/api/v1/alerts/${id}/resolve`, { method: "POST", body: JSON.stringify({ outcome, note }) });
   refreshSoon();
 };
+// what the hint asked for is being given: the hint goes until the next try
+document.addEventListener("input", (ev) => {
+  const el = ev.target;
+  if (el.classList && (el.classList.contains("note") || el.classList.contains("outcome")) && el.dataset.id) hint(el.dataset.id, "");
+});
 ACTIONS.timeline = (el) => showTimeline(el.dataset.id);
 ACTIONS.card = (el) => showCard(el.dataset.resident);
 ACTIONS.mute = () => muteRinging();

@@ -24,6 +24,9 @@ const WORDS = {
     cond_never_seen: "从未上线", cond_online: "在线", cond_silent: "无心跳", cond_offline: "离线", cond_low_battery: "电量低", since_t: "（自 {t} 起）",
     pager: "呼叫器", pull_cord: "拉绳报警器", fall_detector: "跌倒探测器",
     sound_locked: "点击开启声音", sound_on: "声音已开", sound_ringing: "响铃中", sound_muted: "已静音", mute: "静音",
+
+    dispatch: "派人前往", dispatch_again: "改派", dispatch_title: "派人前往", dispatch_hint: "请选择谁去老人家中。被派的人会收到地址和老人电话，其他已通知的人会收到无需前往的短信。",
+    dispatch_self: "我去", dispatched_now: "（已派）", role_building: "楼道党员", role_mediator: "调解员", role_hotline: "求援热线", ask_to_go: "请其前往",
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
@@ -42,13 +45,16 @@ const WORDS = {
     queued: "queued", sending: "sending", sent: "sent", delivered: "delivered", failed: "failed", skipped: "skipped",
     address: "Address", medical: "Medical notes", contacts: "Contacts", volunteers: "Volunteers", devices_of: "Devices",
     offline: "Offline", overdue: "Heartbeat overdue", no_feedback: "No feedback (the button shows nothing; tell the resident when you call)", low_battery: "Low battery", ok: "OK", battery: "Battery",
-    last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", broker_down: "Message broker down", broker_since: "since {t}", close: "Close", by: "Taken by", went: "Going", resolved_by: "Closed by", pick_outcome: "Pick an outcome", outcome_needed: "Pick an outcome first", note_needed: "A false alarm or other needs a note",
+    last_seen: "Last seen", live: "Live", reconnecting: "Reconnecting…", broker_down: "Message broker down", broker_since: "since {t}", close: "Close", by: "Taken by", went: "Attending", resolved_by: "Closed by", pick_outcome: "Pick an outcome", outcome_needed: "Pick an outcome first", note_needed: "A false alarm or other needs a note",
     recent: "Recently closed", new_emergency: "[NEW EMERGENCY]", opened_at: "Opened",
     viewer_note: "read-only account", notify_family: "notify family",
     maintenance: "Maintenance", none_maintenance: "Nothing to maintain", device_col: "Device", resident: "Resident", since: "Since", close_item: "Done",
     cond_never_seen: "Never seen", cond_online: "Online", cond_silent: "Silent", cond_offline: "Offline", cond_low_battery: "Low battery", since_t: "(since {t})",
     pager: "pager", pull_cord: "pull cord", fall_detector: "fall detector",
     sound_locked: "Click to turn sound on", sound_on: "Sound on", sound_ringing: "Ringing", sound_muted: "Muted", mute: "Mute",
+
+    dispatch: "Send someone", dispatch_again: "Send another", dispatch_title: "Send someone", dispatch_hint: "Choose who goes to the resident. They get the address and the resident's phone; the others paged are told they need not go.",
+    dispatch_self: "I'll go", dispatched_now: "(sent)", role_building: "building volunteer", role_mediator: "mediator", role_hotline: "hotline", ask_to_go: "asked to go",
   },
 };
 function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }
