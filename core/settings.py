@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     offline_grace: float = Field(default=180.0, ge=0)
     heartbeat_slack: float = Field(default=30.0, ge=0)
     battery_low: int = Field(default=20, ge=1, le=100)
+    # The mediator's daily summary by SMS (dispatcher/mediator_day.py): the local time it goes out
+    # (HH:MM, before 21:00), or "off".
+    mediator_summary_at: str = Field(default="08:30", pattern=r"^(off|([01][0-9]|20):[0-5][0-9])$")
     # Commodity-button adapters the gateway subscribes for (comma separated; empty for none).
     adapters: str = "zigbee2mqtt,shelly,tasmota"
     # The CA the gateway trusts for mqtts:// (unset: the system's CAs).

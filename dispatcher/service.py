@@ -14,6 +14,7 @@ from core.settings import Settings
 from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.engine import Engine
+from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
@@ -70,7 +71,8 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         now,
         every=settings.heartbeat_interval,
     )
-    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, VisitReminders(sessions, now)))
+    daily = VisitReminders(sessions, now), MediatorSummaries(sessions, now, settings.mediator_summary_at)
+    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily))
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None
     if db.dialect.name == "postgresql":

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.schema import Building, BuildingPartyMember, Community, Resident, Responder, Visit
+from core.schema import Building, BuildingPartyMember, Community, FollowUp, Resident, Responder, Visit
 from dispatcher import visit_messages as texts
 from dispatcher.notices import PRIORITY, enqueue
 from dispatcher.visits import VisitReply, VisitView, due, match_resident, notices, parse_visit
@@ -109,6 +109,7 @@ def record_visit(
 
 
 def _tell_mediator_of_need(s: Session, visit: Visit, now: datetime) -> None:
+    """The need becomes a follow-up item the mediator owns, and the mediator hears of it by SMS."""
     row = s.execute(
         select(Resident.name, Responder)
         .join(Building, Building.id == Resident.building_id)
@@ -116,10 +117,22 @@ def _tell_mediator_of_need(s: Session, visit: Visit, now: datetime) -> None:
         .join(Responder, Responder.id == Community.mediator_id)
         .where(Resident.id == visit.resident_id, Responder.active.is_(True))
     ).first()
+    s.add(
+        FollowUp(
+            resident_id=visit.resident_id,
+            text=visit.need or "",
+            owner=row[1].name if row else "",
+            state="open",
+            opened_at=now,
+            opened_by=visit.by_name,
+            visit_id=visit.id,
+            outcome="",
+        )
+    )
     if row is None:
-        return  # no mediator: the need is on the board's visit list all the same
+        return  # no mediator: the item is on the board's follow-up list all the same
     resident, mediator = row
-    _send(
+    send_sms(
         s,
         mediator,
         now,
@@ -131,7 +144,7 @@ def _tell_mediator_of_need(s: Session, visit: Visit, now: datetime) -> None:
     )
 
 
-def _send(s: Session, to: Responder, now: datetime, *, key: str, purpose: str, body: str) -> None:
+def send_sms(s: Session, to: Responder, now: datetime, *, key: str, purpose: str, body: str) -> None:
     enqueue(
         s,
         None,
@@ -216,7 +229,7 @@ class VisitReminders:
                 body = texts.visit_due(
                     resident=r.name, address=r.address, overdue_days=d.overdue_days, language=m.language
                 )
-                _send(s, m, now, key=key, purpose="visit_due", body=body)
+                send_sms(s, m, now, key=key, purpose="visit_due", body=body)
             return
         mediator = s.get(Responder, r.mediator_id) if r.mediator_id else None
         if mediator is None or not mediator.active:
@@ -229,4 +242,4 @@ class VisitReminders:
             visitors="、".join(m.name for m in members),
             language=mediator.language,
         )
-        _send(s, mediator, now, key=key, purpose="visit_overdue", body=body)
+        send_sms(s, mediator, now, key=key, purpose="visit_overdue", body=body)

@@ -66,3 +66,32 @@ def test_bad_visits_are_refused_and_viewers_only_read(served):
     with httpx.Client(base_url=server.url, headers=bearer(tokens["viewer"]), timeout=10) as http:
         assert http.get("/api/v1/visits").status_code == 200
         assert http.post("/api/v1/residents/r-zhang/visits", json={}).status_code == 403
+
+
+def test_follow_up_items_are_opened_promised_and_closed(served):
+    server, tokens, _ = served
+    with httpx.Client(base_url=server.url, headers=bearer(tokens["operator"]), timeout=10) as http:
+        http.post("/api/v1/residents/r-zhang/visits", json={"need": "需要修水管"})
+        (seen,) = http.get("/api/v1/follow-ups").json()  # the visit's need opened one for the mediator
+        assert (seen["text"], seen["owner"], seen["opened_by"], seen["late"]) == ("需要修水管", "王芳", "王芳", False)
+        made = http.post(
+            "/api/v1/follow-ups",
+            json={"resident_id": "r-liu", "text": "帮助申请助餐", "owner": "王芳", "promised_on": "2020-01-31"},
+        )
+        assert made.status_code == 201 and made.json()["late"] is True  # promised long ago, still open
+        listed = http.get("/api/v1/follow-ups", params={"community": "tianshui-wulin"}).json()
+        assert [i["text"] for i in listed] == ["帮助申请助餐", "需要修水管"]  # the late one first
+        refused = http.put(f"/api/v1/follow-ups/{seen['id']}", json={"state": "dropped"})
+        assert refused.status_code == 422 and "why" in refused.text
+        done = http.put(f"/api/v1/follow-ups/{seen['id']}", json={"state": "done", "outcome": "物业已修好"}).json()
+        assert (done["state"], done["closed_by"], done["outcome"]) == ("done", "王芳", "物业已修好")
+        assert [i["text"] for i in http.get("/api/v1/follow-ups").json()] == ["帮助申请助餐"]
+        assert len(http.get("/api/v1/follow-ups", params={"state": "all"}).json()) == 2
+        assert http.put("/api/v1/follow-ups/999", json={"owner": "x"}).status_code == 404
+        assert http.post("/api/v1/follow-ups", json={"resident_id": "r-zhang", "text": ""}).status_code == 422
+        assert http.post("/api/v1/follow-ups", json={"resident_id": "nobody", "text": "x"}).status_code == 404
+        summary = http.get("/api/v1/communities/tianshui-wulin/summary").json()
+        assert summary["follow_ups_open"] == 1 and summary["text"].startswith("【金桥】武林社区")
+        assert http.get("/api/v1/communities/nowhere/summary").status_code == 404
+    with httpx.Client(base_url=server.url, headers=bearer(tokens["viewer"]), timeout=10) as http:
+        assert http.put(f"/api/v1/follow-ups/{seen['id']}", json={"owner": "x"}).status_code == 403

@@ -84,6 +84,10 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/visits"): "viewer",
     ("GET", "/api/v1/residents/{resident_id}/visits"): "viewer",
     ("POST", "/api/v1/residents/{resident_id}/visits"): "operator",
+    ("GET", "/api/v1/follow-ups"): "viewer",
+    ("POST", "/api/v1/follow-ups"): "operator",
+    ("PUT", "/api/v1/follow-ups/{item_id}"): "operator",
+    ("GET", "/api/v1/communities/{community_id}/summary"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}

@@ -19,7 +19,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, audit, dispatching, registry, reports, session, supervision, users, visits
+from web.api import (
+    alerts,
+    audit,
+    dispatching,
+    follow_ups,
+    mediator_day,
+    registry,
+    reports,
+    session,
+    supervision,
+    users,
+    visits,
+)
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -254,6 +266,8 @@ ROUTERS = [
     supervision.router,
     reports.router,
     visits.router,
+    follow_ups.router,
+    mediator_day.router,
 ]
 
 

@@ -6,6 +6,7 @@ Each pass is one load -> decide -> write step in its own transaction:
 - heartbeat    (core/heartbeat.py)      the row `jinqiao watchdog` reads
 - supervision  (passes/supervision.py, rules in dispatcher/supervision.py)  silent devices, missed check-ins
 - visits       (dispatcher/visit_log.py, rules in dispatcher/visits.py)  visit reminders and overdue visits
+- summaries    (dispatcher/mediator_day.py, text in dispatcher/summary_text.py)  the mediator's daily SMS
 - outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
@@ -28,6 +29,7 @@ from dispatcher.passes.backlog import Backlog
 if TYPE_CHECKING:
     from core.heartbeat import Heartbeat
     from dispatcher.alerts import Alerts
+    from dispatcher.mediator_day import MediatorSummaries
     from dispatcher.passes.outbox import Outbox
     from dispatcher.passes.supervision import Supervisor
     from dispatcher.visit_log import VisitReminders
@@ -50,6 +52,7 @@ def passes(
     supervisor: Supervisor,
     heartbeat: Heartbeat | None = None,
     visits: VisitReminders | None = None,
+    summaries: MediatorSummaries | None = None,
 ) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
@@ -63,6 +66,7 @@ def passes(
         *beat,
         Pass("supervision", supervisor.run, SUPERVISOR),
         *([Pass("visits", visits.run, SUPERVISOR)] if visits else []),
+        *([Pass("summaries", summaries.run, SUPERVISOR)] if summaries else []),
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]
