@@ -54,6 +54,13 @@ def test_an_operator_records_a_visit_for_the_overdue_resident(served, browser, d
     page.click("#save-r-zhang")
     expect(page.locator("#ok-r-zhang")).to_have_text("已记录，需要已转调解员")
     expect(page.locator("#v-list")).to_have_text("今天没有需要走访的居民。")
+    item = page.locator("#f-list .item")
+    expect(item).to_contain_text("张秀英：需要修水管 · 王芳 · 未定日期")  # the mediator owns it
+    expect(page.locator("#v-summary-text")).to_contain_text("武林社区")
+    shot(page, f"visits-follow-up-{size}", db_url)
+    page.locator("#f-list input").fill("物业已修好")
+    page.locator("#f-list button").click()
+    expect(page.locator("#f-list")).to_have_text("没有未办的跟进事项。")
     page.select_option("#v-show", "all")
     expect(page.locator("#v-r-zhang .state")).to_have_text("按时")
     expect(page.locator("#v-r-zhang")).to_contain_text("李建国（电话报告）")

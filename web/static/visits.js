@@ -18,6 +18,7 @@ function when(iso) {
 function message(e) { return e.message || String(e); }
 
 let operator = false;
+let communityIds = [];
 
 function card(r) {
   const late = r.state === "overdue" ? `（${r.overdue_days}天）` : "";
@@ -44,6 +45,7 @@ async function load() {
   const c = document.getElementById("v-community").value;
   if (c) p.set("community", c);
   try {
+    await Promise.all([loadSummary(c || communityIds[0]), loadFollowUps(c)]);
     const rows = await api(`/api/v1/visits?${p}`);
     document.getElementById("v-count").textContent = `共 ${rows.length} 位`;
     document.getElementById("v-list").innerHTML = rows.length
@@ -51,6 +53,43 @@ async function load() {
       : `<p class="empty">${p.get("show") === "due" ? "今天没有需要走访的居民。" : "没有居民。"}</p>`;
   } catch (e) {
     error.textContent = "无法读取走访名单：" + message(e);
+    error.hidden = false;
+  }
+}
+
+function item(f) {
+  const promised = f.promised_on ? `承诺 ${day(f.promised_on)}` : "未定日期";
+  const close = operator ? `
+    <input id="outcome-${f.id}" maxlength="2000" placeholder="办理结果">
+    <button data-done="${f.id}" id="done-${f.id}">办结</button>` : "";
+  return `<div class="item${f.late ? " late" : ""}" id="f-${f.id}">
+    <span class="what"><b>${esc(f.resident_name)}</b>：${esc(f.text)} · ${esc(f.owner || "未指定")} · ${promised}${f.late ? ' <span class="late-word">逾期</span>' : ""}
+      <small>（${esc(f.opened_by)} 记于 ${when(f.opened_at)}）</small></span>${close}
+  </div>`;
+}
+
+async function loadSummary(community) {
+  const box = document.getElementById("v-summary");
+  if (!community) { box.innerHTML = ""; return; }
+  const s = await api(`/api/v1/communities/${encodeURIComponent(community)}/summary`);
+  box.innerHTML = `<h2>调解员日报（${day(s.day)}）</h2><p id="v-summary-text">${esc(s.text.replace(/^【金桥】/, ""))}</p>`;
+}
+
+async function loadFollowUps(community) {
+  const p = new URLSearchParams();
+  if (community) p.set("community", community);
+  const items = await api(`/api/v1/follow-ups?${p}`);
+  document.getElementById("f-list").innerHTML = items.length ? items.map(item).join("") : `<p class="empty">没有未办的跟进事项。</p>`;
+}
+
+async function finish(id) {
+  const outcome = document.getElementById(`outcome-${id}`).value.trim();
+  try {
+    await api(`/api/v1/follow-ups/${id}`, { method: "PUT", body: JSON.stringify({ state: "done", outcome }) });
+    await loadFollowUps(document.getElementById("v-community").value);
+  } catch (e) {
+    const error = document.getElementById("v-error");
+    error.textContent = "未能办结：" + message(e);
     error.hidden = false;
   }
 }
@@ -66,6 +105,7 @@ async function record(form) {
       body: JSON.stringify({ by: value("by") || null, note: value("note"), need: value("need") || null }),
     });
     ok.textContent = value("need") ? "已记录，需要已转调解员" : "已记录";
+    loadFollowUps(document.getElementById("v-community").value);
     setTimeout(load, 800);
   } catch (e) {
     ok.textContent = "未能记录：" + message(e);
@@ -77,10 +117,12 @@ async function start() {
   const me = await api("/api/v1/me");
   operator = me.role === "operator" || me.role === "admin";
   const communities = await api("/api/v1/communities");
+  communityIds = communities.map((c) => c.id);
   document.getElementById("v-community").insertAdjacentHTML("beforeend",
     communities.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join(""));
   for (const id of ["v-community", "v-show"]) document.getElementById(id).addEventListener("change", load);
   document.getElementById("v-list").addEventListener("submit", (e) => { e.preventDefault(); record(e.target); });
+  document.getElementById("f-list").addEventListener("click", (e) => { if (e.target.dataset.done) finish(e.target.dataset.done); });
   await load();
 }
 start();
