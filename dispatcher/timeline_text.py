@@ -152,7 +152,7 @@ def entry_text(e: Entry, en: bool, resident: str = "") -> str:  # noqa: C901, PL
         return f"{elder}{what}" + (f"（设备 {device}）" if device else "")
     if e.what == "repeat_press":
         n = d.get("count")
-        return f"{elder} pressed again ({n} repeats)" if en else f"{elder}再次按键（第{n}次重复）"
+        return f"{elder} pressed again (repeat {n})" if en else f"{elder}再次按键（第{n}次重复）"
     if e.what == "tier_notified":
         tier, round_ = tier_name(d.get("tier"), en), d.get("round") or 0
         again = (f", round {round_ + 1}" if en else f"（第{round_ + 1}轮）") if round_ else ""

@@ -45,7 +45,7 @@ def one(entry: Entry, lang: str) -> str:
             "device",
             {"count": 2},
             "张秀英再次按键（第2次重复）",
-            "张秀英 pressed again (2 repeats)",
+            "张秀英 pressed again (repeat 2)",
         ),
         (
             "tier_notified",

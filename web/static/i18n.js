@@ -24,6 +24,11 @@ const WORDS = {
     cond_never_seen: "从未上线", cond_online: "在线", cond_silent: "无心跳", cond_offline: "离线", cond_low_battery: "电量低", since_t: "（自 {t} 起）",
     pager: "呼叫器", pull_cord: "拉绳报警器", fall_detector: "跌倒探测器",
     sound_locked: "点击开启声音", sound_on: "声音已开", sound_ringing: "响铃中", sound_muted: "已静音", mute: "静音",
+    repage: "再次通知", escalate: "转下一级", callnote_ph: "写一条处理记录（随时可写）", save_note: "记下", note_saved: "已记下",
+    note_empty: "请先写下内容", repaged: "已再次发出 {n} 条短信和电话", repage_repeat: "刚刚已再次通知过，30秒内不重复发送",
+    voice_sent: "正在呼叫", voice_delivered: "已接通", voice_failed: "未接通",
+    handoff: "120交接", handoff_title: "120交接：请念给急救调度员", copy: "复制全部", copied: "已复制",
+    resident_phone: "老人电话", key_holders: "有钥匙的人", has_key: "有钥匙", none_on_file: "无登记",
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
@@ -49,6 +54,11 @@ const WORDS = {
     cond_never_seen: "Never seen", cond_online: "Online", cond_silent: "Silent", cond_offline: "Offline", cond_low_battery: "Low battery", since_t: "(since {t})",
     pager: "pager", pull_cord: "pull cord", fall_detector: "fall detector",
     sound_locked: "Click to turn sound on", sound_on: "Sound on", sound_ringing: "Ringing", sound_muted: "Muted", mute: "Mute",
+    repage: "Page again", escalate: "Escalate now", callnote_ph: "Write a note (any time)", save_note: "Save note", note_saved: "Note saved",
+    note_empty: "Write something first", repaged: "Sent again: {n} texts and calls", repage_repeat: "Paged again just now; not repeated within 30 s",
+    voice_sent: "calling", voice_delivered: "answered", voice_failed: "not reached",
+    handoff: "120 hand-off", handoff_title: "120 hand-off: read this to the ambulance dispatcher", copy: "Copy all", copied: "Copied",
+    resident_phone: "Resident's phone", key_holders: "Key holders", has_key: "has a key", none_on_file: "none on file",
   },
 };
 function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }
