@@ -52,7 +52,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "健康情况",
         "每日报平安截止时间",
     ]
-    assert rows[0][9:12] == ["联系人1姓名", "联系人1电话", "联系人1接收通知"]
+    assert rows[0][9:13] == ["联系人1姓名", "联系人1电话", "联系人1接收通知", "联系人1有钥匙"]
     zhang = next(r for r in rows if r[0] == "r-zhang")
     assert zhang[1:9] == [
         "张秀英",
@@ -64,7 +64,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "高血压；青霉素过敏",
         "10:00",
     ]
-    assert zhang[9:12] == ["张伟（儿子，悉尼）", "+61400000001", "是"]
+    assert zhang[9:13] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -175,3 +175,26 @@ def test_export_and_import_from_the_command_line(tmp_path, example_registry):
         assert again.returncode == 0 and "no changes" in again.stdout, again.stderr
     refused = jinqiao("export", "residents", str(tmp_path / "r.txt"), env=env)
     assert refused.returncode == 1 and ".xlsx or .csv" in refused.stderr
+
+
+def test_a_key_holder_is_marked_in_the_form_and_read_back(imported, tmp_path):
+    from sqlalchemy import select, update
+
+    from core.schema import Contact
+
+    with imported.begin() as s:
+        s.execute(update(Contact).values(has_key=True))
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    assert zhang[12] == "是"
+    zhang[12] = "否"  # the key handed back, on the office's form
+    path = tmp_path / "residents.xlsx"
+    path.write_bytes(xlsx(rows))
+    assert import_file(imported, path).changed
+    with imported() as s:
+        assert s.scalars(select(Contact.has_key)).all() == [False]
+    zhang[12] = "也许"
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError, match="联系人1有钥匙"):
+        import_file(imported, path)
