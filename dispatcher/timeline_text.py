@@ -140,7 +140,7 @@ def _who(actor: str | None, en: bool) -> str:
     return actor
 
 
-def entry_text(e: Entry, en: bool, resident: str = "") -> str:  # noqa: C901, PLR0911, PLR0912 - one table
+def entry_text(e: Entry, en: bool, resident: str = "") -> str:  # one sentence per kind of entry
     d, who = e.detail or {}, _who(e.actor, en)
     elder = resident or ("the resident" if en else "老人")
     if e.what == "opened":
