@@ -28,6 +28,7 @@ WORDS = {
         "repage": "再次通知",
         "escalate": "转下一级",
         "mediator": "调解员",
+        "hotline": "求援热线",
         "again": "已再次发出 4 条",
         "repeat": "30秒内不重复",
         "saved": "已记下",
@@ -46,6 +47,7 @@ WORDS = {
         "repage": "Page again",
         "escalate": "Escalate now",
         "mediator": "Mediator",
+        "hotline": "Hotline",
         "again": "Sent again: 4",
         "repeat": "not repeated within 30 s",
         "saved": "Note saved",
@@ -119,7 +121,7 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
 
         # 转下一级: the mediator is paged, the card says so
         card.locator("button[data-action=escalate]").click()
-        expect(card.locator(".meta")).to_contain_text(w["mediator"], timeout=5000)
+        expect(card.locator(".meta > span:first-child b")).to_have_text(w["mediator"], timeout=5000)
         expect(notified).to_have_count(10, timeout=5000)
 
         # the resident's card dialog has the resident's own phone
@@ -157,6 +159,13 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
         )
         assert size_px >= 20  # read aloud from a metre away
         screenshot(page, f"call-handoff-{size}-{lang}", db_url)
+        page.locator("#dialog form button").click()
+
+        # once more to the hotline, the last tier: nobody comes after it, so only 再次通知 is left
+        card.locator("button[data-action=escalate]").click()
+        expect(card.locator(".meta > span:first-child b")).to_have_text(w["hotline"], timeout=5000)
+        expect(card.locator("button[data-action=escalate]")).to_have_count(0)
+        expect(card.locator("button[data-action=repage]")).to_have_count(1)
     finally:
         peer.close()
         context.close()

@@ -7,9 +7,11 @@ function callBox(a) {
   const handoff = a.kind === "emergency" ? `<button class="handoff" data-action="handoff" data-id="${a.id}">${t("handoff")}</button>` : "";
   if (!canAct()) return handoff ? `<div class="call" data-key="call-${a.id}">${handoff}</div>` : "";
   const paging = a.state === "triggered" && a.tier_index >= 0;
+  // at the last tier nobody comes next (its own timer repeats it): 再次通知 is the button there
+  const higher = paging && a.next_tier && a.next_tier !== a.tier;
   return `<div class="call" data-key="call-${a.id}">
-      ${paging ? `<button class="repage" data-action="repage" data-id="${a.id}">${t("repage")}</button>
-        <button class="escalate" data-action="escalate" data-id="${a.id}" data-tier="${a.tier_index}" data-round="${a.tier_round}">${t("escalate")}</button>` : ""}
+      ${paging ? `<button class="repage" data-action="repage" data-id="${a.id}">${t("repage")}</button>` : ""}
+      ${higher ? `<button class="escalate" data-action="escalate" data-id="${a.id}" data-tier="${a.tier_index}" data-round="${a.tier_round}">${t("escalate")}</button>` : ""}
       ${handoff}
       <input class="callnote" id="callnote-${a.id}" data-id="${a.id}" placeholder="${t("callnote_ph")}" aria-label="${t("callnote_ph")}" maxlength="2000">
       <button class="savenote" data-action="addnote" data-id="${a.id}">${t("save_note")}</button>
