@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from core.schema import Alert
 from dispatcher import escalation, messages, notices
-from dispatcher.escalation import OPEN_STATES, AlertState, Decision, NobodyReachable, Notify, Policy, State
+from dispatcher.escalation import (
+    OPEN_STATES,
+    AlertState,
+    Decision,
+    NobodyReachable,
+    Notify,
+    Policy,
+    State,
+    TierPolicy,
+)
 from dispatcher.notices import PRIORITY, SYSTEM, Actor
 from dispatcher.recipients import Person, Place, Recipients, load_place, load_policy
 
@@ -221,6 +230,22 @@ def apply(
         round=decision.round,
         recipients=len(people),
     )
+    notices.upsert_notifications(
+        s, page_rows(alert, tier, people, place, now, decision.tier_index, decision.round, key=f"{alert.step}")
+    )
+
+
+def page_rows(
+    alert: Alert,
+    tier: TierPolicy,
+    people: Sequence[Person],
+    place: Place,
+    now: datetime,
+    tier_index: int,
+    tier_round: int,
+    key: str,
+) -> list[dict]:
+    """The outbox rows paging `people` of `tier` about the alert; `key` names the step (or a repage of it)."""
     priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
     rows = []
     for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
@@ -242,14 +267,14 @@ def apply(
                 notices.row(
                     alert,
                     now,
-                    key=f"{alert.id}:{alert.cycle}:{alert.step}:{person.responder_id}:{channel}",
+                    key=f"{alert.id}:{alert.cycle}:{key}:{person.responder_id}:{channel}",
                     person=person,
                     channel=channel,
                     purpose="page",
                     priority=priority,
                     body=body,
-                    tier_index=decision.tier_index,
-                    tier_round=decision.round,
+                    tier_index=tier_index,
+                    tier_round=tier_round,
                 )
             )
-    notices.upsert_notifications(s, rows)
+    return rows

@@ -95,7 +95,9 @@ def export_registry(s: Session) -> dict[str, Any]:
     }
     contacts: dict[str, list[dict]] = {}
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
-        contacts.setdefault(c.resident_id, []).append({"name": c.name, "phone": c.phone, "notify": c.notify})
+        # has_key only when set: the file says it of the few who hold a key
+        contact = {"name": c.name, "phone": c.phone, "notify": c.notify, **({"has_key": True} if c.has_key else {})}
+        contacts.setdefault(c.resident_id, []).append(contact)
     doc: dict[str, Any] = {
         "communities": [
             _drop_none(

@@ -74,6 +74,7 @@ class Contact(_Model):
     name: Name
     phone: Phone
     notify: bool = False
+    has_key: bool = False  # holds a key to the home: the 120 hand-off names them
 
 
 class Resident(_Model):

@@ -33,10 +33,15 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("每日报平安截止时间", "checkin"),
     ("走访周期（天）", "visit_every_days"),
 )
-CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (("姓名", "name"), ("电话", "phone"), ("接收通知", "notify"))
+CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("姓名", "name"),
+    ("电话", "phone"),
+    ("接收通知", "notify"),
+    ("有钥匙", "has_key"),  # holds a key to the home (the 120 hand-off names them)
+)
 MIN_CONTACT_GROUPS = 2  # an empty form still has room for two contacts
 REQUIRED = ("编号", "姓名", "楼栋编号")
-_CONTACT_HEADER = re.compile(r"^联系人(\d{1,2})(姓名|电话|接收通知)$")
+_CONTACT_HEADER = re.compile(r"^联系人(\d{1,2})(姓名|电话|接收通知|有钥匙)$")
 YES, NO = "是", "否"
 _TRUE = {"是", "y", "yes", "true", "1", "√", "✓"}
 _FALSE = {"否", "n", "no", "false", "0", "×"}
@@ -76,7 +81,12 @@ def to_rows(residents: Sequence[dict[str, Any]]) -> list[list[Any]]:
                 value = YES if value else NO
             row.append("" if value is None else value)
         for c in r.get("contacts") or []:
-            row += [c.get("name", ""), c.get("phone", ""), YES if c.get("notify") else NO]
+            row += [
+                c.get("name", ""),
+                c.get("phone", ""),
+                YES if c.get("notify") else NO,
+                YES if c.get("has_key") else NO,
+            ]
         row += [""] * (len(rows[0]) - len(row))
         rows.append(row)
     return rows
@@ -187,7 +197,7 @@ def _text(value: Any) -> str:
 
 def _cell(field: str, raw: Any) -> Any:
     """One cell as the import file would have it; ValueError says what was expected."""
-    if field in ("lives_alone", "notify"):
+    if field in ("lives_alone", "notify", "has_key"):
         text = _text(raw).lower()
         if isinstance(raw, bool):
             return raw

@@ -190,7 +190,9 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
         key=lambda r: (r.resident_id, r.phone),
         only=lambda r: r.resident_id in resident_ids,
         desired={
-            (r.id, c.phone): dict(resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, position=i)
+            (r.id, c.phone): dict(
+                resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, has_key=c.has_key, position=i
+            )
             for r in doc.residents
             for i, c in enumerate(r.contacts)
         },

@@ -148,3 +148,22 @@ def test_nobody_but_an_admin_reaches_the_admin_page(served, browser):  # noqa: F
     assert answer is not None and answer.status == 403
     expect(page.locator("body")).to_contain_text("只有管理员")
     page.close()
+
+
+def test_an_admin_marks_a_contact_as_holding_a_key_and_it_stays_through_a_save(served, browser):  # noqa: F811
+    page = browser.new_page(viewport=SIZES["desktop"])
+    sign_in(page, served, "admin")
+    page.goto(served.url + "/admin")
+    page.click('[data-tab="residents"]')
+    page.click("#edit-r-zhang")
+    page.check("#contact-0-has_key")
+    page.click("#entry-save")
+    expect(page.locator("#entry-saved")).to_be_visible()
+    card = page.request.get(served.url + "/api/v1/residents/r-zhang").json()
+    assert card["contacts"][0]["has_key"] is True
+    page.click("#edit-r-zhang")  # the form shows it again, and saving without a change keeps it
+    expect(page.locator("#contact-0-has_key")).to_be_checked()
+    page.click("#entry-save")
+    expect(page.locator("#entry-saved")).to_be_visible()
+    assert page.request.get(served.url + "/api/v1/residents/r-zhang").json()["contacts"][0]["has_key"] is True
+    page.close()

@@ -143,7 +143,7 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
         )
 
         page.click("article.alert[data-state=acknowledged] [data-action=timeline]")
-        expect(page.locator("#dialog .timeline")).to_contain_text("acknowledged 值班员 王芳 (web)")
+        expect(page.locator("#dialog .timeline")).to_contain_text("值班员 王芳 接警")  # a sentence, not an event name
         page.keyboard.press("Escape")
         shot(page, "3-acknowledged", db_url)
         assert refused == []

@@ -54,7 +54,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "每日报平安截止时间",
         "走访周期（天）",
     ]
-    assert rows[0][10:13] == ["联系人1姓名", "联系人1电话", "联系人1接收通知"]
+    assert rows[0][10:14] == ["联系人1姓名", "联系人1电话", "联系人1接收通知", "联系人1有钥匙"]
     zhang = next(r for r in rows if r[0] == "r-zhang")
     assert zhang[1:10] == [
         "张秀英",
@@ -67,7 +67,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "10:00",
         None,  # empty: the default, monthly
     ]
-    assert zhang[10:13] == ["张伟（儿子，悉尼）", "+61400000001", "是"]
+    assert zhang[10:14] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -217,3 +217,26 @@ def test_the_yaml_export_carries_an_away_period_into_a_new_database(imported, tm
         assert "2026-12-10T00:00:00+08:00" in path.read_text(encoding="utf-8")  # written in the community's zone
     finally:
         fresh.dispose()
+
+
+def test_a_key_holder_is_marked_in_the_form_and_read_back(imported, tmp_path):
+    from sqlalchemy import select, update
+
+    from core.schema import Contact
+
+    with imported.begin() as s:
+        s.execute(update(Contact).values(has_key=True))
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    assert zhang[13] == "是"
+    zhang[13] = "否"  # the key handed back, on the office's form
+    path = tmp_path / "residents.xlsx"
+    path.write_bytes(xlsx(rows))
+    assert import_file(imported, path).changed
+    with imported() as s:
+        assert s.scalars(select(Contact.has_key)).all() == [False]
+    zhang[13] = "也许"
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError, match="联系人1有钥匙"):
+        import_file(imported, path)

@@ -238,6 +238,27 @@ def test_contacts_keep_their_rows_when_only_their_details_change(sessions, examp
         ]
 
 
+def test_a_contact_may_hold_a_key_and_the_export_says_so(sessions, example, write):
+    from registry.edit import export_registry
+
+    zhang = by_id(example["residents"], "r-zhang")
+    zhang["contacts"].append({"name": "李阿姨（邻居）", "phone": "+8613800000009", "has_key": True})
+    import_registry(sessions, write(example))
+    with sessions() as s:
+        assert {c.phone: c.has_key for c in s.scalars(select(schema.Contact))} == {
+            "+61400000001": False,
+            "+8613800000009": True,
+        }
+        exported = by_id(export_registry(s)["residents"], "r-zhang")["contacts"]
+    assert exported[1] == {"name": "李阿姨（邻居）", "phone": "+8613800000009", "notify": False, "has_key": True}
+    assert "has_key" not in exported[0]  # said only of those who hold one
+    zhang["contacts"][1]["has_key"] = False  # the key handed back
+    assert vars(import_registry(sessions, write(example)).tables["contacts"])["updated"] == 1
+    zhang["contacts"][1]["has_key"] = "perhaps"
+    with pytest.raises(RegistryError, match="has_key"):
+        import_registry(sessions, write(example))
+
+
 def test_a_resident_left_out_keeps_contacts_and_devices(sessions, example, write):
     import_registry(sessions, write(example))
     before = dump(sessions)

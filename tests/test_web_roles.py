@@ -40,6 +40,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
     ("GET", "/api/v1/alerts/{alert_id}/dispatchable"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/dispatch"): "operator",
+    ("POST", "/api/v1/alerts/{alert_id}/escalate"): "operator",
+    ("POST", "/api/v1/alerts/{alert_id}/repage"): "operator",
+    ("POST", "/api/v1/alerts/{alert_id}/notes"): "operator",
+    ("GET", "/api/v1/alerts/{alert_id}/timeline"): "viewer",
+    ("GET", "/api/v1/alerts/{alert_id}/handoff"): "viewer",
     **{
         ("GET", p): "viewer"
         for p in (

@@ -24,6 +24,7 @@ from web.api import (
     audit,
     dispatching,
     follow_ups,
+    in_call,
     mediator_day,
     registry,
     reports,
@@ -261,6 +262,7 @@ ROUTERS = [
     users.router,
     audit.router,
     alerts.router,
+    in_call.router,  # escalate, repage, notes, the readable timeline, the 120 hand-off
     dispatching.router,
     registry.router,
     supervision.router,

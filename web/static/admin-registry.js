@@ -28,7 +28,8 @@ const EDITORS = {
       if (deadline) out.checkin = { deadline };
       out.contacts = [...form.querySelectorAll("[data-contact]")].map((row, i) => ({
         name: valueOf(row, `contacts.${row.dataset.contact}.name`), phone: valueOf(row, `contacts.${row.dataset.contact}.phone`),
-        notify: valueOf(row, `contacts.${row.dataset.contact}.notify`), _i: i,
+        notify: valueOf(row, `contacts.${row.dataset.contact}.notify`),
+        has_key: valueOf(row, `contacts.${row.dataset.contact}.has_key`), _i: i,
       })).map(({ _i, ...c }) => c);
       return out;
     },
@@ -72,6 +73,7 @@ function contactRow(c, i) {
     ${inputField(`contacts.${k}.name`, t("name_person"), c.name, { id: `contact-${k}-name` })}
     ${inputField(`contacts.${k}.phone`, t("phone"), c.phone, { id: `contact-${k}-phone`, type: "tel" })}
     ${inputField(`contacts.${k}.notify`, t("notify_contact"), c.notify, { id: `contact-${k}-notify`, type: "checkbox" })}
+    ${inputField(`contacts.${k}.has_key`, t("has_key_contact"), c.has_key, { id: `contact-${k}-has_key`, type: "checkbox" })}
     <button type="button" data-action="removeRow">${t("remove")}</button>${errorSlot(`contacts.${k}`)}</div>`;
 }
 ACTIONS.addContact = (el) => { el.parentElement.insertAdjacentHTML("beforebegin", contactRow({})); };

@@ -1,6 +1,7 @@
-// Alerts on the board: the cards (open, recently closed, history), the timeline and the resident's
-// card dialogs, and the actions on an alert. Each card is keyed by its alert, so a live update
-// patches it in place (render.js) and a note being typed or an outcome picked stays.
+// Alerts on the board: the cards (open, recently closed, history), the resident's card dialog, and
+// 接警 and 结案 (the timeline dialog is timeline.js; 再次通知, 转下一级 and notes call.js; 120 handoff.js).
+// Each card is keyed by its alert, so a live update patches it in place (render.js) and a note
+// being typed or an outcome picked stays.
 "use strict";
 const NOTE_NEEDED = ["false_alarm", "other"];
 const OUTCOMES = ["false_alarm", "helped_at_home", "family_came", "ambulance_called", "taken_to_hospital", "other"];
@@ -41,7 +42,7 @@ function alertActions(a) {
 // `list`: which list the card is in (a key is unique within it); actions only on the open list
 function alertCard(a, list) {
   const notes = (a.notifications || []).map((n) =>
-    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)}${askToGo(n)} · <span class="st st-${esc(n.status)}">${t(n.status)}${n.provider_status && n.provider_status !== n.status ? " (" + esc(n.provider_status) + ")" : ""}</span></li>`).join("");
+    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)}${askToGo(n)} · <span class="st st-${esc(n.status)}">${statusWord(n)}</span></li>`).join("");
   return `<article class="alert kind-${esc(a.kind)} state-${esc(a.state)}" data-key="${list}-${a.id}" data-alert-id="${a.id}" data-state="${esc(a.state)}">
     <div class="head"><span class="badge">${t(a.kind)}</span><span class="badge st">${t(a.state)}</span>
       <span class="code">#${esc(a.code)}</span><span class="time">${t("opened_at")} ${when(a.opened_at)}</span></div>
@@ -55,7 +56,7 @@ function alertCard(a, list) {
       ${a.outcome ? `<span>${t("outcome")}: <b>${t(a.outcome)}</b></span>` : ""}
       ${a.note ? `<span>${t("note")}: ${esc(a.note)}</span>` : ""}</p>
     <ul class="notified" data-key="notified-${a.id}">${notes}</ul>
-    ${list === "open" ? alertActions(a) : ""}
+    ${list === "open" ? alertActions(a) + callBox(a) : ""}
     <a href="#" class="link" data-action="timeline" data-id="${a.id}">${t("timeline")}</a>
   </article>`;
 }
@@ -100,19 +101,13 @@ function dialog(html) {
   const d = document.getElementById("dialog");
   if (!d.open) d.showModal();
 }
-async function showTimeline(id) {
-  const a = await api(`/api/v1/alerts/${id}`);
-  dialog(`<h3>${t("timeline")} #${esc(a.code)} · ${esc(a.resident_name)}</h3><ol class="timeline">` +
-    a.timeline.map((e) => `<li><time>${when(e.at)}</time> <b>${esc(e.what)}</b> ${esc(e.actor || "")}
-      ${e.channel ? "(" + esc(e.channel) + ")" : ""} ${e.detail && Object.keys(e.detail).length ? `<code>${esc(JSON.stringify(e.detail))}</code>` : ""}</li>`).join("") +
-    `</ol><h4>${t("notified")}</h4><ul>` + a.notifications.map((n) => `<li>${esc(n.recipient_name || n.to_number)} · ${t(n.channel)} · ${esc(n.purpose)} · ${t(n.status)}</li>`).join("") + "</ul>");
-}
 async function showCard(residentId) {
   const r = await api(`/api/v1/residents/${encodeURIComponent(residentId)}`);
   dialog(`<h3>${t("card")} · ${esc(r.name)}</h3><dl>
     <dt>${t("address")}</dt><dd>${esc(r.address)} (${esc(r.community_name || "")} ${esc(r.building_name || "")})</dd>
+    <dt>${t("resident_phone")}</dt><dd>${r.phone ? `<a href="tel:${esc(r.phone)}">${esc(r.phone)}</a>` : "–"}</dd>
     <dt>${t("medical")}</dt><dd>${esc(r.medical_notes || "–")}</dd>
-    <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.notify ? " · " + t("notify_family") : ""}`).join("<br>") || "–"}</dd>
+    <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.notify ? " · " + t("notify_family") : ""}${c.has_key ? " · " + t("has_key") : ""}`).join("<br>") || "–"}</dd>
     <dt>${t("volunteers")}</dt><dd>${r.volunteers.map((v) => `${esc(v.name)} <a href="tel:${esc(v.phone)}">${esc(v.phone)}</a>`).join("<br>") || "–"}
       ${r.mediator ? `<br>${t("mediator")}: ${esc(r.mediator.name)} <a href="tel:${esc(r.mediator.phone)}">${esc(r.mediator.phone)}</a>` : ""}</dd>
     <dt>${t("devices_of")}</dt><dd>${r.devices.map((d) => `${esc(d.id)} (${t(d.kind)}) ${deviceCondition(d)}`).join("<br>") || "–"}</dd></dl>`);
@@ -140,6 +135,5 @@ document.addEventListener("input", (ev) => {
   const el = ev.target;
   if (el.classList && (el.classList.contains("note") || el.classList.contains("outcome")) && el.dataset.id) hint(el.dataset.id, "");
 });
-ACTIONS.timeline = (el) => showTimeline(el.dataset.id);
 ACTIONS.card = (el) => showCard(el.dataset.resident);
 ACTIONS.mute = () => muteRinging();

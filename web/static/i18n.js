@@ -27,6 +27,11 @@ const WORDS = {
 
     dispatch: "派人前往", dispatch_again: "改派", dispatch_title: "派人前往", dispatch_hint: "请选择谁去老人家中。被派的人会收到地址和老人电话，其他已通知的人会收到无需前往的短信。",
     dispatch_self: "我去", dispatched_now: "（已派）", role_building: "楼道党员", role_mediator: "调解员", role_hotline: "求援热线", ask_to_go: "请其前往",
+    repage: "再次通知", escalate: "转下一级", callnote_ph: "写一条处理记录（随时可写）", save_note: "记下", note_saved: "已记下",
+    note_empty: "请先写下内容", repaged: "已再次发出 {n} 条短信和电话", repage_repeat: "刚刚已再次通知过，30秒内不重复发送",
+    voice_sent: "正在呼叫", voice_delivered: "已接通", voice_failed: "未接通",
+    handoff: "120交接", handoff_title: "120交接：请念给急救调度员", copy: "复制全部", copied: "已复制",
+    resident_phone: "老人电话", key_holders: "有钥匙的人", has_key: "有钥匙", none_on_file: "无登记",
   },
   en: {
     title: "Jinqiao · Board", board: "Board", alarm: "button press", fall: "fall", checkin_missed_alert: "daily check-in missed", offline_alert: "device offline", heartbeat_missed_alert: "device heartbeat missed", signin: "Sign in", name: "Name", password: "Password", wrong: "Wrong name or password",
@@ -55,6 +60,11 @@ const WORDS = {
 
     dispatch: "Send someone", dispatch_again: "Send another", dispatch_title: "Send someone", dispatch_hint: "Choose who goes to the resident. They get the address and the resident's phone; the others paged are told they need not go.",
     dispatch_self: "I'll go", dispatched_now: "(sent)", role_building: "building volunteer", role_mediator: "mediator", role_hotline: "hotline", ask_to_go: "asked to go",
+    repage: "Page again", escalate: "Escalate now", callnote_ph: "Write a note (any time)", save_note: "Save note", note_saved: "Note saved",
+    note_empty: "Write something first", repaged: "Sent again: {n} texts and calls", repage_repeat: "Paged again just now; not repeated within 30 s",
+    voice_sent: "calling", voice_delivered: "answered", voice_failed: "not reached",
+    handoff: "120 hand-off", handoff_title: "120 hand-off: read this to the ambulance dispatcher", copy: "Copy all", copied: "Copied",
+    resident_phone: "Resident's phone", key_holders: "Key holders", has_key: "has a key", none_on_file: "none on file",
   },
 };
 function lang() { return localStorage.getItem("jinqiao.lang") === "en" ? "en" : "zh"; }

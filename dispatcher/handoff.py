@@ -1,0 +1,95 @@
+"""The 120 hand-off: what an operator reads aloud to the ambulance dispatcher, in the order they ask.
+
+`load` reads the rows (the resident, the building, the community, the contacts); `text` (pure)
+writes them out in Chinese or English, a line a fact, for reading aloud and for the clipboard.
+The registry has no age or birth date: the hand-off says nothing of age.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.schema import Alert, Building, Community, Contact, Resident
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    phone: str
+    has_key: bool = False
+    notify: bool = False
+
+
+@dataclass(frozen=True)
+class Handoff:
+    alert_code: str
+    reason: str
+    resident: str
+    address: str  # the full address: community, building, unit and flat
+    medical_notes: str
+    resident_phone: str | None
+    contacts: tuple[Person, ...]
+
+    @property
+    def key_holders(self) -> tuple[Person, ...]:
+        return tuple(c for c in self.contacts if c.has_key)
+
+
+REASON = {"alarm": ("按键呼救", "pressed the call button"), "fall": ("跌倒报警", "a fall was detected")}
+
+
+def load(s: Session, alert: Alert) -> Handoff:
+    resident = s.get(Resident, alert.resident_id)
+    assert resident is not None  # alerts.resident_id is a foreign key
+    building = s.get(Building, resident.building_id)
+    community = s.get(Community, building.community_id) if building else None
+    contacts = s.scalars(select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.position)).all()
+    return Handoff(
+        alert_code=alert.code,
+        reason=alert.reason,
+        resident=resident.name,
+        address=full_address(community.name if community else "", building.name if building else "", resident.address),
+        medical_notes=resident.medical_notes or "",
+        resident_phone=resident.phone,
+        contacts=tuple(Person(c.name, c.phone, c.has_key, c.notify) for c in contacts),
+    )
+
+
+def full_address(community: str, building: str, address: str) -> str:
+    """The community first, then the address; the building only when the address does not name it."""
+    parts = [community] if community and community not in address else []
+    if building and building not in address:
+        parts.append(building)
+    parts.append(address)
+    return " ".join(p for p in parts if p)
+
+
+def text(h: Handoff, lang: str) -> str:
+    """The hand-off as lines to read aloud (and to paste)."""
+    en = lang == "en"
+    why = REASON.get(h.reason, (h.reason, h.reason))[1 if en else 0]
+    contacts = [f"{c.name} {c.phone}" for c in h.contacts]
+    keys = [f"{c.name} {c.phone}" for c in h.key_holders]
+    none = "none on file" if en else "无登记"
+    if en:
+        lines = [
+            f"Patient: {h.resident} (call #{h.alert_code}: {why})",
+            f"Address: {h.address}",
+            f"Medical notes: {h.medical_notes or none}",
+            f"Patient's phone: {h.resident_phone or none}",
+            f"Family and contacts: {'; '.join(contacts) or none}",
+            f"Key holders: {'; '.join(keys) or none}",
+        ]
+    else:
+        lines = [
+            f"老人：{h.resident}（呼叫 #{h.alert_code}：{why}）",
+            f"地址：{h.address}",
+            f"健康情况：{h.medical_notes or none}",
+            f"老人电话：{h.resident_phone or none}",
+            f"家属和联系人：{'；'.join(contacts) or none}",
+            f"有钥匙的人：{'；'.join(keys) or none}",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""The 120 hand-off's text (dispatcher.handoff.text, full_address), pure: what is read aloud."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatcher.handoff import Handoff, Person, full_address, text
+
+
+@pytest.mark.parametrize(
+    ("community", "building", "address", "expected"),
+    [
+        ("武林社区", "幸福里3幢", "幸福里3幢2单元201", "武林社区 幸福里3幢2单元201"),
+        ("武林社区", "幸福里3幢", "2单元201", "武林社区 幸福里3幢 2单元201"),
+        ("武林社区", "幸福里3幢", "武林社区幸福里3幢2单元201", "武林社区幸福里3幢2单元201"),
+        ("", "", "幸福里3幢2单元201", "幸福里3幢2单元201"),
+    ],
+)
+def test_the_full_address_names_community_and_building_once(community, building, address, expected):
+    assert full_address(community, building, address) == expected
+
+
+def handoff(contacts=(), phone="+8613800000001", medical="高血压") -> Handoff:
+    return Handoff("8150", "fall", "张秀英", "武林社区 幸福里3幢2单元201", medical, phone, tuple(contacts))
+
+
+def test_the_text_in_both_languages_with_key_holders():
+    h = handoff([Person("张伟", "+61400000001", notify=True), Person("李阿姨", "+8613800000009", has_key=True)])
+    assert text(h, "zh").splitlines() == [
+        "老人：张秀英（呼叫 #8150：跌倒报警）",
+        "地址：武林社区 幸福里3幢2单元201",
+        "健康情况：高血压",
+        "老人电话：+8613800000001",
+        "家属和联系人：张伟 +61400000001；李阿姨 +8613800000009",
+        "有钥匙的人：李阿姨 +8613800000009",
+    ]
+    assert text(h, "en").splitlines() == [
+        "Patient: 张秀英 (call #8150: a fall was detected)",
+        "Address: 武林社区 幸福里3幢2单元201",
+        "Medical notes: 高血压",
+        "Patient's phone: +8613800000001",
+        "Family and contacts: 张伟 +61400000001; 李阿姨 +8613800000009",
+        "Key holders: 李阿姨 +8613800000009",
+    ]
+
+
+def test_what_is_not_on_file_is_said_so():
+    zh = text(handoff(phone=None, medical=""), "zh")
+    assert "老人电话：无登记" in zh and "健康情况：无登记" in zh and "有钥匙的人：无登记" in zh
+    assert "Key holders: none on file" in text(handoff(), "en")
