@@ -36,6 +36,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts"): "viewer",
     ("GET", "/api/v1/board"): "viewer",
     ("GET", "/api/v1/alerts/{alert_id}"): "viewer",
+    ("GET", "/api/v1/alerts/by-code/{code}"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
     **{

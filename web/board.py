@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alerts, audit, registry, session, supervision, users
+from web.api import alert_find, alerts, audit, registry, session, supervision, users
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -226,7 +226,17 @@ async def stream(
 
 
 # Every router of the board and the API, in the order they are matched.
-ROUTERS = [session.router, pages, live, users.router, audit.router, alerts.router, registry.router, supervision.router]
+ROUTERS = [
+    session.router,
+    pages,
+    live,
+    users.router,
+    audit.router,
+    alert_find.router,
+    alerts.router,
+    registry.router,
+    supervision.router,
+]
 
 
 def web_app(readiness: Readiness, web: Web, extra: Sequence[APIRouter] = ()) -> FastAPI:
