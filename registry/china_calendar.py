@@ -14,6 +14,7 @@ import chinese_calendar
 import structlog
 
 from registry.roster import DAY_KINDS
+from registry.roster_plan import DayFacts
 
 
 def _weekday_kind(day: dt.date) -> str:
@@ -53,6 +54,26 @@ class ChinaCalendar:
         except NotImplementedError:
             return False
         return True
+
+    def describe(self, day: dt.date) -> DayFacts:
+        """The day's kind and what the calendar knows of it: the holiday's name, 调休, entered by the office."""
+        kind = self.day_kind(day)
+        entered = day in self.overrides
+        try:
+            is_holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return DayFacts(kind, known=entered, entered=entered)
+        holiday = chinese_calendar.Holiday(name) if name is not None else None
+        # a named workday is a weekend worked for that holiday; a named rest day is the holiday itself
+        named = holiday is not None and (kind == "holiday" or (kind == "workday" and not is_holiday))
+        return DayFacts(
+            kind,
+            known=True,
+            holiday_en=holiday.value if named and holiday else None,
+            holiday_zh=holiday.chinese if named and holiday else None,
+            in_lieu=kind == "workday" and day.weekday() >= 5,
+            entered=entered,
+        )
 
     def day_kind(self, day: dt.date) -> str:
         if day in self.overrides:

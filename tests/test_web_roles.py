@@ -77,6 +77,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit"): "admin",
     ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
     ("GET", "/api/v1/calendar"): "viewer",
+    ("GET", "/api/v1/roster/duty"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}

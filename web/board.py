@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from core.clock import utcnow
-from web.api import alert_find, alerts, audit, registry, session, supervision, users
+from web.api import alert_find, alerts, audit, registry, roster_duty, session, supervision, users
 from web.app import Readiness, create_app
 from web.auth import Viewer, principal_of, still_signed_in
 from web.deps import Reads, StreamHub, Web
@@ -235,6 +235,7 @@ ROUTERS = [
     alert_find.router,
     alerts.router,
     registry.router,
+    roster_duty.router,
     supervision.router,
 ]
 
