@@ -20,8 +20,9 @@ from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
 from dispatcher.recipients import load_policy
 from web.api import alert_filters
 from web.api.acting import board_actor
+from web.api.next_tier import TierPerson, people_by_alert
 from web.auth import Operator, Viewer
-from web.deps import AlertsShell, Reads, ReadSession
+from web.deps import AlertsShell, Clock, Reads, ReadSession
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
 # `%238150` in a URL). A bare number stays the id: ids and codes overlap, and the board uses ids.
@@ -95,6 +96,7 @@ class AlertDetail(AlertOut):
 
 class BoardAlert(AlertOut):
     notifications: list[NotificationOut]
+    next_tier_people: list[TierPerson] = []  # who the next step pages, by name (web/api/next_tier.py)
 
 
 class Board(BaseModel):
@@ -198,6 +200,7 @@ def list_alerts(
 def board(
     user: Viewer,
     s: ReadSession,
+    now: Clock,
     community: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
 ):
@@ -224,7 +227,12 @@ def board(
             notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
     recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
     tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
-    return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
+    upcoming = people_by_alert(s, [a["id"] for a in opened if a["state"] == State.TRIGGERED], now())
+    return {
+        "open": [{**a, "notifications": notes[a["id"]], "next_tier_people": upcoming.get(a["id"], [])} for a in opened],
+        "recent": recent,
+        "tiers": tiers,
+    }
 
 
 def find(s: Session, ref: str) -> int:

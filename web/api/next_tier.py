@@ -1,0 +1,54 @@
+"""Who the next escalation step of a triggered alert will page, by name: the board's
+"下一级：调解员 王芳 · 02:31". Nothing is decided here: it asks dispatcher.escalation.due_step what the
+dispatcher will do when the alert's timer runs out (skipping a tier with nobody in it, the last tier
+repeating), and dispatcher/recipients.py who that tier reaches at that instant (the hotline's people
+on duty then, not now), just as dispatcher/steps.py does when the timer comes due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from core.schema import Alert
+from dispatcher import escalation
+from dispatcher.escalation import Notify, State
+from dispatcher.recipients import Recipients
+from dispatcher.steps import place_of, policy_of, state_of, tiers_of
+
+
+class TierPerson(BaseModel):
+    name: str
+    role: str  # the tier they are paged as: building | mediator | hotline
+
+
+def next_tier_people(s: Session, recipients: Recipients, alert: Alert, now: datetime) -> list[dict]:
+    """The people the alert's next step pages, in paging order; [] unless it is triggered with a timer."""
+    if alert.state != State.TRIGGERED or alert.next_action_at is None:
+        return []
+    at = max(alert.next_action_at, now)  # an overdue timer is taken at the dispatcher's next tick
+    try:
+        place = place_of(s, alert.resident_id)
+    except LookupError:
+        return []
+    policy = policy_of(s, alert.kind)
+    tiers = tiers_of(s, recipients, policy, place, at)
+    decision = escalation.due_step(state_of(alert), policy, tiers, at)
+    if not isinstance(decision, Notify):
+        return []
+    role = policy.tiers[decision.tier_index].tier
+    return [{"name": p.name, "role": role} for p in tiers.people(decision.tier_index)]
+
+
+def people_by_alert(s: Session, alert_ids: Iterable[int], now: datetime) -> dict[int, list[dict]]:
+    """next_tier_people for each of the board's alerts (rows the board's query has loaded already)."""
+    recipients = Recipients()  # one calendar read for the whole board
+    found = {}
+    for alert_id in alert_ids:
+        alert = s.get(Alert, alert_id)
+        if alert is not None:
+            found[alert_id] = next_tier_people(s, recipients, alert, now)
+    return found
