@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.db import transaction
-from core.schema import CalendarDay
+from core.schema import Alert, CalendarDay
 from dispatcher.alerts import Actor, Alerts
 from tests.test_board_browser import ARTIFACTS, browser, shot, sign_in, system  # noqa: F401 (fixtures)
 
@@ -185,4 +185,48 @@ def test_a_day_beyond_the_known_years_says_its_holidays_are_unknown(system, brow
     day = page.locator(f"article.day[data-date='{far.isoformat()}']")
     expect(day.locator(".badge.unknown")).to_have_text("节假日数据未知")
     expect(page.locator(".calendar-unknown")).to_contain_text("2099年的法定节假日尚未公布或未录入")
+    page.close()
+
+
+def test_the_history_pages_with_more_and_counts_what_matches(system, browser, db_url):  # noqa: F811
+    server, _ = system
+    at = datetime(2026, 11, 15, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
+    with transaction(server.dispatcher.alerts.sessions) as s:  # 55 closed calls: rows, nothing to send
+        for n in range(55):
+            s.add(
+                Alert(
+                    code=f"{5000 + n}",
+                    resident_id="r-liu",
+                    kind="emergency",
+                    reason="alarm",
+                    state="resolved",
+                    opened_at=at + timedelta(minutes=n),
+                    updated_at=at + timedelta(minutes=n),
+                    resolved_at=at + timedelta(minutes=n, seconds=30),
+                    resolved_by="值班员 王芳",
+                    outcome="family_came",
+                )
+            )
+    page = browser.new_page(viewport=SIZES["phone"], is_mobile=True, timezone_id="Asia/Shanghai")
+    sign_in(page, server)
+    page.click("button[data-tab=history]")
+    page.select_option("#f-outcome", "family_came")
+    page.fill("#f-since", "2026-11-15")
+    page.fill("#f-until", "2026-11-15")
+    page.click("#search button")
+    cards = page.locator("#history-list article.alert")
+    expect(cards).to_have_count(50)
+    expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 50 条")
+    expect(cards.first).to_contain_text("#5054")  # newest first
+    page.click("#history-more")
+    expect(cards).to_have_count(55)
+    expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 55 条")
+    expect(page.locator("#history-more")).to_be_hidden()
+    expect(cards.last).to_contain_text("#5000")
+    page.fill("#f-since", "2026-11-16")  # the day after: none, said in words
+    page.click("#search button")
+    expect(page.locator("#history-list")).to_contain_text("没有符合条件的呼叫")
+    page.fill("#f-until", "2026-11-14")  # backwards: said before asking the server
+    page.click("#search button")
+    expect(page.locator("#history-count")).to_have_text("开始日期不能晚于结束日期")
     page.close()
