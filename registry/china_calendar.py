@@ -31,6 +31,9 @@ class ChinaCalendar:
     """
 
     overrides: Mapping[dt.date, str] = field(default_factory=dict)
+    # no log line for a missing year: the board's roster shows such days as unknown itself, and it
+    # builds a calendar for each look (the dispatcher's one calendar logs each year once)
+    quiet: bool = False
     _warned_years: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,7 +92,7 @@ class ChinaCalendar:
         return "holiday" if name is not None else "weekend"
 
     def _warn_missing_year(self, year: int) -> None:
-        if year in self._warned_years:
+        if self.quiet or year in self._warned_years:
             return
         self._warned_years.add(year)
         structlog.get_logger().warning(

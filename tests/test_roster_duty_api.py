@@ -14,6 +14,7 @@ from core.schema import CalendarDay, Responder
 from dispatcher.alerts import Alerts
 from registry.store import import_registry
 from tests.support.web import Served, bearer, make_users
+from tests.test_roster_plan import UNKNOWN_YEAR
 from web.app import Readiness
 from web.board import web_app
 from web.deps import Web
@@ -76,16 +77,17 @@ def test_now_next_and_the_week_with_an_entered_holiday(served):
 
 def test_the_days_of_a_year_without_holiday_data_say_so(served):
     http, _, clock = served
-    clock["now"] = datetime(2026, 12, 30, 4, 0, tzinfo=UTC)  # Wednesday noon in Beijing
+    year = UNKNOWN_YEAR
+    clock["now"] = datetime(year - 1, 12, 30, 4, 0, tzinfo=UTC)  # noon in Beijing, two days before it
     [plan] = http.get("/api/v1/roster/duty", params={"days": 5}).json()["plans"]
     assert [(d["date"], d["known"]) for d in plan["days"]] == [
-        ("2026-12-30", True),
-        ("2026-12-31", True),
-        ("2027-01-01", False),
-        ("2027-01-02", False),
-        ("2027-01-03", False),
+        (f"{year - 1}-12-30", True),
+        (f"{year - 1}-12-31", True),
+        (f"{year}-01-01", False),
+        (f"{year}-01-02", False),
+        (f"{year}-01-03", False),
     ]
-    assert plan["unknown_years"] == [2027]
+    assert plan["unknown_years"] == [year]
 
 
 def test_national_day_is_named_and_its_weekend_worked_is_marked(served):

@@ -110,11 +110,15 @@ def test_a_day_the_calendar_does_not_know_is_planned_by_weekday_and_says_so():
     assert plan.unknown_years == (2027,)
 
 
-def test_with_chinas_calendar_new_year_2027_is_unknown_unless_the_office_entered_it():
-    now = beijing(2026, 12, 31, 12, 0)
-    plan = duty_plan(ROSTER, ChinaCalendar(), SHANGHAI, now, 2, EVERYONE)
-    assert [d.facts.known for d in plan.days] == [True, False] and plan.unknown_years == (2027,)
-    entered = ChinaCalendar({dt.date(2027, 1, 1): "holiday"})
+# the first year the holiday library has no data for (2027 with chinesecalendar 1.11; later with a newer one)
+UNKNOWN_YEAR = next(year for year in range(2026, 2200) if not ChinaCalendar().covers(dt.date(year, 1, 1)))
+
+
+def test_with_chinas_calendar_new_years_day_of_an_unpublished_year_is_unknown_unless_the_office_entered_it():
+    now = beijing(UNKNOWN_YEAR - 1, 12, 31, 12, 0)
+    plan = duty_plan(ROSTER, ChinaCalendar(quiet=True), SHANGHAI, now, 2, EVERYONE)
+    assert [d.facts.known for d in plan.days] == [True, False] and plan.unknown_years == (UNKNOWN_YEAR,)
+    entered = ChinaCalendar({dt.date(UNKNOWN_YEAR, 1, 1): "holiday"}, quiet=True)
     plan = duty_plan(ROSTER, entered, SHANGHAI, now, 2, EVERYONE)
     new_year = plan.days[1].facts
     assert (new_year.kind, new_year.known, new_year.entered) == ("holiday", True, True)
@@ -142,3 +146,14 @@ def test_gaps_and_inactive_responders_page_nobody():
 def test_days_must_be_at_least_one():
     with pytest.raises(ValueError, match="days must be at least 1"):
         duty_plan(ROSTER, TableCalendar(), SHANGHAI, beijing(2026, 12, 3, 10, 0), 0, EVERYONE)
+
+
+def test_a_quiet_calendar_logs_no_missing_year_and_a_loud_one_does():
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        assert ChinaCalendar(quiet=True).describe(dt.date(2100, 1, 4)) == DayFacts("workday", known=False)
+    assert logs == []
+    with capture_logs() as logs:
+        ChinaCalendar().describe(dt.date(2100, 1, 4))
+    assert [e["event"] for e in logs] == ["roster.calendar_missing_year"]

@@ -16,13 +16,33 @@ from sqlalchemy.orm import Session
 from core.schema import Alert
 from dispatcher import escalation
 from dispatcher.escalation import Notify, State
-from dispatcher.recipients import Recipients
+from dispatcher.recipients import Person, Place, Recipients
 from dispatcher.steps import place_of, policy_of, state_of, tiers_of
+from registry.calendar_days import StoredCalendar
+from registry.china_calendar import ChinaCalendar
 
 
 class TierPerson(BaseModel):
     name: str
     role: str  # the tier they are paged as: building | mediator | hotline
+
+
+class BoardRecipients(Recipients):
+    """Recipients for one look at the board: a tier's people read once per building (volunteers),
+    community (mediator) or minute (the hotline; on_duty reads the wall clock to the minute), not
+    once per alert: a flood of open alerts must not cost the board a query per alert and tier."""
+
+    def __init__(self) -> None:
+        super().__init__(StoredCalendar(ChinaCalendar(quiet=True)))  # one per look: no log line each time
+        self._seen: dict[tuple, list[Person]] = {}
+
+    def tier(self, s: Session, tier: str, place: Place, now: datetime) -> list[Person]:
+        where = place.building.id if tier == "building" else place.community.id
+        minute = now.replace(second=0, microsecond=0) if tier == "hotline" else None
+        key = (tier, where, minute, place.community.timezone)
+        if key not in self._seen:
+            self._seen[key] = super().tier(s, tier, place, now)
+        return self._seen[key]
 
 
 def next_tier_people(s: Session, recipients: Recipients, alert: Alert, now: datetime) -> list[dict]:
@@ -45,7 +65,7 @@ def next_tier_people(s: Session, recipients: Recipients, alert: Alert, now: date
 
 def people_by_alert(s: Session, alert_ids: Iterable[int], now: datetime) -> dict[int, list[dict]]:
     """next_tier_people for each of the board's alerts (rows the board's query has loaded already)."""
-    recipients = Recipients()  # one calendar read for the whole board
+    recipients = BoardRecipients()  # one calendar read, and each tier's people once, for the whole board
     found = {}
     for alert_id in alert_ids:
         alert = s.get(Alert, alert_id)

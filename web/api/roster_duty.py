@@ -84,7 +84,7 @@ def roster_duty(
     ]
     people = {r.id: r for r in s.scalars(select(Responder))}
     active = {i for i, r in people.items() if r.active}
-    calendar = ChinaCalendar(load_calendar_days(s))
+    calendar = ChinaCalendar(load_calendar_days(s), quiet=True)  # unknown days are shown, not logged
     by_zone: defaultdict[str, list[Community]] = defaultdict(list)
     for c in communities:
         by_zone[c.timezone or DEFAULT_ZONE].append(c)
