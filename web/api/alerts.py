@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
 from dispatcher.alerts import OUTCOMES, AlertNotFound, NoteRequired
 from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
-from dispatcher.recipients import load_policy
+from dispatcher.steps import policy_of
 from web.api import alert_filters
 from web.api.acting import board_actor
 from web.api.next_tier import TierPerson, people_by_alert
@@ -122,7 +122,7 @@ def _enriched(s: Session, rows: Iterable[tuple[Alert, Resident, Building]]) -> l
     out = []
     for alert, resident, building in rows:
         if alert.kind not in tiers_of:
-            tiers_of[alert.kind] = [t.tier for t in load_policy(s, alert.kind).tiers]
+            tiers_of[alert.kind] = [t.tier for t in policy_of(s, alert.kind).tiers]  # read once per request
         tiers = tiers_of[alert.kind]
         d = AlertOut.model_validate(alert).model_dump()
         d.update(
@@ -214,7 +214,8 @@ def board(
     if kind:
         open_stmt = open_stmt.where(Alert.kind == kind)
         recent_stmt = recent_stmt.where(Alert.kind == kind)
-    opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
+    open_rows = s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all()
+    opened = _enriched(s, open_rows)
     ids = [a["id"] for a in opened]
     # keyed as the column is typed (nullable); the query below reads only these alerts' notifications
     notes: defaultdict[int | None, list[dict]] = defaultdict(list)
@@ -227,7 +228,7 @@ def board(
             notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
     recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
     tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
-    upcoming = people_by_alert(s, [a["id"] for a in opened if a["state"] == State.TRIGGERED], now())
+    upcoming = people_by_alert(s, open_rows, now())
     return {
         "open": [{**a, "notifications": notes[a["id"]], "next_tier_people": upcoming.get(a["id"], [])} for a in opened],
         "recent": recent,

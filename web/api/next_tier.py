@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from core.schema import Alert
+from core.schema import Alert, Building, Community, Resident
 from dispatcher import escalation
 from dispatcher.escalation import Notify, State
 from dispatcher.recipients import Person, Place, Recipients
-from dispatcher.steps import place_of, policy_of, state_of, tiers_of
+from dispatcher.steps import policy_of, state_of, tiers_of
 from registry.calendar_days import StoredCalendar
 from registry.china_calendar import ChinaCalendar
 
@@ -45,15 +46,11 @@ class BoardRecipients(Recipients):
         return self._seen[key]
 
 
-def next_tier_people(s: Session, recipients: Recipients, alert: Alert, now: datetime) -> list[dict]:
+def next_tier_people(s: Session, recipients: Recipients, alert: Alert, place: Place, now: datetime) -> list[dict]:
     """The people the alert's next step pages, in paging order; [] unless it is triggered with a timer."""
     if alert.state != State.TRIGGERED or alert.next_action_at is None:
         return []
     at = max(alert.next_action_at, now)  # an overdue timer is taken at the dispatcher's next tick
-    try:
-        place = place_of(s, alert.resident_id)
-    except LookupError:
-        return []
     policy = policy_of(s, alert.kind)
     tiers = tiers_of(s, recipients, policy, place, at)
     decision = escalation.due_step(state_of(alert), policy, tiers, at)
@@ -63,12 +60,18 @@ def next_tier_people(s: Session, recipients: Recipients, alert: Alert, now: date
     return [{"name": p.name, "role": role} for p in tiers.people(decision.tier_index)]
 
 
-def people_by_alert(s: Session, alert_ids: Iterable[int], now: datetime) -> dict[int, list[dict]]:
-    """next_tier_people for each of the board's alerts (rows the board's query has loaded already)."""
+def people_by_alert(s: Session, rows: Iterable[Row[Alert, Resident, Building]], now: datetime) -> dict[int, list[dict]]:
+    """next_tier_people for each of the board's triggered alerts, from the rows its query loaded
+    (the place of each without a query of its own, as dispatcher.steps.place_of would read it)."""
     recipients = BoardRecipients()  # one calendar read, and each tier's people once, for the whole board
+    communities: dict[str, Community | None] = {}
     found = {}
-    for alert_id in alert_ids:
-        alert = s.get(Alert, alert_id)
-        if alert is not None:
-            found[alert_id] = next_tier_people(s, recipients, alert, now)
+    for alert, resident, building in rows:
+        if alert.state != State.TRIGGERED:
+            continue
+        if building.community_id not in communities:
+            communities[building.community_id] = s.get(Community, building.community_id)
+        community = communities[building.community_id]
+        if community is not None:
+            found[alert.id] = next_tier_people(s, recipients, alert, Place(resident, building, community), now)
     return found
