@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from core.db import transaction
+from core.schema import Building, Community, Resident
 from dispatcher.alerts import Actor, Alerts
 from tests.support.web import Served, bearer, make_users, web_system
 
@@ -117,3 +118,28 @@ def test_history_filters_refuse_bad_values_saying_why(api, query, message):
     http, _ = api
     r = http.get("/api/v1/alerts", params=query)
     assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+def add_berlin(dispatcher) -> None:
+    """A second community, in another zone: its days are Berlin's."""
+    with transaction(dispatcher.alerts.sessions) as s:
+        s.add(Community(id="berlin-mitte", name="Mitte", timezone="Europe/Berlin"))
+        s.flush()
+        s.add(Building(id="mitte-1", community_id="berlin-mitte", name="Haus 1"))
+        s.flush()
+        s.add(Resident(id="r-berlin", name="Schmidt", building_id="mitte-1"))
+
+
+def test_history_days_are_each_alerts_own_communitys_days(api):
+    http, dispatcher = api
+    add_berlin(dispatcher)
+    berlin_late = opened(dispatcher, datetime(2026, 12, 1, 22, 30, tzinfo=UTC), "8001", "r-berlin")  # 23:30 Berlin
+    berlin_next = opened(dispatcher, datetime(2026, 12, 1, 23, 30, tzinfo=UTC), "8002", "r-berlin")  # 00:30 on 12-02
+    beijing = opened(dispatcher, datetime(2026, 12, 1, 22, 30, tzinfo=UTC), "8003")  # 06:30 on 12-02 in Beijing
+
+    def ids(**q):
+        return sorted(a["id"] for a in http.get("/api/v1/alerts", params=q).json())
+
+    assert ids(since="2026-12-01", until="2026-12-01") == [berlin_late]
+    assert ids(since="2026-12-02", until="2026-12-02") == sorted([berlin_next, beijing])
+    assert ids(since="2026-12-02", community="berlin-mitte") == [berlin_next]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.db import session_factory, transaction
-from core.schema import CalendarDay, Responder
+from core.schema import CalendarDay, Community, Responder
 from dispatcher.alerts import Alerts
 from registry.store import import_registry
 from tests.support.web import Served, bearer, make_users
@@ -124,3 +124,17 @@ def test_one_community_and_bad_input(served):
         r = http.get("/api/v1/roster/duty", params=bad)
         assert r.status_code == 422, bad
         assert r.json()["detail"][0]["loc"][-1] in bad, r.text  # names the parameter
+
+
+def test_communities_in_two_zones_get_a_plan_each(served):
+    http, sessions, _ = served
+    with transaction(sessions) as s:
+        s.add(Community(id="berlin-mitte", name="Mitte", timezone="Europe/Berlin"))
+    plans = http.get("/api/v1/roster/duty", params={"days": 1}).json()["plans"]
+    assert [(p["timezone"], [c["id"] for c in p["communities"]]) for p in plans] == [
+        ("Asia/Shanghai", ["tianshui-wulin"]),
+        ("Europe/Berlin", ["berlin-mitte"]),
+    ]
+    berlin = plans[1]  # 03:00 in Berlin on Thursday: the roster's workday night, in Berlin's hours
+    assert names(berlin["on_duty"]) == ["何伟"] and berlin["next_change_at"] == "2026-12-03T07:00:00+00:00"
+    assert berlin["communities"][0]["mediator"] is None
