@@ -14,6 +14,7 @@ import chinese_calendar
 import structlog
 
 from registry.roster import DAY_KINDS
+from registry.roster_plan import DayFacts
 
 
 def _weekday_kind(day: dt.date) -> str:
@@ -30,6 +31,9 @@ class ChinaCalendar:
     """
 
     overrides: Mapping[dt.date, str] = field(default_factory=dict)
+    # no log line for a missing year: the board's roster shows such days as unknown itself, and it
+    # builds a calendar for each look (the dispatcher's one calendar logs each year once)
+    quiet: bool = False
     _warned_years: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +58,26 @@ class ChinaCalendar:
             return False
         return True
 
+    def describe(self, day: dt.date) -> DayFacts:
+        """The day's kind and what the calendar knows of it: the holiday's name, 调休, entered by the office."""
+        kind = self.day_kind(day)
+        entered = day in self.overrides
+        try:
+            is_holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return DayFacts(kind, known=entered, entered=entered)
+        holiday = chinese_calendar.Holiday(name) if name is not None else None
+        # a named workday is a weekend worked for that holiday; a named rest day is the holiday itself
+        named = holiday is not None and (kind == "holiday" or (kind == "workday" and not is_holiday))
+        return DayFacts(
+            kind,
+            known=True,
+            holiday_en=holiday.value if named and holiday else None,
+            holiday_zh=holiday.chinese if named and holiday else None,
+            in_lieu=kind == "workday" and day.weekday() >= 5,
+            entered=entered,
+        )
+
     def day_kind(self, day: dt.date) -> str:
         if day in self.overrides:
             return self.overrides[day]
@@ -68,7 +92,7 @@ class ChinaCalendar:
         return "holiday" if name is not None else "weekend"
 
     def _warn_missing_year(self, year: int) -> None:
-        if year in self._warned_years:
+        if self.quiet or year in self._warned_years:
             return
         self._warned_years.add(year)
         structlog.get_logger().warning(

@@ -131,7 +131,7 @@ def test_sign_in_press_shows_live_acknowledge_and_the_device_is_told(system, bro
         expect(card.locator(".notified li").first).to_be_visible()  # who was reached
         page.wait_for_function("() => document.title.includes('新紧急呼叫')", timeout=3000)  # the tab flashes
         page.wait_for_function("() => window.jinqiaoBeeps >= 1", timeout=3000)  # and it rings (until taken)
-        expect(card).to_contain_text("升级倒计时 → 调解员")  # what happens next
+        expect(card).to_contain_text("下一级：调解员 王芳")  # what happens next, and who
         shot(page, "2-press-shown", db_url)
 
         card.locator("button[data-action=ack]").click()

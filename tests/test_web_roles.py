@@ -36,6 +36,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts"): "viewer",
     ("GET", "/api/v1/board"): "viewer",
     ("GET", "/api/v1/alerts/{alert_id}"): "viewer",
+    ("GET", "/api/v1/alerts/by-code/{code}"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): "operator",
     ("GET", "/api/v1/alerts/{alert_id}/dispatchable"): "viewer",
@@ -93,6 +94,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/follow-ups"): "operator",
     ("PUT", "/api/v1/follow-ups/{item_id}"): "operator",
     ("GET", "/api/v1/communities/{community_id}/summary"): "viewer",
+    ("GET", "/api/v1/roster/duty"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
 RANK = {"anonymous": -1, "viewer": 0, "operator": 1, "admin": 2}

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from core.clock import utcnow
 from web.api import (
+    alert_find,
     alerts,
     audit,
     dispatching,
@@ -28,6 +29,7 @@ from web.api import (
     mediator_day,
     registry,
     reports,
+    roster_duty,
     session,
     supervision,
     users,
@@ -261,10 +263,12 @@ ROUTERS = [
     live,
     users.router,
     audit.router,
+    alert_find.router,
     alerts.router,
     in_call.router,  # escalate, repage, notes, the readable timeline, the 120 hand-off
     dispatching.router,
     registry.router,
+    roster_duty.router,
     supervision.router,
     reports.router,
     visits.router,

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from core.schema import Alert, Building, EscalationTier, Notification, Resident, TimelineEntry
 from dispatcher.alerts import OUTCOMES, AlertNotFound, NoteRequired
 from dispatcher.escalation import CLOSED_STATES, OPEN_STATES, State
-from dispatcher.recipients import load_policy
+from dispatcher.steps import policy_of
+from web.api import alert_filters
 from web.api.acting import board_actor
+from web.api.next_tier import TierPerson, people_by_alert
 from web.auth import Operator, Viewer
-from web.deps import AlertsShell, Reads, ReadSession
+from web.deps import AlertsShell, Clock, Reads, ReadSession
 
 # An alert is named by its id (`17`) or by the code every SMS shows, after `#` (`#8150`, written
 # `%238150` in a URL). A bare number stays the id: ids and codes overlap, and the board uses ids.
@@ -94,6 +96,7 @@ class AlertDetail(AlertOut):
 
 class BoardAlert(AlertOut):
     notifications: list[NotificationOut]
+    next_tier_people: list[TierPerson] = []  # who the next step pages, by name (web/api/next_tier.py)
 
 
 class Board(BaseModel):
@@ -119,7 +122,7 @@ def _enriched(s: Session, rows: Iterable[tuple[Alert, Resident, Building]]) -> l
     out = []
     for alert, resident, building in rows:
         if alert.kind not in tiers_of:
-            tiers_of[alert.kind] = [t.tier for t in load_policy(s, alert.kind).tiers]
+            tiers_of[alert.kind] = [t.tier for t in policy_of(s, alert.kind).tiers]  # read once per request
         tiers = tiers_of[alert.kind]
         d = AlertOut.model_validate(alert).model_dump()
         d.update(
@@ -151,15 +154,24 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 def list_alerts(
     user: Viewer,
     s: ReadSession,
+    response: Response,
     state: Annotated[State | Literal["open", "closed"] | None, Query()] = None,
     kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
     community: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200, description="resident name or id, alert code")] = None,
+    since: Annotated[str | None, Query(max_length=40, description="first day, YYYY-MM-DD, in the alert's zone")] = None,
+    until: Annotated[str | None, Query(max_length=40, description="last day (inclusive), YYYY-MM-DD")] = None,
+    outcome: Annotated[str | None, Query(max_length=40, description="one of the resolve outcomes")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ):
-    """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled."""
-    stmt = _joined()
+    """Alerts, newest first. `open` = triggered or acknowledged; `closed` = resolved or cancelled.
+
+    `since`/`until` are calendar days in the time zone of each alert's own community (so with one
+    community, its zone; Beijing time for a community without one): a call at 23:30 Beijing time on
+    12-01 is on 12-01. `until` is inclusive; since after until is a 422 (web/api/alert_filters.py).
+    The `X-Total-Count` header says how many alerts match without `limit`/`offset`."""
+    stmt = alert_filters.narrowed(s, _joined(), since=since, until=until, outcome=outcome)
     if state == "open":
         stmt = stmt.where(Alert.state.in_(OPEN_STATES))
     elif state == "closed":
@@ -174,9 +186,13 @@ def list_alerts(
         like = f"%{q.strip()}%"
         stmt = stmt.where(
             or_(
-                Resident.name.like(like), Resident.id == q.strip(), Alert.code == q.strip(), Resident.address.like(like)
+                Resident.name.like(like),
+                Resident.id == q.strip(),
+                Alert.code == q.strip().lstrip("#"),
+                Resident.address.like(like),
             )
         )
+    response.headers["X-Total-Count"] = str(alert_filters.count(s, stmt))
     return _enriched(s, s.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all())
 
 
@@ -184,6 +200,7 @@ def list_alerts(
 def board(
     user: Viewer,
     s: ReadSession,
+    now: Clock,
     community: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[Literal["emergency", "wellness", "device"] | None, Query()] = None,
 ):
@@ -197,7 +214,8 @@ def board(
     if kind:
         open_stmt = open_stmt.where(Alert.kind == kind)
         recent_stmt = recent_stmt.where(Alert.kind == kind)
-    opened = _enriched(s, s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all())
+    open_rows = s.execute(open_stmt.order_by(kind_rank, Alert.opened_at, Alert.id).limit(500)).all()
+    opened = _enriched(s, open_rows)
     ids = [a["id"] for a in opened]
     # keyed as the column is typed (nullable); the query below reads only these alerts' notifications
     notes: defaultdict[int | None, list[dict]] = defaultdict(list)
@@ -210,7 +228,12 @@ def board(
             notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
     recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
     tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
-    return {"open": [{**a, "notifications": notes[a["id"]]} for a in opened], "recent": recent, "tiers": tiers}
+    upcoming = people_by_alert(s, open_rows, now())
+    return {
+        "open": [{**a, "notifications": notes[a["id"]], "next_tier_people": upcoming.get(a["id"], [])} for a in opened],
+        "recent": recent,
+        "tiers": tiers,
+    }
 
 
 def find(s: Session, ref: str) -> int:
@@ -233,7 +256,11 @@ def find(s: Session, ref: str) -> int:
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
 def one_alert(user: Viewer, s: ReadSession, alert_id: AlertRef):
-    found = find(s, alert_id)
+    return alert_detail(s, find(s, alert_id))
+
+
+def alert_detail(s: Session, found: int) -> dict:
+    """One alert with its timeline and notifications (what `/alerts/{id}` answers); 404 when none."""
     row = s.execute(_joined().where(Alert.id == found)).first()
     if row is None:
         raise HTTPException(404, f"no alert {found}")

@@ -13,8 +13,10 @@ function alertTimer(a) {
   const at = esc(a.next_action_at);
   if (a.state === "triggered") {  // the next tier is paged when this runs out: an alarm
     const tiers = (state.board && state.board.tiers) || [];
-    const next = a.next_tier || tiers[a.tier_index + 1] || tiers[tiers.length - 1];  // next_tier: the kind's own
-    return `<span class="timer escalates">${t("next_tier")}${next ? " → " + t(next) : ""}: <b class="countdown urgent" data-at="${at}">${countdown(a.next_action_at)}</b></span>`;
+    const people = a.next_tier_people || [];  // by name: whom the dispatcher pages when this runs out
+    const next = people.length ? people[0].role : a.next_tier || tiers[a.tier_index + 1] || tiers[tiers.length - 1];
+    const who = people.length ? ` <span class="who">${people.map((p) => esc(p.name)).join("、")}</span>` : "";
+    return `<span class="timer escalates">${t("next_tier_label")}${next ? t(next) : ""}${who} · <b class="countdown urgent" data-at="${at}">${countdown(a.next_action_at)}</b></span>`;
   }
   if (a.state === "acknowledged") {  // someone has the call; this is only when it would reopen
     return `<span class="timer expires">${t("expires")}: <span class="countdown info" data-at="${at}">${countdown(a.next_action_at)}</span></span>`;
@@ -86,14 +88,6 @@ async function loadBoard() {
   state.board = b;
   renderBoard();
   setRinging(b.open.filter((a) => a.kind === "emergency" && a.state === "triggered").map((a) => a.id));
-}
-async function loadHistory() {
-  const p = filters();
-  const q = document.getElementById("q").value.trim(), s = document.getElementById("f-state").value;
-  if (q) p.set("q", q);
-  if (s) p.set("state", s);
-  const list = await api("/api/v1/alerts?limit=200&" + p);
-  patch(document.getElementById("history-list"), list.map((a) => alertCard(a, "history")).join("") || `<p class="empty">–</p>`);
 }
 
 function dialog(html) {

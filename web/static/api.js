@@ -11,7 +11,7 @@ async function api(path, options = {}) {
   const r = await fetch(path, { ...options, headers, credentials: "same-origin" });
   learnServerTime(r);
   if (r.status === 401) { location.href = "/login"; throw new Error("signed out"); }
-  if (!r.ok) throw new Error((await r.json().catch(() => ({}))).detail || r.statusText);
+  if (!r.ok) throw Object.assign(new Error((await r.json().catch(() => ({}))).detail || r.statusText), { status: r.status });
   return r.json();
 }
 // Countdowns run on the server's clock, learnt from each response's Date header: an office PC whose

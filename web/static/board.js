@@ -20,17 +20,21 @@ document.addEventListener("click", async (ev) => {
 function showTab(name) {
   state.tab = name;
   document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x.dataset.tab === name));
-  for (const tab of ["open", "history", "devices"]) document.getElementById("tab-" + tab).hidden = tab !== name;
-  if (name === "history") loadHistory(); else if (name === "devices") loadDevices();
+  for (const tab of ["open", "history", "devices", "roster"]) document.getElementById("tab-" + tab).hidden = tab !== name;
+  if (name === "history") loadHistory(); else if (name === "devices") loadDevices(); else if (name === "roster") loadRoster();
 }
 document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
 document.getElementById("search").addEventListener("submit", (ev) => { ev.preventDefault(); loadHistory(); });
 for (const id of ["f-community", "f-kind"]) {
-  document.getElementById(id).addEventListener("change", () => { loadBoard(); if (state.tab === "history") loadHistory(); });
+  document.getElementById(id).addEventListener("change", () => {
+    loadBoard();
+    if (state.tab === "history") loadHistory(); else if (state.tab === "roster" && id === "f-community") loadRoster();
+  });
 }
 document.getElementById("lang").addEventListener("click", () => {
   switchLanguage(); applyWords(); showLive(streamOn); showSound(!!sound.timer); renderBoard();
-  if (state.tab === "devices") loadDevices(); else if (state.tab === "history") loadHistory();
+  if (state.tab === "devices") loadDevices(); else if (state.tab === "history") renderHistory();
+  else if (state.tab === "roster") renderRoster();
 });
 document.getElementById("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" }).catch(() => {});

@@ -73,5 +73,6 @@ function applyWords(root = document) {
   document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
   root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  root.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
 }
 function switchLanguage() { localStorage.setItem("jinqiao.lang", lang() === "en" ? "zh" : "en"); }
