@@ -51,6 +51,7 @@ def test_the_month_is_counted_and_another_month_can_be_picked(served, browser, d
     expect(page.locator("#r-csv")).to_have_attribute("href", "/api/v1/reports/calls?month=2026-11&format=csv")
     expect(page.locator("#r-timing")).to_contain_text("至接警")
     expect(page.locator("#r-within")).to_contain_text("60秒内接警")
+    expect(page.locator("#r-visits")).to_have_text("走访 0 次 · 走访覆盖 0/2 位居民（0.0%）")
     expect(page.locator('#r-hours div[data-n="1"]')).to_have_count(2)  # 10:00 and 23:30, Beijing time
     assert page.locator("#r-hours div").nth(23).bounding_box()["height"] > 50  # drawn: the tallest bar
     shot(page, f"report-{size}", db_url)

@@ -180,3 +180,19 @@ def test_the_route_gives_json_csv_and_excel_and_refuses_bad_periods(served):
             assert refused.status_code == 422 and message in refused.text, (params, refused.text)
         unknown = http.get("/api/v1/reports/calls", params={"month": "2026-11", "community": "nowhere"})
         assert unknown.status_code == 404 and "nowhere" in unknown.text
+
+
+def test_visit_coverage_counts_the_residents_visited_in_the_period(world, sessions):
+    from dispatcher.visit_log import record_visit
+    from web.reports.figures import coverage
+
+    assert coverage(0, 0, 0).share is None and coverage(3, 4, 2).share == 0.5
+    day = T0.astimezone(SH).date()
+    with sessions.begin() as s:
+        for at in (T0, T0 + timedelta(hours=1)):  # 张秀英 visited twice, 刘德明 not at all
+            record_visit(s, resident_id="r-zhang", now=at, by_name="李建国", channel="sms")
+        record_visit(s, resident_id="r-liu", now=T0 - timedelta(days=1), by_name="孙海涛", channel="sms")
+    with sessions() as s:
+        r = calls_report(s, day, day, "tianshui-wulin")
+    assert (r.visits.visits, r.visits.visited, r.visits.residents, r.visits.share) == (2, 1, 2, 0.5)
+    assert ["走访覆盖（至少走访一次的居民）", "1/2 50.0%"] in rows(r, "武林社区")

@@ -58,6 +58,20 @@ class Within:
 
 
 @dataclass(frozen=True)
+class VisitCoverage:
+    """The monitoring net over the period: visits made, and the share of residents visited at all."""
+
+    visits: int = 0
+    residents: int = 0  # active residents (of the community)
+    visited: int = 0  # of them, visited at least once in the period
+    share: float | None = None  # visited / residents; None with no residents
+
+
+def coverage(visits: int, residents: int, visited: int) -> VisitCoverage:
+    return VisitCoverage(visits, residents, visited, visited / residents if residents else None)
+
+
+@dataclass(frozen=True)
 class Report:
     since: date
     until: date  # inclusive
@@ -75,6 +89,7 @@ class Report:
     checkins_missed: int
     still_open: int
     communities: list[str] = field(default_factory=list)
+    visits: VisitCoverage = field(default_factory=VisitCoverage)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -98,7 +113,14 @@ def _since(calls: Sequence[CallFacts], at: str) -> list[float]:
     return out
 
 
-def report(calls: Sequence[CallFacts], since: date, until: date, tz: ZoneInfo, checkins_missed: int = 0) -> Report:
+def report(
+    calls: Sequence[CallFacts],
+    since: date,
+    until: date,
+    tz: ZoneInfo,
+    checkins_missed: int = 0,
+    visits: VisitCoverage | None = None,
+) -> Report:
     """The figures of `calls` (those opened from `since` to `until` inclusive, in `tz`)."""
     emergencies = [c for c in calls if c.kind == "emergency"]
     # the answer-time share is over emergencies a person should have answered: a call the resident
@@ -129,4 +151,5 @@ def report(calls: Sequence[CallFacts], since: date, until: date, tz: ZoneInfo, c
         checkins_missed=checkins_missed,
         still_open=sum(1 for c in calls if c.state in ("triggered", "acknowledged")),
         communities=sorted({c.community_id for c in calls}),
+        visits=visits or VisitCoverage(),
     )

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.schema import Alert, Building, CheckinMiss, Community, Notification, Resident
+from core.schema import Alert, Building, CheckinMiss, Community, Notification, Resident, Visit
 from dispatcher.recipients import load_policy
-from web.reports.figures import CallFacts, Report, report
+from web.reports.figures import CallFacts, Report, VisitCoverage, coverage, report
 
 HOME_ZONE = "Asia/Shanghai"  # the days of a report over every community
 
@@ -104,6 +104,31 @@ def checkins_missed(s: Session, since: date, until: date, community_id: str | No
     return s.scalar(stmt) or 0
 
 
+def visit_coverage(s: Session, since: date, until: date, tz: ZoneInfo, community_id: str | None) -> VisitCoverage:
+    """Visits from `since` to `until` (local days in `tz`) to the residents active now."""
+    residents = select(Resident.id).where(Resident.active.is_(True))
+    if community_id is not None:
+        residents = residents.join(Building, Building.id == Resident.building_id).where(
+            Building.community_id == community_id
+        )
+    start = datetime.combine(since, time(0), tz)
+    end = datetime.combine(until + timedelta(days=1), time(0), tz)
+    made = s.execute(
+        select(func.count(), func.count(func.distinct(Visit.resident_id))).where(
+            Visit.resident_id.in_(residents), Visit.at >= start, Visit.at < end
+        )
+    ).one()
+    total = s.scalar(select(func.count()).select_from(residents.subquery())) or 0
+    return coverage(made[0], total, made[1])
+
+
 def calls_report(s: Session, since: date, until: date, community_id: str | None = None) -> Report:
     facts, tz = call_facts(s, since, until, community_id)
-    return report(facts, since, until, tz, checkins_missed(s, since, until, community_id))
+    return report(
+        facts,
+        since,
+        until,
+        tz,
+        checkins_missed(s, since, until, community_id),
+        visit_coverage(s, since, until, tz, community_id),
+    )

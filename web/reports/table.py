@@ -52,5 +52,7 @@ def rows(r: Report, community: str = "全部社区") -> list[list[Any]]:
         verdict = "–" if w.met is None else ("达标" if w.met else "未达标")
         out.append([f"{w.seconds}秒内接警（目标 {share(w.target)}）", f"{share(w.share)} {verdict}"])
     out.append(["未按时报平安", r.checkins_missed])
+    v = r.visits
+    out += [["走访次数", v.visits], ["走访覆盖（至少走访一次的居民）", f"{v.visited}/{v.residents} {share(v.share)}"]]
     out += [[f"{h:02d}时 呼叫数", n] for h, n in enumerate(r.by_hour)]
     return out

@@ -35,6 +35,7 @@ function render(r, communityName) {
     <h1 class="title">${esc(communityName)} 呼叫月报</h1>
     <p>${esc(r.since)} 至 ${esc(r.until)} · 呼叫 <b id="r-calls">${r.calls}</b> 次 · 误报 ${r.false_alarms} 次 ·
       老人自行取消 ${r.cancelled} 次 · 尚未结案 ${r.still_open} 次 · 未按时报平安 ${r.checkins_missed} 次</p>
+    <p id="r-visits">走访 ${r.visits.visits} 次 · 走访覆盖 ${r.visits.visited}/${r.visits.residents} 位居民（${pct(r.visits.share)}）</p>
     ${counts("按类型", r.by_kind, KIND)}
     ${counts("按结果", r.by_outcome, OUTCOME)}
     ${counts("升级所至", r.by_tier, TIER)}
