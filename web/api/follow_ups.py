@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
 
 State = Literal["open", "done", "dropped"]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a larger number is no row, and too large for the database
 
 
 class FollowUpOut(BaseModel):
@@ -125,7 +126,7 @@ def open_follow_up(user: Operator, sessions: Sessions, now: Clock, body: FollowU
 
 
 @router.put("/{item_id}", response_model=FollowUpOut, responses={404: {}, 422: {}})
-def change_follow_up(user: Operator, sessions: Sessions, now: Clock, item_id: int, body: FollowUpChange):
+def change_follow_up(user: Operator, sessions: Sessions, now: Clock, item_id: ItemId, body: FollowUpChange):
     """Give an owner or a promised day, or close the item: `dropped` needs an outcome saying why."""
     at = now()
     change = body.model_dump(exclude_unset=True)

@@ -17,12 +17,13 @@ const EDITORS = {
       inputField("language", t("language"), e.language || "zh-CN", { id: "res-language", options: LANGS() }),
       inputField("lives_alone", t("lives_alone"), e.lives_alone ?? true, { id: "res-alone", type: "checkbox" }),
       inputField("checkin.deadline", t("checkin_deadline"), e.checkin && e.checkin.deadline, { id: "res-checkin", type: "time" }),
+      inputField("visit_every_days", t("visit_every_days"), e.visit_every_days, { id: "res-visits", type: "number" }),
       inputField("medical_notes", t("medical"), e.medical_notes, { id: "res-medical", type: "textarea", wide: true }),
       `<div class="rows" id="contact-rows"><h3>${t("contacts")}</h3>${(e.contacts || []).map(contactRow).join("")}
         <div><button type="button" data-action="addContact" id="contact-add">${t("add_contact")}</button></div>${errorSlot("contacts")}</div>`,
     ],
     collect: (form) => {
-      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes"]);
+      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days"]);
       out.lives_alone = valueOf(form, "lives_alone");
       const deadline = valueOf(form, "checkin.deadline");
       if (deadline) out.checkin = { deadline };

@@ -39,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_visits_resident_at", table_name="visits")
     op.drop_table("visits")
-    with op.batch_alter_table("residents") as t:
-        t.drop_column("visits_since")
-        t.drop_column("visit_every_days")
+    # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch would copy and drop `residents`, which
+    # the contacts' foreign keys refuse while rows point at it
+    op.drop_column("residents", "visits_since")
+    op.drop_column("residents", "visit_every_days")
