@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from core.db import transaction
 from core.schema import Resident
-from tests.support.web import PASSWORD, Served, make_users, web_system
+from tests.support.web import Served, make_users, web_system
+from tests.test_admin_browser import sign_in
 from tests.test_board_browser import browser  # noqa: F401  (the fixture)
 from tests.test_report_browser import SIZES, shot
 
@@ -27,14 +28,6 @@ def served(engine, example_registry):
     server = Served(app).start()
     yield server
     server.stop()
-
-
-def sign_in(page, server, name: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page).to_have_url(server.url + "/")
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
