@@ -491,7 +491,16 @@ def test_fleet_script_stop_heartbeats(mosquitto, system):
 
 
 def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, system):
-    restart = threading.Timer(2.0, mosquitto.restart)
+    restarted = threading.Event()
+
+    def restart_once_all_are_online() -> None:
+        # on the outcome, not on a fixed delay: on a loaded machine fifty connects can take longer
+        # than any guess, and a restart before a device connected is a refused connect, not a disconnect
+        if system.wait_until(lambda: len({d for d, payload, _, _ in system.statuses if payload == "online"}) == 50, 60):
+            mosquitto.restart()
+            restarted.set()
+
+    restart = threading.Thread(target=restart_once_all_are_online)
     restart.start()
     try:
         summary = Fleet(
@@ -499,7 +508,7 @@ def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, sy
             50,
             heartbeat=0.5,
             press_rate=5,
-            duration=7,
+            duration=15,  # long enough that the restart falls inside it however slow the connects were
             resend_initial=0.3,
             drain=120,
             progress=False,
@@ -507,6 +516,7 @@ def test_fleet_reconnects_after_a_broker_restart_and_loses_nothing(mosquitto, sy
         ).run()  # drain ends once settled
     finally:
         restart.join()
+    assert restarted.is_set(), "not every device came online within 60 s"
     assert summary["disconnects"] == 50  # each device noticed the restart once
     assert summary["connected"] == 50 and summary["pending"] == 0
     assert summary["received"] == summary["events"]
