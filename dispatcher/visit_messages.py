@@ -80,3 +80,14 @@ def visit_unknown_sender(*, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} This number is not registered as a building volunteer, so the visit was not recorded. Please call the community office."
     return f"{SIGN}此号码未登记为楼道党员，走访未能记录。请联系社区。"
+
+
+def follow_up_assigned(
+    *, resident: str, address: str, need: str, promised: date | None, by: str, language: str | None = None
+) -> str:
+    """To a service-team volunteer the mediator gives a follow-up item to."""
+    if is_english(language):
+        when = f" by {_day(promised, True)}" if promised else ""
+        return f"{SIGN_EN} {by} asks you to follow up {resident}{_where(address, True)}: {need}{when}. Thank you."
+    when = f"，请于{_day(promised, False)}前办好" if promised else ""
+    return f"{SIGN}{by}请您跟进{resident}{_where(address, False)}：{need}{when}。谢谢！"

@@ -34,6 +34,7 @@ from registry.fields import (
     _minutes,
     _source,
 )
+from registry.service_team import ServiceMemberEntry
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -55,6 +56,7 @@ class Community(_Model):
     timezone: TimeZone = "Asia/Shanghai"
     mediator: Id | None = None  # responder id, tier `mediator`
     buildings: list[Building] = []
+    service_team: list[ServiceMemberEntry] = []  # registry/service_team.py
 
 
 class Checkin(_Model):

@@ -30,6 +30,7 @@ from core.schema import (
     EscalationTier,
     PolicySetting,
     RosterShift,
+    ServiceMember,
 )
 from core.schema import (
     Community as CommunityRow,
@@ -159,6 +160,27 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             for c in doc.communities
             for b in c.buildings
             for i, m in enumerate(b.party_members)
+        },
+    )
+    community_ids = {c.id for c in doc.communities}
+    _sync(
+        s,
+        ServiceMember,
+        report,
+        key=lambda r: (r.community_id, r.responder_id),
+        only=lambda r: r.community_id in community_ids,
+        desired={
+            (c.id, m.responder): dict(
+                community_id=c.id,
+                responder_id=m.responder,
+                skills=list(m.skills),
+                days=list(m.days),
+                start=m.start,
+                end=m.end,
+                position=i,
+            )
+            for c in doc.communities
+            for i, m in enumerate(c.service_team)
         },
     )
     zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}

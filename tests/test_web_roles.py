@@ -94,6 +94,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/follow-ups"): "operator",
     ("PUT", "/api/v1/follow-ups/{item_id}"): "operator",
     ("GET", "/api/v1/communities/{community_id}/summary"): "viewer",
+    ("GET", "/api/v1/communities/{community_id}/service-team"): "viewer",
+    ("POST", "/api/v1/follow-ups/{item_id}/assign"): "operator",
     ("GET", "/api/v1/roster/duty"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }

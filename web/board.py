@@ -30,6 +30,7 @@ from web.api import (
     registry,
     reports,
     roster_duty,
+    service_team,
     session,
     supervision,
     users,
@@ -274,6 +275,7 @@ ROUTERS = [
     visits.router,
     follow_ups.router,
     mediator_day.router,
+    service_team.router,
 ]
 
 
