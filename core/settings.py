@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
+    # they all name (unset: each gateway receives every message), and the seconds a member's
+    # session outlives its connection (unset: 0 when shared, never otherwise).
+    gateway_share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    gateway_session_expiry: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
     # Outbound rate per sender number (Twilio's default for a long code is about 1 message a second).
     sms_per_second: float = Field(default=1.0, gt=0)
     calls_per_second: float = Field(default=1.0, gt=0)

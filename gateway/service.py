@@ -35,6 +35,8 @@ class Gateway:
         adapters: tuple[str, ...] = ADAPTERS,
         ca_file: str | None = None,
         heartbeat_every: float = BEAT_EVERY_S,
+        share_group: str | None = None,
+        session_expiry: int | None = None,
     ) -> None:
         self.topics = Topics(root)
         self.ingest = Ingest(engine, self.topics)
@@ -46,6 +48,9 @@ class Gateway:
             ca_file=ca_file,
             on_message=self.ingest.submit,
             mqtt5=mqtt5,
+            # several gateways share the load: each message goes to one of them (mqtt_link.MqttLink)
+            share_group=share_group,
+            session_expiry=session_expiry,
         )
         self.ingest.link = self.link
         self._stop = threading.Event()
@@ -105,6 +110,7 @@ class Gateway:
             "gateway.started",
             broker=f"{self.link.address.host}:{self.link.address.port}",
             subscriptions=self.link.subscriptions,
+            share_group=self.link.share_group,
         )
 
     def broker_check(self) -> str:

@@ -80,6 +80,8 @@ def run_gateway(settings: Settings) -> int:
         mqtt5=True,
         adapters=settings.adapter_list,
         ca_file=settings.mqtt_ca_file,
+        share_group=settings.gateway_share_group,
+        session_expiry=settings.gateway_session_expiry,
     )
     app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
