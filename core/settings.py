@@ -112,13 +112,15 @@ class Settings(BaseSettings):
     def _mqtt_url(cls, v: str | None) -> str | None:
         if v in (None, ""):
             return None
-        parts = urlsplit(v)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError("must be mqtt://user:pass@host:port or mqtts://…")
-        if not parts.hostname:
-            raise ValueError("has no host")
-        _ = parts.port  # raises ValueError on a bad port
-        return v
+        # several brokers, each alone (not bridged), comma separated: a gateway connects to all
+        for one in v.split(","):
+            parts = urlsplit(one.strip())
+            if parts.scheme not in ("mqtt", "mqtts"):
+                raise ValueError("must be mqtt://user:pass@host:port or mqtts://… (several: comma separated)")
+            if not parts.hostname:
+                raise ValueError(f"{one.strip()!r} has no host")
+            _ = parts.port  # raises ValueError on a bad port
+        return ",".join(one.strip() for one in v.split(","))
 
     @field_validator("mqtt_root")
     @classmethod

@@ -89,6 +89,7 @@ class Inbound:
     qos: int
     mid: int
     generation: int  # which connection it came on: acknowledgements never cross a reconnect
+    broker: int = 0  # which broker it came from, when a gateway has several (gateway/broker_links.py)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,10 @@ class MqttLink:
         now: Callable[[], datetime] = utcnow,
         share_group: str | None = None,
         session_expiry: int | None = None,
+        broker: int = 0,
     ) -> None:
         self.address = address
+        self.broker = broker
         self._watch = LinkWatch(address.host, address.port, now)
         self.subscriptions = shared(subscriptions, share_group)
         self.share_group = share_group
@@ -225,7 +228,10 @@ class MqttLink:
         """Publish and acknowledge a batch: paho's network thread is woken once, when it is all queued."""
         return self._client.batched()
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, reply_to: Inbound | None = None
+    ) -> None:
+        """`reply_to`: the message this answers (it names the broker when there are several; here, one)."""
         self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def ack(self, message: Inbound) -> None:
@@ -275,7 +281,7 @@ class MqttLink:
                 topic = msg.topic
             except UnicodeDecodeError:  # MQTT requires UTF-8 topics, but a broken client may not care
                 topic = msg._topic.decode("utf-8", errors="replace")
-            inbound = Inbound(topic, msg.payload, bool(msg.retain), msg.qos, msg.mid, self._generation)  # type: ignore[arg-type]  # paho's payload is bytes
+            inbound = Inbound(topic, msg.payload, bool(msg.retain), msg.qos, msg.mid, self._generation, self.broker)  # type: ignore[arg-type]  # paho's payload is bytes
             self._on_message_cb(inbound)
         except Exception:
             # A message we failed to hand on stays unacknowledged and comes back on reconnect.

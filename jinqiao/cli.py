@@ -108,7 +108,7 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
     from core.db import session_factory
     from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
 
-    url = urlsplit(settings.mqtt_url or "")
+    url = urlsplit((settings.mqtt_url or "").split(",")[0])  # the gateway's account: the same on every broker
     user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
     password = unquote(url.password) if url.password else None
     try:

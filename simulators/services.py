@@ -186,7 +186,7 @@ class Postgres:
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
             for _ in range(200):
-                if c.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()[0]:
+                if c.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone() != (0,):
                     break
                 time.sleep(0.05)
             else:
