@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # The mediator's daily summary by SMS (dispatcher/mediator_day.py): the local time it goes out
     # (HH:MM, before 21:00), or "off".
     mediator_summary_at: str = Field(default="08:30", pattern=r"^(off|([01][0-9]|20):[0-5][0-9])$")
+    # Days heartbeat rows are kept before they are compacted into device_days and deleted
+    # (dispatcher/passes/retention.py; presses and everything an alert names are kept); 0: forever.
+    events_keep_days: int = Field(default=14, ge=0, le=3650)
     # Commodity-button adapters the gateway subscribes for (comma separated; empty for none).
     adapters: str = "zigbee2mqtt,shelly,tasmota"
     # The CA the gateway trusts for mqtts:// (unset: the system's CAs).

@@ -18,6 +18,7 @@ from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
+from dispatcher.passes.retention import Retention
 from dispatcher.passes.supervision import Supervisor
 from dispatcher.sending import Notifier, RateLimiter
 from dispatcher.supervision import Rules
@@ -71,7 +72,11 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         now,
         every=settings.heartbeat_interval,
     )
-    daily = VisitReminders(sessions, now), MediatorSummaries(sessions, now, settings.mediator_summary_at)
+    daily = (
+        VisitReminders(sessions, now),
+        MediatorSummaries(sessions, now, settings.mediator_summary_at),
+        Retention(sessions, now, settings.events_keep_days),
+    )
     engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily))
     webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
     listener = None

@@ -12,7 +12,7 @@ from core.schema.accounts import ApiToken, SignInFailure, User, WebSession
 from core.schema.alerts import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
 from core.schema.audit import AuditEntry
 from core.schema.base import Base, UtcDateTime
-from core.schema.devices import DeviceFeedback, Event, PresenceChange, Rejection
+from core.schema.devices import DeviceDay, DeviceFeedback, Event, PresenceChange, Rejection
 from core.schema.registry import (
     Building,
     BuildingPartyMember,
@@ -58,6 +58,7 @@ __all__ = [
     "Rejection",
     "PresenceChange",
     "DeviceFeedback",
+    "DeviceDay",
     "Alert",
     "TimelineEntry",
     "Notification",
