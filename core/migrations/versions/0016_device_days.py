@@ -7,7 +7,6 @@ Revises: 0015
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0016"
 down_revision = "0015"
 branch_labels = None
