@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from core.schema import Notification
 from dispatcher.aliyun_sms import AliyunError, AliyunSmsSender
 from dispatcher.sending import Notifier, SendError
-from dispatcher.sms_templates import Template
+from dispatcher.sms_templates import VALUE_MAX, Template
 
 
 class AliyunSmsNotifier:
@@ -27,7 +27,8 @@ class AliyunSmsNotifier:
         if template is None:
             raise SendError(f"no Aliyun template for this text (kind {note.template or 'none'})", temporary=False)
         values = note.template_params or {}
-        params = {name: str(values.get(name, "")) for name in template.variables}
+        # a longer value is refused and the message lost; better a long address cut than no page
+        params = {name: str(values.get(name, ""))[:VALUE_MAX] for name in template.variables}
         try:
             return self.sender.send(note.to_number, template.code, params, out_id=str(note.id))
         except AliyunError as exc:

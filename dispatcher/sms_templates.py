@@ -19,6 +19,8 @@ from dispatcher import messages, messages_dispatch, messages_family, summary_tex
 from dispatcher.sms_kinds import KINDS
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ADJACENT = re.compile(r"\}\s*\$\{")  # Aliyun approves no two variables side by side
+VALUE_MAX = 35  # characters in one variable's value (Aliyun's rule for notification templates)
 CODE = re.compile(r"^SMS_[0-9]{1,20}$")
 
 
@@ -66,6 +68,12 @@ def check_templates(entries: dict, where: str = "SMS templates") -> dict[str, Te
         if not CODE.match(code):
             problems.append(f"message {kind}: code {code!r} is no Aliyun TemplateCode (SMS_ and digits)")
         variables = VARIABLE.findall(text)
+        if ADJACENT.search(text):
+            problems.append(f"message {kind}: two variables side by side, which Aliyun does not approve")
+        if "【" in text or "】" in text:
+            problems.append(f"message {kind}: 【】 belongs to the signature, which Aliyun puts in front")
+        if variables and not VARIABLE.sub("", text).strip(" ，。：；、（）"):
+            problems.append(f"message {kind}: a template of variables alone is not approved")
         for name in dict.fromkeys(variables):
             if name not in values:
                 fills = ", ".join(values) or "no values"

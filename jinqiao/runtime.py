@@ -178,8 +178,8 @@ def run_web(settings: Settings) -> int:
 
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
-    tune_interpreter()
     sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
+    tune_interpreter()
     ensure_http_port_free(settings, settings.dispatcher_http_port, "JINQIAO_DISPATCHER_HTTP_PORT")
     engine = make_engine(settings.database_url)
     stopper = Stopper(threading.Event())
@@ -203,8 +203,8 @@ def run_dispatcher(settings: Settings) -> int:
 
 def run_up(settings: Settings) -> int:
     """Everything in one process: the single-site mode and the demo."""
-    tune_interpreter()
     sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
+    tune_interpreter()
     ensure_http_port_free(settings)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -284,6 +284,8 @@ class FakeAliyun:
             self.templates is not None and set(params) != set(re.findall(r"\$\{(\w+)\}", text))
         ):
             return refuse("isv.TEMPLATE_MISSING_PARAMETERS", "模板变量缺少对应参数值")
+        if any(len(str(v)) > 35 for v in params.values()):
+            return refuse("isv.PARAM_LENGTH_LIMIT", "参数超出长度限制")
         now = self.clock()
         with self._lock:
             recent = [

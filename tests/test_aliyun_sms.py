@@ -117,7 +117,7 @@ def test_a_press_pages_by_aliyun_and_a_reply_1_by_smsup_acknowledges(system):
     [page] = fake.wait_for(lambda: fake.sent_to(LI))
     assert page.template_code == read_templates(TEMPLATES)["page_sms"].code
     assert page.params["resident"] == "张秀英" and page.params["code"] == alert(system).code
-    assert page.text.startswith("【金桥】张秀英 ") and "回复1确认前往" in page.text
+    assert page.text.startswith("【金桥】张秀英（住址：") and "回复1确认前往" in page.text
     eventually(lambda: state(system) == "acknowledged", what="the alert acknowledged by the SmsUp reply")
     assert alert(system).acknowledged_by == "李建国"
     fake.wait_for(lambda: texts_to(fake, LI, "已确认：您接下了张秀英的呼叫"))

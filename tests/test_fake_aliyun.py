@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from core.schema import Notification
 from dispatcher.aliyun_sms import LIMIT_CODE, AliyunError, AliyunSmsSender, domestic_number
+from dispatcher.providers import AliyunSmsNotifier
+from dispatcher.sending import SendError
+from dispatcher.sms_templates import Template
 from simulators.fake_aliyun import FakeAliyun
 
 KEY, SECRET = "LTAI5tFakeKeyId", "fake-secret"
@@ -113,3 +117,27 @@ def test_an_endpoint_nobody_answers_is_a_temporary_failure():
 @pytest.mark.parametrize(("e164", "domestic"), [("+8613900000001", "13900000001"), ("+85291234567", "85291234567")])
 def test_aliyun_gets_mainland_numbers_without_the_country_code(e164, domestic):
     assert domestic_number(e164) == domestic
+
+
+def test_a_value_longer_than_aliyun_takes_is_refused_and_our_notifier_cuts_it(fake):
+    long = {"resident": "张秀英", "code": "4821", "close": "3" * 36}
+    with pytest.raises(AliyunError) as caught:
+        sender(fake).send("+8613900000001", "SMS_900000002", long, out_id="1")
+    assert caught.value.code == "isv.PARAM_LENGTH_LIMIT"
+    template = Template(
+        "reply_acknowledged", "SMS_900000002", TEMPLATES["SMS_900000002"], ("resident", "code", "close")
+    )
+    notifier = AliyunSmsNotifier(sender(fake), {"reply_acknowledged": template})
+    note = Notification(
+        id=5, channel="sms", to_number="+8613900000001", template="reply_acknowledged", template_params=long
+    )
+    notifier.send(note)
+    assert fake.messages[-1].params["close"] == "3" * 35 and fake.messages[-1].out_id == "5"
+
+
+def test_our_notifier_refuses_a_text_without_a_template_and_a_call():
+    notifier = AliyunSmsNotifier(AliyunSmsSender(KEY, SECRET, "金桥"), {})
+    with pytest.raises(SendError, match="no Aliyun template for this text"):
+        notifier.send(Notification(id=1, channel="sms", to_number="+8613900000001", template=None))
+    with pytest.raises(SendError, match="aliyun carries SMS only"):
+        notifier.send(Notification(id=2, channel="voice", to_number="+8613900000001"))

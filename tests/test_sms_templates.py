@@ -100,10 +100,14 @@ def test_each_text_carries_its_kind_and_chinese_values_that_fill_the_shipped_tem
 
 
 def test_the_shipped_template_says_what_the_product_says():
-    text = m.page_sms(resident=WHO, address="幸福里3幢201", reason="fall", tier="building", code=CODE, repeats=2)
-    assert fill(read_templates(SHIPPED)["page_sms"].text, text.params) == text.removeprefix("【金桥紧急呼叫】")
-    reply = m.reply_acknowledged(resident=WHO, code=CODE)
-    assert fill(read_templates(SHIPPED)["reply_acknowledged"].text, reply.params) == reply.removeprefix("【金桥】")
+    for text in (m.reply_acknowledged(resident=WHO, code=CODE), m.notice_cancelled(resident=WHO, code=CODE)):
+        assert fill(read_templates(SHIPPED)[text.kind].text, text.params) == text.removeprefix("【金桥】")
+    page = m.page_sms(resident=WHO, address="幸福里3幢201", reason="fall", tier="building", code=CODE, repeats=2)
+    filled = fill(read_templates(SHIPPED)["page_sms"].text, page.params)
+    assert (
+        filled
+        == "张秀英（住址：幸福里3幢201）跌倒报警（共3次）。您是楼道党员。回复1确认前往，2转下一级，3已处理。编号4821"
+    )
 
 
 def test_a_text_put_together_from_two_is_no_template_any_more():
@@ -145,6 +149,21 @@ def test_a_variable_twice_a_bad_code_and_an_unknown_kind_are_refused():
     assert "reply_pased: no message of that kind" in said
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("${resident} ${code}的呼叫已处理。", "two variables side by side"),
+        ("【金桥】${resident}的呼叫（编号${code}）已处理。", "【】 belongs to the signature"),
+        ("${resident}，${code}。", "variables alone"),
+    ],
+)
+def test_what_aliyun_would_not_approve_is_refused_before_it_is_submitted(text, said):
+    entries = copy.deepcopy(shipped_entries())
+    entries["notice_cancelled"]["text"] = text
+    with pytest.raises(TemplateError, match=f"message notice_cancelled: .*{said}"):
+        check_templates(entries)
+
+
 def test_a_missing_or_malformed_file_is_named(tmp_path):
     with pytest.raises(TemplateError, match="cannot read"):
         read_templates(tmp_path / "none.yaml")
@@ -175,6 +194,24 @@ def test_start_up_refuses_a_template_file_that_does_not_fit(tmp_path):
         sms_templates(aliyun_settings(path))
     assert sms_templates(aliyun_settings(SHIPPED)) is not None
     assert sms_templates(load_settings()) is None  # Twilio or the console: no templates
+
+
+@pytest.mark.parametrize("command", ["up", "dispatcher"])
+def test_the_command_refuses_to_start_naming_the_message_and_the_variable(tmp_path, capsys, command):
+    from jinqiao import runtime
+    from jinqiao.cli import _refusing_taken_ports
+
+    entries = copy.deepcopy(shipped_entries())
+    entries["page_sms"]["text"] = "${resident}（住址：${address}）${what}。楼号${building}，编号${code}"
+    path = tmp_path / "templates.yaml"
+    path.write_text(yaml.safe_dump({"templates": entries}, allow_unicode=True), encoding="utf-8")
+    run = runtime.run_up if command == "up" else runtime.run_dispatcher
+    settings = aliyun_settings(path, database_url=f"sqlite:///{tmp_path / 'never.db'}")
+    assert _refusing_taken_ports(command, run, settings) == 2
+    said = capsys.readouterr().err
+    assert f"jinqiao {command}: JINQIAO_ALIYUN_TEMPLATES:" in said
+    assert "message page_sms: its template uses ${building}, which it cannot fill" in said
+    assert not (tmp_path / "never.db").exists()  # refused before anything started
 
 
 def test_aliyun_settings_go_together():
