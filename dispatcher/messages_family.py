@@ -76,7 +76,7 @@ def family_opened(*, resident: str, reason: str | None, at_local: str, language:
     "at_local",
     "how",
     shown=lambda **a: dict(
-        resident=a["resident"], at_local=a["at_local"], how=OUTCOME.get(a.get("outcome") or "", ("处理完毕",))[0]
+        resident=a["resident"], at_local=a["at_local"], how=OUTCOME.get(a.get("outcome") or "", ("已妥善处理",))[0]
     ),
 )
 def family_resolved(*, resident: str, at_local: str, outcome: str | None = None, language: str | None = None) -> str:
