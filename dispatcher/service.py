@@ -106,4 +106,6 @@ def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
     named: dict[str, Notifier] = {"aliyun": aliyun, "console": ConsoleNotifier()}
     if twilio:
         named["twilio"] = twilio
-    return RoutedNotifier({"sms": aliyun, "voice": voice}, named), limiter
+    # SMS by Aliyun; a number over Aliyun's daily limit gets its SMS by Twilio when Twilio is set up
+    sms: list[Notifier] = [aliyun, twilio] if twilio else [aliyun]
+    return RoutedNotifier({"sms": sms, "voice": [voice]}, named), limiter

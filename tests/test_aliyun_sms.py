@@ -8,6 +8,7 @@ wrong token → 403 and nothing; the daily limit → a failed send, and the step
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,24 +20,28 @@ from sqlalchemy import func, select
 from core.db import session_factory, transaction
 from core.schema import Alert, DeliveryReport, Event, InboundSms, Notification, TimelineEntry
 from core.settings import load_settings
+from dispatcher import messages as m
+from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_webhooks import e164, report_form
 from dispatcher.service import build_dispatcher
 from dispatcher.sms_templates import read_templates
 from jinqiao.runtime import dispatcher_app
 from registry.store import import_registry
 from simulators.fake_aliyun import FakeAliyun
+from simulators.fake_twilio import FakeTwilio
 from simulators.services import free_port, wait_for_port
 from tests.support.waiting import eventually
 from web.app import Readiness
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "deploy" / "templates.aliyun.yaml"
 KEY, SECRET, TOKEN = "LTAI5tFakeKeyId", "fake-secret", "push-token-0123456789abcdef"
+TWILIO_SID = "AC" + "0" * 32
 LI, ZHAO, WANG = "+8613900000001", "+8613900000002", "+8613900000004"  # building, building, mediator
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai; the clock stands still
 
 
-@pytest.fixture
-def system(db_url, engine, example_registry, tmp_path):
+@contextmanager
+def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = False):
     # the example's tiers page by SMS only here: no voice provider in an Aliyun-only deployment
     registry = tmp_path / "registry.yaml"
     registry.write_text(
@@ -53,6 +58,17 @@ def system(db_url, engine, example_registry, tmp_path):
         templates=codes,
         clock=lambda: NOW,
     ).start()
+    twilio = None
+    twilio_settings = {}
+    if with_twilio:
+        twilio = FakeTwilio(auth_token="twilio-token", account_sid=TWILIO_SID, webhook_base=public, speed=20)
+        twilio.start()
+        twilio_settings = dict(
+            twilio_account_sid=TWILIO_SID,
+            twilio_auth_token="twilio-token",
+            twilio_from="+15005550006",
+            twilio_api_url=twilio.url,
+        )
     settings = load_settings(
         database_url=db_url,
         public_url=public,
@@ -66,6 +82,7 @@ def system(db_url, engine, example_registry, tmp_path):
         aliyun_push_token=TOKEN,
         sms_per_second=50,
         mediator_summary_at="off",
+        **twilio_settings,
     )
     import_registry(session_factory(engine), registry)
     dispatcher = build_dispatcher(settings, engine, now=lambda: NOW)
@@ -75,11 +92,33 @@ def system(db_url, engine, example_registry, tmp_path):
     dispatcher.engine.start()
     http.start()
     wait_for_port(port)
-    yield {"fake": fake, "public": public, "dispatcher": dispatcher, "sessions": session_factory(engine)}
-    server.should_exit = True
-    http.join(5)
-    dispatcher.engine.stop()
-    fake.stop()
+    try:
+        yield {
+            "fake": fake,
+            "twilio": twilio,
+            "public": public,
+            "dispatcher": dispatcher,
+            "sessions": session_factory(engine),
+        }
+    finally:
+        server.should_exit = True
+        http.join(5)
+        dispatcher.engine.stop()
+        fake.stop()
+        if twilio:
+            twilio.stop()
+
+
+@pytest.fixture
+def system(db_url, engine, example_registry, tmp_path):
+    with running(db_url, engine, example_registry, tmp_path) as running_system:
+        yield running_system
+
+
+@pytest.fixture
+def with_twilio(db_url, engine, example_registry, tmp_path):
+    with running(db_url, engine, example_registry, tmp_path, with_twilio=True) as running_system:
+        yield running_system
 
 
 def press(system, event_id: str = "press-1") -> None:
@@ -196,14 +235,33 @@ def test_a_push_that_is_no_array_of_reports_is_a_clear_400(system, body):
 
 def test_the_daily_limit_is_a_failed_send_and_the_step_moves_on(system):
     fake = system["fake"]
-    fake.daily_limit = 0  # as if both volunteers had had fifty pages today
+    fake.daily_limit = 1  # as if both volunteers had had their fifty pages today: one, here
+    page = read_templates(TEMPLATES)["page_sms"]
+    earlier = m.page_sms(resident="王伟", address="幸福里5幢", reason="alarm", tier="building", code="1111")
+    for number in (LI, ZHAO):
+        AliyunSmsSender(KEY, SECRET, "金桥", endpoint=fake.url).send(number, page.code, earlier.params, out_id="0")
     press(system)
     eventually(lambda: count_failed(system, (LI, ZHAO)) == 2, what="both pages failed on the limit")
     with system["sessions"]() as s:
         errors = s.scalars(select(Notification.last_error).where(Notification.to_number == LI)).all()
     assert errors and "isv.BUSINESS_LIMIT_CONTROL" in errors[0]
-    fake.daily_limit = 50
-    fake.wait_for(lambda: texts_to(fake, WANG, "您是调解员"), timeout=15)
+    fake.wait_for(lambda: texts_to(fake, WANG, "您是调解员"), timeout=15)  # the step moved on at once
+
+
+def test_over_the_daily_limit_the_sms_goes_by_twilio_and_the_reply_there_acknowledges(with_twilio):
+    fake, twilio = with_twilio["fake"], with_twilio["twilio"]
+    fake.daily_limit = 0  # Aliyun refuses every page today
+    twilio.set_behaviour(LI, sms_reply="1", reply_after=0.2, reply_if="编号")
+    press(with_twilio)
+    page = twilio.wait_for(lambda: [m for m in twilio.messages if m.to == LI], timeout=10)[0]
+    assert page.body.startswith("【金桥紧急呼叫】张秀英")  # Twilio sends the product's own text
+    assert {r.code for r in fake.refusals} == {"isv.BUSINESS_LIMIT_CONTROL"} and fake.messages == []
+    family = twilio.wait_for(lambda: [m for m in twilio.messages if m.to == "+61400000001"], timeout=10)[0]
+    assert "您的家人张秀英" in family.body  # abroad: Aliyun cannot reach the number, Twilio can
+    eventually(lambda: state(with_twilio) == "acknowledged", what="acknowledged by the reply to the Twilio SMS")
+    with with_twilio["sessions"]() as s:
+        li = s.scalars(select(Notification).where(Notification.to_number == LI, Notification.purpose == "page")).one()
+    assert not li.failed and li.provider_sid.startswith("SM")
 
 
 def count_failed(system, numbers) -> int:

@@ -141,3 +141,6 @@ def test_our_notifier_refuses_a_text_without_a_template_and_a_call():
         notifier.send(Notification(id=1, channel="sms", to_number="+8613900000001", template=None))
     with pytest.raises(SendError, match="aliyun carries SMS only"):
         notifier.send(Notification(id=2, channel="voice", to_number="+8613900000001"))
+    with pytest.raises(SendError, match="no mainland mobile number") as abroad:
+        notifier.send(Notification(id=3, channel="sms", to_number="+61400000001", template="reply_help"))
+    assert abroad.value.elsewhere and not abroad.value.temporary
