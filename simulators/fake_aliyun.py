@@ -344,3 +344,43 @@ class FakeAliyun:
                     push = Push(kind, items, None, str(exc))
                 with self._lock:
                     self.pushes.append(push)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Out of process (a demo): python simulators/fake_aliyun.py --port 8090 --secret S --push-base URL --token T"""
+    import argparse
+    from pathlib import Path
+
+    import yaml
+
+    parser = argparse.ArgumentParser(description="A fake Aliyun SMS API (SendSms) that pushes SmsReport and SmsUp.")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--key-id", default="LTAI5tFakeKeyId")
+    parser.add_argument("--secret", required=True, help="the AccessKey secret the signatures are checked with")
+    parser.add_argument("--push-base", help="our public URL, e.g. http://127.0.0.1:8000 (no pushes without it)")
+    parser.add_argument("--token", default="", help="JINQIAO_ALIYUN_PUSH_TOKEN, put in the push URLs")
+    parser.add_argument("--templates", help="deploy/templates.aliyun.yaml: only its codes are known")
+    parser.add_argument("--sign-name", default="金桥")
+    args = parser.parse_args(argv)
+    templates = None
+    if args.templates:
+        entries = yaml.safe_load(Path(args.templates).read_text(encoding="utf-8"))["templates"]
+        templates = {str(e["code"]): e["text"] for e in entries.values()}
+    base = (args.push_base or "").rstrip("/")
+    fake = FakeAliyun(
+        {args.key_id: args.secret},
+        report_url=f"{base}/aliyun/sms-report?token={args.token}" if base else None,
+        up_url=f"{base}/aliyun/sms-up?token={args.token}" if base else None,
+        sign_names=(args.sign_name,),
+        templates=templates,
+        port=args.port,
+    ).start()
+    print(f"fake aliyun on {fake.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -144,3 +144,29 @@ def test_our_notifier_refuses_a_text_without_a_template_and_a_call():
     with pytest.raises(SendError, match="no mainland mobile number") as abroad:
         notifier.send(Notification(id=3, channel="sms", to_number="+61400000001", template="reply_help"))
     assert abroad.value.elsewhere and not abroad.value.temporary
+
+
+def test_out_of_process_it_knows_the_shipped_templates_only(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from simulators.services import free_port, wait_for_port
+
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(root / "simulators" / "fake_aliyun.py"), "--port", str(port), "--key-id", KEY]
+        + ["--secret", SECRET, "--templates", str(root / "deploy" / "templates.aliyun.yaml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        s = AliyunSmsSender(KEY, SECRET, "金桥", endpoint=f"http://127.0.0.1:{port}", timeout=5)
+        assert s.send("+8613900000001", "SMS_900000008", {}, out_id="1")  # reply_no_open_alert
+        with pytest.raises(AliyunError, match="isv.SMS_TEMPLATE_ILLEGAL"):
+            s.send("+8613900000001", "SMS_1", {}, out_id="2")
+    finally:
+        process.terminate()
+        process.wait(10)
