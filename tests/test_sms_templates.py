@@ -214,6 +214,34 @@ def test_the_command_refuses_to_start_naming_the_message_and_the_variable(tmp_pa
     assert not (tmp_path / "never.db").exists()  # refused before anything started
 
 
+def test_jinqiao_up_as_a_process_exits_2_naming_the_message_and_the_variable(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    entries = copy.deepcopy(shipped_entries())
+    del entries["visit_which"]
+    path = tmp_path / "templates.yaml"
+    path.write_text(yaml.safe_dump({"templates": entries}, allow_unicode=True), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SHIPPED.parents[1]),
+        "JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "JINQIAO_SMS_PROVIDER": "aliyun",
+        "JINQIAO_ALIYUN_ACCESS_KEY_ID": "LTAI-test",
+        "JINQIAO_ALIYUN_ACCESS_KEY_SECRET": "secret",
+        "JINQIAO_ALIYUN_SIGN_NAME": "金桥",
+        "JINQIAO_ALIYUN_TEMPLATES": str(path),
+        "JINQIAO_ALIYUN_PUSH_TOKEN": "t" * 24,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "jinqiao.cli", "up"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "JINQIAO_ALIYUN_TEMPLATES" in done.stderr and "message visit_which has no template" in done.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
 def test_aliyun_settings_go_together():
     with pytest.raises(
         SettingsError, match="JINQIAO_SMS_PROVIDER=aliyun needs JINQIAO_ALIYUN_ACCESS_KEY_ID.*PUSH_TOKEN"
