@@ -31,7 +31,10 @@ class AliyunSmsNotifier:
             raise SendError(f"aliyun: {note.to_number} is no mainland mobile number", temporary=False, elsewhere=True)
         template = self.templates.get(note.template or "")
         if template is None:
-            raise SendError(f"no Aliyun template for this text (kind {note.template or 'none'})", temporary=False)
+            # a text no template says (put together from two): Twilio, when there, sends any text
+            raise SendError(
+                f"no Aliyun template for this text (kind {note.template or 'none'})", temporary=False, elsewhere=True
+            )
         values = note.template_params or {}
         # a longer value is refused and the message lost; better a long address cut than no page
         params = {name: str(values.get(name, ""))[:VALUE_MAX] for name in template.variables}
