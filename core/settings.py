@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # Who carries SMS (docs/channels.md): twilio (the console without its credentials) or aliyun,
+    # with its RAM user's key, the approved signature, the template file and the push URLs' token.
+    sms_provider: str = Field(default="twilio", pattern=r"^(twilio|aliyun)$")
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_sign_name: str | None = None
+    aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    aliyun_templates: str | None = None
+    aliyun_push_token: str | None = Field(default=None, min_length=16)
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
@@ -132,7 +141,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain topic prefix such as 'jinqiao'")
         return v
 
-    @field_validator("public_url", "twilio_api_url")
+    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint")
     @classmethod
     def _http_url(cls, v: str) -> str:
         parts = urlsplit(v)
@@ -196,6 +205,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JINQIAO_TWILIO_ACCOUNT_SID, JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM go together"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _aliyun_complete(self) -> Settings:
+        if self.sms_provider != "aliyun":
+            return self
+        names = ("access_key_id", "access_key_secret", "sign_name", "templates", "push_token")
+        missing = [f"JINQIAO_ALIYUN_{n.upper()}" for n in names if not getattr(self, f"aliyun_{n}")]
+        if missing:
+            raise ValueError(f"JINQIAO_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
         return self
 
     @model_validator(mode="after")

@@ -18,11 +18,12 @@ from jinqiao.cli_settings import command_settings, migrated_engine
 
 
 def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
+    from dispatcher.sms_templates import TemplateError
     from jinqiao.ports import PortTaken
 
     try:
         return run(settings)
-    except PortTaken as exc:
+    except (PortTaken, TemplateError) as exc:
         print(f"jinqiao {command}: {exc}", file=sys.stderr)
         return 2
 
