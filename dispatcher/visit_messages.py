@@ -103,12 +103,21 @@ def visit_unknown_sender(*, language: str | None = None) -> str:
     return f"{SIGN}此号码未登记为楼道党员，走访未能记录。请联系社区。"
 
 
+def _by_when(promised: date | None) -> str:
+    return f"在{_day(promised, False)}前" if promised else "尽快"
+
+
+@sms_text(
+    "by", "resident", "address", "need", "promised",
+    shown=lambda **a: dict(by=a["by"], resident=a["resident"], address=a["address"] or "地址未登记", need=a["need"], promised=_by_when(a["promised"])),
+)  # fmt: skip
 def follow_up_assigned(
     *, resident: str, address: str, need: str, promised: date | None, by: str, language: str | None = None
 ) -> str:
     """To a service-team volunteer the mediator gives a follow-up item to."""
     if is_english(language):
-        when = f" by {_day(promised, True)}" if promised else ""
-        return f"{SIGN_EN} {by} asks you to follow up {resident}{_where(address, True)}: {need}{when}. Thank you."
-    when = f"，请于{_day(promised, False)}前办好" if promised else ""
-    return f"{SIGN}{by}请您跟进{resident}{_where(address, False)}：{need}{when}。谢谢！"
+        when = f"by {_day(promised, True)}" if promised else "soon"
+        return (
+            f"{SIGN_EN} {by} asks you to follow up {resident}{_where(address, True)}: {need}, please {when}. Thank you."
+        )
+    return f"{SIGN}{by}请您跟进{resident}{_where(address, False)}：{need}，请{_by_when(promised)}办好。谢谢！"

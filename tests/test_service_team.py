@@ -136,7 +136,7 @@ def test_the_board_lists_the_team_and_an_item_given_to_a_member_texts_them_once(
     with sessions() as s:
         (sms,) = s.scalars(select(Notification).where(Notification.purpose == "follow_up")).all()
     assert (sms.to_number, sms.channel) == ("+8613900000002", "sms")
-    assert sms.body == "【金桥】王芳请您跟进张秀英（幸福里3幢2单元201）：需要买药，请于12月4日前办好。谢谢！"
+    assert sms.body == "【金桥】王芳请您跟进张秀英（幸福里3幢2单元201）：需要买药，请在12月4日前办好。谢谢！"
 
 
 def test_giving_out_an_item_is_refused_when_it_cannot_be(served):

@@ -73,6 +73,9 @@ SAMPLES = {
     ),  # noqa: E501
     "visit_which": lambda lang: vm.visit_which(names=["张秀英", "王伟"], language=lang),
     "visit_unknown_sender": lambda lang: vm.visit_unknown_sender(language=lang),
+    "follow_up_assigned": lambda lang: vm.follow_up_assigned(
+        resident=WHO, address="幸福里3幢201", need="需要买药", promised=None, by="王芳", language=lang
+    ),
 }
 
 
