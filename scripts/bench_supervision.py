@@ -19,7 +19,8 @@ the gateway sets it, where the code has the column). Then:
  2. writer wait (SQLite only, where there is one writer): for `--duration` s a separate process
     does what the gateway does for a press every 20 ms (gateway/rows.py's RowWriter: the event row
     and the device marked seen, in one transaction behind the write lock) while this process runs
-    the pass once a second; each write's time from "begin" to "committed": p50 / p99 / max.
+    the pass once a second; each write's time from "begin" to "committed": p50 / p99 / max; and
+    first the same writer alone, without the pass, as the baseline (this machine's commit time).
 `--code DIR` runs another checkout's product code (e.g. `git archive main | tar -x -C DIR`) with
 this same script: that is how docs/benchmarks.md's "before" column was measured.
 Figures and their discussion: docs/benchmarks.md, "Supervision pass".
@@ -189,9 +190,11 @@ def writer(code: str, url: str, n: int, duration: float, out) -> None:
     out.put(waits)
 
 
-def measure_writer(code: Path, url: str, n: int, duration: float) -> dict:
+def measure_writer(code: Path, url: str, n: int, duration: float, with_passes: bool = True) -> dict:
     engine, sup = supervisor(url)
     sup.run()
+    if not with_passes:
+        sup.run = lambda: None  # type: ignore[method-assign]  # the same writer, alone: the baseline
     out: mp.Queue = mp.get_context("spawn").Queue()
     proc = mp.get_context("spawn").Process(target=writer, args=(str(code), url, n, duration, out))
     proc.start()
@@ -246,6 +249,7 @@ def run(args, code: Path, tmp: Path) -> list[dict]:
                 print(f"[{db} {n}] built in {time.perf_counter() - t0:.1f} s; supervise_at: {has_due}", flush=True)
                 r = {"db": db, "n": n, **measure_passes(url, args.passes)}
                 if db == "sqlite" and args.duration > 0:
+                    r["alone"] = measure_writer(code, url, n, args.duration, with_passes=False)
                     r["writer"] = measure_writer(code, url, n, args.duration)
                 results.append(r)
                 show(r)
@@ -256,8 +260,13 @@ def run(args, code: Path, tmp: Path) -> list[dict]:
 
 
 def show(r: dict) -> None:
-    w = r.get("writer")
-    writer_text = f"writer p50 {w['p50']:.1f} p99 {w['p99']:.1f} max {w['max']:.1f} ms ({w['writes']})" if w else ""
+    w, a = r.get("writer"), r.get("alone")
+    writer_text = ""
+    if w and a:
+        writer_text = (
+            f"writer p50 {w['p50']:.1f} p99 {w['p99']:.1f} max {w['max']:.1f} ms ({w['writes']} writes; "
+            f"alone p99 {a['p99']:.1f} max {a['max']:.1f})"
+        )
     examined = "?" if r["examined"] is None else r["examined"]
     print(
         f"  pass median {r['median']:.1f} p99 {r['p99']:.1f} max {r['max']:.1f} ms, "
@@ -269,15 +278,15 @@ def show(r: dict) -> None:
 def table(results: list[dict], label: str) -> None:
     print(f"\n== supervision pass, healthy fleet ({label})")
     head = f"   {'db':<11}{'devices':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}{'core at 1/s':>13}{'examined':>10}"
-    print(head + f"{'writer p99 ms':>15}{'writer max ms':>15}")
+    print(head + f"{'writer p99/max ms':>19}{'alone p99/max ms':>18}")
     for r in results:
-        w = r.get("writer")
+        w, a = r.get("writer"), r.get("alone")
         examined = "?" if r["examined"] is None else str(r["examined"])
-        wp99 = f"{w['p99']:.1f}" if w else "-"
-        wmax = f"{w['max']:.1f}" if w else "-"
+        wtext = f"{w['p99']:.1f} / {w['max']:.1f}" if w else "-"
+        atext = f"{a['p99']:.1f} / {a['max']:.1f}" if a else "-"
         print(
             f"   {r['db']:<11}{r['n']:>9}{r['median']:>11.1f}{r['p99']:>9.1f}{r['max']:>9.1f}"
-            f"{r['mean'] / 10:>12.1f}%{examined:>10}{wp99:>15}{wmax:>15}"
+            f"{r['mean'] / 10:>12.1f}%{examined:>10}{wtext:>19}{atext:>18}"
         )
 
 
@@ -302,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging("warning")  # a device alert or a missed check-in is not the news here
     tmp = Path(tempfile.mkdtemp(prefix="bench-supervision-"))
+    tmp.chmod(0o755)  # the PostgreSQL cluster runs as its own user and must reach its folder
     print(f"bench_supervision: {os.cpu_count()} CPUs, Python {platform.python_version()}, code {code}", flush=True)
     try:
         results = run(args, code, tmp)

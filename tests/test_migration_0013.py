@@ -21,6 +21,7 @@ def test_0013_goes_down_and_up_and_marks_the_devices_heard_from(db_url):
         inspector = inspect(engine)
         assert "supervise_at" not in {c["name"] for c in inspector.get_columns("devices")}
         assert "ix_residents_checkin_deadline" not in {i["name"] for i in inspector.get_indexes("residents")}
+        assert "ix_alerts_kind_state" not in {i["name"] for i in inspector.get_indexes("alerts")}
         seen = datetime(2026, 12, 1, 2, 0)
         with engine.begin() as conn:
             conn.execute(
@@ -38,6 +39,7 @@ def test_0013_goes_down_and_up_and_marks_the_devices_heard_from(db_url):
         assert "supervise_at" in {c["name"] for c in inspector.get_columns("devices")}
         assert "ix_devices_supervise_at" in {i["name"] for i in inspector.get_indexes("devices")}
         assert "ix_residents_checkin_deadline" in {i["name"] for i in inspector.get_indexes("residents")}
+        assert "ix_alerts_kind_state" in {i["name"] for i in inspector.get_indexes("alerts")}
         with engine.begin() as conn:
             due = dict(conn.execute(text("SELECT id, supervise_at FROM devices")).all())
             assert due["new"] is None  # never heard from: nothing to watch

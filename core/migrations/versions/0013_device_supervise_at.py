@@ -1,5 +1,6 @@
 """devices.supervise_at: when each device next needs looking at, so the supervision pass reads only those;
-an index on residents.checkin_deadline, so it reads only the residents whose deadline just passed
+an index on residents.checkin_deadline, so it reads only the residents whose deadline just passed,
+and one on alerts (kind, state), so it finds the open device alerts without reading the history
 
 Revision ID: 0013
 Revises: 0011
@@ -36,6 +37,7 @@ def upgrade() -> None:
     op.add_column("devices", sa.Column("supervise_at", sa.DateTime(), nullable=True))
     op.create_index("ix_devices_supervise_at", "devices", ["supervise_at"])
     op.create_index("ix_residents_checkin_deadline", "residents", ["checkin_deadline"])
+    op.create_index("ix_alerts_kind_state", "alerts", ["kind", "state"])
     columns = ", ".join(("last_seen_at", *WATCHED))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -73,6 +75,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS devices_look_now_update" + (" ON devices" if _pg() else ""))
     if _pg():
         op.execute("DROP FUNCTION IF EXISTS devices_look_now()")
+    op.drop_index("ix_alerts_kind_state", table_name="alerts")
     op.drop_index("ix_residents_checkin_deadline", table_name="residents")
     op.drop_index("ix_devices_supervise_at", table_name="devices")
     # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), as 0010 does: a batch would copy `devices`
