@@ -232,9 +232,12 @@ def checkin_window(timezone: str, now: datetime, previous: datetime | None) -> C
     local = now.astimezone(tz)
     day_start = datetime.combine(local.date(), time(0, 0), tz)
     if day_start.utcoffset() != local.utcoffset():
-        # a day whose UTC offset changed (summer time): the wall clock repeats or skips an hour,
-        # so every deadline of the day is a candidate and decide_checkin sorts them out
-        return CheckinWindow(local.date(), day_start, None, None)
+        # a day whose UTC offset changed (summer time): the wall clock repeated or skipped an hour,
+        # so every deadline since midnight up to an hour past the wall clock is a candidate, and
+        # decide_checkin sorts them out
+        later = local + timedelta(hours=1)  # wall-clock arithmetic: an hour on the dial
+        until = later.strftime("%H:%M") if later.date() == local.date() else None
+        return CheckinWindow(local.date(), day_start, None, until)
     before = None if previous is None else previous.astimezone(tz)
     if before is None or before.date() != local.date() or before > local or before < day_start:
         after = None  # a new day, a first run, or a clock that went back: from midnight on

@@ -187,8 +187,10 @@ def test_checkin_window_table():
     assert checkin_window("Asia/Shanghai", now, now - timedelta(days=1)).after is None  # a new day
     assert checkin_window("Asia/Shanghai", now, now + timedelta(hours=1)).after is None  # the clock went back
     ny = ZoneInfo("America/New_York")  # 2026-11-01: the clocks go back at 02:00, the wall clock repeats
-    fold = checkin_window("America/New_York", datetime(2026, 11, 1, 6, 10, tzinfo=UTC), None)
-    assert (fold.after, fold.until) == (None, None)  # every deadline of that day is a candidate
+    fold = checkin_window("America/New_York", datetime(2026, 11, 1, 6, 10, tzinfo=UTC), None)  # 01:10 again
+    assert (fold.after, fold.until) == (None, "02:10")  # the first 01:30 has passed: an hour's margin
+    late = checkin_window("America/New_York", datetime(2026, 11, 2, 4, 30, tzinfo=UTC), None)  # 23:30 local
+    assert (late.after, late.until) == (None, None)  # the margin runs past midnight: the whole day
     plain = checkin_window("America/New_York", datetime(2026, 11, 2, 15, 0, tzinfo=ny), None)
     assert plain.until == "15:00"
 
@@ -206,3 +208,12 @@ def test_look_again_at_table():
     assert look_again_at(silent, None, False, RULES, now) == now + timedelta(seconds=RECHECK_S - 30)  # nobody's
     well = DeviceView("d", "r", 600, now, None, None)
     assert look_again_at(well, home, False, RULES, now) == now + timedelta(minutes=10)
+
+
+def test_a_device_taken_out_of_service_is_not_supervised_and_not_read_again(fleet):
+    fleet.send("pgr-0001")
+    with fleet.sessions.begin() as s:
+        s.execute(update(Device).where(Device.id == "pgr-0001").values(active=False))
+    assert fleet.due("pgr-0001") == LOOK_NOW
+    assert fleet.at(T0 + timedelta(hours=1)).devices_examined == 0  # silent for an hour: no alert
+    assert fleet.due("pgr-0001") is None and fleet.device_alerts() == []

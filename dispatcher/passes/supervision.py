@@ -88,7 +88,8 @@ class Supervisor:
                 now = self.now()
                 result.more, levels, known = self._scan(s, cursor, now, result)
                 alerted = reads.open_device_alerts(s)
-                devices, more_due = reads.due_devices(s, self.rules.due_by(now), alerted)
+                retired: dict[str, datetime | None] = {}
+                devices, more_due = reads.due_devices(s, self.rules.due_by(now), alerted, retired)
                 result.more = result.more or more_due
                 # after the scan: it may have stored a check-in
                 residents = reads.residents(s, {d.view.resident_id for d in devices.values() if d.view.resident_id})
@@ -102,7 +103,7 @@ class Supervisor:
             log.info("supervision.cursor_race")
             return result
         self._store_levels(levels, known)
-        self._store_due(devices, residents, alerted.keys() | opened_for, now)
+        self._store_due(devices, residents, alerted.keys() | opened_for, retired, now)
         for close in closes:
             outcome = self.alerts.resolve(close.alert_id, SYSTEM, "other", f"device {close.device_id} is back")
             if outcome.changed:
@@ -267,11 +268,17 @@ class Supervisor:
         return closes, opened_for
 
     def _store_due(
-        self, devices: dict[str, DueDevice], residents: dict[str, ResidentView], alerted: set[str], now: datetime
+        self,
+        devices: dict[str, DueDevice],
+        residents: dict[str, ResidentView],
+        alerted: set[str],
+        retired: dict[str, datetime | None],
+        now: datetime,
     ) -> None:
-        """Each looked-at device's next `supervise_at`, in short transactions, in id order (as the
-        gateway locks them). Only over the value read: a message stored meanwhile set a newer one."""
-        changed = []
+        """Each looked-at device's next `supervise_at` (None for one out of service), in short
+        transactions, in id order (as the gateway locks them). Only over the value read: a message
+        stored meanwhile set a newer one."""
+        changed = [{"d": d, "old": old, "new": None} for d, old in retired.items()]
         for device_id in sorted(devices):
             device = devices[device_id]
             view = device.view
@@ -285,6 +292,7 @@ class Supervisor:
             .where(table.c.id == bindparam("d"), table.c.supervise_at.is_not_distinct_from(bindparam("old")))
             .values(supervise_at=bindparam("new"))
         )
+        changed.sort(key=lambda c: str(c["d"]))
         for i in range(0, len(changed), WRITE_CHUNK):
             with self.sessions.begin() as s:
                 s.connection().execute(stmt, changed[i : i + WRITE_CHUNK])

@@ -70,15 +70,20 @@ def _due(row) -> tuple[str, DueDevice]:
     return row[0], DueDevice(view, row[7])
 
 
-def due_devices(s: Session, due_by: datetime, alerted: Iterable[str]) -> tuple[dict[str, DueDevice], bool]:
-    """The devices to look at, and whether more were due than one pass takes."""
+def due_devices(
+    s: Session, due_by: datetime, alerted: Iterable[str], retired: dict[str, datetime | None]
+) -> tuple[dict[str, DueDevice], bool]:
+    """The active devices to look at, and whether more were due than one pass takes. The inactive
+    ones that were due go into `retired` (id -> its supervise_at as read)."""
     rows = s.execute(
-        select(*DEVICE_COLUMNS)
-        .where(Device.active.is_(True), Device.supervise_at <= due_by)
+        select(*DEVICE_COLUMNS, Device.active)
+        .where(Device.supervise_at <= due_by)
         .order_by(Device.supervise_at)
         .limit(DUE_LIMIT)
     ).all()
-    devices = dict(_due(r) for r in rows)
+    devices = dict(_due(r) for r in rows if r[8])
+    # a device taken out of service is not supervised: its instant is cleared, and it is not read again
+    retired.update((r[0], r[7]) for r in rows if not r[8])
     missing = [d for d in alerted if d not in devices]
     for ids in chunks(missing):
         devices.update(
