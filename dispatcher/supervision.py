@@ -13,6 +13,11 @@ the residents' check-in deadlines, their newest check-in, their away periods and
 - a resident away (away_from <= t < away_to) gets neither; emergencies are never supervised here.
 A device that never sent anything is not supervised yet: it has not been installed. A button that
 sleeps between presses (Shelly Button1) is supervised by its heartbeat interval only.
+
+So that a pass costs what changed, not the size of the fleet, it also says what to read: the
+devices whose `supervise_at` (devices/health.py) is at or before `Rules.due_by(now)`, what to store
+there after looking (`look_again_at`), and which deadlines passed since the previous pass
+(`checkin_window`).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -100,7 +101,8 @@ def build(url: str, n: int, now: datetime) -> bool:
                     "checkin_since": now - timedelta(days=30),
                 }
             )
-            seen = now - timedelta(seconds=rnd.uniform(0, HEARTBEAT_S * 0.8))
+            # heard from in the last two minutes: healthy for eight more, longer than the slowest run
+            seen = now - timedelta(seconds=rnd.uniform(0, HEARTBEAT_S * 0.2))
             device = {
                 "id": f"pgr-{i:06d}",
                 "resident_id": f"r{i:06d}",
@@ -310,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.logs import configure_logging  # after choosing the code
 
     configure_logging("warning")  # a device alert or a missed check-in is not the news here
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops the PostgreSQL cluster
     tmp = Path(tempfile.mkdtemp(prefix="bench-supervision-"))
     tmp.chmod(0o755)  # the PostgreSQL cluster runs as its own user and must reach its folder
     print(f"bench_supervision: {os.cpu_count()} CPUs, Python {platform.python_version()}, code {code}", flush=True)
