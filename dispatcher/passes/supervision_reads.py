@@ -75,11 +75,15 @@ def due_devices(
 ) -> tuple[dict[str, DueDevice], bool]:
     """The active devices to look at, and whether more were due than one pass takes. The inactive
     ones that were due go into `retired` (id -> its supervise_at as read)."""
+    alerted = set(alerted)
+    # a device with an open alert stays due while in trouble: room for those on top of the limit,
+    # so that a mass outage neither crowds out the devices newly due nor makes every run "more"
+    limit = DUE_LIMIT + len(alerted)
     rows = s.execute(
         select(*DEVICE_COLUMNS, Device.active)
         .where(Device.supervise_at <= due_by)
         .order_by(Device.supervise_at)
-        .limit(DUE_LIMIT)
+        .limit(limit)
     ).all()
     devices = dict(_due(r) for r in rows if r[8])
     # a device taken out of service is not supervised: its instant is cleared, and it is not read again
@@ -89,7 +93,7 @@ def due_devices(
         devices.update(
             _due(r) for r in s.execute(select(*DEVICE_COLUMNS).where(Device.active.is_(True), Device.id.in_(ids)))
         )
-    return devices, len(rows) == DUE_LIMIT
+    return devices, len(rows) == limit
 
 
 def _resident_select():
