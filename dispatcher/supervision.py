@@ -13,20 +13,27 @@ the residents' check-in deadlines, their newest check-in, their away periods and
 - a resident away (away_from <= t < away_to) gets neither; emergencies are never supervised here.
 A device that never sent anything is not supervised yet: it has not been installed. A button that
 sleeps between presses (Shelly Button1) is supervised by its heartbeat interval only.
+
+So that a pass costs what changed, not the size of the fleet, it also says what to read: the
+devices whose `supervise_at` (devices/health.py) is at or before `Rules.due_by(now)`, what to store
+there after looking (`look_again_at`), and which deadlines passed since the previous pass
+(`checkin_window`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from devices import health
+from devices.health import SLEEPING_ADAPTERS as SLEEPING_ADAPTERS  # where it always was importable
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
 OFFLINE, HEARTBEAT_MISSED, CHECKIN_MISSED = "offline", "heartbeat_missed", "checkin_missed"
-SLEEPING_ADAPTERS = frozenset({"shelly"})  # Shelly Button1 drops off Wi-Fi between presses
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,11 @@ class Rules:
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
         return cls(settings.offline_grace, settings.heartbeat_slack, settings.battery_low)
+
+    def due_by(self, now: datetime) -> datetime:
+        """A device needs looking at once its `supervise_at` (devices/health.py, which holds no
+        rule) is at or before this: the smaller allowance, so that neither case is ever late."""
+        return now - timedelta(seconds=min(self.heartbeat_slack_s, self.offline_grace_s))
 
 
 @dataclass(frozen=True)
@@ -203,3 +215,57 @@ def device_condition(
     if maintenance_open or (battery is not None and battery < rules.battery_low):
         return Condition(LOW_BATTERY)
     return Condition(ONLINE)
+
+
+@dataclass(frozen=True)
+class CheckinWindow:
+    """Which residents of one time zone may have missed today's check-in since the previous pass:
+    those whose deadline ("HH:MM") passed in between. A cheap filter for the pass, never narrower
+    than `decide_checkin`, which still decides each one. Once a deadline has been looked at, that
+    day's answer is final: a miss is marked (checkin_misses), a check-in made, or the day does not
+    count (set up, or back from away, after it began), so no later pass need look again."""
+
+    day: date  # the local day
+    day_start: datetime  # its local midnight: a check-in since then counts
+    after: str | None  # deadlines after this "HH:MM" (None: from midnight) ...
+    until: str | None  # ... up to and including this one (None: the whole day)
+
+
+def checkin_window(timezone: str, now: datetime, previous: datetime | None) -> CheckinWindow:
+    """`previous`: when the pass last ran (any process), None if never."""
+    tz = ZoneInfo(timezone)
+    local = now.astimezone(tz)
+    day_start = datetime.combine(local.date(), time(0, 0), tz)
+    if day_start.utcoffset() != local.utcoffset():
+        # a day whose UTC offset changed (summer time): the wall clock repeated or skipped an hour,
+        # so every deadline since midnight up to an hour past the wall clock is a candidate, and
+        # decide_checkin sorts them out
+        later = local + timedelta(hours=1)  # wall-clock arithmetic: an hour on the dial
+        until = later.strftime("%H:%M") if later.date() == local.date() else None
+        return CheckinWindow(local.date(), day_start, None, until)
+    before = None if previous is None else previous.astimezone(tz)
+    if before is None or before.date() != local.date() or before > local or before < day_start:
+        after = None  # a new day, a first run, or a clock that went back: from midnight on
+    else:
+        after = before.strftime("%H:%M")
+    return CheckinWindow(local.date(), day_start, after, local.strftime("%H:%M"))
+
+
+RECHECK_S = 60.0  # a device in trouble whose alert is held back (away, no resident) is looked at again this often
+
+
+def look_again_at(
+    device: DeviceView, resident: ResidentView | None, alerted: bool, rules: Rules, now: datetime
+) -> datetime | None:
+    """What the pass stores in `supervise_at` after looking at a device: its own instant
+    (devices/health.py), unless it is in trouble with its alert held back (the resident away, or
+    none): then at the end of the away period, and at most RECHECK_S later, so that such a device
+    is not read by every pass. A device with an open alert is read by every pass anyway."""
+    due = health.supervise_at(device.heartbeat_s, device.last_seen_at, device.status, device.status_at, device.sleeps)
+    if alerted or due is None or due > rules.due_by(now) or device_problem(device, rules, now) is None:
+        return due
+    again = now + timedelta(seconds=RECHECK_S)
+    if resident is not None and resident.away_to is not None and is_away(resident, now):
+        again = min(again, resident.away_to)
+    # stored so that `due_by` (which takes the allowance off `now`) reaches it at `again` exactly
+    return again - (now - rules.due_by(now))

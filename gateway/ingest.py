@@ -27,6 +27,7 @@ from core.clock import utcnow
 from core.db import write_lock
 from core.schema import Device, PresenceChange
 from devices import adapters
+from devices.health import SLEEPING_ADAPTERS, supervise_at
 from devices.protocol import DEVICE_ID, DeviceEvent, Rejected, StatusReport, Topics, feedback
 from gateway.failures import first_line, of_the_message, transient
 from gateway.mqtt_link import RECEIVE_MAXIMUM, Inbound
@@ -229,7 +230,15 @@ class Ingest:
 
     def _store_presence(self, conn, statuses: list[tuple[Inbound, StatusReport]], at: datetime) -> None:
         ids = sorted({s.device_id for _, s in statuses})
-        current = dict(conn.execute(select(Device.id, Device.status).where(Device.id.in_(ids))).all())
+        health = {
+            r.id: r
+            for r in conn.execute(
+                select(Device.id, Device.status, Device.heartbeat_s, Device.last_seen_at, Device.adapter).where(
+                    Device.id.in_(ids)
+                )
+            )
+        }
+        current = {d: r.status for d, r in health.items()}
         for message, report in statuses:
             # A retained status replayed on reconnect is news only if it differs from what we hold.
             if message.retained and current.get(report.device_id) == report.status:
@@ -240,7 +249,19 @@ class Ingest:
                     device_id=report.device_id, status=report.status, at=at, retained=message.retained
                 )
             )
-            conn.execute(update(Device).where(Device.id == report.device_id).values(status=report.status, status_at=at))
+            row = health.get(report.device_id)
+            due = (
+                None
+                if row is None
+                else supervise_at(
+                    row.heartbeat_s, row.last_seen_at, report.status, at, row.adapter in SLEEPING_ADAPTERS
+                )
+            )
+            conn.execute(
+                update(Device)
+                .where(Device.id == report.device_id)
+                .values(status=report.status, status_at=at, supervise_at=due)
+            )
 
     def answer(self, batch: Batch, at: datetime) -> None:
         """After the commit: feedback to devices, then the broker acknowledgement."""

@@ -1,4 +1,7 @@
-"""The statements every message costs: a batch's events, its devices marked seen, its rejections."""
+"""The statements every message costs: a batch's events, its devices marked seen, its rejections.
+
+Marking a device seen also moves its `supervise_at` (devices/health.py) in the same statement
+(PostgreSQL) or transaction (SQLite), so the supervision pass need not look at it until then."""
 
 from __future__ import annotations
 
@@ -7,10 +10,12 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from core.schema import Device, Event, Rejection
+from devices.health import SLEEPING_ADAPTERS, supervise_at
 from devices.protocol import DeviceEvent, Rejected
 from gateway.failures import text
 from gateway.mqtt_link import Inbound
 
+HEALTH_CHUNK = 500  # ids per read of the devices' health columns (SQLite's bound on parameters)
 MAX_KEPT_PAYLOAD = 64 * 1024  # a larger rejected payload is kept truncated; its size is recorded
 
 
@@ -45,22 +50,33 @@ class RowWriter:
                 f"INSERT INTO {rejections} ({rejection_columns}) "
                 f"VALUES ({', '.join(['?'] * len(self.REJECTION_COLUMNS))})"
             )
+        # the result processor too: SQLite hands back text, which the health rule needs as datetimes
+        self.from_db = Device.__table__.c.status_at.type.dialect_impl(dialect).result_processor(dialect, None) or (
+            lambda v: v
+        )
         if self.postgres:
             self.insert_sql = (
                 f"INSERT INTO {events} ({columns}) SELECT d, e, t, %s, ts, b, r, p FROM unnest("
                 "%b::varchar[], %b::varchar[], %b::varchar[], %b::timestamp[], %b::int[], %b::int[], %b::text[]"
                 ") AS u(d, e, t, ts, b, r, p) ON CONFLICT (device_id, event_id) DO NOTHING"
             )
+            sleeping = ", ".join(f"'{a}'" for a in sorted(SLEEPING_ADAPTERS))
+            # devices/health.py's supervise_at in SQL (LEAST skips NULLs); tests/test_supervise_at.py
+            # checks both forms give the same instant
             self.touch_sql = (
                 f"WITH seen AS MATERIALIZED (SELECT id FROM {devices} WHERE id = ANY(%b::varchar[]) ORDER BY id "
-                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s FROM seen WHERE {devices}.id = seen.id"
+                f"FOR UPDATE) UPDATE {devices} SET last_seen_at = %s, supervise_at = LEAST("
+                f"CASE WHEN {devices}.heartbeat_s > 0 THEN %s + make_interval(secs => {devices}.heartbeat_s) END, "
+                f"CASE WHEN {devices}.status = 'offline' AND {devices}.adapter NOT IN ({sleeping}) "
+                f"THEN {devices}.status_at END) FROM seen WHERE {devices}.id = seen.id"
             )
         else:
             self.insert_sql = (
                 f"INSERT INTO {events} ({columns}) VALUES ({', '.join(['?'] * len(self.COLUMNS))}) "
                 "ON CONFLICT (device_id, event_id) DO NOTHING"
             )
-            self.touch_sql = f"UPDATE {devices} SET last_seen_at = ? WHERE id = ?"
+            self.health_sql = f"SELECT id, heartbeat_s, status, status_at, adapter FROM {devices} WHERE id IN "
+            self.touch_sql = f"UPDATE {devices} SET last_seen_at = ?, supervise_at = ? WHERE id = ?"
 
     def write_rejections(self, conn, rejections: list[tuple[Inbound, Rejected]], at: datetime) -> None:
         """One statement for a batch's rejections: under a flood of bad input they must cost little."""
@@ -100,7 +116,23 @@ class RowWriter:
         seen = sorted({e.device_id for e in events})
         if self.postgres:
             conn.exec_driver_sql(self.insert_sql, (at_db, *(list(column) for column in zip(*rows, strict=False))))
-            conn.exec_driver_sql(self.touch_sql, (seen, at_db))
+            conn.exec_driver_sql(self.touch_sql, (seen, at_db, at_db))
         else:
             conn.exec_driver_sql(self.insert_sql, [(d, e, t, at_db, ts, b, r, p) for d, e, t, ts, b, r, p in rows])
-            conn.exec_driver_sql(self.touch_sql, [(at_db, d) for d in seen])
+            conn.exec_driver_sql(self.touch_sql, self._touches(conn, seen, at))
+
+    def _touches(self, conn, seen: list[str], at: datetime) -> list[tuple]:
+        """(last_seen_at, supervise_at, id) of each device seen: one read of what health depends on."""
+        to_db, from_db = self.to_db, self.from_db
+        at_db = to_db(at)
+        found = []
+        for i in range(0, len(seen), HEALTH_CHUNK):
+            ids = tuple(seen[i : i + HEALTH_CHUNK])
+            found += conn.exec_driver_sql(self.health_sql + f"({', '.join('?' * len(ids))})", ids).all()
+        due = {
+            d: supervise_at(
+                hb, at, status, None if status_at is None else from_db(status_at), adapter in SLEEPING_ADAPTERS
+            )
+            for d, hb, status, status_at, adapter in found
+        }
+        return [(at_db, None if due.get(d) is None else to_db(due[d]), d) for d in seen]

@@ -20,6 +20,7 @@ class Alert(Base):
         Index("ix_alerts_due", "next_action_at"),
         Index("ix_alerts_resident_open", "resident_id", "state"),
         Index("ix_alerts_code", "code"),
+        Index("ix_alerts_kind_state", "kind", "state"),  # the supervision pass's open device alerts, each second
         # `1 4821` must name one alert: codes are unique among open alerts (two dispatchers may draw alike)
         Index(
             "uq_alerts_open_code",

@@ -58,7 +58,8 @@ class Resident(Base):
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     medical_notes: Mapped[str] = mapped_column(Text, default="")
-    checkin_deadline: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", community time
+    # "HH:MM", community time; indexed: the supervision pass reads the deadlines that just passed
+    checkin_deadline: Mapped[str | None] = mapped_column(String(5), index=True)
     # when the deadline was set up or changed (or an away period ended early): only days that began
     # after it are supervised, so a resident imported at 13:40 gets no alert for that day's 10:00
     checkin_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -101,6 +102,10 @@ class Device(Base):
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     battery: Mapped[int | None] = mapped_column(Integer)
+    # when this device's own word runs out (devices/health.py): the gateway sets it with every
+    # message, a trigger marks it "look now" on any other change; the supervision pass reads only
+    # the devices whose instant has come (migration 0013)
+    supervise_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
 class RosterShift(Base):

@@ -1,4 +1,9 @@
-"""Pass `supervision`: load, ask dispatcher.supervision (the rules), write. One transaction, safe to repeat.
+"""Pass `supervision`: load, ask dispatcher.supervision (the rules), write. Safe to repeat.
+
+It reads only what may need it (passes/supervision_reads.py): the events since its cursor, the
+devices whose `supervise_at` has come (the gateway moves it with every message, devices/health.py)
+or that have an open device alert, and the residents whose check-in deadline passed since the
+previous run. A healthy fleet costs it a few indexed reads, whatever its size.
 
 Each run holds the row lock of `supervision_cursor` (SKIP LOCKED on PostgreSQL: a second
 dispatcher skips the pass while one runs it; SQLite has one writer anyway), so two processes never
@@ -7,12 +12,15 @@ open the same alert twice. It
    (onto the device) and low batteries (a maintenance item, once per device until an operator
    closes it). The cursor trails `now` by MARGIN_S and the rows after it are read again next time,
    so an event whose transaction committed late is not skipped; each of these steps is idempotent;
-2. opens `device` alerts for devices offline past the grace period or silent past their heartbeat
-   interval, and queues the close of those whose device is well again;
+2. opens `device` alerts for the due devices offline past the grace period or silent past their
+   heartbeat interval, and queues the close of those whose device is well again (they are read
+   while their alert is open; the gateway's write does not close them: closing is the dispatcher's);
 3. opens one `wellness` alert per resident and local day whose check-in deadline passed unmet,
    with a `checkin_misses` row as the marker (also written, without an alert, when away).
-Device alerts that are no longer needed are resolved by the system after the commit, each in
-Alerts.resolve's own transaction (a resolved alert is left alone, so a repeat changes nothing).
+After the commit, in short transactions of their own: the battery levels, each looked-at device's
+next `supervise_at` (`look_again_at`; written only over the value read, so a gateway write in
+between wins), and the closes of device alerts no longer needed, each in Alerts.resolve's own
+transaction (a resolved alert is left alone, so a repeat changes nothing).
 """
 
 from __future__ import annotations
@@ -29,36 +37,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.schema import (
-    Alert,
-    Building,
-    CheckinMiss,
-    Community,
-    Device,
-    Event,
-    MaintenanceItem,
-    Resident,
-    ResidentCheckin,
-    SupervisionCursor,
-)
+from core.schema import CheckinMiss, Device, Event, MaintenanceItem, ResidentCheckin, SupervisionCursor
 from dispatcher import supervision
 from dispatcher.alerts import Alerts
-from dispatcher.escalation import OPEN_STATES
 from dispatcher.notices import Actor
-from dispatcher.supervision import (
-    SLEEPING_ADAPTERS,
-    CloseDeviceAlert,
-    DeviceView,
-    OpenDeviceAlert,
-    ResidentView,
-    Rules,
-)
+from dispatcher.passes import supervision_reads as reads
+from dispatcher.passes.supervision_reads import DueDevice
+from dispatcher.supervision import CloseDeviceAlert, OpenDeviceAlert, ResidentView, Rules
 
 log = structlog.get_logger("jinqiao.supervision")
 
 CURSOR = "events"
 MARGIN_S = 10.0  # how far behind `now` the cursor stays: longer than any commit of a gateway batch
 SCAN_LIMIT = 20_000
+WRITE_CHUNK = 500  # rows of one short write transaction after the pass
 SYSTEM = Actor("system", "system")
 
 
@@ -68,6 +60,9 @@ class PassResult:
     closed: int = 0
     maintenance: int = 0
     more: bool = False  # the scan stopped at its limit: run again at once
+    # what the run read: the seam that shows a healthy fleet costs nothing (tests, the benchmark)
+    devices_examined: int = 0
+    residents_examined: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.opened or self.closed or self.maintenance or self.more)
@@ -91,16 +86,24 @@ class Supervisor:
                 if cursor is None:
                     return result  # another dispatcher is running this pass right now
                 now = self.now()
-                devices = self._devices(s)
-                result.more, levels = self._scan(s, cursor, devices, now, result)
-                residents = self._residents(s)  # after the scan: it may have stored a check-in
-                closes = self._devices_pass(s, devices, residents, now, result)
-                self._checkins(s, residents, now, result)
+                result.more, levels, known = self._scan(s, cursor, now, result)
+                alerted = reads.open_device_alerts(s)
+                retired: dict[str, datetime | None] = {}
+                devices, more_due = reads.due_devices(s, self.rules.due_by(now), alerted, retired)
+                result.more = result.more or more_due
+                # after the scan: it may have stored a check-in
+                residents = reads.residents(s, {d.view.resident_id for d in devices.values() if d.view.resident_id})
+                candidates = reads.checkin_candidates(s, now, cursor.ran_at)
+                closes, opened_for = self._devices_pass(s, devices, residents, alerted, now, result)
+                self._checkins(s, candidates, now, result)
+                result.devices_examined = len(devices)
+                result.residents_examined = len(residents.keys() | candidates.keys())
                 cursor.ran_at = now
         except IntegrityError:  # two first runs created the cursor at once; the next run is normal
             log.info("supervision.cursor_race")
             return result
-        self._store_levels(levels, devices)
+        self._store_levels(levels, known)
+        self._store_due(devices, residents, alerted.keys() | opened_for, retired, now)
         for close in closes:
             outcome = self.alerts.resolve(close.alert_id, SYSTEM, "other", f"device {close.device_id} is back")
             if outcome.changed:
@@ -126,50 +129,18 @@ class Supervisor:
             s.flush()
         return cursor
 
-    def _residents(self, s: Session) -> dict[str, ResidentView]:
-        rows = s.execute(
-            select(
-                Resident.id,
-                Community.timezone,
-                Resident.checkin_deadline,
-                Resident.away_from,
-                Resident.away_to,
-                ResidentCheckin.last_at,
-                Resident.checkin_since,
-            )
-            .join(Building, Building.id == Resident.building_id)
-            .join(Community, Community.id == Building.community_id)
-            .outerjoin(ResidentCheckin, ResidentCheckin.resident_id == Resident.id)
-            .where(Resident.active.is_(True))
-        ).all()
-        return {r[0]: ResidentView(r[0], r[1] or "Asia/Shanghai", *r[2:]) for r in rows}
-
-    def _devices(self, s: Session) -> dict[str, tuple[DeviceView, int | None]]:
-        rows = s.execute(
-            select(
-                Device.id,
-                Device.resident_id,
-                Device.heartbeat_s,
-                Device.last_seen_at,
-                Device.status,
-                Device.status_at,
-                Device.battery,
-                Device.adapter,
-            ).where(Device.active.is_(True))
-        ).all()
-        return {r[0]: (DeviceView(*r[:6], sleeps=r[7] in SLEEPING_ADAPTERS), r[6]) for r in rows}
-
     # --- 1. events since the cursor -----------------------------------------------------------
 
     def _scan(
-        self, s: Session, cursor: SupervisionCursor, devices: dict, now: datetime, result: PassResult
-    ) -> tuple[bool, dict[str, int]]:
+        self, s: Session, cursor: SupervisionCursor, now: datetime, result: PassResult
+    ) -> tuple[bool, dict[str, int], dict[str, tuple[str | None, int | None]]]:
         rows = s.execute(
             select(Event.id, Event.device_id, Event.type, Event.battery, Event.received_at)
             .where(Event.id > cursor.last_event_id)
             .order_by(Event.id)
             .limit(SCAN_LIMIT)
         ).all()
+        devices = reads.event_devices(s, {r[1] for r in rows})  # device id -> (resident, stored battery)
         settled_before = now - timedelta(seconds=MARGIN_S)
         checkins: dict[str, datetime] = {}
         levels: dict[str, int] = {}
@@ -184,7 +155,7 @@ class Supervisor:
             device = devices.get(device_id)
             if device is None:
                 continue
-            resident_id = device[0].resident_id
+            resident_id = device[0]
             if kind == "checkin" and resident_id:
                 checkins[resident_id] = max(received_at, checkins.get(resident_id, received_at))
             if battery is not None:
@@ -195,9 +166,9 @@ class Supervisor:
         self._maintenance(s, low, devices, now, result)
         moved = advance > cursor.last_event_id
         cursor.last_event_id = advance
-        return len(rows) == SCAN_LIMIT and moved, levels
+        return len(rows) == SCAN_LIMIT and moved, levels, devices
 
-    def _store_levels(self, levels: dict[str, int], devices: dict) -> None:
+    def _store_levels(self, levels: dict[str, int], devices: dict[str, tuple[str | None, int | None]]) -> None:
         """Each device's newest battery level, for the API, in a short transaction of its own: the
         gateway marks devices seen with every event, and must not wait for this pass. In id order,
         as the gateway locks them, so the two never deadlock. Idempotent: a later run writes the same."""
@@ -225,7 +196,12 @@ class Supervisor:
         s.flush()
 
     def _maintenance(
-        self, s: Session, low: list[tuple[int, str, int | None]], devices: dict, now: datetime, result: PassResult
+        self,
+        s: Session,
+        low: list[tuple[int, str, int | None]],
+        devices: dict[str, tuple[str | None, int | None]],
+        now: datetime,
+        result: PassResult,
     ) -> None:
         if not low:
             return
@@ -246,7 +222,7 @@ class Supervisor:
                 continue
             item = MaintenanceItem(
                 device_id=device_id,
-                resident_id=devices[device_id][0].resident_id,
+                resident_id=devices[device_id][0],
                 reason="battery_low",
                 battery=battery,
                 source_event=row_id,
@@ -262,18 +238,16 @@ class Supervisor:
     # --- 2. devices ---------------------------------------------------------------------------
 
     def _devices_pass(
-        self, s: Session, devices: dict, residents: dict[str, ResidentView], now: datetime, result: PassResult
-    ) -> list[CloseDeviceAlert]:
-        open_alerts: dict[str, list[int]] = defaultdict(list)
-        for alert_id, device_id in s.execute(
-            select(Alert.id, Alert.device_id).where(
-                Alert.kind == "device", Alert.state.in_(OPEN_STATES), Alert.device_id.is_not(None)
-            )
-        ):
-            if device_id is not None:  # always, by the where clause; the column itself is nullable
-                open_alerts[device_id].append(alert_id)
-        views = [view for view, _ in devices.values()]
-        closes = []
+        self,
+        s: Session,
+        devices: dict[str, DueDevice],
+        residents: dict[str, ResidentView],
+        open_alerts: dict[str, list[int]],
+        now: datetime,
+        result: PassResult,
+    ) -> tuple[list[CloseDeviceAlert], set[str]]:
+        views = [d.view for d in devices.values()]
+        closes, opened_for = [], set()
         for decision in supervision.decide_devices(views, residents, open_alerts, self.rules, now):
             if isinstance(decision, OpenDeviceAlert):
                 alert = self.alerts.open_alert(
@@ -285,24 +259,50 @@ class Supervisor:
                     device_id=decision.device_id,
                 )
                 result.opened += 1
+                opened_for.add(decision.device_id)
                 log.warning(
                     "supervision.device_alert", alert_id=alert.id, device_id=decision.device_id, reason=decision.reason
                 )
             else:
                 closes.append(decision)
-        return closes
+        return closes, opened_for
+
+    def _store_due(
+        self,
+        devices: dict[str, DueDevice],
+        residents: dict[str, ResidentView],
+        alerted: set[str],
+        retired: dict[str, datetime | None],
+        now: datetime,
+    ) -> None:
+        """Each looked-at device's next `supervise_at` (None for one out of service), in short
+        transactions, in id order (as the gateway locks them). Only over the value read: a message
+        stored meanwhile set a newer one."""
+        changed = [{"d": d, "old": old, "new": None} for d, old in retired.items()]
+        for device_id in sorted(devices):
+            device = devices[device_id]
+            view = device.view
+            resident = residents.get(view.resident_id) if view.resident_id else None
+            again = supervision.look_again_at(view, resident, device_id in alerted, self.rules, now)
+            if again != device.stored:
+                changed.append({"d": device_id, "old": device.stored, "new": again})
+        table = cast(Table, Device.__table__)  # declared as a FromClause; a Table at run time
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("d"), table.c.supervise_at.is_not_distinct_from(bindparam("old")))
+            .values(supervise_at=bindparam("new"))
+        )
+        changed.sort(key=lambda c: str(c["d"]))
+        for i in range(0, len(changed), WRITE_CHUNK):
+            with self.sessions.begin() as s:
+                s.connection().execute(stmt, changed[i : i + WRITE_CHUNK])
 
     # --- 3. the daily check-in ----------------------------------------------------------------
 
-    def _checkins(self, s: Session, residents: dict[str, ResidentView], now: datetime, result: PassResult) -> None:
-        with_deadline = [r for r in residents.values() if r.checkin_deadline]
-        if not with_deadline:
-            return
-        days = {supervision.local_day(r, now).isoformat() for r in with_deadline}
-        marked = set(s.execute(select(CheckinMiss.resident_id, CheckinMiss.day).where(CheckinMiss.day.in_(days))).all())
-        for resident in with_deadline:
-            today = supervision.local_day(resident, now).isoformat()
-            miss = supervision.decide_checkin(resident, (resident.id, today) in marked, now)
+    def _checkins(self, s: Session, candidates: dict[str, ResidentView], now: datetime, result: PassResult) -> None:
+        """`candidates` have no marker for their local day yet (supervision_reads.checkin_candidates)."""
+        for resident in candidates.values():
+            miss = supervision.decide_checkin(resident, False, now)
             if miss is None:
                 continue
             alert_id = None
