@@ -31,7 +31,7 @@ T = Topics("jinqiao")
 
 
 class NoLink:
-    def publish(self, topic, payload, qos=1, retain=False):
+    def publish(self, topic, payload, qos=1, retain=False, reply_to=None):
         pass
 
     def ack(self, message):
