@@ -124,6 +124,12 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "medical_notes": r.medical_notes,
                     "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
                     "visit_every_days": r.visit_every_days,
+                    "sex": r.sex,
+                    "birth_year": r.birth_year,
+                    "care_level": r.care_level,
+                    "consent": {"by": r.consent_by, "given": r.consent_on.isoformat()}
+                    if r.consent_by and r.consent_on
+                    else None,
                     "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }

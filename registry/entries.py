@@ -7,6 +7,7 @@ wrote.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -61,6 +62,11 @@ class Checkin(_Model):
     deadline: TimeOfDay  # community time
 
 
+class Consent(_Model):
+    by: Annotated[str, StringConstraints(min_length=1, max_length=200)]  # the resident, or their guardian
+    given: date  # the day it was given (not `on`: YAML reads that key as true)
+
+
 class Away(_Model):
     """The resident is away (with family, in hospital): no wellness or device alerts meanwhile."""
 
@@ -90,6 +96,11 @@ class Resident(_Model):
     away: Away | None = None
     # how often a party member visits: daily (1) for the frail; monthly at least for everyone (civil affairs)
     visit_every_days: Annotated[int, Field(ge=1, le=31)] | None = None
+    # the record file's uniform fields (档案表)
+    sex: Literal["female", "male"] | None = None
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    care_level: Literal["self_care", "partly_dependent", "dependent"] | None = None  # 自理 | 半失能 | 失能
+    consent: Consent | None = None  # the separate consent PIPL asks for before health data is kept
     contacts: list[Contact] = []
 
 

@@ -32,7 +32,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("健康情况", "medical_notes"),
     ("每日报平安截止时间", "checkin"),
     ("走访周期（天）", "visit_every_days"),
+    ("性别", "sex"),
+    ("出生年份", "birth_year"),
+    ("照护等级", "care_level"),
+    ("同意人", "consent_by"),  # who gave the separate consent to keep health data (PIPL)
+    ("同意日期", "consent_given"),
 )
+SEX = {"female": "女", "male": "男"}
+CARE = {"self_care": "自理", "partly_dependent": "半失能", "dependent": "失能"}
 CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("姓名", "name"),
     ("电话", "phone"),
@@ -77,6 +84,10 @@ def to_rows(residents: Sequence[dict[str, Any]]) -> list[list[Any]]:
             value = r.get(field)
             if field == "checkin":
                 value = (value or {}).get("deadline")
+            elif field.startswith("consent_"):
+                value = (r.get("consent") or {}).get(field.removeprefix("consent_"))
+            elif field in ("sex", "care_level"):
+                value = (SEX if field == "sex" else CARE).get(str(value), value) if value else value
             if isinstance(value, bool):
                 value = YES if value else NO
             row.append("" if value is None else value)
@@ -151,7 +162,9 @@ class Sheet:
             except ValueError as e:
                 problems.append(f"第{n}行 {self.header(contact, field)}（{column_letter(i)}列）: {e}")
                 continue
-            if contact is None:
+            if contact is None and field.startswith("consent_"):
+                entry.setdefault("consent", {})[field.removeprefix("consent_")] = value
+            elif contact is None:
                 entry[field] = {"deadline": value} if field == "checkin" else value
             else:
                 contacts.setdefault(contact, {})[field] = value
@@ -210,6 +223,27 @@ def _cell(field: str, raw: Any) -> Any:
         if isinstance(raw, (dt.time, dt.datetime)):
             return raw.strftime("%H:%M")
         return _text(raw)
+    if field in ("sex", "care_level"):
+        names = SEX if field == "sex" else CARE
+        text = _text(raw)
+        found = next((k for k, v in names.items() if text in (k, v)), None)
+        if found is None:
+            raise ValueError(f"write {' or '.join(names.values())}, not '{text}'")
+        return found
+    if field == "birth_year":
+        year = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else _number(_text(raw))
+        if year is None or year != int(year):
+            raise ValueError(f"write the year of birth, e.g. 1942, not '{_text(raw)}'")
+        return int(year)
+    if field == "consent_given":
+        if isinstance(raw, dt.datetime):
+            return raw.date().isoformat()
+        if isinstance(raw, dt.date):
+            return raw.isoformat()
+        try:
+            return dt.date.fromisoformat(_text(raw).replace("/", "-")).isoformat()
+        except ValueError:
+            raise ValueError(f"write the date as 2026-11-01, not '{_text(raw)}'") from None
     if field == "visit_every_days":
         days = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else _number(_text(raw))
         if days is None or days != int(days):

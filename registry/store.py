@@ -174,6 +174,11 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             medical_notes=r.medical_notes,
             checkin_deadline=r.checkin.deadline if r.checkin else None,
             visit_every_days=r.visit_every_days,
+            sex=r.sex,
+            birth_year=r.birth_year,
+            care_level=r.care_level,
+            consent_by=r.consent.by if r.consent else None,
+            consent_on=r.consent.given if r.consent else None,
             **_away_columns(r, zones),
             active=True,
         )

@@ -42,7 +42,7 @@ def xlsx(rows: list[list]) -> bytes:
 def test_the_form_has_the_offices_headers_and_every_resident(imported):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
-    assert rows[0][:10] == [
+    assert rows[0][:15] == [
         "编号",
         "姓名",
         "楼栋编号",
@@ -53,8 +53,13 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "健康情况",
         "每日报平安截止时间",
         "走访周期（天）",
+        "性别",
+        "出生年份",
+        "照护等级",
+        "同意人",
+        "同意日期",
     ]
-    assert rows[0][10:14] == ["联系人1姓名", "联系人1电话", "联系人1接收通知", "联系人1有钥匙"]
+    assert rows[0][15:19] == ["联系人1姓名", "联系人1电话", "联系人1接收通知", "联系人1有钥匙"]
     zhang = next(r for r in rows if r[0] == "r-zhang")
     assert zhang[1:10] == [
         "张秀英",
@@ -67,7 +72,8 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "10:00",
         None,  # empty: the default, monthly
     ]
-    assert zhang[10:14] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否"]
+    assert zhang[10:15] == [None] * 5  # the example's record has none of these yet
+    assert zhang[15:19] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -229,14 +235,52 @@ def test_a_key_holder_is_marked_in_the_form_and_read_back(imported, tmp_path):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
     zhang = next(r for r in rows if r[0] == "r-zhang")
-    assert zhang[13] == "是"
-    zhang[13] = "否"  # the key handed back, on the office's form
+    assert zhang[18] == "是"
+    zhang[18] = "否"  # the key handed back, on the office's form
     path = tmp_path / "residents.xlsx"
     path.write_bytes(xlsx(rows))
     assert import_file(imported, path).changed
     with imported() as s:
         assert s.scalars(select(Contact.has_key)).all() == [False]
-    zhang[13] = "也许"
+    zhang[18] = "也许"
     path.write_bytes(xlsx(rows))
     with pytest.raises(RegistryError, match="联系人1有钥匙"):
         import_file(imported, path)
+
+
+def test_the_record_fields_go_out_and_in_with_the_offices_words(imported, tmp_path):
+    import datetime as dt
+
+    from core.schema import Resident
+
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    zhang[10:15] = ["女", 1942, "半失能", "本人", dt.datetime(2026, 11, 1)]  # Excel keeps a typed date as a date
+    path = tmp_path / "record.xlsx"
+    path.write_bytes(xlsx(rows))
+    assert import_file(imported, path).changed
+    with imported() as s:
+        r = s.get(Resident, "r-zhang")
+        assert (r.sex, r.birth_year, r.care_level, r.consent_by, r.consent_on) == (
+            "female",
+            1942,
+            "partly_dependent",
+            "本人",
+            dt.date(2026, 11, 1),
+        )
+        again = workbook_rows(residents_form(s, ".xlsx"))
+        entry = next(e for e in yaml.safe_load(registry_yaml(s))["residents"] if e["id"] == "r-zhang")
+    assert next(r for r in again if r[0] == "r-zhang")[10:15] == ["女", 1942, "半失能", "本人", "2026-11-01"]
+    assert entry["consent"] == {"by": "本人", "given": "2026-11-01"} and entry["care_level"] == "partly_dependent"
+    assert not import_file(imported, path).changed  # a round trip changes nothing
+    zhang[10:15] = ["F", "四二年", "一般", "本人", "十一月"]
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as found:
+        import_file(imported, path)
+    assert found.value.problems == [
+        "第3行 性别（K列）: write 女 or 男, not 'F'",
+        "第3行 出生年份（L列）: write the year of birth, e.g. 1942, not '四二年'",
+        "第3行 照护等级（M列）: write 自理 or 半失能 or 失能, not '一般'",
+        "第3行 同意日期（O列）: write the date as 2026-11-01, not '十一月'",
+    ]

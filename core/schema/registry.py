@@ -65,6 +65,12 @@ class Resident(Base):
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     visit_every_days: Mapped[int | None] = mapped_column(Integer)  # None: the default (monthly)
+    # the record file's (档案表) uniform fields; health data is sensitive under PIPL: its consent is kept
+    sex: Mapped[str | None] = mapped_column(String(8))  # female | male
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    care_level: Mapped[str | None] = mapped_column(String(24))  # self_care | partly_dependent | dependent
+    consent_by: Mapped[str | None] = mapped_column(String(200))  # who gave consent: the resident, or a guardian
+    consent_on: Mapped[date | None] = mapped_column(Date)
     # when visits began to count (the resident registered, or back after deactivation); one never
     # visited is due from then
     visits_since: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -67,6 +67,8 @@ class HandoffOut(BaseModel):
     address: str
     medical_notes: str
     resident_phone: str | None
+    sex: str | None = None
+    age: int | None = None  # from the birth year: a year either way
     contacts: list[PersonOut]
     key_holders: list[PersonOut]
     text: str
@@ -154,6 +156,8 @@ def handoff_panel(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang =
         "address": h.address,
         "medical_notes": h.medical_notes,
         "resident_phone": h.resident_phone,
+        "sex": h.sex,
+        "age": h.age,
         "contacts": people,
         "key_holders": [vars(c) for c in h.key_holders],
         "text": handoff.text(h, lang),

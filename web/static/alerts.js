@@ -95,11 +95,21 @@ function dialog(html) {
   const d = document.getElementById("dialog");
   if (!d.open) d.showModal();
 }
+// sex, birth year, care level and the consent given (档案表); what is not on file is said so
+function recordLine(r) {
+  const parts = [];
+  if (r.sex) parts.push(t(`sex_${r.sex}`));
+  if (r.birth_year) parts.push(t("born").replace("{y}", r.birth_year));
+  if (r.care_level) parts.push(t(`care_${r.care_level}`));
+  const consent = r.consent ? `${t("consent")}: ${esc(r.consent.by)} ${esc(r.consent.given)}` : t("consent_none");
+  return [...parts, consent].join(" · ");
+}
 async function showCard(residentId) {
   const r = await api(`/api/v1/residents/${encodeURIComponent(residentId)}`);
   dialog(`<h3>${t("card")} · ${esc(r.name)}</h3><dl>
     <dt>${t("address")}</dt><dd>${esc(r.address)} (${esc(r.community_name || "")} ${esc(r.building_name || "")})</dd>
     <dt>${t("resident_phone")}</dt><dd>${r.phone ? `<a href="tel:${esc(r.phone)}">${esc(r.phone)}</a>` : "–"}</dd>
+    <dt>${t("record")}</dt><dd id="card-record">${recordLine(r)}</dd>
     <dt>${t("medical")}</dt><dd>${esc(r.medical_notes || "–")}</dd>
     <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.notify ? " · " + t("notify_family") : ""}${c.has_key ? " · " + t("has_key") : ""}`).join("<br>") || "–"}</dd>
     <dt>${t("volunteers")}</dt><dd>${r.volunteers.map((v) => `${esc(v.name)} <a href="tel:${esc(v.phone)}">${esc(v.phone)}</a>`).join("<br>") || "–"}

@@ -1,0 +1,30 @@
+"""the resident's record file (档案表): sex, birth year, care level, and the consent given and by whom
+
+Revision ID: 0012
+Revises: 0011
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+COLUMNS = ("sex", "birth_year", "care_level", "consent_by", "consent_on")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("residents") as t:
+        t.add_column(sa.Column("sex", sa.String(length=8), nullable=True))
+        t.add_column(sa.Column("birth_year", sa.Integer(), nullable=True))
+        t.add_column(sa.Column("care_level", sa.String(length=24), nullable=True))
+        t.add_column(sa.Column("consent_by", sa.String(length=200), nullable=True))
+        t.add_column(sa.Column("consent_on", sa.Date(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("residents") as t:
+        for name in reversed(COLUMNS):
+            t.drop_column(name)
