@@ -3,6 +3,7 @@
 // shown under the fields they name and the form keeps what was typed.
 "use strict";
 const LANGS = () => [["zh-CN", "中文"], ["en", "English"]];
+const CARE_LEVELS = ["self_care", "partly_dependent", "dependent"];
 const EDITORS = {
   residents: {
     title: (e) => `${e.name} (${e.id})`,
@@ -18,13 +19,21 @@ const EDITORS = {
       inputField("lives_alone", t("lives_alone"), e.lives_alone ?? true, { id: "res-alone", type: "checkbox" }),
       inputField("checkin.deadline", t("checkin_deadline"), e.checkin && e.checkin.deadline, { id: "res-checkin", type: "time" }),
       inputField("visit_every_days", t("visit_every_days"), e.visit_every_days, { id: "res-visits", type: "number" }),
+      inputField("sex", t("sex"), e.sex, { id: "res-sex", options: [["", "–"], ["female", t("sex_female")], ["male", t("sex_male")]] }),
+      inputField("birth_year", t("birth_year"), e.birth_year, { id: "res-birth-year", type: "number" }),
+      inputField("care_level", t("care_level"), e.care_level, { id: "res-care", options: [["", "–"], ...CARE_LEVELS.map((k) => [k, t(`care_${k}`)])] }),
       inputField("medical_notes", t("medical"), e.medical_notes, { id: "res-medical", type: "textarea", wide: true }),
+      inputField("consent.by", t("consent_by"), e.consent && e.consent.by, { id: "res-consent-by" }),
+      inputField("consent.given", t("consent_given"), e.consent && e.consent.given, { id: "res-consent-given", type: "date" }),
       `<div class="rows" id="contact-rows"><h3>${t("contacts")}</h3>${(e.contacts || []).map(contactRow).join("")}
         <div><button type="button" data-action="addContact" id="contact-add">${t("add_contact")}</button></div>${errorSlot("contacts")}</div>`,
     ],
     collect: (form) => {
-      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days"]);
+      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days",
+        "sex", "birth_year", "care_level"]);
       out.lives_alone = valueOf(form, "lives_alone");
+      const consent = pick(form, ["consent.by", "consent.given"]);
+      if (Object.keys(consent).length) out.consent = { by: consent["consent.by"], given: consent["consent.given"] };
       const deadline = valueOf(form, "checkin.deadline");
       if (deadline) out.checkin = { deadline };
       out.contacts = [...form.querySelectorAll("[data-contact]")].map((row, i) => ({

@@ -25,6 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("residents") as t:
-        for name in reversed(COLUMNS):
-            t.drop_column(name)
+    # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), as 0010: a batch would copy and drop `residents`,
+    # which the contacts' foreign keys refuse while rows point at it
+    for name in reversed(COLUMNS):
+        op.drop_column("residents", name)

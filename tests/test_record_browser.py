@@ -1,0 +1,58 @@
+"""The resident's record (档案表) in a real headless Chromium: an admin fills in the record fields in
+/admin's resident form, and the board's card of a call shows them. Desktop and phone, Chinese and
+English; the screenshots are docs/screenshots/record-{form,card}-<size>-<lang>.png."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.web import Served, make_users, open_alert, web_system
+from tests.test_admin_browser import SIZES, screenshot, sign_in, to_english
+from tests.test_board_browser import browser  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def served(engine, example_registry):
+    app, dispatcher = web_system(engine, example_registry)
+    make_users(dispatcher.alerts.sessions, ["viewer", "operator", "admin"])
+    server = Served(app).start()
+    server.dispatcher = dispatcher
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, browser, db_url, size, lang):  # noqa: F811
+    page = browser.new_page(viewport=SIZES[size])
+    sign_in(page, served, "admin")
+    page.goto(served.url + "/admin")
+    if lang == "en":
+        to_english(page)
+    page.click('[data-tab="residents"]')
+    page.click("#edit-r-zhang")
+    page.select_option("#res-sex", "female")
+    page.fill("#res-birth-year", "1942")
+    page.select_option("#res-care", "partly_dependent")
+    page.fill("#res-consent-by", "张伟（儿子）")
+    page.click("#entry-save")  # a consent without its day is refused by that field
+    expect(page.locator('#entry-form [data-error-for="consent.given"]')).to_be_visible()
+    page.fill("#res-consent-given", "2026-11-01")
+    screenshot(page, f"record-form-{size}-{lang}", db_url)
+    page.click("#entry-save")
+    expect(page.locator("#entry-saved")).to_be_visible()
+    card = page.request.get(served.url + "/api/v1/residents/r-zhang").json()
+    assert (card["sex"], card["birth_year"], card["care_level"]) == ("female", 1942, "partly_dependent")
+    assert card["consent"] == {"by": "张伟（儿子）", "given": "2026-11-01"}
+
+    open_alert(served.dispatcher)
+    page.goto(served.url + "/")  # the language chosen on /admin holds on the board
+    page.locator('#open-list [data-action="card"][data-resident="r-zhang"]').first.click()
+    line = page.locator("#card-record")
+    if lang == "zh":
+        expect(line).to_have_text("女 · 1942年生 · 半失能 · 同意: 张伟（儿子） 2026-11-01")
+    else:
+        expect(line).to_have_text("female · born 1942 · partly dependent · consent: 张伟（儿子） 2026-11-01")
+    screenshot(page, f"record-card-{size}-{lang}", db_url)
+    page.close()
