@@ -337,6 +337,11 @@ def family_resolved(*, resident: str, at_local: str, outcome: str | None = None,
     return f"{SIGN}您的家人{resident}的呼叫已于{at_local}处理完毕{how}。此短信无需回复。"
 
 
+def their_time(hhmm: str, *, language: str | None = None) -> str:
+    """A time in the family's own zone, said to be theirs: 当地时间17:02 / 17:02 your time."""
+    return f"{hhmm} your time" if is_english(language) else f"当地时间{hhmm}"
+
+
 def family_cancelled(*, resident: str, at_local: str, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} Your family member {resident} cancelled the call at {at_local}. No need to reply."

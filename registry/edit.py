@@ -97,6 +97,9 @@ def export_registry(s: Session) -> dict[str, Any]:
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
         # has_key only when set: the file says it of the few who hold a key
         contact = {"name": c.name, "phone": c.phone, "notify": c.notify, **({"has_key": True} if c.has_key else {})}
+        contact |= _drop_none({"country": c.country, "timezone": c.timezone})
+        if c.language != "zh":  # as has_key: only what differs from the default
+            contact["language"] = c.language
         contacts.setdefault(c.resident_id, []).append(contact)
     doc: dict[str, Any] = {
         "communities": [
@@ -130,6 +133,7 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "consent": {"by": r.consent_by, "given": r.consent_on.isoformat()}
                     if r.consent_by and r.consent_on
                     else None,
+                    "household": r.household,
                     "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }

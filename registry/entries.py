@@ -81,6 +81,10 @@ class Contact(_Model):
     phone: Phone
     notify: bool = False
     has_key: bool = False  # holds a key to the home: the 120 hand-off names them
+    # family abroad: their SMS gives the time in their zone, in their language
+    country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    timezone: TimeZone | None = None  # IANA name (Australia/Sydney); None: the community's
+    language: Literal["zh", "en"] = "zh"  # of their SMS
 
 
 class Resident(_Model):
@@ -101,6 +105,7 @@ class Resident(_Model):
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     care_level: Literal["self_care", "partly_dependent", "dependent"] | None = None  # 自理 | 半失能 | 失能
     consent: Consent | None = None  # the separate consent PIPL asks for before health data is kept
+    household: Literal["alone", "empty_nest"] | None = None  # 独居 | 空巢 (lives with a spouse who is also old)
     contacts: list[Contact] = []
 
 

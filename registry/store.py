@@ -179,6 +179,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             care_level=r.care_level,
             consent_by=r.consent.by if r.consent else None,
             consent_on=r.consent.given if r.consent else None,
+            household=r.household,
             **_away_columns(r, zones),
             active=True,
         )
@@ -196,7 +197,15 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
         only=lambda r: r.resident_id in resident_ids,
         desired={
             (r.id, c.phone): dict(
-                resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, has_key=c.has_key, position=i
+                resident_id=r.id,
+                phone=c.phone,
+                name=c.name,
+                notify=c.notify,
+                has_key=c.has_key,
+                country=c.country,
+                timezone=c.timezone,
+                language=c.language,
+                position=i,
             )
             for r in doc.residents
             for i, c in enumerate(r.contacts)

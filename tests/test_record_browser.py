@@ -35,24 +35,35 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
     page.select_option("#res-sex", "female")
     page.fill("#res-birth-year", "1942")
     page.select_option("#res-care", "partly_dependent")
+    page.select_option("#res-household", "empty_nest")
     page.fill("#res-consent-by", "张伟（儿子）")
-    page.click("#entry-save")  # a consent without its day is refused by that field
+    page.fill("#contact-0-country", "澳大利亚")
+    page.fill("#contact-0-timezone", "Sydney")
+    page.select_option("#contact-0-language", "en")
+    page.click("#entry-save")  # a consent without its day and a zone that is none are refused by their fields
     expect(page.locator('#entry-form [data-error-for="consent.given"]')).to_be_visible()
-    page.fill("#res-consent-given", "2026-11-01")
+    zone = page.locator('#entry-form [data-error-for="contacts.0.timezone"]')
+    expect(zone).to_contain_text("没有“Sydney”这个时区" if lang == "zh" else "unknown time zone 'Sydney'")
     screenshot(page, f"record-form-{size}-{lang}", db_url)
+    page.fill("#res-consent-given", "2026-11-01")
+    page.fill("#contact-0-timezone", "Australia/Sydney")
     page.click("#entry-save")
     expect(page.locator("#entry-saved")).to_be_visible()
     card = page.request.get(served.url + "/api/v1/residents/r-zhang").json()
     assert (card["sex"], card["birth_year"], card["care_level"]) == ("female", 1942, "partly_dependent")
-    assert card["consent"] == {"by": "张伟（儿子）", "given": "2026-11-01"}
+    assert card["consent"] == {"by": "张伟（儿子）", "given": "2026-11-01"} and card["household"] == "empty_nest"
+    son = card["contacts"][0]
+    assert (son["country"], son["timezone"], son["language"]) == ("澳大利亚", "Australia/Sydney", "en")
 
     open_alert(served.dispatcher)
     page.goto(served.url + "/")  # the language chosen on /admin holds on the board
     page.locator('#open-list [data-action="card"][data-resident="r-zhang"]').first.click()
     line = page.locator("#card-record")
     if lang == "zh":
-        expect(line).to_have_text("女 · 1942年生 · 半失能 · 同意: 张伟（儿子） 2026-11-01")
+        expect(line).to_have_text("女 · 1942年生 · 半失能 · 空巢 · 同意: 张伟（儿子） 2026-11-01")
     else:
-        expect(line).to_have_text("female · born 1942 · partly dependent · consent: 张伟（儿子） 2026-11-01")
+        expect(line).to_have_text(
+            "female · born 1942 · partly dependent · empty nest · consent: 张伟（儿子） 2026-11-01"
+        )
     screenshot(page, f"record-card-{size}-{lang}", db_url)
     page.close()

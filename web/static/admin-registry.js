@@ -17,6 +17,7 @@ const EDITORS = {
       inputField("phone", t("phone"), e.phone, { id: "res-phone", type: "tel" }),
       inputField("language", t("language"), e.language || "zh-CN", { id: "res-language", options: LANGS() }),
       inputField("lives_alone", t("lives_alone"), e.lives_alone ?? true, { id: "res-alone", type: "checkbox" }),
+      inputField("household", t("household"), e.household, { id: "res-household", options: [["", "–"], ["alone", t("household_alone")], ["empty_nest", t("household_empty_nest")]] }),
       inputField("checkin.deadline", t("checkin_deadline"), e.checkin && e.checkin.deadline, { id: "res-checkin", type: "time" }),
       inputField("visit_every_days", t("visit_every_days"), e.visit_every_days, { id: "res-visits", type: "number" }),
       inputField("sex", t("sex"), e.sex, { id: "res-sex", options: [["", "–"], ["female", t("sex_female")], ["male", t("sex_male")]] }),
@@ -30,17 +31,22 @@ const EDITORS = {
     ],
     collect: (form) => {
       const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days",
-        "sex", "birth_year", "care_level"]);
+        "sex", "birth_year", "care_level", "household"]);
       out.lives_alone = valueOf(form, "lives_alone");
       const consent = pick(form, ["consent.by", "consent.given"]);
       if (Object.keys(consent).length) out.consent = { by: consent["consent.by"], given: consent["consent.given"] };
       const deadline = valueOf(form, "checkin.deadline");
       if (deadline) out.checkin = { deadline };
-      out.contacts = [...form.querySelectorAll("[data-contact]")].map((row, i) => ({
-        name: valueOf(row, `contacts.${row.dataset.contact}.name`), phone: valueOf(row, `contacts.${row.dataset.contact}.phone`),
-        notify: valueOf(row, `contacts.${row.dataset.contact}.notify`),
-        has_key: valueOf(row, `contacts.${row.dataset.contact}.has_key`), _i: i,
-      })).map(({ _i, ...c }) => c);
+      out.contacts = [...form.querySelectorAll("[data-contact]")].map((row) => {
+        const k = row.dataset.contact, abroad = pick(row, [`contacts.${k}.country`, `contacts.${k}.timezone`]);
+        return {
+          name: valueOf(row, `contacts.${k}.name`), phone: valueOf(row, `contacts.${k}.phone`),
+          notify: valueOf(row, `contacts.${k}.notify`), has_key: valueOf(row, `contacts.${k}.has_key`),
+          language: valueOf(row, `contacts.${k}.language`),
+          ...(abroad[`contacts.${k}.country`] ? { country: abroad[`contacts.${k}.country`] } : {}),
+          ...(abroad[`contacts.${k}.timezone`] ? { timezone: abroad[`contacts.${k}.timezone`] } : {}),
+        };
+      });
       return out;
     },
   },
@@ -84,6 +90,9 @@ function contactRow(c, i) {
     ${inputField(`contacts.${k}.phone`, t("phone"), c.phone, { id: `contact-${k}-phone`, type: "tel" })}
     ${inputField(`contacts.${k}.notify`, t("notify_contact"), c.notify, { id: `contact-${k}-notify`, type: "checkbox" })}
     ${inputField(`contacts.${k}.has_key`, t("has_key_contact"), c.has_key, { id: `contact-${k}-has_key`, type: "checkbox" })}
+    ${inputField(`contacts.${k}.country`, t("contact_country"), c.country, { id: `contact-${k}-country` })}
+    ${inputField(`contacts.${k}.timezone`, t("contact_timezone"), c.timezone, { id: `contact-${k}-timezone` })}
+    ${inputField(`contacts.${k}.language`, t("contact_language"), c.language || "zh", { id: `contact-${k}-language`, options: [["zh", "中文"], ["en", "English"]] })}
     <button type="button" data-action="removeRow">${t("remove")}</button>${errorSlot(`contacts.${k}`)}</div>`;
 }
 ACTIONS.addContact = (el) => { el.parentElement.insertAdjacentHTML("beforebegin", contactRow({})); };
