@@ -30,7 +30,7 @@ from core.schema import (
     Responder,
     RosterShift,
 )
-from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans
+from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, mask_id_number
 from registry.store import import_registry
 from registry.validation import validate_registry
 
@@ -134,6 +134,7 @@ def export_registry(s: Session) -> dict[str, Any]:
                     if r.consent_by and r.consent_on
                     else None,
                     "household": r.household,
+                    "id_number": r.id_number,
                     "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }
@@ -196,6 +197,13 @@ def to_file_form(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _masked(entry: Any) -> Any:
+    """An entry as the audit list keeps it: an ID number only as ***1234."""
+    if isinstance(entry, dict) and entry.get("id_number"):
+        return {**entry, "id_number": mask_id_number(entry["id_number"])}
+    return entry
+
+
 class RegistryEditor:
     def __init__(
         self, sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None, actor: str | None = None
@@ -219,7 +227,7 @@ class RegistryEditor:
 
         def audit(s: Session, at: datetime) -> None:
             if actor is not None and action:
-                record(s, at, actor, action, target, {"entry": detail} if detail is not None else {})
+                record(s, at, actor, action, target, {"entry": _masked(detail)} if detail is not None else {})
 
         import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit)
 

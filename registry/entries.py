@@ -25,6 +25,7 @@ from registry.fields import (
     DaySpan,
     Duration,
     Id,
+    IdNumber,
     Language,
     Name,
     Phone,
@@ -105,6 +106,7 @@ class Resident(_Model):
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     care_level: Literal["self_care", "partly_dependent", "dependent"] | None = None  # 自理 | 半失能 | 失能
     consent: Consent | None = None  # the separate consent PIPL asks for before health data is kept
+    id_number: IdNumber | None = None  # 身份证号: only admins see it, never the board
     household: Literal["alone", "empty_nest"] | None = None  # 独居 | 空巢 (lives with a spouse who is also old)
     contacts: list[Contact] = []
 

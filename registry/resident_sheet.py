@@ -38,6 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("同意人", "consent_by"),  # who gave the separate consent to keep health data (PIPL)
     ("同意日期", "consent_given"),
     ("居住情况", "household"),  # 独居, or 空巢 (with a spouse who is also old)
+    ("身份证号", "id_number"),  # the office's own file: it holds the number
 )
 SEX = {"female": "女", "male": "男"}
 CARE = {"self_care": "自理", "partly_dependent": "半失能", "dependent": "失能"}

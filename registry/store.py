@@ -180,6 +180,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             consent_by=r.consent.by if r.consent else None,
             consent_on=r.consent.given if r.consent else None,
             household=r.household,
+            id_number=r.id_number,
             **_away_columns(r, zones),
             active=True,
         )

@@ -36,6 +36,7 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
     page.fill("#res-birth-year", "1942")
     page.select_option("#res-care", "partly_dependent")
     page.select_option("#res-household", "empty_nest")
+    page.fill("#res-id-number", "110105194912310021")
     page.fill("#res-consent-by", "张伟（儿子）")
     page.fill("#contact-0-country", "澳大利亚")
     page.fill("#contact-0-timezone", "Sydney")
@@ -44,13 +45,17 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
     expect(page.locator('#entry-form [data-error-for="consent.given"]')).to_be_visible()
     zone = page.locator('#entry-form [data-error-for="contacts.0.timezone"]')
     expect(zone).to_contain_text("没有“Sydney”这个时区" if lang == "zh" else "unknown time zone 'Sydney'")
+    id_error = page.locator('#entry-form [data-error-for="id_number"]')
+    expect(id_error).to_contain_text("校验不符" if lang == "zh" else "does not add up")
     screenshot(page, f"record-form-{size}-{lang}", db_url)
     page.fill("#res-consent-given", "2026-11-01")
     page.fill("#contact-0-timezone", "Australia/Sydney")
+    page.fill("#res-id-number", "11010519491231002X")
     page.click("#entry-save")
     expect(page.locator("#entry-saved")).to_be_visible()
     card = page.request.get(served.url + "/api/v1/residents/r-zhang").json()
     assert (card["sex"], card["birth_year"], card["care_level"]) == ("female", 1942, "partly_dependent")
+    assert card["id_number"] == "11010519491231002X"  # the admin's own view
     assert card["consent"] == {"by": "张伟（儿子）", "given": "2026-11-01"} and card["household"] == "empty_nest"
     son = card["contacts"][0]
     assert (son["country"], son["timezone"], son["language"]) == ("澳大利亚", "Australia/Sydney", "en")
@@ -65,5 +70,6 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
         expect(line).to_have_text(
             "female · born 1942 · partly dependent · empty nest · consent: 张伟（儿子） 2026-11-01"
         )
+    expect(page.locator("#dialog")).not_to_contain_text("002X")  # the board never shows the ID number
     screenshot(page, f"record-card-{size}-{lang}", db_url)
     page.close()

@@ -61,7 +61,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "同意人",
         "同意日期",
     ]
-    assert rows[0][15:C] == ["居住情况"]
+    assert rows[0][15:C] == ["居住情况", "身份证号"]
     assert rows[0][C : C + 7] == [
         "联系人1姓名",
         "联系人1电话",
@@ -304,7 +304,11 @@ def abroad(imported) -> None:
     from core.schema import Contact, Resident
 
     with imported.begin() as s:
-        s.execute(update(Resident).where(Resident.id == "r-zhang").values(household="empty_nest"))
+        s.execute(
+            update(Resident)
+            .where(Resident.id == "r-zhang")
+            .values(household="empty_nest", id_number="11010519491231002X")
+        )
         s.execute(update(Contact).values(country="澳大利亚", timezone="Australia/Sydney", language="en"))
 
 
@@ -320,7 +324,11 @@ def test_the_household_and_family_abroad_go_out_and_come_back_unchanged(imported
             path.write_bytes(residents_form(s, suffix))
             rows = workbook_rows(residents_form(s, ".xlsx"))
             zhang = next(r for r in rows if r[0] == "r-zhang")
-            assert zhang[C - 1] == "空巢" and zhang[C + 4 : C + 7] == ["澳大利亚", "Australia/Sydney", "英文"]
+            assert zhang[C - 2 : C] == ["空巢", "11010519491231002X"] and zhang[C + 4 : C + 7] == [
+                "澳大利亚",
+                "Australia/Sydney",
+                "英文",
+            ]
     assert not import_file(imported, path).changed and dump(imported) == before
 
 
@@ -334,12 +342,17 @@ def test_a_bad_time_zone_or_sms_language_names_the_row_the_resident_and_the_cont
     with pytest.raises(RegistryError) as e:
         import_file(imported, path)
     assert any("r-zhang" in p and "联系人1时区" in p and "unknown time zone 'Sydney'" in p for p in e.value.problems)
-    zhang[C + 5], zhang[C + 6], zhang[C - 1] = "Australia/Sydney", "法文", "合租"
+    zhang[C + 5], zhang[C + 6], zhang[C - 2], zhang[C - 1] = "Australia/Sydney", "法文", "合租", "110105194912310021"
     path.write_bytes(xlsx(rows))
     with pytest.raises(RegistryError) as e:
         import_file(imported, path)
     assert any("联系人1短信语言" in p and "中文 or 英文" in p for p in e.value.problems)
     assert any("居住情况" in p and "独居 or 空巢" in p for p in e.value.problems)
+    zhang[C + 6], zhang[C - 2] = "英文", "空巢"  # the cells read; the entry's own check finds the number
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as e:
+        import_file(imported, path)
+    assert any("r-zhang" in p and "身份证号" in p and "***0021 does not add up" in p for p in e.value.problems)
 
 
 def test_a_bad_time_zone_in_the_yaml_names_the_resident_and_the_contact(example_registry, tmp_path):

@@ -71,6 +71,7 @@ class Resident(Base):
     care_level: Mapped[str | None] = mapped_column(String(24))  # self_care | partly_dependent | dependent
     consent_by: Mapped[str | None] = mapped_column(String(200))  # who gave consent: the resident, or a guardian
     consent_on: Mapped[date | None] = mapped_column(Date)
+    id_number: Mapped[str | None] = mapped_column(String(18))  # 身份证号, GB 11643; admins only
     household: Mapped[str | None] = mapped_column(String(16))  # alone | empty_nest (空巢: with an old spouse)
     # when visits began to count (the resident registered, or back after deactivation); one never
     # visited is due from then

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.schema import Building, BuildingPartyMember, Community, Device, Resident, Responder
 from registry import entries, fields
 from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry, to_file_form
+from web.api.record_fields import for_role
 from web.api.supervision import health_of, open_maintenance
 from web.auth import Admin, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
@@ -162,7 +163,8 @@ def deactivate_building(user: Admin, editor: Editor, entry_id: EntryId):
 
 @router.get("/residents")
 def residents(user: Viewer, s: ReadSession) -> list[dict]:
-    return section(s, "residents")
+    """Active residents in the import file's form, without what the caller's role may not see."""
+    return [for_role(r, user) for r in section(s, "residents")]
 
 
 @router.get("/residents/{entry_id}", responses=ERRORS)
@@ -189,7 +191,7 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
     maintained = open_maintenance(s, [d.id for d in devices])
     entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
     return {
-        **(
+        **for_role(
             entry
             or {
                 "id": r.id,
@@ -198,7 +200,8 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
                 "address": r.address,
                 "medical_notes": r.medical_notes,
                 "contacts": [],
-            }
+            },
+            user,
         ),
         "active": r.active,
         "building_name": building.name if building else None,

@@ -20,6 +20,7 @@ const EDITORS = {
       inputField("household", t("household"), e.household, { id: "res-household", options: [["", "–"], ["alone", t("household_alone")], ["empty_nest", t("household_empty_nest")]] }),
       inputField("checkin.deadline", t("checkin_deadline"), e.checkin && e.checkin.deadline, { id: "res-checkin", type: "time" }),
       inputField("visit_every_days", t("visit_every_days"), e.visit_every_days, { id: "res-visits", type: "number" }),
+      inputField("id_number", t("id_number"), e.id_number, { id: "res-id-number" }),
       inputField("sex", t("sex"), e.sex, { id: "res-sex", options: [["", "–"], ["female", t("sex_female")], ["male", t("sex_male")]] }),
       inputField("birth_year", t("birth_year"), e.birth_year, { id: "res-birth-year", type: "number" }),
       inputField("care_level", t("care_level"), e.care_level, { id: "res-care", options: [["", "–"], ...CARE_LEVELS.map((k) => [k, t(`care_${k}`)])] }),
@@ -31,7 +32,7 @@ const EDITORS = {
     ],
     collect: (form) => {
       const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days",
-        "sex", "birth_year", "care_level", "household"]);
+        "sex", "birth_year", "care_level", "household", "id_number"]);
       out.lives_alone = valueOf(form, "lives_alone");
       const consent = pick(form, ["consent.by", "consent.given"]);
       if (Object.keys(consent).length) out.consent = { by: consent["consent.by"], given: consent["consent.given"] };

@@ -1,5 +1,5 @@
 """the resident's record file (档案表): sex, birth year, care level, the consent given and by whom, and
-the household (alone or empty-nest); a contact's country, time zone and SMS language (family abroad)
+the household (alone or empty-nest), the ID number; a contact's country, time zone and SMS language (family abroad)
 
 Revision ID: 0012
 Revises: 0011
@@ -13,7 +13,7 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ("sex", "birth_year", "care_level", "consent_by", "consent_on", "household")
+COLUMNS = ("sex", "birth_year", "care_level", "consent_by", "consent_on", "household", "id_number")
 CONTACT_COLUMNS = ("country", "timezone", "language")
 
 
@@ -25,6 +25,7 @@ def upgrade() -> None:
         t.add_column(sa.Column("consent_by", sa.String(length=200), nullable=True))
         t.add_column(sa.Column("consent_on", sa.Date(), nullable=True))
         t.add_column(sa.Column("household", sa.String(length=16), nullable=True))
+        t.add_column(sa.Column("id_number", sa.String(length=18), nullable=True))
     op.add_column("contacts", sa.Column("country", sa.String(length=64), nullable=True))
     op.add_column("contacts", sa.Column("timezone", sa.String(length=64), nullable=True))
     op.add_column("contacts", sa.Column("language", sa.String(length=8), server_default="zh", nullable=False))

@@ -1,0 +1,78 @@
+"""The resident's record over the API at each role: the ID number (身份证号) only for admins, the
+health fields only for operators and admins, every opening of a record in the audit list, and the
+history of every change to it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from registry.fields import _id_number, mask_id_number
+from tests.support.web import Served, bearer, make_users, open_alert, web_system
+
+GOOD_ID = "11010519491231002X"  # GB 11643's own example
+OTHER_ID = "330106194203150024"
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer"),
+    [
+        (GOOD_ID, GOOD_ID),
+        ("11010519491231002x", GOOD_ID),  # a small x is the same check character
+        (f" {OTHER_ID} ", OTHER_ID),
+        ("110105194912310021", "does not add up"),  # one wrong check digit
+        ("110105194912310020", "does not add up"),
+        ("210105194912310020", "does not add up"),  # a wrong digit elsewhere
+        ("11010519491231002", "18 characters"),  # the old 15/17-digit forms are refused
+        ("1101051949123100X2", "18 characters"),  # X only last
+        (110105194912310020, "does not add up"),
+        (True, "18 characters"),
+    ],
+)
+def test_an_id_number_is_18_characters_with_its_gb_11643_check_digit(raw, answer):
+    if answer.isdigit() or answer.endswith("X"):
+        assert _id_number(raw) == answer
+    else:
+        with pytest.raises(ValueError, match=answer) as e:
+            _id_number(raw)
+        assert str(raw).strip()[:14] not in str(e.value)  # the message never repeats the whole number
+
+
+def test_an_id_number_is_masked_to_its_last_four():
+    assert mask_id_number(GOOD_ID) == "***002X" and mask_id_number(None) is None
+
+
+@pytest.fixture
+def api(engine, example_registry):
+    app, dispatcher = web_system(engine, example_registry)
+    tokens = make_users(dispatcher.alerts.sessions)
+    server = Served(app).start()
+    with httpx.Client(base_url=server.url, headers=bearer(tokens["admin"]), timeout=10) as http:
+        yield http, dispatcher, tokens
+    server.stop()
+
+
+def zhang(http: httpx.Client) -> dict:
+    card = http.get("/api/v1/residents/r-zhang").json()
+    return {k: card[k] for k in ("id", "name", "building", "address", "phone", "medical_notes", "contacts")}
+
+
+def test_only_an_admin_sees_the_id_number_and_a_wrong_one_is_a_clear_422(api):
+    http, dispatcher, tokens = api
+    bad = http.put("/api/v1/residents/r-zhang", json={**zhang(http), "id_number": "110105194912310021"})
+    assert bad.status_code == 422
+    [problem] = bad.json()["detail"]
+    assert problem["loc"] == ["body", "id_number"] and "***0021 does not add up" in problem["msg"]
+    assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), "id_number": GOOD_ID}).status_code == 200
+    assert http.get("/api/v1/residents/r-zhang").json()["id_number"] == GOOD_ID
+    assert [r.get("id_number") for r in http.get("/api/v1/residents").json()] == [None, GOOD_ID]  # r-liu, r-zhang
+    alert_id = open_alert(dispatcher)
+    for role in ("viewer", "operator"):
+        who = bearer(tokens[role])
+        assert "id_number" not in http.get("/api/v1/residents/r-zhang", headers=who).json()
+        assert all("id_number" not in r for r in http.get("/api/v1/residents", headers=who).json())
+        for path in ("/api/v1/alerts", f"/api/v1/alerts/{alert_id}", f"/api/v1/alerts/{alert_id}/handoff"):
+            answer = http.get(path, headers=who)
+            assert answer.status_code == 200 and GOOD_ID not in answer.text and "002X" not in answer.text
+    audited = http.get("/api/v1/audit", params={"action": "resident.edit"}).text
+    assert GOOD_ID not in audited and "***002X" in audited  # the audit list keeps it masked
