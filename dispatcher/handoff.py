@@ -29,7 +29,7 @@ class Handoff:
     reason: str
     resident: str
     address: str  # the full address: community, building, unit and flat
-    medical_notes: str
+    medical_notes: str | None  # None: not for this reader (a viewer): the line is left out
     resident_phone: str | None
     contacts: tuple[Person, ...]
     sex: str | None = None  # female | male
@@ -84,7 +84,7 @@ def text(h: Handoff, lang: str) -> str:
         lines = [
             f"Patient: {h.resident}{f' ({who})' if who else ''} (call #{h.alert_code}: {why})",
             f"Address: {h.address}",
-            f"Medical notes: {h.medical_notes or none}",
+            *([f"Medical notes: {h.medical_notes or none}"] if h.medical_notes is not None else []),
             f"Patient's phone: {h.resident_phone or none}",
             f"Family and contacts: {'; '.join(contacts) or none}",
             f"Key holders: {'; '.join(keys) or none}",
@@ -94,7 +94,7 @@ def text(h: Handoff, lang: str) -> str:
         lines = [
             f"老人：{h.resident}{f'（{who}）' if who else ''}（呼叫 #{h.alert_code}：{why}）",
             f"地址：{h.address}",
-            f"健康情况：{h.medical_notes or none}",
+            *([f"健康情况：{h.medical_notes or none}"] if h.medical_notes is not None else []),
             f"老人电话：{h.resident_phone or none}",
             f"家属和联系人：{'；'.join(contacts) or none}",
             f"有钥匙的人：{'；'.join(keys) or none}",

@@ -112,7 +112,8 @@ def test_the_readable_timeline_in_both_languages(api):
 def test_the_120_handoff_names_phones_and_key_holders(api):
     http, dispatcher, tokens = api
     alert_id = open_alert(dispatcher)
-    h = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=bearer(tokens["viewer"])).json()
+    assert http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=bearer(tokens["viewer"])).status_code == 200
+    h = http.get(f"/api/v1/alerts/{alert_id}/handoff").json()  # the operator's: with the medical notes
     assert h["resident"] == "张秀英" and h["address"] == "武林社区 幸福里3幢2单元201"
     assert h["medical_notes"] == "高血压；青霉素过敏" and h["resident_phone"] == "+8613800000001"
     assert [c["phone"] for c in h["contacts"]] == ["+61400000001", "+8613800000009"]

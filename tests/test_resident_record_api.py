@@ -76,3 +76,27 @@ def test_only_an_admin_sees_the_id_number_and_a_wrong_one_is_a_clear_422(api):
             assert answer.status_code == 200 and GOOD_ID not in answer.text and "002X" not in answer.text
     audited = http.get("/api/v1/audit", params={"action": "resident.edit"}).text
     assert GOOD_ID not in audited and "***002X" in audited  # the audit list keeps it masked
+
+
+HEALTH = ("medical_notes", "care_level")
+
+
+@pytest.mark.parametrize(("role", "sees"), [("viewer", False), ("operator", True), ("admin", True)])
+def test_health_fields_reach_operators_and_admins_only_in_the_json_itself(api, role, sees):
+    http, dispatcher, tokens = api
+    assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), "care_level": "dependent"}).status_code == 200
+    alert_id = open_alert(dispatcher)
+    who = bearer(tokens[role])
+    card = http.get("/api/v1/residents/r-zhang", headers=who).json()
+    assert card["name"] == "张秀英" and card["contacts"] and card["volunteers"]  # the rest of the card is there
+    listed = next(r for r in http.get("/api/v1/residents", headers=who).json() if r["id"] == "r-zhang")
+    handoff = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who).json()
+    english = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who, params={"lang": "en"}).json()["text"]
+    if sees:
+        assert (card["medical_notes"], card["care_level"]) == ("高血压；青霉素过敏", "dependent")
+        assert all(k in listed for k in HEALTH) and handoff["medical_notes"] == "高血压；青霉素过敏"
+        assert "健康情况：高血压；青霉素过敏" in handoff["text"] and "Medical notes: 高血压" in english
+    else:
+        assert not any(k in card or k in listed for k in HEALTH) and "medical_notes" not in handoff
+        assert "健康情况" not in handoff["text"] and "Medical" not in english and "青霉素" not in handoff["text"]
+        assert handoff["address"] and handoff["key_holders"] == []  # what a viewer reads is still there

@@ -4,6 +4,7 @@ dispatcher.in_call (or a read) and translates the answer: a call taken or closed
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -17,6 +18,7 @@ from dispatcher.in_call_rules import NOTE_MAX
 from dispatcher.timeline_read import readable_timeline
 from web.api.acting import board_actor
 from web.api.alerts import AlertRef, find
+from web.api.record_fields import sees_health
 from web.auth import Operator, Viewer
 from web.deps import AlertsShell, Reads, ReadSession
 
@@ -65,7 +67,7 @@ class HandoffOut(BaseModel):
     code: str
     resident: str
     address: str
-    medical_notes: str
+    medical_notes: str | None = None  # operators and admins only: a viewer's answer has no such key
     resident_phone: str | None
     sex: str | None = None
     age: int | None = None  # from the birth year: a year either way
@@ -145,16 +147,19 @@ def timeline(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"
     }
 
 
-@router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut)
+@router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut, response_model_exclude_unset=True)
 def handoff_panel(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"):
-    """What to read aloud to 120: the resident, the full address, medical notes, phones, key holders."""
+    """What to read aloud to 120: the resident, the full address, medical notes (operators and admins),
+    phones, key holders."""
     h = handoff.load(s, _alert(s, alert_id))
+    if not sees_health(user):
+        h = replace(h, medical_notes=None)
     people = [vars(c) for c in h.contacts]
     return {
         "code": h.alert_code,
         "resident": h.resident,
         "address": h.address,
-        "medical_notes": h.medical_notes,
+        **({"medical_notes": h.medical_notes} if h.medical_notes is not None else {}),
         "resident_phone": h.resident_phone,
         "sex": h.sex,
         "age": h.age,
