@@ -65,7 +65,7 @@ def test_only_an_admin_sees_the_id_number_and_a_wrong_one_is_a_clear_422(api):
     assert problem["loc"] == ["body", "id_number"] and "***0021 does not add up" in problem["msg"]
     assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), "id_number": GOOD_ID}).status_code == 200
     assert http.get("/api/v1/residents/r-zhang").json()["id_number"] == GOOD_ID
-    assert [r.get("id_number") for r in http.get("/api/v1/residents").json()] == [None, GOOD_ID]  # r-liu, r-zhang
+    assert all("id_number" not in r for r in http.get("/api/v1/residents").json())  # an index, not the record
     alert_id = open_alert(dispatcher)
     for role in ("viewer", "operator"):
         who = bearer(tokens[role])
@@ -90,13 +90,54 @@ def test_health_fields_reach_operators_and_admins_only_in_the_json_itself(api, r
     card = http.get("/api/v1/residents/r-zhang", headers=who).json()
     assert card["name"] == "张秀英" and card["contacts"] and card["volunteers"]  # the rest of the card is there
     listed = next(r for r in http.get("/api/v1/residents", headers=who).json() if r["id"] == "r-zhang")
+    assert not any(k in listed for k in HEALTH)  # the index never has them: opening a record is what is audited
     handoff = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who).json()
     english = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who, params={"lang": "en"}).json()["text"]
     if sees:
         assert (card["medical_notes"], card["care_level"]) == ("高血压；青霉素过敏", "dependent")
-        assert all(k in listed for k in HEALTH) and handoff["medical_notes"] == "高血压；青霉素过敏"
+        assert handoff["medical_notes"] == "高血压；青霉素过敏"
         assert "健康情况：高血压；青霉素过敏" in handoff["text"] and "Medical notes: 高血压" in english
     else:
-        assert not any(k in card or k in listed for k in HEALTH) and "medical_notes" not in handoff
+        assert not any(k in card for k in HEALTH) and "medical_notes" not in handoff
         assert "健康情况" not in handoff["text"] and "Medical" not in english and "青霉素" not in handoff["text"]
         assert handoff["address"] and handoff["key_holders"] == []  # what a viewer reads is still there
+
+
+def test_opening_a_record_is_audited_once_a_minute_per_account_and_not_for_a_viewer(api):
+    http, dispatcher, tokens = api
+    alert_id = open_alert(dispatcher)
+    operator, viewer = bearer(tokens["operator"]), bearer(tokens["viewer"])
+    assert http.get("/api/v1/residents/r-zhang", headers=viewer).status_code == 200
+    assert http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=viewer).status_code == 200
+    assert http.get("/api/v1/audit", params={"action": "record.opened"}).json() == []  # no health given, none logged
+    http.get("/api/v1/residents/r-zhang", headers=operator)
+    http.get("/api/v1/residents/r-zhang", headers=operator)  # opened again at once
+    http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=operator)  # the same record, by the hand-off
+    http.get("/api/v1/residents/r-zhang")  # the admin, from /admin's form
+    http.get("/api/v1/residents")  # the index has no health fields: not an opening
+    rows = http.get("/api/v1/audit", params={"action": "record.opened"}).json()
+    assert [(e["actor"], e["target"], e["detail"]) for e in rows] == [
+        ("admin", "r-zhang", {"via": "card"}),
+        ("operator", "r-zhang", {"via": "card"}),
+    ]
+
+
+def test_a_second_opening_counts_once_the_minute_since_the_last_entry_is_over(sessions):
+    from datetime import datetime, timedelta, timezone
+
+    from core import audit
+    from web.api.record_opened import note_opened
+
+    t = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
+    assert note_opened(sessions, t, "wang", "r-zhang", "card") is True
+    assert note_opened(sessions, t + timedelta(seconds=59), "wang", "r-zhang", "handoff") is False
+    assert note_opened(sessions, t + timedelta(seconds=30), "li", "r-zhang", "card") is True  # another account
+    assert note_opened(sessions, t + timedelta(seconds=30), "wang", "r-liu", "card") is True  # another resident
+    assert note_opened(sessions, t + timedelta(seconds=60), "wang", "r-zhang", "handoff") is True
+    with sessions() as s:
+        rows = audit.entries(s, actor="wang", action="record.opened")
+    assert [(r["target"], r["detail"]["via"]) for r in rows] == [
+        ("r-zhang", "handoff"),
+        ("r-liu", "card"),
+        ("r-zhang", "card"),
+    ]

@@ -19,8 +19,9 @@ from dispatcher.timeline_read import readable_timeline
 from web.api.acting import board_actor
 from web.api.alerts import AlertRef, find
 from web.api.record_fields import sees_health
+from web.api.record_opened import note_opened
 from web.auth import Operator, Viewer
-from web.deps import AlertsShell, Reads, ReadSession
+from web.deps import AlertsShell, Clock, Reads, ReadSession, Sessions
 
 router = APIRouter(prefix="/api/v1", tags=["in a call"])
 Lang = Annotated[Literal["zh", "en"], Query(description="the language of the text")]
@@ -148,12 +149,15 @@ def timeline(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"
 
 
 @router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut, response_model_exclude_unset=True)
-def handoff_panel(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"):
-    """What to read aloud to 120: the resident, the full address, medical notes (operators and admins),
-    phones, key holders."""
-    h = handoff.load(s, _alert(s, alert_id))
+def handoff_panel(user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, alert_id: AlertRef, lang: Lang = "zh"):
+    """What to read aloud to 120: the resident, the full address, medical notes (operators and admins:
+    their opening is in the audit list), phones, key holders."""
+    alert = _alert(s, alert_id)
+    h = handoff.load(s, alert)
     if not sees_health(user):
         h = replace(h, medical_notes=None)
+    else:
+        note_opened(sessions, now(), user.name, alert.resident_id, "handoff")
     people = [vars(c) for c in h.contacts]
     return {
         "code": h.alert_code,

@@ -12,6 +12,7 @@ from web.accounts import Principal
 
 ADMIN_ONLY = frozenset({"id_number"})
 HEALTH = frozenset({"medical_notes", "care_level"})  # the record's health fields (PIPL: sensitive)
+RECORD_ONLY = ADMIN_ONLY | HEALTH  # given only by the route that opens one resident's record
 
 
 def sees_health(user: Principal) -> bool:

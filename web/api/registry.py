@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from core.schema import Building, BuildingPartyMember, Community, Device, Resident, Responder
 from registry import entries, fields
 from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry, to_file_form
-from web.api.record_fields import for_role
+from web.api.record_fields import RECORD_ONLY, for_role, sees_health
+from web.api.record_opened import note_opened
 from web.api.supervision import health_of, open_maintenance
 from web.auth import Admin, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
@@ -163,16 +164,22 @@ def deactivate_building(user: Admin, editor: Editor, entry_id: EntryId):
 
 @router.get("/residents")
 def residents(user: Viewer, s: ReadSession) -> list[dict]:
-    """Active residents in the import file's form, without what the caller's role may not see."""
-    return [for_role(r, user) for r in section(s, "residents")]
+    """Active residents in the import file's form, as an index: without health fields and ID numbers
+    (open one resident's record for those, and that opening is audited)."""
+    return [{k: v for k, v in r.items() if k not in RECORD_ONLY} for r in section(s, "residents")]
 
 
 @router.get("/residents/{entry_id}", responses=ERRORS)
-def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
-    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
+def resident_card(
+    user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, supervision: SupervisionRules, entry_id: EntryId
+) -> dict:
+    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices;
+    the health fields for operators and admins (and their opening audited), the ID number for admins."""
     r = s.get(Resident, entry_id)
     if r is None:
         raise HTTPException(404, f"residents: no entry '{entry_id}'")
+    if sees_health(user):
+        note_opened(sessions, now(), user.name, entry_id, "card")
     building = s.get(Building, r.building_id)
     community = s.get(Community, building.community_id) if building else None
     volunteers = (

@@ -144,7 +144,9 @@ function byRow(form, errors) {
   return out;
 }
 ACTIONS.newEntry = () => openEditor(null);
-ACTIONS.editEntry = (el) => openEditor(admin.entries.find((e) => e.id === el.dataset.id));
+// a resident's form loads their whole record (the list has no health fields, no ID number): that opening is audited
+ACTIONS.editEntry = async (el) => openEditor(admin.tab === "residents"
+  ? await load(`/api/v1/residents/${encodeURIComponent(el.dataset.id)}`) : admin.entries.find((e) => e.id === el.dataset.id));
 ACTIONS.closeEditor = () => { document.getElementById("entry-editor").innerHTML = ""; };
 ACTIONS.deactivateEntry = async (el) => {
   if (!confirm(t("confirm_deactivate").replace("{id}", el.dataset.id))) return;
