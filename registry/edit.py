@@ -229,7 +229,9 @@ class RegistryEditor:
             if actor is not None and action:
                 record(s, at, actor, action, target, {"entry": _masked(detail)} if detail is not None else {})
 
-        import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit)
+        import_registry(
+            self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit, actor=actor
+        )
 
     # --- list sections (communities, residents, devices, responders) ----------------------------
 

@@ -48,6 +48,7 @@ from core.schema import (
 )
 from registry.entries import Hotline, RegistryDoc, Resident
 from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
+from registry.record_history import record_changes, snapshot
 from registry.validation import calendar_days, check_registry, load_registry_file
 
 # --- writing ------------------------------------------------------------------------------------
@@ -91,11 +92,13 @@ def import_registry(
     *,
     now: datetime | None = None,
     also: Callable[[Session, datetime], None] | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
     """Make the registry tables match the file, all or nothing. Raises RegistryError.
 
     `now` (default: the wall clock) is recorded as a resident's `checkin_since` when their check-in
-    deadline is set up or changed, or their away period ends with this import."""
+    deadline is set up or changed, or their away period ends with this import. With an `actor`, each
+    resident's record that changed is written to the audit list as theirs (registry/record_history.py)."""
     if isinstance(path_or_doc, RegistryDoc):
         doc = path_or_doc
         if problems := check_registry(doc):
@@ -105,7 +108,10 @@ def import_registry(
     report = ImportReport()
     with transaction(sessions) as s:
         at = now or utcnow()
+        before = snapshot(s) if actor is not None else None
         _write(s, doc, report, at)
+        if actor is not None and before is not None:
+            record_changes(s, at, actor, before)
         if also is not None:
             also(s, at)
     structlog.get_logger().info(

@@ -1,6 +1,7 @@
 """The resident's record (档案表) in a real headless Chromium: an admin fills in the record fields in
-/admin's resident form, and the board's card of a call shows them. Desktop and phone, Chinese and
-English; the screenshots are docs/screenshots/record-{form,card}-<size>-<lang>.png."""
+/admin's resident form, sees the change head the record's history, and the board's card of a call
+shows the record without the ID number. Desktop and phone, Chinese and
+English; the screenshots are docs/screenshots/record-{form,history,card}-<size>-<lang>.png."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
     page.fill("#res-id-number", "11010519491231002X")
     page.click("#entry-save")
     expect(page.locator("#entry-saved")).to_be_visible()
+    change = page.locator("#record-history .record-history > li").first  # the change just made heads the list
+    expect(change).to_contain_text("admin")
+    expect(change).to_contain_text(
+        ("身份证号（仅管理员可见）" if lang == "zh" else "ID number (admins only)") + ": – → ***002X"
+    )
+    expect(change).not_to_contain_text("11010519491231002X")
+    screenshot(page, f"record-history-{size}-{lang}", db_url)
     card = page.request.get(served.url + "/api/v1/residents/r-zhang").json()
     assert (card["sex"], card["birth_year"], card["care_level"]) == ("female", 1942, "partly_dependent")
     assert card["id_number"] == "11010519491231002X"  # the admin's own view

@@ -54,7 +54,7 @@ def api(engine, example_registry):
 
 def zhang(http: httpx.Client) -> dict:
     card = http.get("/api/v1/residents/r-zhang").json()
-    return {k: card[k] for k in ("id", "name", "building", "address", "phone", "medical_notes", "contacts")}
+    return {k: card[k] for k in ("id", "name", "building", "address", "phone", "medical_notes", "checkin", "contacts")}
 
 
 def test_only_an_admin_sees_the_id_number_and_a_wrong_one_is_a_clear_422(api):
@@ -141,3 +141,67 @@ def test_a_second_opening_counts_once_the_minute_since_the_last_entry_is_over(se
         ("r-liu", "card"),
         ("r-zhang", "card"),
     ]
+
+
+def test_every_change_to_a_record_is_kept_newest_first_with_the_id_number_masked(api):
+    http, _, tokens = api
+    assert http.get("/api/v1/residents/r-zhang/history").json() == []  # imported without an actor
+    before = zhang(http)
+    assert http.put("/api/v1/residents/r-zhang", json={**before, "id_number": GOOD_ID}).status_code == 200
+    assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), "id_number": GOOD_ID}).status_code == 200
+    changed = {**zhang(http), "id_number": OTHER_ID, "medical_notes": "高血压；糖尿病", "contacts": []}
+    assert http.put("/api/v1/residents/r-zhang", json=changed).status_code == 200
+    history = http.get("/api/v1/residents/r-zhang/history").json()
+    assert [h["actor"] for h in history] == ["admin", "admin"]  # the unchanged save recorded nothing
+    assert history[0]["fields"] == {
+        "medical_notes": ["高血压；青霉素过敏", "高血压；糖尿病"],
+        "id_number": ["***002X", "***0024"],
+        "contacts": [
+            [
+                {
+                    "name": "张伟（儿子，悉尼）",
+                    "phone": "+61400000001",
+                    "notify": True,
+                    "has_key": False,
+                    "country": None,
+                    "timezone": None,
+                    "language": "zh",
+                }
+            ],
+            [],
+        ],
+    }
+    assert history[1]["fields"] == {"id_number": [None, "***002X"]}
+    assert GOOD_ID not in http.get("/api/v1/audit").text and OTHER_ID not in http.get("/api/v1/audit").text
+    new = {"id": "r-wang", "name": "王秀兰", "building": "wulin-5", "household": "empty_nest"}
+    assert http.post("/api/v1/residents", json=new).status_code == 201
+    created = http.get("/api/v1/residents/r-wang/history").json()[0]["fields"]
+    assert created["name"] == [None, "王秀兰"] and created["household"] == [None, "empty_nest"]
+    assert "phone" not in created and "contacts" not in created  # a new record lists what it was given
+    assert http.delete("/api/v1/residents/r-wang").status_code == 200
+    assert http.get("/api/v1/residents/r-wang/history").json()[0]["fields"] == {"active": [True, False]}
+    assert http.get("/api/v1/residents/r-nobody/history").status_code == 404
+    assert http.get("/api/v1/residents/r-wang/history", headers=bearer(tokens["operator"])).status_code == 403
+
+
+def test_jinqiao_import_records_the_changes_as_the_command_lines(tmp_path, example_registry):
+    import yaml
+
+    from core.db import make_engine, session_factory
+    from registry.record_history import history
+    from tests.test_cli import jinqiao
+
+    env = {"JINQIAO_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"}
+    assert jinqiao("import", str(example_registry), env=env).returncode == 0
+    doc = yaml.safe_load(example_registry.read_text(encoding="utf-8"))
+    doc["residents"][1].update(sex="male", birth_year=1938)  # 刘德明
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert jinqiao("import", str(path), env=env).returncode == 0
+    assert jinqiao("import", str(path), env=env).returncode == 0  # the same file again: no change to record
+    engine = make_engine(env["JINQIAO_DATABASE_URL"])
+    with session_factory(engine)() as s:
+        liu = history(s, "r-liu")
+    engine.dispose()
+    assert [h["fields"] for h in liu[:1]] == [{"sex": [None, "male"], "birth_year": [None, 1938]}]
+    assert len(liu) == 2 and liu[0]["actor"].startswith("cli") and "name" in liu[1]["fields"]  # and the first import

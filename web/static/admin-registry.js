@@ -121,10 +121,12 @@ async function openEditor(entry) {
     ${ed.fields(entry || {}, await refs()).join("")}
     ${errorSlot("")}
     <div><button type="submit" class="primary" id="entry-save">${t("save")}</button>
-    <button type="button" data-action="closeEditor">${t("cancel")}</button></div></form>`;
+    <button type="button" data-action="closeEditor">${t("cancel")}</button></div></form>
+    ${section === "residents" && !isNew ? `<section id="record-history" class="admin-form"></section>` : ""}`;
   if (!isNew) box.querySelector("[name=id]").readOnly = true;
   box.querySelector("form").addEventListener("submit", saveEntry);
   box.scrollIntoView({ block: "start" });
+  if (section === "residents" && !isNew) await showHistory(entry.id);
 }
 async function saveEntry(ev) {
   ev.preventDefault();
@@ -134,6 +136,10 @@ async function saveEntry(ev) {
   if (!r.ok) { showErrors(form, byRow(form, fieldErrors(r.data))); return; }
   document.getElementById("entry-editor").innerHTML = `<p class="saved" id="entry-saved">${t("saved")}</p>`;
   await loadSection(section);
+  if (section === "residents" && id) {  // the change just made heads the record's history
+    document.getElementById("entry-editor").insertAdjacentHTML("beforeend", `<section id="record-history" class="admin-form"></section>`);
+    await showHistory(id);
+  }
 }
 // the server counts contacts by position; a row added or removed here has its own key: map one to the other
 function byRow(form, errors) {
