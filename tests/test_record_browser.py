@@ -81,3 +81,38 @@ def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, br
     expect(page.locator("#dialog")).not_to_contain_text("002X")  # the board never shows the ID number
     screenshot(page, f"record-card-{size}-{lang}", db_url)
     page.close()
+
+
+def test_a_viewers_card_has_no_health_fields_and_the_admin_audit_list_shows_who_opened_it(served, browser, db_url):  # noqa: F811
+    from registry.edit import RegistryEditor
+
+    def set_record(doc: dict) -> None:
+        zhang = next(r for r in doc["residents"] if r["id"] == "r-zhang")
+        zhang.update(sex="female", birth_year=1942, care_level="dependent", id_number="11010519491231002X")
+
+    RegistryEditor(served.dispatcher.alerts.sessions).change(set_record)
+    open_alert(served.dispatcher)
+    for role in ("viewer", "operator"):
+        page = browser.new_page(viewport=SIZES["desktop"])
+        sign_in(page, served, role)
+        page.locator('#open-list [data-action="card"][data-resident="r-zhang"]').first.click()
+        line = page.locator("#card-record")
+        if role == "viewer":
+            expect(line).to_have_text("女 · 1942年生 · 未记录同意")  # no care level
+            expect(page.locator("#card-medical")).to_have_count(0)
+            expect(page.locator("#dialog")).not_to_contain_text("青霉素")
+            screenshot(page, "record-card-viewer-desktop-zh", db_url)
+        else:
+            expect(line).to_have_text("女 · 1942年生 · 失能 · 未记录同意")
+            expect(page.locator("#card-medical")).to_have_text("高血压；青霉素过敏")
+        expect(page.locator("#dialog")).not_to_contain_text("002X")
+        page.close()
+    page = browser.new_page(viewport=SIZES["desktop"])
+    sign_in(page, served, "admin")
+    page.goto(served.url + "/admin")
+    page.click('[data-tab="audit"]')
+    opened = page.locator("#audit-list tbody tr").first
+    expect(opened).to_contain_text("查看档案")
+    expect(opened).to_contain_text("operator")  # the viewer, given no health fields, left no entry
+    expect(page.locator("#audit-list tbody tr", has_text="查看档案")).to_have_count(1)
+    page.close()
