@@ -35,6 +35,7 @@ from registry.fields import (
     _away_time,
     _minutes,
     _source,
+    _timezone,
 )
 
 # --- models -------------------------------------------------------------------------------------
@@ -84,8 +85,19 @@ class Contact(_Model):
     has_key: bool = False  # holds a key to the home: the 120 hand-off names them
     # family abroad: their SMS gives the time in their zone, in their language
     country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    timezone: TimeZone | None = None  # IANA name (Australia/Sydney); None: the community's
+    timezone: str | None = None  # IANA name (Australia/Sydney); None: the community's
     language: Literal["zh", "en"] = "zh"  # of their SMS
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """A bad zone names the contact too: the path says only their place in the list."""
+        if v is None:
+            return v
+        try:
+            return _timezone(v)
+        except ValueError as e:
+            raise ValueError(f"{e} ({info.data.get('name', '?')}): write a name such as Australia/Sydney") from None
 
 
 class Resident(_Model):

@@ -362,4 +362,8 @@ def test_a_bad_time_zone_in_the_yaml_names_the_resident_and_the_contact(example_
     doc["residents"][0]["contacts"][0]["timezone"] = "Sydney"
     with pytest.raises(RegistryError) as e:
         validate_registry(doc)
-    assert any(p.startswith("residents[r-zhang].contacts[0].timezone: ") and "Sydney" in p for p in e.value.problems)
+    assert any(
+        p.startswith("residents[r-zhang].contacts[0].timezone: ")
+        and "unknown time zone 'Sydney' (张伟（儿子，悉尼）)" in p
+        for p in e.value.problems
+    )

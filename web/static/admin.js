@@ -47,7 +47,7 @@ const MESSAGES_ZH = [
   [/duplicate phone.*/, "这个电话号码已被其他人使用"],
   [/an ID number has 18 characters.*/, "身份证号应为18位：17位数字，最后一位是数字或X"],
   [/the ID number (\S+) does not add up.*/, "身份证号 $1 校验不符，请对照身份证核对"],
-  [/unknown time zone '([^']*)'/, "没有“$1”这个时区，请写成 Australia/Sydney 这样的时区名称"],
+  [/unknown time zone '([^']*)'.*/, "没有“$1”这个时区，请写成 Australia/Sydney 这样的时区名称"],
 ];
 function localize(message) {
   if (lang() !== "zh") return message;
