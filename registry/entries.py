@@ -122,6 +122,16 @@ class Resident(_Model):
     household: Literal["alone", "empty_nest"] | None = None  # 独居 | 空巢 (lives with a spouse who is also old)
     contacts: list[Contact] = []
 
+    @field_validator("household")
+    @classmethod
+    def _household_fits(cls, v: str | None, info: ValidationInfo) -> str | None:
+        alone = info.data.get("lives_alone")
+        if v == "empty_nest" and alone is True:
+            raise ValueError("an empty-nest household lives with a spouse, not alone: set lives_alone to false")
+        if v == "alone" and alone is False:
+            raise ValueError("household 'alone' but lives_alone is false: set one of them right")
+        return v
+
 
 class Device(_Model):
     id: Id  # also its MQTT user name

@@ -307,7 +307,7 @@ def abroad(imported) -> None:
         s.execute(
             update(Resident)
             .where(Resident.id == "r-zhang")
-            .values(household="empty_nest", id_number="11010519491231002X")
+            .values(household="empty_nest", lives_alone=False, id_number="11010519491231002X")
         )
         s.execute(update(Contact).values(country="澳大利亚", timezone="Australia/Sydney", language="en"))
 

@@ -174,7 +174,9 @@ def test_every_change_to_a_record_is_kept_newest_first_with_the_id_number_masked
     assert history[1]["fields"] == {"id_number": [None, "***002X"]}
     assert GOOD_ID not in http.get("/api/v1/audit").text and OTHER_ID not in http.get("/api/v1/audit").text
     new = {"id": "r-wang", "name": "王秀兰", "building": "wulin-5", "household": "empty_nest"}
-    assert http.post("/api/v1/residents", json=new).status_code == 201
+    refused = http.post("/api/v1/residents", json=new)  # lives_alone is true unless said otherwise
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "household"]
+    assert http.post("/api/v1/residents", json={**new, "lives_alone": False}).status_code == 201
     created = http.get("/api/v1/residents/r-wang/history").json()[0]["fields"]
     assert created["name"] == [None, "王秀兰"] and created["household"] == [None, "empty_nest"]
     assert "phone" not in created and "contacts" not in created  # a new record lists what it was given
@@ -205,3 +207,26 @@ def test_jinqiao_import_records_the_changes_as_the_command_lines(tmp_path, examp
     engine.dispose()
     assert [h["fields"] for h in liu[:1]] == [{"sex": [None, "male"], "birth_year": [None, 1938]}]
     assert len(liu) == 2 and liu[0]["actor"].startswith("cli") and "name" in liu[1]["fields"]  # and the first import
+
+
+@pytest.mark.parametrize(
+    ("lives_alone", "household", "problem"),
+    [
+        (True, "empty_nest", "set lives_alone to false"),
+        (False, "alone", "household 'alone' but lives_alone is false"),
+        (True, "alone", None),
+        (False, "empty_nest", None),
+        (False, None, None),
+    ],
+)
+def test_the_household_agrees_with_lives_alone(lives_alone, household, problem):
+    from pydantic import ValidationError
+
+    from registry.entries import Resident
+
+    entry = {"id": "r-x", "name": "王", "building": "b", "lives_alone": lives_alone, "household": household}
+    if problem is None:
+        assert Resident.model_validate(entry).household == household
+    else:
+        with pytest.raises(ValidationError, match=problem):
+            Resident.model_validate(entry)
