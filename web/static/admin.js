@@ -52,8 +52,8 @@ const MESSAGES_ZH = [
   [/unknown time zone '([^']*)'.*/, "没有“$1”这个时区，请写成 Australia/Sydney 这样的时区名称"],
 ];
 function localize(message) {
-  if (lang() !== "zh") return message;
-  const text = String(message).replace(/^Value error, /, "");
+  const text = String(message).replace(/^Value error, /, "");  // pydantic's prefix says nothing to a person
+  if (lang() !== "zh") return text;
   for (const [re, zh] of MESSAGES_ZH) if (re.test(text)) return text.replace(re, zh);
   return text;
 }
