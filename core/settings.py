@@ -49,8 +49,22 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # Who carries SMS (docs/channels.md): twilio (the console without its credentials) or aliyun,
+    # with its RAM user's key, the approved signature, the template file and the push URLs' token.
+    sms_provider: str = Field(default="twilio", pattern=r"^(twilio|aliyun)$")
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_sign_name: str | None = None
+    aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    aliyun_templates: str | None = None
+    aliyun_push_token: str | None = Field(default=None, min_length=16)
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
+    # they all name (unset: each gateway receives every message), and the seconds a member's
+    # session outlives its connection (unset: 0 when shared, never otherwise).
+    gateway_share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    gateway_session_expiry: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
     # Outbound rate per sender number (Twilio's default for a long code is about 1 message a second).
     sms_per_second: float = Field(default=1.0, gt=0)
     calls_per_second: float = Field(default=1.0, gt=0)
@@ -67,6 +81,9 @@ class Settings(BaseSettings):
     # The mediator's daily summary by SMS (dispatcher/mediator_day.py): the local time it goes out
     # (HH:MM, before 21:00), or "off".
     mediator_summary_at: str = Field(default="08:30", pattern=r"^(off|([01][0-9]|20):[0-5][0-9])$")
+    # Days heartbeat rows are kept before they are compacted into device_days and deleted
+    # (dispatcher/passes/retention.py; presses and everything an alert names are kept); 0: forever.
+    events_keep_days: int = Field(default=14, ge=0, le=3650)
     # Commodity-button adapters the gateway subscribes for (comma separated; empty for none).
     adapters: str = "zigbee2mqtt,shelly,tasmota"
     # The CA the gateway trusts for mqtts:// (unset: the system's CAs).
@@ -107,13 +124,15 @@ class Settings(BaseSettings):
     def _mqtt_url(cls, v: str | None) -> str | None:
         if v in (None, ""):
             return None
-        parts = urlsplit(v)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError("must be mqtt://user:pass@host:port or mqtts://…")
-        if not parts.hostname:
-            raise ValueError("has no host")
-        _ = parts.port  # raises ValueError on a bad port
-        return v
+        # several brokers, each alone (not bridged), comma separated: a gateway connects to all
+        for one in v.split(","):
+            parts = urlsplit(one.strip())
+            if parts.scheme not in ("mqtt", "mqtts"):
+                raise ValueError("must be mqtt://user:pass@host:port or mqtts://… (several: comma separated)")
+            if not parts.hostname:
+                raise ValueError(f"{one.strip()!r} has no host")
+            _ = parts.port  # raises ValueError on a bad port
+        return ",".join(one.strip() for one in v.split(","))
 
     @field_validator("mqtt_root")
     @classmethod
@@ -122,7 +141,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain topic prefix such as 'jinqiao'")
         return v
 
-    @field_validator("public_url", "twilio_api_url")
+    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint")
     @classmethod
     def _http_url(cls, v: str) -> str:
         parts = urlsplit(v)
@@ -186,6 +205,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JINQIAO_TWILIO_ACCOUNT_SID, JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM go together"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _aliyun_complete(self) -> Settings:
+        if self.sms_provider != "aliyun":
+            return self
+        names = ("access_key_id", "access_key_secret", "sign_name", "templates", "push_token")
+        missing = [f"JINQIAO_ALIYUN_{n.upper()}" for n in names if not getattr(self, f"aliyun_{n}")]
+        if missing:
+            raise ValueError(f"JINQIAO_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ to that number, which may by then be another one.
 from __future__ import annotations
 
 from dispatcher.escalation import CLOSED_STATES, State
+from dispatcher.sms_kinds import sms_text
 
 SIGN = "【金桥】"
 SIGN_EN = "[Jinqiao]"
@@ -25,24 +26,6 @@ _WHAT = {
     "offline": ("呼叫器离线", "call button offline"),
     "heartbeat_missed": ("呼叫器失联", "call button not heard from"),
     "battery_low": ("呼叫器电量低", "call button battery low"),
-}
-# reason -> the family's sentence (None: not known), after "your family member": (zh, en)
-_FAMILY_WHAT = {
-    "alarm": ("{who}于{at}按下了呼叫器", "{who} pressed the call button at {at}"),
-    "fall": ("{who}于{at}触发了跌倒报警", "{who}'s fall detector went off at {at}"),
-    "checkin_missed": ("{who}截至{at}未按时报平安", "{who} had not checked in by {at}"),
-    "offline": ("{who}的呼叫器于{at}离线", "{who}'s call button went offline at {at}"),
-    "heartbeat_missed": ("{who}的呼叫器于{at}失去联系", "{who}'s call button stopped reporting at {at}"),
-    "battery_low": ("{who}的呼叫器于{at}电量低", "{who}'s call button ran low on battery at {at}"),
-    None: ("{who}于{at}发出了紧急呼叫", "{who} made an emergency call at {at}"),
-}
-# the resolution's outcome, told to the family: (zh, en); "other" says nothing more than "handled"
-_OUTCOME = {
-    "false_alarm": ("经核实为误报", "a false alarm"),
-    "helped_at_home": ("已在家中得到帮助", "helped at home"),
-    "family_came": ("家人已到场", "family came"),
-    "ambulance_called": ("已呼叫救护车", "an ambulance was called"),
-    "taken_to_hospital": ("已送医院", "taken to hospital"),
 }
 # tier -> who the recipient is for this alert: (zh, en)
 _TIER = {
@@ -67,6 +50,13 @@ def reason_text(reason: str, *, language: str | None = None) -> str:
 # --- pages: asking a responder to act -----------------------------------------------------------
 
 
+@sms_text(
+    "resident", "address", "what", "tier", "code",
+    shown=lambda **a: dict(
+        resident=a["resident"], address=_where(a["address"], False), tier=_tier(a["tier"], False), code=a["code"],
+        what=reason_text(a["reason"]) + _times(a.get("repeats", 0), False),
+    ),
+)  # fmt: skip
 def page_sms(
     *, resident: str, address: str, reason: str, tier: str, code: str, repeats: int = 0, language: str | None = None
 ) -> str:
@@ -160,12 +150,14 @@ def voice_already_closed(*, resident: str, state: str, language: str | None = No
 # --- SMS answers to a reply -------------------------------------------------------------------
 
 
+@sms_text("resident", "code", "close")
 def reply_acknowledged(*, resident: str, code: str, language: str | None = None) -> str:
     if is_english(language):
         return f'{SIGN_EN} Confirmed: you took {resident}\'s call (code {code}). Reply "3 {code}" when it is handled.'
     return f"{SIGN}已确认：您接下了{resident}的呼叫（编号{code}）。完成后回复“3 {code}”。"
 
 
+@sms_text("resident", "code", "by_name", "at_local")
 def reply_already_acknowledged(
     *, resident: str, code: str, by_name: str, at_local: str, language: str | None = None
 ) -> str:
@@ -186,12 +178,14 @@ def reply_already_closed(*, resident: str, code: str, state: str, language: str 
     )
 
 
+@sms_text("resident", "code", "accept")
 def reply_passed(*, resident: str, code: str, language: str | None = None) -> str:
     if is_english(language):
         return f'{SIGN_EN} Passed on: {resident}\'s call (code {code}). If you can go after all, reply "1 {code}".'
     return f"{SIGN}已转下一级：{resident}的呼叫（编号{code}）。如仍可前往，回复“1 {code}”。"
 
 
+@sms_text("resident", "code", "accept")
 def reply_already_moved_on(*, resident: str, code: str, language: str | None = None) -> str:
     """A `2` for a step the alert has left (another passed it, or its time ran out): nothing passed now."""
     if is_english(language):
@@ -202,6 +196,7 @@ def reply_already_moved_on(*, resident: str, code: str, language: str | None = N
     return f"{SIGN}{resident}的呼叫（编号{code}）已经转到下一级，无需再转。如仍可前往，回复“1 {code}”。"
 
 
+@sms_text("resident", "code", "close")
 def reply_cannot_pass_own(*, resident: str, code: str, language: str | None = None) -> str:
     """A `2` from the person who took the call: it stays theirs, and it is still open."""
     if is_english(language):
@@ -212,22 +207,26 @@ def reply_cannot_pass_own(*, resident: str, code: str, language: str | None = No
     return f"{SIGN}您已接下{resident}的呼叫（编号{code}），不能再转下一级。完成后回复“3 {code}”。"
 
 
+@sms_text("resident", "code")
 def reply_resolved(*, resident: str, code: str, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} Recorded: {resident}'s call (code {code}) is handled. Thank you!"
     return f"{SIGN}已记录：{resident}的呼叫（编号{code}）已处理完毕。谢谢您！"
 
 
+@sms_text()
 def reply_no_open_alert(*, language: str | None = None) -> str:
     return f"{SIGN_EN} You have no open call right now." if is_english(language) else f"{SIGN}您目前没有待处理的呼叫。"
 
 
+@sms_text("code")
 def reply_unknown_code(*, code: str, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} No call with code {code}. Please check the code."
     return f"{SIGN}没有编号为{code}的呼叫，请核对编号。"
 
 
+@sms_text()
 def reply_help(*, language: str | None = None) -> str:
     if is_english(language):
         return f'{SIGN_EN} Reply 1 to accept, 2 to pass on, 3 when handled; with several calls add the code, e.g. "1 4821".'
@@ -250,12 +249,21 @@ def notice_sms(*, what: str, resident: str, code: str, by: str | None = None, la
     raise ValueError(f"no notice for {what!r}")
 
 
+@sms_text(
+    "resident",
+    "code",
+    "by_name",
+    shown=lambda **a: dict(resident=a["resident"], code=a["code"], by_name=a["by_name"] or "他人"),
+)
 def notice_acknowledged(*, resident: str, code: str, by_name: str | None, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} {resident}'s call (code {code}) was accepted by {by_name or 'someone else'}. No need to go."
     return f"{SIGN}{resident}的呼叫（编号{code}）已由{by_name or '他人'}接下，无需前往。"
 
 
+@sms_text(
+    "resident", "code", "who", shown=lambda **a: dict(resident=a["resident"], code=a["code"], who=_centre(a["by_name"]))
+)
 def notice_taken_by_centre(*, resident: str, code: str, by_name: str | None, language: str | None = None) -> str:
     """An operator took the call at the centre: nobody is sent yet, so nobody is told not to go."""
     operator = _operator_name(by_name)
@@ -265,8 +273,13 @@ def notice_taken_by_centre(*, resident: str, code: str, by_name: str | None, lan
             f"{SIGN_EN} {who} has taken {resident}'s call (code {code}) and is arranging a visit. "
             "We will tell you whether you are needed."
         )
-    who = f"求援中心值班员{operator}" if operator else "求援中心"
+    who = _centre(by_name)
     return f"{SIGN}{resident}的呼叫（编号{code}）已由{who}接警，正在安排人员上门。是否需要您前往，将另行通知。"
+
+
+def _centre(by_name: str | None) -> str:
+    operator = _operator_name(by_name)
+    return f"求援中心值班员{operator}" if operator else "求援中心"
 
 
 def _operator_name(by_name: str | None) -> str:
@@ -275,6 +288,12 @@ def _operator_name(by_name: str | None) -> str:
     return name.removeprefix("值班员").strip()
 
 
+@sms_text(
+    "resident",
+    "code",
+    "by_name",
+    shown=lambda **a: dict(resident=a["resident"], code=a["code"], by_name=a["by_name"] or "他人"),
+)
 def notice_resolved(*, resident: str, code: str, by_name: str | None = None, language: str | None = None) -> str:
     if is_english(language):
         by = f" by {by_name}" if by_name else ""
@@ -283,69 +302,11 @@ def notice_resolved(*, resident: str, code: str, by_name: str | None = None, lan
     return f"{SIGN}{resident}的呼叫（编号{code}）已{by}处理完毕，无需前往。"
 
 
+@sms_text("resident", "code")
 def notice_cancelled(*, resident: str, code: str, language: str | None = None) -> str:
     if is_english(language):
         return f"{SIGN_EN} {resident} cancelled the call (code {code}). No need to go."
     return f"{SIGN}{resident}已取消呼叫（编号{code}），无需前往。"
-
-
-# --- family: informed, never asked to act -----------------------------------------------------
-
-
-def family_sms(
-    *,
-    resident: str,
-    at: str,
-    opened: bool,
-    reason: str | None = None,
-    outcome: str | None = None,
-    language: str | None = None,
-) -> str:
-    """The family's SMS when an alert opens (`opened`) or is resolved; see family_opened/family_resolved."""
-    if opened:
-        return family_opened(resident=resident, reason=reason, at_local=at, language=language)
-    return family_resolved(resident=resident, at_local=at, outcome=outcome, language=language)
-
-
-def family_opened(*, resident: str, reason: str | None, at_local: str, language: str | None = None) -> str:
-    """【金桥】您的家人张秀英于14:02按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。
-
-    Without a reason the text says "an emergency call" (发出了紧急呼叫).
-    """
-    en = is_english(language)
-    if reason in _FAMILY_WHAT:
-        what = _FAMILY_WHAT[reason][en].format(who=resident, at=at_local)
-    else:
-        what = (
-            f"{resident} raised an alert ({reason}) at {at_local}"
-            if en
-            else f"{resident}于{at_local}发出报警（{reason}）"
-        )
-    if en:
-        return f"{SIGN_EN} Your family member {what}. Community volunteers are on it. No need to reply."
-    return f"{SIGN}您的家人{what}，社区志愿者正在联系处理。此短信无需回复。"
-
-
-def family_resolved(*, resident: str, at_local: str, outcome: str | None = None, language: str | None = None) -> str:
-    """The outcome (alerts.OUTCOMES) is told when it says more than "handled": the family wants to know."""
-    en = is_english(language)
-    told = _OUTCOME.get(outcome or "")
-    if en:
-        how = f" ({told[1]})" if told else ""
-        return f"{SIGN_EN} The call of your family member {resident} was handled at {at_local}{how}. No need to reply."
-    how = f"（{told[0]}）" if told else ""
-    return f"{SIGN}您的家人{resident}的呼叫已于{at_local}处理完毕{how}。此短信无需回复。"
-
-
-def their_time(hhmm: str, *, language: str | None = None) -> str:
-    """A time in the family's own zone, said to be theirs: 当地时间17:02 / 17:02 your time."""
-    return f"{hhmm} your time" if is_english(language) else f"当地时间{hhmm}"
-
-
-def family_cancelled(*, resident: str, at_local: str, language: str | None = None) -> str:
-    if is_english(language):
-        return f"{SIGN_EN} Your family member {resident} cancelled the call at {at_local}. No need to reply."
-    return f"{SIGN}您的家人{resident}已于{at_local}取消呼叫。此短信无需回复。"
 
 
 # --- pieces -----------------------------------------------------------------------------------

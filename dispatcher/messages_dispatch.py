@@ -10,6 +10,7 @@ the others paged hear who is going, so that nobody else sets out.
 from __future__ import annotations
 
 from dispatcher.messages import SIGN, SIGN_EN, is_english, reason_text
+from dispatcher.sms_kinds import sms_text
 
 
 def operator_of(actor_name: str) -> str:
@@ -22,6 +23,13 @@ def going_name(*, name: str, operator: bool) -> str:
     return f"值班员{name}" if operator else name
 
 
+def _go_values(**a) -> dict[str, str]:
+    where = a["address"].strip() or "老人家中（地址未登记）"
+    phone = a.get("resident_phone") or "未登记"
+    return dict(address=where, resident=a["resident"], what=reason_text(a["reason"]), code=a["code"], operator=a["operator"], phone=phone)  # fmt: skip
+
+
+@sms_text("address", "resident", "what", "code", "operator", "phone", "close", shown=_go_values)
 def dispatch_go(
     *,
     resident: str,
@@ -51,6 +59,7 @@ def dispatch_go(
     )
 
 
+@sms_text("resident", "code", "going")
 def dispatch_stood_down(*, resident: str, code: str, going: str, language: str | None = None) -> str:
     """To the one sent before: someone else goes now."""
     if is_english(language):
@@ -61,6 +70,7 @@ def dispatch_stood_down(*, resident: str, code: str, going: str, language: str |
     return f"{SIGN}{resident}的呼叫（编号{code}）已改由{going}前往，您不用再去了。谢谢您！"
 
 
+@sms_text("resident", "code", "going")
 def notice_someone_going(*, resident: str, code: str, going: str, language: str | None = None) -> str:
     """To everyone else paged: who is going, so they need not."""
     if is_english(language):
@@ -68,6 +78,7 @@ def notice_someone_going(*, resident: str, code: str, going: str, language: str 
     return f"{SIGN}{resident}的呼叫（编号{code}）：{going}已前往处理，您无需前往。"
 
 
+@sms_text("resident", "code", "close")
 def reply_you_are_sent(*, resident: str, code: str, language: str | None = None) -> str:
     """The answer to a "1" (or 收到) from the one an operator sent: the call is theirs, nothing was refused."""
     if is_english(language):

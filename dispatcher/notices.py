@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from core import wakeups
 from core.schema import Alert, Contact, DeviceFeedback, Notification, Responder, TimelineEntry
-from dispatcher import messages
+from dispatcher import messages, messages_family
 from dispatcher.recipients import Person, Place
+from dispatcher.sms_kinds import template_of
 
 # The outbox claims by (priority, created_at): emergencies, then answers to people, then wellness, then device pages
 PRIORITY = {
@@ -70,8 +71,12 @@ def row(
     body: str,
     tier_index: int | None = None,
     tier_round: int | None = None,
+    provider: str | None = None,
 ) -> dict:
-    """One outbox row, queued now: to a person of a tier, or to a bare number (`to`, `name`)."""
+    """One outbox row, queued now: to a person of a tier, or to a bare number (`to`, `name`).
+
+    The body's kind and values go with it (dispatcher/sms_kinds.py) for the providers that send templates."""
+    template, params = template_of(body)
     return dict(
         dedupe_key=key,
         alert_id=alert.id if alert else None,
@@ -84,7 +89,10 @@ def row(
         tier_index=tier_index,
         tier_round=tier_round,
         priority=priority,
-        body=body,
+        body=str(body),
+        template=template,
+        template_params=params,
+        provider=provider,
         language=person.language if person else language,
         status="queued",
         final=False,
@@ -164,9 +172,9 @@ def family(
     for c in contacts:
         local = _family_time(now, place.tz, c.timezone, c.language)
         if cancelled:
-            body = messages.family_cancelled(resident=place.resident.name, at_local=local, language=c.language)
+            body = messages_family.family_cancelled(resident=place.resident.name, at_local=local, language=c.language)
         else:
-            body = messages.family_sms(
+            body = messages_family.family_sms(
                 resident=place.resident.name,
                 at=local,
                 opened=opened,
@@ -199,7 +207,7 @@ def _family_time(now: datetime, home: ZoneInfo, theirs: str | None, language: st
     their_time = now.astimezone(ZoneInfo(theirs))
     if their_time.utcoffset() == home_time.utcoffset():
         return home_time.strftime("%H:%M")
-    return messages.their_time(their_time.strftime("%H:%M"), language=language)
+    return messages_family.their_time(their_time.strftime("%H:%M"), language=language)
 
 
 def device_feedback(s: Session, alert: Alert, now: datetime, state: str) -> None:

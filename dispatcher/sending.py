@@ -11,9 +11,13 @@ from core.schema import Notification
 
 
 class SendError(Exception):
-    def __init__(self, message: str, temporary: bool) -> None:
+    """temporary: worth retrying later; elsewhere: this provider will not take it, another may (a
+    daily limit reached), so a routed notifier tries the medium's next provider at once."""
+
+    def __init__(self, message: str, temporary: bool, elsewhere: bool = False) -> None:
         super().__init__(message)
         self.temporary = temporary
+        self.elsewhere = elsewhere
 
 
 class Notifier(Protocol):

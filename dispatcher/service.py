@@ -13,13 +13,17 @@ from core.heartbeat import Heartbeat, instance_name
 from core.settings import Settings
 from core.wakeups import Listener
 from dispatcher.alerts import Alerts
+from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.engine import Engine
 from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
 from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
+from dispatcher.passes.retention import Retention
 from dispatcher.passes.supervision import Supervisor
+from dispatcher.providers import AliyunSmsNotifier, RoutedNotifier
 from dispatcher.sending import Notifier, RateLimiter
+from dispatcher.sms_templates import Template, TemplateError, read_templates
 from dispatcher.supervision import Rules
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.visit_log import VisitReminders
@@ -51,16 +55,7 @@ class Dispatcher:
 
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
     sessions = session_factory(db)
-    # Settings takes the three twilio values all or none (twilio_enabled: the first is given).
-    sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
-    notifier: Notifier
-    if sid and token and from_number:
-        sender = TwilioSender(sid, token, from_number, api_url=settings.twilio_api_url)
-        notifier = TwilioNotifier(sender, settings.public_url, from_number)
-        limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
-    else:
-        notifier = ConsoleNotifier()
-        limiter = RateLimiter({})
+    notifier, limiter = notifier_of(settings)
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     supervisor = Supervisor(sessions, alerts, now, Rules.from_settings(settings))
@@ -71,10 +66,51 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         now,
         every=settings.heartbeat_interval,
     )
-    daily = VisitReminders(sessions, now), MediatorSummaries(sessions, now, settings.mediator_summary_at)
+    daily = (
+        VisitReminders(sessions, now),
+        MediatorSummaries(sessions, now, settings.mediator_summary_at),
+        Retention(sessions, now, settings.events_keep_days),
+    )
     engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily))
-    webhooks = WebhookContext(sessions, alerts, settings.twilio_auth_token, settings.public_url, now)
+    webhooks = WebhookContext(
+        sessions, alerts, settings.twilio_auth_token, settings.public_url, now, settings.aliyun_push_token
+    )
     listener = None
     if db.dialect.name == "postgresql":
         listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})
     return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener, heartbeat)
+
+
+def sms_templates(settings: Settings) -> dict[str, Template] | None:
+    """The Aliyun templates, checked against every SMS the product sends; None without Aliyun.
+    Raises TemplateError naming the message and the variable: the process must not start."""
+    if settings.sms_provider != "aliyun" or not settings.aliyun_templates:
+        return None
+    try:
+        return read_templates(settings.aliyun_templates)
+    except TemplateError as exc:
+        raise TemplateError(f"JINQIAO_ALIYUN_TEMPLATES: {exc}") from None
+
+
+def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
+    """The deployment's notifier: Twilio (SMS and calls), Aliyun for SMS, or the console."""
+    # Settings takes the three twilio values all or none (twilio_enabled: the first is given).
+    sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
+    twilio = None
+    if sid and token and from_number:
+        sender = TwilioSender(sid, token, from_number, api_url=settings.twilio_api_url)
+        twilio = TwilioNotifier(sender, settings.public_url, from_number)
+    limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
+    templates = sms_templates(settings)
+    if templates is None:
+        return (twilio, limiter) if twilio else (ConsoleNotifier(), RateLimiter({}))
+    key_id, secret, sign = settings.aliyun_access_key_id, settings.aliyun_access_key_secret, settings.aliyun_sign_name
+    assert key_id and secret and sign  # Settings refuses aliyun without them
+    aliyun = AliyunSmsNotifier(AliyunSmsSender(key_id, secret, sign, settings.aliyun_endpoint), templates)
+    voice: Notifier = twilio or ConsoleNotifier()
+    named: dict[str, Notifier] = {"aliyun": aliyun, "console": ConsoleNotifier()}
+    if twilio:
+        named["twilio"] = twilio
+    # SMS by Aliyun; a number over Aliyun's daily limit gets its SMS by Twilio when Twilio is set up
+    sms: list[Notifier] = [aliyun, twilio] if twilio else [aliyun]
+    return RoutedNotifier({"sms": sms, "voice": [voice]}, named), limiter

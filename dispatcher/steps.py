@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.schema import Alert
 from dispatcher import escalation, messages, notices
+from dispatcher.channels import route
 from dispatcher.escalation import (
     OPEN_STATES,
     AlertState,
@@ -248,7 +249,8 @@ def page_rows(
     """The outbox rows paging `people` of `tier` about the alert; `key` names the step (or a repage of it)."""
     priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
     rows = []
-    for channel in tier.channels:  # every SMS of the step before the calls: the text lands first
+    for name in tier.channels:  # every SMS of the step before the calls: the text lands first
+        channel, provider = route(name)
         for person in people:
             body = (
                 messages.page_sms(
@@ -267,9 +269,10 @@ def page_rows(
                 notices.row(
                     alert,
                     now,
-                    key=f"{alert.id}:{alert.cycle}:{key}:{person.responder_id}:{channel}",
+                    key=f"{alert.id}:{alert.cycle}:{key}:{person.responder_id}:{name}",
                     person=person,
                     channel=channel,
+                    provider=provider,
                     purpose="page",
                     priority=priority,
                     body=body,

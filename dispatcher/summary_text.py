@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dispatcher.messages import SIGN, SIGN_EN, is_english
+from dispatcher.sms_kinds import sms_text
 
 KINDS = {"emergency": ("紧急呼叫", "emergency"), "wellness": ("平安关怀", "wellness"), "device": ("设备告警", "device")}
 OUTCOMES = {
@@ -34,6 +35,30 @@ class DayFacts:
     devices_to_fix: int = 0
 
 
+def _summary_values(f: DayFacts, language: str | None = None) -> dict[str, str]:
+    """The summary's values for a template, in Chinese: each a count or a short list."""
+    kinds = [f"{KINDS.get(k, (k, k))[0]}{n}" for k, n in sorted(f.calls.items()) if n]
+    outcomes = [f"{OUTCOMES.get(k, (k, k))[0]}{n}" for k, n in sorted(f.outcomes.items()) if n]
+    names = list(f.visits_overdue[:NAMES_SHOWN])
+    more = f"等{len(f.visits_overdue)}人" if len(f.visits_overdue) > len(names) else ""
+    return dict(
+        community=f.community,
+        day=f"{f.day.month}月{f.day.day}日",
+        calls=f"{sum(f.calls.values())}次" + (f"（{'，'.join(kinds)}）" if kinds else ""),
+        outcomes="，".join(outcomes) or "无",
+        still_open=str(f.still_open),
+        checkins_missed=str(f.checkins_missed),
+        follow_ups_open=str(f.follow_ups_open),
+        follow_ups_late=str(f.follow_ups_late),
+        visits_overdue="、".join(names) + more if names else "无",
+        devices_to_fix=str(f.devices_to_fix),
+    )
+
+
+@sms_text(
+    "community", "day", "calls", "outcomes", "still_open", "checkins_missed", "follow_ups_open",
+    "follow_ups_late", "visits_overdue", "devices_to_fix", shown=_summary_values,
+)  # fmt: skip
 def summary_sms(f: DayFacts, language: str | None = None) -> str:
     en = is_english(language)
     i = 1 if en else 0

@@ -43,6 +43,7 @@ class WebhookContext:
     auth_token: str | None
     public_url: str
     now: Callable[[], datetime]
+    aliyun_push_token: str | None = None  # the token in Aliyun's push URLs (dispatcher/aliyun_webhooks.py)
 
 
 def twilio_router(ctx: WebhookContext) -> APIRouter:

@@ -41,7 +41,9 @@ LOGGED_REJECTIONS = 5  # per batch, each on its own line; the rest of a flood in
 
 
 class Link(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, reply_to: Inbound | None = None
+    ) -> None: ...
     def ack(self, message: Inbound) -> None: ...
 
 
@@ -254,7 +256,7 @@ class Ingest:
             received = received_feedback(at)
             feedback_topic = self.topics.feedback
             for message, event in batch.events:
-                link.publish(feedback_topic(event.device_id), received(event.event_id))
+                link.publish(feedback_topic(event.device_id), received(event.event_id), reply_to=message)
                 link.ack(message)
         if link:
             for message, _ in batch.quiet:
@@ -304,5 +306,6 @@ class Ingest:
                     link.publish(
                         self.topics.feedback(rejected.device_id),
                         feedback(rejected.event_id, "rejected", at, reason=rejected.reason),
+                        reply_to=message,
                     )
             link.ack(message)

@@ -13,6 +13,7 @@ from core.db import session_factory
 from core.heartbeat import BEAT_EVERY_S, Heartbeat
 from devices.adapters import ADAPTERS, AdapterTopics
 from devices.protocol import Topics
+from gateway.broker_links import BrokerLinks
 from gateway.feedback import publish_pending
 from gateway.ingest import Ingest
 from gateway.mqtt_link import BrokerAddress, MqttLink
@@ -28,25 +29,36 @@ class Gateway:
     def __init__(
         self,
         engine: Engine,
-        mqtt_url: str,
+        mqtt_url: str,  # one broker, or several comma separated
         root: str,
         gateway_id: str,
         mqtt5: bool = True,
         adapters: tuple[str, ...] = ADAPTERS,
         ca_file: str | None = None,
         heartbeat_every: float = BEAT_EVERY_S,
+        share_group: str | None = None,
+        session_expiry: int | None = None,
     ) -> None:
         self.topics = Topics(root)
         self.ingest = Ingest(engine, self.topics)
-        self.link = MqttLink(
-            BrokerAddress.from_url(mqtt_url),
-            client_id=f"jinqiao-gateway-{gateway_id}",
-            # our own topics, and the commodity buttons' topics of the adapters in use
-            subscriptions=[self.topics.event_filter, self.topics.status_filter, *AdapterTopics().filters(adapters)],
-            ca_file=ca_file,
-            on_message=self.ingest.submit,
-            mqtt5=mqtt5,
-        )
+        links = [
+            MqttLink(
+                BrokerAddress.from_url(url),
+                client_id=f"jinqiao-gateway-{gateway_id}",
+                # our own topics, and the commodity buttons' topics of the adapters in use
+                subscriptions=[self.topics.event_filter, self.topics.status_filter, *AdapterTopics().filters(adapters)],
+                ca_file=ca_file,
+                on_message=self.ingest.submit,
+                mqtt5=mqtt5,
+                # several gateways share the load: each message goes to one of them (mqtt_link.MqttLink)
+                share_group=share_group,
+                session_expiry=session_expiry,
+                broker=index,
+            )
+            for index, url in enumerate(mqtt_url.split(","))
+        ]
+        # several brokers, each alone: listened to at once (gateway/broker_links.py)
+        self.link: MqttLink | BrokerLinks = links[0] if len(links) == 1 else BrokerLinks(links)
         self.ingest.link = self.link
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write, name="gateway-writer", daemon=True)
@@ -105,6 +117,7 @@ class Gateway:
             "gateway.started",
             broker=f"{self.link.address.host}:{self.link.address.port}",
             subscriptions=self.link.subscriptions,
+            share_group=self.link.share_group,
         )
 
     def broker_check(self) -> str:

@@ -18,11 +18,12 @@ from jinqiao.cli_settings import command_settings, migrated_engine
 
 
 def _refusing_taken_ports(command: str, run, settings: Settings) -> int:
+    from dispatcher.sms_templates import TemplateError
     from jinqiao.ports import PortTaken
 
     try:
         return run(settings)
-    except PortTaken as exc:
+    except (PortTaken, TemplateError) as exc:
         print(f"jinqiao {command}: {exc}", file=sys.stderr)
         return 2
 
@@ -108,7 +109,7 @@ def _export_auth(settings: Settings, engine, password_file: str, acl_file: str, 
     from core.db import session_factory
     from devices.mosquitto_auth import DEFAULT_GATEWAY_USER, export_auth
 
-    url = urlsplit(settings.mqtt_url or "")
+    url = urlsplit((settings.mqtt_url or "").split(",")[0])  # the gateway's account: the same on every broker
     user = unquote(url.username) if url.username else DEFAULT_GATEWAY_USER
     password = unquote(url.password) if url.password else None
     try:

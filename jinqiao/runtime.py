@@ -16,7 +16,8 @@ from core.db import make_engine, session_factory, upgrade
 from core.heartbeat import broker_seen_by_gateways
 from core.settings import Settings
 from dispatcher.alerts import Alerts
-from dispatcher.service import Dispatcher, build_dispatcher
+from dispatcher.aliyun_webhooks import aliyun_router
+from dispatcher.service import Dispatcher, build_dispatcher, sms_templates
 from dispatcher.supervision import Rules
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
@@ -80,6 +81,8 @@ def run_gateway(settings: Settings) -> int:
         mqtt5=True,
         adapters=settings.adapter_list,
         ca_file=settings.mqtt_ca_file,
+        share_group=settings.gateway_share_group,
+        session_expiry=settings.gateway_session_expiry,
     )
     app = create_app(Readiness(engine, {"broker": gateway.broker_check}, gateway.broker_status))  # health, metrics
     gateway.start()
@@ -143,7 +146,7 @@ def dispatcher_app(readiness: Readiness, dispatcher: Dispatcher, engine, secure_
         secure_cookies=secure_cookies,
         supervision=dispatcher.supervisor.rules,  # type: ignore[union-attr]  # build_dispatcher makes one
     )
-    return web_app(readiness, web, [twilio_router(dispatcher.webhooks)])
+    return web_app(readiness, web, [twilio_router(dispatcher.webhooks), aliyun_router(dispatcher.webhooks)])
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -177,6 +180,7 @@ def run_web(settings: Settings) -> int:
 
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
+    sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
     tune_interpreter()
     ensure_http_port_free(settings, settings.dispatcher_http_port, "JINQIAO_DISPATCHER_HTTP_PORT")
     engine = make_engine(settings.database_url)
@@ -190,7 +194,9 @@ def run_dispatcher(settings: Settings) -> int:
             raise RuntimeError("a dispatcher worker thread stopped")
 
     try:
-        app = create_app(Readiness(engine), [twilio_router(dispatcher.webhooks)])  # broker: "not used"
+        app = create_app(
+            Readiness(engine), [twilio_router(dispatcher.webhooks), aliyun_router(dispatcher.webhooks)]
+        )  # broker: "not used"
         _serve_http(settings, app, stopper, watch, port=settings.dispatcher_http_port)
     finally:
         dispatcher.stop()
@@ -199,6 +205,7 @@ def run_dispatcher(settings: Settings) -> int:
 
 def run_up(settings: Settings) -> int:
     """Everything in one process: the single-site mode and the demo."""
+    sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
     tune_interpreter()
     ensure_http_port_free(settings)
     upgrade(settings.database_url)

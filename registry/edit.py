@@ -29,6 +29,7 @@ from core.schema import (
     Resident,
     Responder,
     RosterShift,
+    ServiceMember,
 )
 from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, mask_id_number
 from registry.store import import_registry
@@ -93,6 +94,11 @@ def export_registry(s: Session) -> dict[str, Any]:
             select(Building.id, Community.timezone).join(Community, Building.community_id == Community.id)
         )
     }
+    team: dict[str, list[dict]] = {}
+    for sm in s.scalars(select(ServiceMember).order_by(ServiceMember.community_id, ServiceMember.position)):
+        team.setdefault(sm.community_id, []).append(
+            {"responder": sm.responder_id, "skills": sm.skills, "days": sm.days, "from": sm.start, "to": sm.end}
+        )
     contacts: dict[str, list[dict]] = {}
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
         # has_key only when set: the file says it of the few who hold a key
@@ -110,6 +116,7 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "timezone": c.timezone,
                     "mediator": c.mediator_id,
                     "buildings": buildings.get(c.id, []),
+                    "service_team": team.get(c.id) or None,
                 }
             )
             for c in s.scalars(select(Community).where(Community.active.is_(True)).order_by(Community.id))

@@ -37,6 +37,7 @@ from registry.fields import (
     _source,
     _timezone,
 )
+from registry.service_team import ServiceMemberEntry
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -58,6 +59,7 @@ class Community(_Model):
     timezone: TimeZone = "Asia/Shanghai"
     mediator: Id | None = None  # responder id, tier `mediator`
     buildings: list[Building] = []
+    service_team: list[ServiceMemberEntry] = []  # registry/service_team.py
 
 
 class Checkin(_Model):

@@ -30,6 +30,7 @@ from core.schema import (
     EscalationTier,
     PolicySetting,
     RosterShift,
+    ServiceMember,
 )
 from core.schema import (
     Community as CommunityRow,
@@ -120,6 +121,9 @@ def import_registry(
     return report
 
 
+_CONTACT_FIELDS = {"name", "phone", "notify", "has_key", "country", "timezone", "language"}  # as the columns
+
+
 def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) -> None:
     # Parents first, each section flushed before the next: the rows it refers to must exist.
     entity: dict[str, Any] = dict(key=lambda r: r.id, deactivate=True)
@@ -167,6 +171,27 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             for i, m in enumerate(b.party_members)
         },
     )
+    community_ids = {c.id for c in doc.communities}
+    _sync(
+        s,
+        ServiceMember,
+        report,
+        key=lambda r: (r.community_id, r.responder_id),
+        only=lambda r: r.community_id in community_ids,
+        desired={
+            (c.id, m.responder): dict(
+                community_id=c.id,
+                responder_id=m.responder,
+                skills=list(m.skills),
+                days=list(m.days),
+                start=m.start,
+                end=m.end,
+                position=i,
+            )
+            for c in doc.communities
+            for i, m in enumerate(c.service_team)
+        },
+    )
     zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
     residents = {
         r.id: dict(
@@ -203,17 +228,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
         key=lambda r: (r.resident_id, r.phone),
         only=lambda r: r.resident_id in resident_ids,
         desired={
-            (r.id, c.phone): dict(
-                resident_id=r.id,
-                phone=c.phone,
-                name=c.name,
-                notify=c.notify,
-                has_key=c.has_key,
-                country=c.country,
-                timezone=c.timezone,
-                language=c.language,
-                position=i,
-            )
+            (r.id, c.phone): dict(resident_id=r.id, position=i, **c.model_dump(include=_CONTACT_FIELDS))
             for r in doc.residents
             for i, c in enumerate(r.contacts)
         },

@@ -234,6 +234,12 @@ def check_registry(doc: RegistryDoc, ids: dict[str, list[str]] | None = None, ho
             for member in b.party_members:
                 ref(where, "responder", member, responders)
             problems += [f"{where}: '{m}' is listed twice" for m, n in Counter(b.party_members).items() if n > 1]
+        team = [m.responder for m in c.service_team]
+        for member in team:
+            ref(f"communities[{c.id}].service_team", "responder", member, responders)
+        problems += [
+            f"communities[{c.id}].service_team: '{m}' is listed twice" for m, n in Counter(team).items() if n > 1
+        ]
     zones = {b.id: c.timezone for c in doc.communities for b in c.buildings}
     for r in doc.residents:
         ref(f"residents[{r.id}].building", "building", r.building, buildings)

@@ -124,7 +124,8 @@ class FleetOptions:
             raise ValueError("connect_rate must be positive")
         if self.protocol not in (3, 5):
             raise ValueError("protocol must be 3 or 5")
-        parse_broker_url(self.url)
+        for url in self.url.split(","):
+            parse_broker_url(url)
         return self
 
 
@@ -163,6 +164,7 @@ class _Device:
     source: str = ""  # local address to connect from ("": the kernel's choice)
     client: mqtt.Client | None = None
     started: bool = False  # connect() was called once; later attempts are reconnect()
+    broker: int = 0  # with several brokers: the one it is on, or tries next
     connected: bool = False
     ever_connected: bool = False
     heartbeats_started: bool = False
@@ -254,7 +256,10 @@ class _Worker(threading.Thread):
         self.options = options
         self.control = control
         self.stats = _Stats()
-        self._address: BrokerAddress = parse_broker_url(options.url)
+        # several brokers (comma separated): each device starts on one, and moves to the next when it
+        # loses it or cannot reach it, as a pager configured with both does
+        self._addresses: list[BrokerAddress] = [parse_broker_url(u) for u in options.url.split(",")]
+        self._address = self._addresses[0]
         self._password = options.password if options.password is not None else self._address.password
         self._devices = devices
         for device in devices:  # made up front, so the main thread can freeze them out of the GC's sight
@@ -342,11 +347,10 @@ class _Worker(threading.Thread):
             return
         assert device.client is not None
         try:
-            if not device.started:
+            if not device.started or len(self._addresses) > 1:
                 device.started = True
-                device.client.connect(
-                    self._address.host, self._address.port, self.options.keepalive, bind_address=device.source
-                )
+                address = self._addresses[device.broker % len(self._addresses)]
+                device.client.connect(address.host, address.port, self.options.keepalive, bind_address=device.source)
             else:
                 device.client.reconnect()
         except OSError as exc:
@@ -377,6 +381,7 @@ class _Worker(threading.Thread):
         if device.reconnect_scheduled or self.control.closing.is_set():
             return
         device.reconnect_scheduled = True
+        device.broker += 1  # the next broker, when there are several
         delay = resend_delay(device.reconnect_attempts, RECONNECT_INITIAL, RECONNECT_MAX, self._rng.random())
         device.reconnect_attempts += 1
         self._after(delay, self._connect, device)
@@ -543,7 +548,7 @@ class Fleet:
         silent = set(self.silent_devices)
         sources = self.options.source_addresses or ("",)
         self._devices = [
-            _Device(d, topics_for(self.options.root, d), silent=d in silent, source=sources[n % len(sources)])
+            _Device(d, topics_for(self.options.root, d), silent=d in silent, source=sources[n % len(sources)], broker=n)
             for n, d in enumerate(ids)
         ]
         self._stop = threading.Event()

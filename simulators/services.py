@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -116,6 +117,8 @@ class Postgres:
     port: int = field(default_factory=free_port)
     fsync: bool = False  # off for tests; the benchmarks measure with it on
     version: str = "?"
+    settings: dict[str, str] = field(default_factory=dict)  # more `-c name=value` server settings
+    primary: Postgres | None = None  # set: a streaming standby of that cluster, made by `standby()`
 
     def _run_as(self) -> list[str]:
         if os.geteuid() != 0:
@@ -130,19 +133,34 @@ class Postgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
     def start(self) -> Postgres:
-        initdb = find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))
+        initdb = str(
+            Path(find_binary("initdb", *sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")))).resolve()
+        )
         pg_ctl = str(Path(initdb).with_name("pg_ctl"))
         data = self.workdir / "data"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.workdir.chmod(0o755)
         if os.geteuid() == 0:
             shutil.chown(self.workdir, user="postgres")
-        subprocess.run(
-            [*self._run_as(), initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} -c fsync={'on' if self.fsync else 'off'} -c max_connections=200"
+        if self.primary is None:
+            subprocess.run(
+                [*self._run_as(), initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        else:  # a copy of the primary that follows its WAL (-R writes primary_conninfo and standby.signal)
+            subprocess.run(
+                [
+                    *self._run_as(),
+                    str(Path(initdb).with_name("pg_basebackup")),
+                    *("-D", str(data), "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres"),
+                    *("-R", "-X", "stream", "--no-sync"),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        extra = "".join(f" -c {k}={v}" for k, v in self.settings.items())
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} -c fsync={'on' if self.fsync else 'off'} -c max_connections=200{extra}"
         subprocess.run(
             [*self._run_as(), pg_ctl, "-D", str(data), "-l", str(self.workdir / "pg.log"), "-o", opts, "-w", "start"],
             check=True,
@@ -154,6 +172,46 @@ class Postgres:
             [str(Path(initdb).with_name("postgres")), "--version"], capture_output=True, text=True
         ).stdout.strip()
         return self
+
+    def standby(self, workdir: Path) -> Postgres:
+        """A streaming standby of this cluster in `workdir`, started; with `synchronous=True` set on
+        this one (sync_with), a commit here returns only once the standby has it."""
+        return Postgres(
+            workdir, fsync=self.fsync, settings={"hot_standby": "on", "cluster_name": "standby"}, primary=self
+        ).start()
+
+    def sync_with(self, standby: Postgres) -> None:
+        """Make every commit wait for `standby` (synchronous_standby_names), once it is streaming."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+            for _ in range(200):
+                if c.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone() != (0,):
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError("the standby never started streaming")
+            c.execute("ALTER SYSTEM SET synchronous_standby_names = 'standby'")
+            c.execute("ALTER SYSTEM SET synchronous_commit = 'on'")
+            c.execute("SELECT pg_reload_conf()")
+
+    def promote(self) -> None:
+        """The standby becomes a primary (pg_ctl promote, waiting until it accepts writes)."""
+        subprocess.run(
+            [*self._run_as(), self._pg_ctl, "-D", str(self._data), "-w", "promote"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and every backend, as a machine that dies would."""
+        pid = self.postmaster_pid()
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        for p in [pid, *map(int, children)]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def postmaster_pid(self) -> int:
         return int((self._data / "postmaster.pid").read_text().split()[0])

@@ -156,7 +156,7 @@ class RecordingLink:
         self.acked: list[int] = []
         self.published: list[tuple[str, bytes]] = []
 
-    def publish(self, topic, payload, qos=1, retain=False):
+    def publish(self, topic, payload, qos=1, retain=False, reply_to=None):
         self.published.append((topic, payload))
 
     def ack(self, message):

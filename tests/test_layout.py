@@ -34,6 +34,9 @@ ADAPTERS = {  # each outside library with a world of its own types is imported b
     "chinese_calendar": "registry/china_calendar.py",
     "amqtt": "jinqiao/embedded_broker.py",
     "openpyxl": "registry/workbook.py",
+    "alibabacloud_dysmsapi20170525": "dispatcher/aliyun_sms.py",
+    "alibabacloud_tea_openapi": "dispatcher/aliyun_sms.py",
+    "darabonba": "dispatcher/aliyun_sms.py",
 }
 
 

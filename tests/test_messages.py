@@ -7,6 +7,7 @@ import re
 import pytest
 
 from dispatcher import messages as m
+from dispatcher import messages_family as fam
 
 WHO, WHERE, CODE = "张秀英", "幸福里3幢2单元201", "4821"
 BY, AT = "李建国", "14:02"
@@ -79,15 +80,15 @@ SMS = [
     ),
     (
         "family opened",
-        lambda lang: m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm", language=lang),
+        lambda lang: fam.family_sms(resident=WHO, at=AT, opened=True, reason="alarm", language=lang),
         [WHO, AT],
     ),
     (
         "family resolved",
-        lambda lang: m.family_sms(resident=WHO, at=AT, opened=False, outcome="other", language=lang),
+        lambda lang: fam.family_sms(resident=WHO, at=AT, opened=False, outcome="other", language=lang),
         [WHO, AT],
     ),
-    ("family cancelled", lambda lang: m.family_cancelled(resident=WHO, at_local=AT, language=lang), [WHO, AT]),
+    ("family cancelled", lambda lang: fam.family_cancelled(resident=WHO, at_local=AT, language=lang), [WHO, AT]),
 ]
 VOICE = [
     ("page_voice", lambda lang: voice(language=lang), [WHO, WHERE]),
@@ -270,7 +271,7 @@ def test_an_empty_address_still_reads_as_a_place():
             "【金桥】张秀英已取消呼叫（编号4821），无需前往。",
         ),
         (
-            m.family_sms(resident=WHO, at=AT, opened=True, reason="alarm"),
+            fam.family_sms(resident=WHO, at=AT, opened=True, reason="alarm"),
             "【金桥】您的家人张秀英于14:02按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。",
         ),
     ],
@@ -308,10 +309,10 @@ def test_a_state_without_a_text_is_a_programming_error(call, error):
     ],
 )
 def test_family_is_told_what_happened_and_never_asked_to_act(reason, must):
-    text = m.family_sms(resident=WHO, at=AT, opened=True, reason=reason)
+    text = fam.family_sms(resident=WHO, at=AT, opened=True, reason=reason)
     assert must in text and WHO in text and AT in text, text
     assert "无需回复" in text and "回复1" not in text and "确认" not in text, text
-    english = m.family_sms(resident=WHO, at=AT, opened=True, reason=reason, language="en")
+    english = fam.family_sms(resident=WHO, at=AT, opened=True, reason=reason, language="en")
     assert "No need to reply" in english and "Reply 1" not in english, english
 
 
@@ -325,8 +326,8 @@ def test_family_is_told_what_happened_and_never_asked_to_act(reason, must):
     ],
 )
 def test_family_is_told_the_outcome(outcome, zh, en):
-    text = m.family_sms(resident=WHO, at="15:10", opened=False, outcome=outcome)
-    english = m.family_sms(resident=WHO, at="15:10", opened=False, outcome=outcome, language="en")
+    text = fam.family_sms(resident=WHO, at="15:10", opened=False, outcome=outcome)
+    english = fam.family_sms(resident=WHO, at="15:10", opened=False, outcome=outcome, language="en")
     assert "15:10" in text and "处理完毕" in text and "无需回复" in text
     if zh is None:
         assert "（" not in text and "(" not in english
@@ -335,6 +336,6 @@ def test_family_is_told_the_outcome(outcome, zh, en):
 
 
 def test_family_abroad_is_told_the_time_is_their_own():
-    assert m.their_time("17:02") == "当地时间17:02" and m.their_time("17:02", language="en") == "17:02 your time"
-    zh = m.family_sms(resident=WHO, at=m.their_time("17:02"), opened=True, reason="alarm")
+    assert fam.their_time("17:02") == "当地时间17:02" and fam.their_time("17:02", language="en") == "17:02 your time"
+    zh = fam.family_sms(resident=WHO, at=fam.their_time("17:02"), opened=True, reason="alarm")
     assert f"您的家人{WHO}于当地时间17:02按下了呼叫器" in zh

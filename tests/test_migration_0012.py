@@ -20,7 +20,7 @@ def test_0012_goes_down_and_up_with_rows_in_place(db_url, example_registry):
     try:
         import_registry(session_factory(engine), example_registry)  # a contact points at its resident
         cfg = alembic_config(db_url)
-        command.downgrade(cfg, "0011")
+        command.downgrade(cfg, "0016")
         inspector = inspect(engine)
         assert not RESIDENT & {c["name"] for c in inspector.get_columns("residents")}
         assert not CONTACT & {c["name"] for c in inspector.get_columns("contacts")}

@@ -4,13 +4,14 @@ Desktop and phone. The calls are opened at fixed instants, so no verdict depends
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from core.db import transaction
+from core.schema import Device
 from tests.support.web import PASSWORD, Served, make_users, web_system
 from tests.test_board_browser import ARTIFACTS, browser  # noqa: F401  (the fixture)
 
@@ -30,6 +31,12 @@ def served(engine, example_registry):
     with transaction(alerts.sessions) as s:
         for at in NOVEMBER:
             alerts.open_alert(s, resident_id="r-zhang", kind="emergency", reason="alarm", now=at)
+        # 张秀英's pager offline for 3 of November's 720 hours: 99.6 % (the only device heard from)
+        s.get(Device, "pgr-0001").last_seen_at = NOVEMBER[0]
+        outage = alerts.open_alert(
+            s, resident_id="r-zhang", kind="device", reason="offline", now=NOVEMBER[0], device_id="pgr-0001"
+        )
+        outage.state, outage.resolved_at = "resolved", NOVEMBER[0] + timedelta(hours=3)
     server = Served(app).start()
     yield server
     server.stop()
@@ -46,14 +53,16 @@ def test_the_month_is_counted_and_another_month_can_be_picked(served, browser, d
     expect(page).to_have_url(served.url + "/")
     expect(page.locator('header a[href="/report"]')).to_have_text("月报")
     page.goto(served.url + "/report?month=2026-11")
-    expect(page.locator("#r-calls")).to_have_text("2")
+    expect(page.locator("#r-calls")).to_have_text("3")
     expect(page.locator("#r-body h1")).to_have_text("全部社区 呼叫月报")
     expect(page.locator("#r-csv")).to_have_attribute("href", "/api/v1/reports/calls?month=2026-11&format=csv")
     expect(page.locator("#r-timing")).to_contain_text("至接警")
     expect(page.locator("#r-within")).to_contain_text("60秒内接警")
     expect(page.locator("#r-visits")).to_have_text("走访 0 次 · 走访覆盖 0/2 位居民（0.0%）")
-    expect(page.locator('#r-hours div[data-n="1"]')).to_have_count(2)  # 10:00 and 23:30, Beijing time
-    assert page.locator("#r-hours div").nth(23).bounding_box()["height"] > 50  # drawn: the tallest bar
+    expect(page.locator("#r-devices")).to_have_text("设备可用率 99.6%（1 台设备 · 离线告警 1 次 · 累计 3小时00分）")
+    expect(page.locator('#r-hours div[data-n="2"]')).to_have_count(1)  # 10:00: the press and the device alert
+    expect(page.locator('#r-hours div[data-n="1"]')).to_have_count(1)  # 23:30, Beijing time
+    assert page.locator("#r-hours div").nth(23).bounding_box()["height"] > 50  # drawn to scale: half the tallest
     shot(page, f"report-{size}", db_url)
     page.fill("#r-month", "2026-10")
     page.click("#r-go")

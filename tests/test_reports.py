@@ -196,3 +196,55 @@ def test_visit_coverage_counts_the_residents_visited_in_the_period(world, sessio
         r = calls_report(s, day, day, "tianshui-wulin")
     assert (r.visits.visits, r.visits.visited, r.visits.residents, r.visits.share) == (2, 1, 2, 0.5)
     assert ["走访覆盖（至少走访一次的居民）", "1/2 50.0%"] in rows(r, "武林社区")
+
+
+def test_device_availability_merges_a_devices_overlapping_outages_and_clips_to_the_period():
+    from web.reports.figures import availability
+
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    end = start + timedelta(days=10)  # 240 device-hours per device
+    h = lambda n: start + timedelta(hours=n)  # noqa: E731
+    outages = [
+        ("a", h(10), h(16)),  # 6 h
+        ("a", h(14), h(20)),  # overlaps the first: 4 h more, not 6
+        ("b", start - timedelta(hours=5), h(2)),  # began before the period: 2 h inside it
+        ("b", h(236), None),  # still open at the end: 4 h
+        ("c", end + timedelta(hours=1), None),  # after the period: nothing
+    ]
+    a = availability(2, outages, start, end)
+    assert (a.devices, a.outages, a.down_seconds) == (2, 4, 16 * 3600)
+    assert a.share == 1 - 16 / 480
+    assert availability(0, [], start, end).share is None  # no devices: no figure, not 100 %
+    assert availability(3, [], start, start).share is None  # no time yet
+    assert (
+        dict(tuple(r) for r in rows(report([], start.date(), end.date(), SH, devices=a)))["设备离线告警（4次）"]
+        == "累计 16小时00分"
+    )
+
+
+def test_device_availability_counts_the_open_device_alerts_up_to_now(world, sessions):
+    from core.db import transaction
+    from core.schema import Device
+
+    day = T0.astimezone(SH).date()
+    start = datetime.combine(day, datetime.min.time(), SH)
+    with transaction(sessions) as s:
+        s.get(Device, "pgr-0001").last_seen_at = start
+        s.get(Device, "z2m-sos-liu").last_seen_at = start
+        world.alerts.open_alert(
+            s,
+            resident_id="r-zhang",
+            kind="device",
+            reason="offline",
+            now=start + timedelta(hours=6),
+            device_id="pgr-0001",
+        )
+        world.alerts.open_alert(  # a low battery is maintenance: the device still carries calls
+            s, resident_id="r-liu", kind="device", reason="battery_low", now=start, device_id="z2m-sos-liu"
+        )
+    with sessions() as s:
+        whole_day = calls_report(s, day, day, "tianshui-wulin").devices
+        by_noon = calls_report(s, day, day, "tianshui-wulin", now=start + timedelta(hours=12)).devices
+    assert (whole_day.devices, whole_day.outages, whole_day.down_seconds) == (2, 1, 18 * 3600)
+    assert whole_day.share == 1 - 18 / 48
+    assert (by_noon.down_seconds, by_noon.share) == (6 * 3600, 1 - 6 / 24)  # the afternoon has not happened

@@ -16,11 +16,15 @@ from tests.support.web import Served, make_users, web_system
 from tests.test_admin_browser import sign_in
 from tests.test_board_browser import browser  # noqa: F401  (the fixture)
 from tests.test_report_browser import SIZES, shot
+from tests.test_service_team import with_team
+
+# every day, all day: whether 赵玉兰 can be asked now does not depend on today
+TEAM = [{"responder": "pm-zhao", "skills": ["health", "home_help"]}]
 
 
 @pytest.fixture
-def served(engine, example_registry):
-    app, dispatcher = web_system(engine, example_registry)
+def served(engine, example_registry, tmp_path):
+    app, dispatcher = web_system(engine, with_team(example_registry, tmp_path, TEAM))
     make_users(dispatcher.alerts.sessions, ["viewer", "operator"])
     with transaction(dispatcher.alerts.sessions) as s:
         since = s.get(Resident, "r-zhang").visits_since
@@ -50,9 +54,14 @@ def test_an_operator_records_a_visit_for_the_overdue_resident(served, browser, d
     item = page.locator("#f-list .item")
     expect(item).to_contain_text("张秀英：需要修水管 · 王芳 · 未定日期")  # the mediator owns it
     expect(page.locator("#v-summary-text")).to_contain_text("武林社区")
+    expect(page.locator("#t-pm-zhao")).to_contain_text("赵玉兰 医疗保健、家政助老 · 每天 全天 · 现在可联系 · 手上 0 件")
+    page.select_option("#f-list select", "pm-zhao")
+    page.locator("#f-list button[data-assign]").click()
+    expect(item).to_contain_text("张秀英：需要修水管 · 赵玉兰 · 未定日期")  # given to the service team
+    expect(page.locator("#t-pm-zhao")).to_contain_text("手上 1 件")
     shot(page, f"visits-follow-up-{size}", db_url)
     page.locator("#f-list input").fill("物业已修好")
-    page.locator("#f-list button").click()
+    page.locator("#f-list button[data-done]").click()
     expect(page.locator("#f-list")).to_have_text("没有未办的跟进事项。")
     page.select_option("#v-show", "all")
     expect(page.locator("#v-r-zhang .state")).to_have_text("按时")

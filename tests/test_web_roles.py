@@ -13,7 +13,7 @@ except ImportError:  # older FastAPI: app.routes is already flat
 
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 
-# who may: public | page (redirects to sign-in) | admin page (a page, and 403 below admin) | webhook (Twilio signature) | viewer | operator | admin
+# who may: public | page (redirects to sign-in) | admin page (a page, and 403 below admin) | webhook (Twilio signature, Aliyun push token) | viewer | operator | admin
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
@@ -23,6 +23,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/twilio/sms"): "webhook",
     ("POST", "/twilio/status"): "webhook",
     ("POST", "/twilio/voice"): "webhook",
+    ("POST", "/aliyun/sms-report"): "webhook",  # Aliyun's pushes: the token in the URL (dispatcher/aliyun_webhooks.py)
+    ("POST", "/aliyun/sms-up"): "webhook",
     ("GET", "/"): "page",
     ("GET", "/admin"): "admin page",  # anonymous: to sign-in; signed in below admin: a 403 page
     ("GET", "/static/{name}"): "viewer",  # board.js here; the sign-in page's own files are public (below)
@@ -95,6 +97,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/follow-ups"): "operator",
     ("PUT", "/api/v1/follow-ups/{item_id}"): "operator",
     ("GET", "/api/v1/communities/{community_id}/summary"): "viewer",
+    ("GET", "/api/v1/communities/{community_id}/service-team"): "viewer",
+    ("POST", "/api/v1/follow-ups/{item_id}/assign"): "operator",
     ("GET", "/api/v1/roster/duty"): "viewer",
     ("PUT", "/api/v1/calendar"): "admin",
 }
@@ -167,7 +171,7 @@ def test_every_route_refuses_whoever_lacks_its_role(served):
                 if rule == "public":
                     ok = status not in (401, 403)
                 elif rule == "webhook":
-                    ok = status == 403  # nobody, signed in or not, without Twilio's signature
+                    ok = status == 403  # nobody, signed in or not, without Twilio's signature or Aliyun's token
                 elif rule == "page":
                     ok = (status == 303) if who == "anonymous" else (status == 200)
                 elif rule == "admin page":

@@ -31,6 +31,7 @@ from web.api import (
     reports,
     resident_history,
     roster_duty,
+    service_team,
     session,
     supervision,
     users,
@@ -276,6 +277,7 @@ ROUTERS = [
     visits.router,
     follow_ups.router,
     mediator_day.router,
+    service_team.router,
 ]
 
 

@@ -2,7 +2,7 @@
 
 One module per part: `base.py` (Base, UtcDateTime), `registry.py`, `devices.py` (what devices send
 and are told), `alerts.py` (alerts and their notifications), `accounts.py`, `audit.py` (the admins' changes), `supervision.py` (device
-supervision, check-ins, the watchdog), `visits.py` (the monitoring net's visits, follow-up items). Import the tables from here (`from core.schema import Alert`):
+supervision, check-ins, the watchdog), `visits.py` (the monitoring net's visits, follow-up items), `service_team.py` (the volunteers of the service team). Import the tables from here (`from core.schema import Alert`):
 importing this package registers every table on `Base.metadata`, which Alembic compares.
 """
 
@@ -12,7 +12,7 @@ from core.schema.accounts import ApiToken, SignInFailure, User, WebSession
 from core.schema.alerts import Alert, DeliveryReport, InboundSms, Notification, TimelineEntry
 from core.schema.audit import AuditEntry
 from core.schema.base import Base, UtcDateTime
-from core.schema.devices import DeviceFeedback, Event, PresenceChange, Rejection
+from core.schema.devices import DeviceDay, DeviceFeedback, Event, PresenceChange, Rejection
 from core.schema.registry import (
     Building,
     BuildingPartyMember,
@@ -26,6 +26,7 @@ from core.schema.registry import (
     Responder,
     RosterShift,
 )
+from core.schema.service_team import ServiceMember
 from core.schema.supervision import (
     CheckinMiss,
     MaintenanceItem,
@@ -39,6 +40,7 @@ from core.schema.visits import FollowUp, Visit
 __all__ = [
     "Visit",
     "FollowUp",
+    "ServiceMember",
     "UtcDateTime",
     "Base",
     "Community",
@@ -56,6 +58,7 @@ __all__ = [
     "Rejection",
     "PresenceChange",
     "DeviceFeedback",
+    "DeviceDay",
     "Alert",
     "TimelineEntry",
     "Notification",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.schema.base import Base, UtcDateTime
@@ -29,6 +29,19 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)
     # the dispatcher's seam: events not yet turned into alerts have processed_at NULL
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DeviceDay(Base):
+    """A device's heartbeats of one UTC day, once the rows themselves are pruned (dispatcher/passes/
+    retention.py): how many arrived, the first and last, the lowest battery reported."""
+
+    __tablename__ = "device_days"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    heartbeats: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    battery_min: Mapped[int | None] = mapped_column(Integer)
 
 
 class Rejection(Base):

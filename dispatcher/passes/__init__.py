@@ -7,6 +7,7 @@ Each pass is one load -> decide -> write step in its own transaction:
 - supervision  (passes/supervision.py, rules in dispatcher/supervision.py)  silent devices, missed check-ins
 - visits       (dispatcher/visit_log.py, rules in dispatcher/visits.py)  visit reminders and overdue visits
 - summaries    (dispatcher/mediator_day.py, text in dispatcher/summary_text.py)  the mediator's daily SMS
+- retention    (passes/retention.py)    old heartbeats compacted into device_days and deleted
 - outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from dispatcher.alerts import Alerts
     from dispatcher.mediator_day import MediatorSummaries
     from dispatcher.passes.outbox import Outbox
+    from dispatcher.passes.retention import Retention
     from dispatcher.passes.supervision import Supervisor
     from dispatcher.visit_log import VisitReminders
 
@@ -53,6 +55,7 @@ def passes(
     heartbeat: Heartbeat | None = None,
     visits: VisitReminders | None = None,
     summaries: MediatorSummaries | None = None,
+    retention: Retention | None = None,
 ) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
@@ -67,6 +70,7 @@ def passes(
         Pass("supervision", supervisor.run, SUPERVISOR),
         *([Pass("visits", visits.run, SUPERVISOR)] if visits else []),
         *([Pass("summaries", summaries.run, SUPERVISOR)] if summaries else []),
+        *([Pass("retention", retention.run, SUPERVISOR)] if retention else []),
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]

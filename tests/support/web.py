@@ -63,8 +63,9 @@ class Served:
         self.thread.join(10)
 
 
-def web_system(engine, registry_path, settings=None):
-    """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher)."""
+def web_system(engine, registry_path, settings=None, now=None):
+    """The registry imported, a dispatcher (not started), and the app with every router: (app, dispatcher).
+    `now`: the clock of both (default: the wall clock)."""
     from core.db import session_factory
     from core.settings import load_settings
     from dispatcher.service import build_dispatcher
@@ -74,7 +75,9 @@ def web_system(engine, registry_path, settings=None):
 
     import_registry(session_factory(engine), registry_path)
     dispatcher = build_dispatcher(
-        settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)), engine
+        settings or load_settings(database_url=engine.url.render_as_string(hide_password=False)),
+        engine,
+        **({"now": now} if now is not None else {}),
     )
     app = dispatcher_app(Readiness(engine), dispatcher, engine)
     return app, dispatcher

@@ -58,7 +58,7 @@ class FollowUpChange(BaseModel):
     outcome: Annotated[str, Field(max_length=2000)] | None = None  # what was done; why it was dropped
 
 
-def _query():
+def item_query():
     return (
         select(FollowUp, Resident.name, Resident.address, Community.id, Community.timezone)
         .join(Resident, Resident.id == FollowUp.resident_id)
@@ -67,7 +67,7 @@ def _query():
     )
 
 
-def _out(row, now: datetime) -> FollowUpOut:
+def item_out(row, now: datetime) -> FollowUpOut:
     item, name, address, community_id, tz = row
     today = now.astimezone(ZoneInfo(tz)).date()
     late = item.state == "open" and item.promised_on is not None and item.promised_on < today
@@ -90,7 +90,7 @@ def follow_ups(
     resident: Annotated[str | None, Query(max_length=64)] = None,
 ):
     """The items, the late ones first, then by promised day (none promised last), then the oldest."""
-    query = _query()
+    query = item_query()
     if state != "all":
         query = query.where(FollowUp.state == state)
     if community:
@@ -98,7 +98,7 @@ def follow_ups(
     if resident:
         query = query.where(FollowUp.resident_id == resident)
     at = now()
-    items = [_out(row, at) for row in s.execute(query.order_by(FollowUp.id).limit(1000))]
+    items = [item_out(row, at) for row in s.execute(query.order_by(FollowUp.id).limit(1000))]
     return sorted(items, key=lambda i: (not i.late, i.promised_on is None, i.promised_on or date.max, i.id))
 
 
@@ -122,7 +122,7 @@ def open_follow_up(user: Operator, sessions: Sessions, now: Clock, body: FollowU
         s.add(item)
         s.flush()
         record(s, at, user.name, "follow_up.open", str(item.id), {"resident": body.resident_id, "text": item.text})
-        return _out(s.execute(_query().where(FollowUp.id == item.id)).one(), at)
+        return item_out(s.execute(item_query().where(FollowUp.id == item.id)).one(), at)
 
 
 @router.put("/{item_id}", response_model=FollowUpOut, responses={404: {}, 422: {}})
@@ -147,4 +147,4 @@ def change_follow_up(user: Operator, sessions: Sessions, now: Clock, item_id: It
             closed = body.state != "open"
             item.closed_at, item.closed_by = (at, user.shown) if closed else (None, None)
         record(s, at, user.name, "follow_up.change", str(item_id), {k: str(v) for k, v in change.items()})
-        return _out(s.execute(_query().where(FollowUp.id == item_id)).one(), at)
+        return item_out(s.execute(item_query().where(FollowUp.id == item_id)).one(), at)

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from registry.resident_sheet import write_csv
 from registry.workbook import write_workbook
 from web.auth import Viewer
-from web.deps import ReadSession
+from web.deps import Clock, ReadSession
 from web.reports.load import NoSuchCommunity, calls_report
 from web.reports.table import rows
 
@@ -47,6 +47,7 @@ def period(month: str | None, since: date | None, until: date | None) -> tuple[d
 def calls(
     _: Viewer,
     s: ReadSession,
+    now: Clock,
     month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
     since: Annotated[date | None, Query(description="first day, YYYY-MM-DD")] = None,
     until: Annotated[date | None, Query(description="last day, YYYY-MM-DD (inclusive)")] = None,
@@ -55,10 +56,11 @@ def calls(
 ):
     """Calls by kind, outcome, hour and tier; press-to-page, -acknowledgement and -resolution times
     (nearest-rank median, 90th percentile, longest); the share acknowledged within 60 s and 180 s
-    against the TEC Quality figures; missed check-ins."""
+    against the TEC Quality figures; missed check-ins; visit coverage; device availability (time
+    under an open device alert, up to now)."""
     first, last = period(month, since, until)
     try:
-        figures = calls_report(s, first, last, community)
+        figures = calls_report(s, first, last, community, now())
     except NoSuchCommunity as e:
         raise HTTPException(404, str(e)) from None
     if format == "json":

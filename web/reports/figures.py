@@ -4,7 +4,7 @@ What a street office hands in each month, and what telecare centres are judged o
 outcome and hour of day; how long from the press to the first page, to the acknowledgement and to
 the resolution (median, 90th percentile, longest); the share acknowledged within 60 s and 180 s,
 beside the TEC Quality figures (97.5 % within 60 s, 99 % within 180 s); how far calls escalated;
-false alarms; missed check-ins.
+false alarms; missed check-ins; visit coverage; device availability.
 
 Percentiles are nearest-rank: the p-th percentile of n sorted values is the value at rank
 ceil(p/100 * n), so every figure is a time some call really took and a hand count checks it.
@@ -72,6 +72,45 @@ def coverage(visits: int, residents: int, visited: int) -> VisitCoverage:
 
 
 @dataclass(frozen=True)
+class DeviceAvailability:
+    """How much of the period the residents' devices could carry a call.
+
+    A device counts as down while a `device` alert about it (offline, heartbeat missed) is open:
+    from the alert's opening to its resolution, clipped to the period and to now. The minutes of
+    the grace period before the alert are not counted: availability is what the centre knew."""
+
+    devices: int = 0  # installed devices (heard from at least once) of the community's residents
+    outages: int = 0  # device alerts that overlap the period
+    down_seconds: float = 0.0  # their union per device, within the period
+    share: float | None = None  # 1 - down / (devices x the period so far); None with no devices or time
+
+
+Outage = tuple[str, datetime, datetime | None]  # (device id, opened, resolved or still open)
+
+
+def availability(devices: int, outages: Sequence[Outage], start: datetime, end: datetime) -> DeviceAvailability:
+    """Availability of `devices` over [start, end) given their outages (overlaps of one device merged)."""
+    span = (end - start).total_seconds()
+    by_device: dict[str, list[tuple[datetime, datetime]]] = {}
+    for device, opened, closed in outages:
+        lo, hi = max(opened, start), min(closed or end, end)
+        if lo < hi:
+            by_device.setdefault(device, []).append((lo, hi))
+    down = 0.0
+    for spans in by_device.values():
+        reach: datetime | None = None
+        for lo, hi in sorted(spans):
+            if reach is not None and lo < reach:
+                lo = reach
+            if lo < hi:
+                down += (hi - lo).total_seconds()
+            reach = hi if reach is None else max(reach, hi)
+    counted = sum(len(v) for v in by_device.values())
+    share = 1 - down / (devices * span) if devices and span > 0 else None
+    return DeviceAvailability(devices, counted, down, share)
+
+
+@dataclass(frozen=True)
 class Report:
     since: date
     until: date  # inclusive
@@ -90,6 +129,7 @@ class Report:
     still_open: int
     communities: list[str] = field(default_factory=list)
     visits: VisitCoverage = field(default_factory=VisitCoverage)
+    devices: DeviceAvailability = field(default_factory=DeviceAvailability)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -120,6 +160,7 @@ def report(
     tz: ZoneInfo,
     checkins_missed: int = 0,
     visits: VisitCoverage | None = None,
+    devices: DeviceAvailability | None = None,
 ) -> Report:
     """The figures of `calls` (those opened from `since` to `until` inclusive, in `tz`)."""
     emergencies = [c for c in calls if c.kind == "emergency"]
@@ -152,4 +193,5 @@ def report(
         still_open=sum(1 for c in calls if c.state in ("triggered", "acknowledged")),
         communities=sorted({c.community_id for c in calls}),
         visits=visits or VisitCoverage(),
+        devices=devices or DeviceAvailability(),
     )

@@ -1,6 +1,6 @@
 """The facts of a calls report, read from the database: the alerts opened in a date range (local
 days of the community, or of China when the report covers every community), with the first page,
-the furthest tier paged, and the missed check-ins of the same days."""
+the furthest tier paged, and the missed check-ins, visits and device outages of the same days."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.schema import Alert, Building, CheckinMiss, Community, Notification, Resident, Visit
+from core.schema import Alert, Building, CheckinMiss, Community, Device, Notification, Resident, Visit
 from dispatcher.recipients import load_policy
-from web.reports.figures import CallFacts, Report, VisitCoverage, coverage, report
+from web.reports.figures import CallFacts, DeviceAvailability, Report, VisitCoverage, availability, coverage, report
 
 HOME_ZONE = "Asia/Shanghai"  # the days of a report over every community
 
@@ -122,8 +122,43 @@ def visit_coverage(s: Session, since: date, until: date, tz: ZoneInfo, community
     return coverage(made[0], total, made[1])
 
 
-def calls_report(s: Session, since: date, until: date, community_id: str | None = None) -> Report:
+DOWN_REASONS = ("offline", "heartbeat_missed")  # a low battery is maintenance: the device still works
+
+
+def device_availability(
+    s: Session, since: date, until: date, tz: ZoneInfo, community_id: str | None, now: datetime
+) -> DeviceAvailability:
+    """The active, installed devices of the residents (of the community), over the period up to `now`."""
+    start, end = day_bounds(since, until, tz)
+    end = max(start, min(end, now))
+    devices = (
+        select(Device.id)
+        .join(Resident, Resident.id == Device.resident_id)
+        .where(Device.active.is_(True), Device.last_seen_at.is_not(None))
+    )
+    if community_id is not None:
+        devices = devices.join(Building, Building.id == Resident.building_id).where(
+            Building.community_id == community_id
+        )
+    count = s.scalar(select(func.count()).select_from(devices.subquery())) or 0
+    outages = s.execute(
+        select(Alert.device_id, Alert.opened_at, Alert.resolved_at).where(
+            Alert.kind == "device",
+            Alert.reason.in_(DOWN_REASONS),
+            Alert.device_id.in_(devices),
+            Alert.opened_at < end,
+        )
+    ).all()
+    return availability(count, [(d, opened, closed) for d, opened, closed in outages if d], start, end)
+
+
+def calls_report(
+    s: Session, since: date, until: date, community_id: str | None = None, now: datetime | None = None
+) -> Report:
+    """The report of the period; `now` (default: the period's end) cuts off what has not happened yet."""
     facts, tz = call_facts(s, since, until, community_id)
+    if now is None:
+        now = day_bounds(since, until, tz)[1]
     return report(
         facts,
         since,
@@ -131,4 +166,5 @@ def calls_report(s: Session, since: date, until: date, community_id: str | None 
         tz,
         checkins_missed(s, since, until, community_id),
         visit_coverage(s, since, until, tz, community_id),
+        device_availability(s, since, until, tz, community_id, now),
     )

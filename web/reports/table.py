@@ -26,6 +26,11 @@ def seconds(value: float | None) -> str:
     return f"{value // 60}分{value % 60:02d}秒" if value >= 60 else f"{value}秒"
 
 
+def hours(value: float) -> str:
+    value = round(value / 60)
+    return f"{value // 60}小时{value % 60:02d}分" if value >= 60 else f"{value}分钟"
+
+
 def share(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -54,5 +59,10 @@ def rows(r: Report, community: str = "全部社区") -> list[list[Any]]:
     out.append(["未按时报平安", r.checkins_missed])
     v = r.visits
     out += [["走访次数", v.visits], ["走访覆盖（至少走访一次的居民）", f"{v.visited}/{v.residents} {share(v.share)}"]]
+    d = r.devices
+    out += [
+        [f"设备可用率（{d.devices}台）", share(d.share)],
+        [f"设备离线告警（{d.outages}次）", f"累计 {hours(d.down_seconds)}"],
+    ]
     out += [[f"{h:02d}时 呼叫数", n] for h, n in enumerate(r.by_hour)]
     return out

@@ -27,6 +27,11 @@ function counts(title, map, names) {
 function timing(label, d) {
   return `<tr><td>${label}</td><td class="n">${d.count}</td><td class="n">${secs(d.p50)}</td><td class="n">${secs(d.p90)}</td><td class="n">${secs(d.max)}</td></tr>`;
 }
+function downtime(seconds) {
+  const minutes = Math.round(seconds / 60);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)}小时${String(minutes % 60).padStart(2, "0")}分` : `${minutes}分钟`;
+}
+
 function render(r, communityName) {
   const top = Math.max(1, ...r.by_hour);
   const within = r.acknowledged_within.map((w) => `<tr><td>${w.seconds}秒内接警</td><td class="n">${pct(w.share)}</td>
@@ -36,6 +41,7 @@ function render(r, communityName) {
     <p>${esc(r.since)} 至 ${esc(r.until)} · 呼叫 <b id="r-calls">${r.calls}</b> 次 · 误报 ${r.false_alarms} 次 ·
       老人自行取消 ${r.cancelled} 次 · 尚未结案 ${r.still_open} 次 · 未按时报平安 ${r.checkins_missed} 次</p>
     <p id="r-visits">走访 ${r.visits.visits} 次 · 走访覆盖 ${r.visits.visited}/${r.visits.residents} 位居民（${pct(r.visits.share)}）</p>
+    <p id="r-devices">设备可用率 ${pct(r.devices.share)}（${r.devices.devices} 台设备 · 离线告警 ${r.devices.outages} 次 · 累计 ${downtime(r.devices.down_seconds)}）</p>
     ${counts("按类型", r.by_kind, KIND)}
     ${counts("按结果", r.by_outcome, OUTCOME)}
     ${counts("升级所至", r.by_tier, TIER)}

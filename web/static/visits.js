@@ -45,7 +45,8 @@ async function load() {
   const c = document.getElementById("v-community").value;
   if (c) p.set("community", c);
   try {
-    await Promise.all([loadSummary(c || communityIds[0]), loadFollowUps(c)]);
+    await Promise.all([loadSummary(c || communityIds[0]), loadTeams(c ? [c] : communityIds)]);
+    await loadFollowUps(c);
     const rows = await api(`/api/v1/visits?${p}`);
     document.getElementById("v-count").textContent = `共 ${rows.length} 位`;
     document.getElementById("v-list").innerHTML = rows.length
@@ -59,7 +60,7 @@ async function load() {
 
 function item(f) {
   const promised = f.promised_on ? `承诺 ${day(f.promised_on)}` : "未定日期";
-  const close = operator ? `
+  const close = operator ? `${assignControl(f)}
     <input id="outcome-${f.id}" maxlength="2000" placeholder="办理结果">
     <button data-done="${f.id}" id="done-${f.id}">办结</button>` : "";
   return `<div class="item${f.late ? " late" : ""}" id="f-${f.id}">
@@ -122,7 +123,10 @@ async function start() {
     communities.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join(""));
   for (const id of ["v-community", "v-show"]) document.getElementById(id).addEventListener("change", load);
   document.getElementById("v-list").addEventListener("submit", (e) => { e.preventDefault(); record(e.target); });
-  document.getElementById("f-list").addEventListener("click", (e) => { if (e.target.dataset.done) finish(e.target.dataset.done); });
+  document.getElementById("f-list").addEventListener("click", (e) => {
+    if (e.target.dataset.done) finish(e.target.dataset.done);
+    if (e.target.dataset.assign) assign(e.target.dataset.assign, () => load());
+  });
   await load();
 }
 start();

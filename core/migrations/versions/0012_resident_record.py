@@ -2,14 +2,14 @@
 the household (alone or empty-nest), the ID number; a contact's country, time zone and SMS language (family abroad)
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0016 (0014 to 0016 were merged first)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,40 @@
+"""What a channel name in a tier's list means: a medium (sms | voice) and who carries it; pure.
+
+A plain medium ("sms", "voice") goes through the deployment's provider for it (JINQIAO_SMS_PROVIDER
+for SMS; calls are Twilio's). A name "<provider>_<medium>" ("aliyun_sms", "twilio_sms") names the
+provider too, so that one list can say "WeCom card, then Aliyun SMS, then Aliyun voice" once those
+providers exist: add the provider to PROVIDERS and an adapter behind dispatcher/providers.py.
+docs/channels.md has the whole design.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MEDIA = ("sms", "voice")  # what the outbox rows, the rate limiter and the timeline know
+PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media it carries
+    "twilio": ("sms", "voice"),
+    "aliyun": ("sms",),
+    "console": ("sms", "voice"),
+}
+
+
+class Route(NamedTuple):
+    medium: str
+    provider: str | None  # None: the deployment's provider for the medium
+
+
+def route(name: str) -> Route:
+    """The medium and provider of a channel name; ValueError names what is wrong."""
+    if name in MEDIA:
+        return Route(name, None)
+    provider, _, medium = name.rpartition("_")
+    if provider not in PROVIDERS:
+        raise ValueError(f"channel {name!r}: use sms, voice or one of {', '.join(known_names())}")
+    if medium not in PROVIDERS[provider]:
+        raise ValueError(f"channel {name!r}: {provider} carries {', '.join(PROVIDERS[provider])} only")
+    return Route(medium, provider)
+
+
+def known_names() -> list[str]:
+    return [*MEDIA, *(f"{p}_{m}" for p, media in PROVIDERS.items() if p != "console" for m in media)]

@@ -1,0 +1,83 @@
+"""The notifier port over several providers: each outbox row goes to its own provider
+(`notifications.provider`, from a channel name such as "aliyun_sms"; dispatcher/channels.py) or to the
+deployment's provider for its medium. Aliyun's notifier sends the row's template and values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from core.schema import Notification
+from dispatcher.aliyun_sms import LIMIT_CODE, AliyunError, AliyunSmsSender
+from dispatcher.sending import Notifier, SendError
+from dispatcher.sms_templates import VALUE_MAX, Template
+
+log = structlog.get_logger("jinqiao.notify")
+
+
+class AliyunSmsNotifier:
+    delivers_at_once = False
+
+    def __init__(self, sender: AliyunSmsSender, templates: Mapping[str, Template]) -> None:
+        self.sender = sender
+        self.templates = templates
+        self.sender_id = f"aliyun:{sender.sign_name}"
+
+    def send(self, note: Notification) -> str:
+        if note.channel != "sms":
+            raise SendError(f"aliyun carries SMS only, not {note.channel}", temporary=False)
+        if not note.to_number.startswith("+861"):  # a family abroad: Aliyun's domestic SMS cannot reach them
+            raise SendError(f"aliyun: {note.to_number} is no mainland mobile number", temporary=False, elsewhere=True)
+        template = self.templates.get(note.template or "")
+        if template is None:
+            # a text no template says (put together from two): Twilio, when there, sends any text
+            raise SendError(
+                f"no Aliyun template for this text (kind {note.template or 'none'})", temporary=False, elsewhere=True
+            )
+        values = note.template_params or {}
+        # a longer value is refused and the message lost; better a long address cut than no page
+        params = {name: str(values.get(name, ""))[:VALUE_MAX] for name in template.variables}
+        try:
+            return self.sender.send(note.to_number, template.code, params, out_id=str(note.id))
+        except AliyunError as exc:
+            limited = exc.code == LIMIT_CODE  # this number had its 50 of this template today
+            raise SendError(f"{exc} (template {template.code})", temporary=exc.temporary, elsewhere=limited) from None
+
+
+class RoutedNotifier:
+    """One Notifier in front of several: by the row's provider, else by its medium's providers in
+    order; a refusal that says "elsewhere" (Aliyun's daily limit) goes on to the next of them."""
+
+    def __init__(self, defaults: Mapping[str, Sequence[Notifier]], named: Mapping[str, Notifier]) -> None:
+        self.defaults = {medium: list(chain) for medium, chain in defaults.items()}
+        self.named = dict(named)
+        every = [*(n for chain in self.defaults.values() for n in chain), *self.named.values()]
+        self.sender_id = self.defaults["sms"][0].sender_id
+        self.delivers_at_once = all(n.delivers_at_once for n in every)
+
+    def chain_for(self, note: Notification) -> list[Notifier]:
+        if note.provider:
+            found = self.named.get(note.provider)
+            if found is None:
+                raise SendError(f"provider {note.provider} is not set up in this deployment", temporary=False)
+            return [found]
+        return self.defaults[note.channel]
+
+    def send(self, note: Notification) -> str:
+        chain = self.chain_for(note)
+        for i, notifier in enumerate(chain):
+            try:
+                return notifier.send(note)
+            except SendError as exc:
+                if not exc.elsewhere or i == len(chain) - 1:
+                    raise
+                log.warning(
+                    "notify.fallback",
+                    notification_id=note.id,
+                    channel=note.channel,
+                    refused_by=notifier.sender_id,
+                    next=chain[i + 1].sender_id,
+                    error=str(exc),
+                )
+        raise SendError(f"no provider for {note.channel}", temporary=False)  # an empty chain
