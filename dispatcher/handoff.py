@@ -29,15 +29,18 @@ class Handoff:
     reason: str
     resident: str
     address: str  # the full address: community, building, unit and flat
-    medical_notes: str
+    medical_notes: str | None  # None: not for this reader (a viewer): the line is left out
     resident_phone: str | None
     contacts: tuple[Person, ...]
+    sex: str | None = None  # female | male
+    age: int | None = None  # from the birth year, in the year of the call: a year either way
 
     @property
     def key_holders(self) -> tuple[Person, ...]:
         return tuple(c for c in self.contacts if c.has_key)
 
 
+SEX_ZH = {"female": "女", "male": "男"}
 REASON = {"alarm": ("按键呼救", "pressed the call button"), "fall": ("跌倒报警", "a fall was detected")}
 
 
@@ -55,6 +58,8 @@ def load(s: Session, alert: Alert) -> Handoff:
         medical_notes=resident.medical_notes or "",
         resident_phone=resident.phone,
         contacts=tuple(Person(c.name, c.phone, c.has_key, c.notify) for c in contacts),
+        sex=resident.sex,
+        age=alert.opened_at.year - resident.birth_year if resident.birth_year else None,
     )
 
 
@@ -75,19 +80,21 @@ def text(h: Handoff, lang: str) -> str:
     keys = [f"{c.name} {c.phone}" for c in h.key_holders]
     none = "none on file" if en else "无登记"
     if en:
+        who = ", ".join(p for p in ((h.sex or ""), f"about {h.age}" if h.age else "") if p)
         lines = [
-            f"Patient: {h.resident} (call #{h.alert_code}: {why})",
+            f"Patient: {h.resident}{f' ({who})' if who else ''} (call #{h.alert_code}: {why})",
             f"Address: {h.address}",
-            f"Medical notes: {h.medical_notes or none}",
+            *([f"Medical notes: {h.medical_notes or none}"] if h.medical_notes is not None else []),
             f"Patient's phone: {h.resident_phone or none}",
             f"Family and contacts: {'; '.join(contacts) or none}",
             f"Key holders: {'; '.join(keys) or none}",
         ]
     else:
+        who = "，".join(p for p in (SEX_ZH.get(h.sex or "", ""), f"约{h.age}岁" if h.age else "") if p)
         lines = [
-            f"老人：{h.resident}（呼叫 #{h.alert_code}：{why}）",
+            f"老人：{h.resident}{f'（{who}）' if who else ''}（呼叫 #{h.alert_code}：{why}）",
             f"地址：{h.address}",
-            f"健康情况：{h.medical_notes or none}",
+            *([f"健康情况：{h.medical_notes or none}"] if h.medical_notes is not None else []),
             f"老人电话：{h.resident_phone or none}",
             f"家属和联系人：{'；'.join(contacts) or none}",
             f"有钥匙的人：{'；'.join(keys) or none}",

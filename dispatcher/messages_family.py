@@ -31,6 +31,12 @@ OUTCOME = {
 # --- family: informed, never asked to act -----------------------------------------------------
 
 
+def their_time(hhmm: str, *, language: str | None = None) -> str:
+    """A time in the family's own zone, said to be theirs (a part of the family's texts, not one itself):
+    当地时间17:02 / 17:02 your time."""
+    return f"{hhmm} your time" if is_english(language) else f"当地时间{hhmm}"
+
+
 def family_sms(
     *,
     resident: str,

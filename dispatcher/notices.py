@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -166,15 +167,20 @@ def family(
         .where(Contact.resident_id == alert.resident_id, Contact.notify.is_(True))
         .order_by(Contact.position)
     ).all()
-    local = now.astimezone(place.tz).strftime("%H:%M")
     which = "open" if opened else "cancelled" if cancelled else "closed"
     rows = []
     for c in contacts:
+        local = _family_time(now, place.tz, c.timezone, c.language)
         if cancelled:
-            body = messages_family.family_cancelled(resident=place.resident.name, at_local=local)
+            body = messages_family.family_cancelled(resident=place.resident.name, at_local=local, language=c.language)
         else:
             body = messages_family.family_sms(
-                resident=place.resident.name, at=local, opened=opened, reason=alert.reason, outcome=alert.outcome
+                resident=place.resident.name,
+                at=local,
+                opened=opened,
+                reason=alert.reason,
+                outcome=alert.outcome,
+                language=c.language,
             )
         rows.append(
             row(
@@ -190,6 +196,18 @@ def family(
             )
         )
     upsert_notifications(s, rows)
+
+
+def _family_time(now: datetime, home: ZoneInfo, theirs: str | None, language: str) -> str:
+    """The time as the contact reads it: the community's, or, for family abroad whose clock differs
+    from it, their own, said to be theirs (a son in Sydney reads 17:02 his time, not Shanghai's 14:02)."""
+    home_time = now.astimezone(home)
+    if theirs is None:
+        return home_time.strftime("%H:%M")
+    their_time = now.astimezone(ZoneInfo(theirs))
+    if their_time.utcoffset() == home_time.utcoffset():
+        return home_time.strftime("%H:%M")
+    return messages_family.their_time(their_time.strftime("%H:%M"), language=language)
 
 
 def device_feedback(s: Session, alert: Alert, now: datetime, state: str) -> None:

@@ -17,7 +17,7 @@ def _accounts(settings: Settings):
     return Accounts(session_factory(migrated_engine(settings)), utcnow)
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     """Who the audit list names for a change from the command line: cli:<the OS user>."""
     import getpass
 
@@ -50,7 +50,7 @@ def cmd_user_add(args) -> int:
     if password is None:
         return 1
     try:
-        _accounts(settings).add_user(args.name, args.role, password, args.display_name, actor=_actor())
+        _accounts(settings).add_user(args.name, args.role, password, args.display_name, actor=cli_actor())
     except AccountError as exc:
         print(f"jinqiao user add: {exc}", file=sys.stderr)
         return 1
@@ -65,7 +65,7 @@ def cmd_user_token(args) -> int:
     accounts = _accounts(settings)
     try:
         if args.revoke:
-            changed = accounts.revoke_token(args.revoke, actor=_actor())
+            changed = accounts.revoke_token(args.revoke, actor=cli_actor())
             print("token revoked" if changed else "token was revoked already")
             return 0
         if args.list:
@@ -76,7 +76,7 @@ def cmd_user_token(args) -> int:
         if not args.name:
             print("jinqiao user token: give an account name (or --revoke TOKEN_OR_ID, or --list)", file=sys.stderr)
             return 2
-        token = accounts.create_token(args.name, args.label, actor=_actor())
+        token = accounts.create_token(args.name, args.label, actor=cli_actor())
     except AccountError as exc:
         print(f"jinqiao user token: {exc}", file=sys.stderr)
         return 1
@@ -94,7 +94,7 @@ def cmd_user_active(args) -> int:
 
     active = args.user_command == "enable"
     try:
-        changed = _accounts(command_settings()).set_active(args.name, active, actor=_actor())
+        changed = _accounts(command_settings()).set_active(args.name, active, actor=cli_actor())
     except AccountError as exc:
         print(f"jinqiao user {args.user_command}: {exc}", file=sys.stderr)
         return 1
@@ -107,7 +107,7 @@ def cmd_user_role(args) -> int:
     from web.accounts import AccountError
 
     try:
-        changed = _accounts(command_settings()).set_role(args.name, args.role, actor=_actor())
+        changed = _accounts(command_settings()).set_role(args.name, args.role, actor=cli_actor())
     except AccountError as exc:
         print(f"jinqiao user role: {exc}", file=sys.stderr)
         return 1
@@ -123,7 +123,7 @@ def cmd_user_password(args) -> int:
     if password is None:
         return 1
     try:
-        _accounts(settings).set_password(args.name, password, actor=_actor())
+        _accounts(settings).set_password(args.name, password, actor=cli_actor())
     except AccountError as exc:
         print(f"jinqiao user password: {exc}", file=sys.stderr)
         return 1

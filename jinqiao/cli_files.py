@@ -12,13 +12,14 @@ from jinqiao.cli_settings import command_settings, migrated_engine
 
 def cmd_import(args) -> int:
     from core.db import session_factory
+    from jinqiao.cli_accounts import cli_actor
     from registry.fields import RegistryError
     from registry.files import import_file
 
     settings = command_settings()
     engine = migrated_engine(settings)
     try:
-        report = import_file(session_factory(engine), args.file)
+        report = import_file(session_factory(engine), args.file, actor=cli_actor())
     except RegistryError as exc:
         print(f"jinqiao import: {args.file}: nothing was changed:\n{exc}", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ from core.schema import (
     RosterShift,
     ServiceMember,
 )
-from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans
+from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, mask_id_number
 from registry.store import import_registry
 from registry.validation import validate_registry
 
@@ -103,6 +103,9 @@ def export_registry(s: Session) -> dict[str, Any]:
     for c in s.scalars(select(Contact).order_by(Contact.resident_id, Contact.position)):
         # has_key only when set: the file says it of the few who hold a key
         contact = {"name": c.name, "phone": c.phone, "notify": c.notify, **({"has_key": True} if c.has_key else {})}
+        contact |= _drop_none({"country": c.country, "timezone": c.timezone})
+        if c.language != "zh":  # as has_key: only what differs from the default
+            contact["language"] = c.language
         contacts.setdefault(c.resident_id, []).append(contact)
     doc: dict[str, Any] = {
         "communities": [
@@ -131,6 +134,14 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "medical_notes": r.medical_notes,
                     "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
                     "visit_every_days": r.visit_every_days,
+                    "sex": r.sex,
+                    "birth_year": r.birth_year,
+                    "care_level": r.care_level,
+                    "consent": {"by": r.consent_by, "given": r.consent_on.isoformat()}
+                    if r.consent_by and r.consent_on
+                    else None,
+                    "household": r.household,
+                    "id_number": r.id_number,
                     "away": _away(r.away_from, r.away_to, zones.get(r.building_id, "Asia/Shanghai")),
                     "contacts": contacts.get(r.id, []),
                 }
@@ -193,6 +204,13 @@ def to_file_form(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _masked(entry: Any) -> Any:
+    """An entry as the audit list keeps it: an ID number only as ***1234."""
+    if isinstance(entry, dict) and entry.get("id_number"):
+        return {**entry, "id_number": mask_id_number(entry["id_number"])}
+    return entry
+
+
 class RegistryEditor:
     def __init__(
         self, sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None, actor: str | None = None
@@ -216,9 +234,11 @@ class RegistryEditor:
 
         def audit(s: Session, at: datetime) -> None:
             if actor is not None and action:
-                record(s, at, actor, action, target, {"entry": detail} if detail is not None else {})
+                record(s, at, actor, action, target, {"entry": _masked(detail)} if detail is not None else {})
 
-        import_registry(self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit)
+        import_registry(
+            self.sessions, validate_registry(doc), now=self.now() if self.now else None, also=audit, actor=actor
+        )
 
     # --- list sections (communities, residents, devices, responders) ----------------------------
 

@@ -7,6 +7,7 @@ wrote.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -24,6 +25,7 @@ from registry.fields import (
     DaySpan,
     Duration,
     Id,
+    IdNumber,
     Language,
     Name,
     Phone,
@@ -33,6 +35,7 @@ from registry.fields import (
     _away_time,
     _minutes,
     _source,
+    _timezone,
 )
 from registry.service_team import ServiceMemberEntry
 
@@ -63,6 +66,11 @@ class Checkin(_Model):
     deadline: TimeOfDay  # community time
 
 
+class Consent(_Model):
+    by: Annotated[str, StringConstraints(min_length=1, max_length=200)]  # the resident, or their guardian
+    given: date  # the day it was given (not `on`: YAML reads that key as true)
+
+
 class Away(_Model):
     """The resident is away (with family, in hospital): no wellness or device alerts meanwhile."""
 
@@ -77,6 +85,21 @@ class Contact(_Model):
     phone: Phone
     notify: bool = False
     has_key: bool = False  # holds a key to the home: the 120 hand-off names them
+    # family abroad: their SMS gives the time in their zone, in their language
+    country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    timezone: str | None = None  # IANA name (Australia/Sydney); None: the community's
+    language: Literal["zh", "en"] = "zh"  # of their SMS
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """A bad zone names the contact too: the path says only their place in the list."""
+        if v is None:
+            return v
+        try:
+            return _timezone(v)
+        except ValueError as e:
+            raise ValueError(f"{e} ({info.data.get('name', '?')}): write a name such as Australia/Sydney") from None
 
 
 class Resident(_Model):
@@ -92,7 +115,24 @@ class Resident(_Model):
     away: Away | None = None
     # how often a party member visits: daily (1) for the frail; monthly at least for everyone (civil affairs)
     visit_every_days: Annotated[int, Field(ge=1, le=31)] | None = None
+    # the record file's uniform fields (档案表)
+    sex: Literal["female", "male"] | None = None
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    care_level: Literal["self_care", "partly_dependent", "dependent"] | None = None  # 自理 | 半失能 | 失能
+    consent: Consent | None = None  # the separate consent PIPL asks for before health data is kept
+    id_number: IdNumber | None = None  # 身份证号: only admins see it, never the board
+    household: Literal["alone", "empty_nest"] | None = None  # 独居 | 空巢 (lives with a spouse who is also old)
     contacts: list[Contact] = []
+
+    @field_validator("household")
+    @classmethod
+    def _household_fits(cls, v: str | None, info: ValidationInfo) -> str | None:
+        alone = info.data.get("lives_alone")
+        if v == "empty_nest" and alone is True:
+            raise ValueError("an empty-nest household lives with a spouse, not alone: set lives_alone to false")
+        if v == "alone" and alone is False:
+            raise ValueError("household 'alone' but lives_alone is false: set one of them right")
+        return v
 
 
 class Device(_Model):

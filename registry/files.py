@@ -50,11 +50,16 @@ def read_form(path: str | os.PathLike[str]) -> list[list[Any]]:
 
 
 def import_file(
-    sessions: sessionmaker[Session], path: str | os.PathLike[str], *, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    path: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
-    """`jinqiao import FILE`: a registry file replaces the registry, a form the residents."""
+    """`jinqiao import FILE`: a registry file replaces the registry, a form the residents. With an
+    actor, the changes to each resident's record are in the audit list as theirs."""
     if Path(path).suffix.lower() not in FORMS:
-        return import_registry(sessions, load_registry_file(path), now=now)
+        return import_registry(sessions, load_registry_file(path), now=now, actor=actor)
     sheet = Sheet(read_form(path))
     residents = sheet.residents()
     with sessions() as s:
@@ -65,4 +70,4 @@ def import_file(
     except RegistryError as e:
         ids = [r.get("id") for r in residents]
         raise RegistryError([sheet.where(p, ids) for p in e.problems]) from None
-    return import_registry(sessions, valid, now=now)
+    return import_registry(sessions, valid, now=now, actor=actor)

@@ -32,16 +32,31 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("健康情况", "medical_notes"),
     ("每日报平安截止时间", "checkin"),
     ("走访周期（天）", "visit_every_days"),
+    ("性别", "sex"),
+    ("出生年份", "birth_year"),
+    ("照护等级", "care_level"),
+    ("同意人", "consent_by"),  # who gave the separate consent to keep health data (PIPL)
+    ("同意日期", "consent_given"),
+    ("居住情况", "household"),  # 独居, or 空巢 (with a spouse who is also old)
+    ("身份证号", "id_number"),  # the office's own file: it holds the number
 )
+SEX = {"female": "女", "male": "男"}
+CARE = {"self_care": "自理", "partly_dependent": "半失能", "dependent": "失能"}
+HOUSEHOLD = {"alone": "独居", "empty_nest": "空巢"}
+SMS_LANGUAGE = {"zh": "中文", "en": "英文"}
+NAMED = {"sex": SEX, "care_level": CARE, "household": HOUSEHOLD, "language": SMS_LANGUAGE}  # cells written in words
 CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("姓名", "name"),
     ("电话", "phone"),
     ("接收通知", "notify"),
     ("有钥匙", "has_key"),  # holds a key to the home (the 120 hand-off names them)
+    ("所在国家或地区", "country"),  # family abroad
+    ("时区", "timezone"),  # e.g. Australia/Sydney: their SMS gives the time in it
+    ("短信语言", "language"),  # 中文 or 英文
 )
 MIN_CONTACT_GROUPS = 2  # an empty form still has room for two contacts
 REQUIRED = ("编号", "姓名", "楼栋编号")
-_CONTACT_HEADER = re.compile(r"^联系人(\d{1,2})(姓名|电话|接收通知|有钥匙)$")
+_CONTACT_HEADER = re.compile(r"^联系人(\d{1,2})(姓名|电话|接收通知|有钥匙|所在国家或地区|时区|短信语言)$")
 YES, NO = "是", "否"
 _TRUE = {"是", "y", "yes", "true", "1", "√", "✓"}
 _FALSE = {"否", "n", "no", "false", "0", "×"}
@@ -77,6 +92,10 @@ def to_rows(residents: Sequence[dict[str, Any]]) -> list[list[Any]]:
             value = r.get(field)
             if field == "checkin":
                 value = (value or {}).get("deadline")
+            elif field.startswith("consent_"):
+                value = (r.get("consent") or {}).get(field.removeprefix("consent_"))
+            elif field in ("sex", "care_level", "household"):
+                value = NAMED[field].get(str(value), value) if value else value
             if isinstance(value, bool):
                 value = YES if value else NO
             row.append("" if value is None else value)
@@ -86,6 +105,9 @@ def to_rows(residents: Sequence[dict[str, Any]]) -> list[list[Any]]:
                 c.get("phone", ""),
                 YES if c.get("notify") else NO,
                 YES if c.get("has_key") else NO,
+                c.get("country") or "",
+                c.get("timezone") or "",
+                SMS_LANGUAGE[c.get("language") or "zh"],
             ]
         row += [""] * (len(rows[0]) - len(row))
         rows.append(row)
@@ -147,11 +169,13 @@ class Sheet:
             if _text(raw) == "":
                 continue
             try:
-                value = _cell(field, raw)
+                value = _cell(field, raw, contact)
             except ValueError as e:
                 problems.append(f"第{n}行 {self.header(contact, field)}（{column_letter(i)}列）: {e}")
                 continue
-            if contact is None:
+            if contact is None and field.startswith("consent_"):
+                entry.setdefault("consent", {})[field.removeprefix("consent_")] = value
+            elif contact is None:
                 entry[field] = {"deadline": value} if field == "checkin" else value
             else:
                 contacts.setdefault(contact, {})[field] = value
@@ -195,7 +219,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _cell(field: str, raw: Any) -> Any:
+def _cell(field: str, raw: Any, contact: int | None = None) -> Any:
     """One cell as the import file would have it; ValueError says what was expected."""
     if field in ("lives_alone", "notify", "has_key"):
         text = _text(raw).lower()
@@ -210,6 +234,27 @@ def _cell(field: str, raw: Any) -> Any:
         if isinstance(raw, (dt.time, dt.datetime)):
             return raw.strftime("%H:%M")
         return _text(raw)
+    if field in ("sex", "care_level", "household", "language") and not (field == "language" and contact is None):
+        names = NAMED[field]
+        text = _text(raw)
+        found = next((k for k, v in names.items() if text in (k, v)), None)
+        if found is None:
+            raise ValueError(f"write {' or '.join(names.values())}, not '{text}'")
+        return found
+    if field == "birth_year":
+        year = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else _number(_text(raw))
+        if year is None or year != int(year):
+            raise ValueError(f"write the year of birth, e.g. 1942, not '{_text(raw)}'")
+        return int(year)
+    if field == "consent_given":
+        if isinstance(raw, dt.datetime):
+            return raw.date().isoformat()
+        if isinstance(raw, dt.date):
+            return raw.isoformat()
+        try:
+            return dt.date.fromisoformat(_text(raw).replace("/", "-")).isoformat()
+        except ValueError:
+            raise ValueError(f"write the date as 2026-11-01, not '{_text(raw)}'") from None
     if field == "visit_every_days":
         days = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else _number(_text(raw))
         if days is None or days != int(days):

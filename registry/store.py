@@ -49,6 +49,7 @@ from core.schema import (
 )
 from registry.entries import Hotline, RegistryDoc, Resident
 from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
+from registry.record_history import record_changes, snapshot
 from registry.validation import calendar_days, check_registry, load_registry_file
 
 # --- writing ------------------------------------------------------------------------------------
@@ -92,11 +93,13 @@ def import_registry(
     *,
     now: datetime | None = None,
     also: Callable[[Session, datetime], None] | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
     """Make the registry tables match the file, all or nothing. Raises RegistryError.
 
     `now` (default: the wall clock) is recorded as a resident's `checkin_since` when their check-in
-    deadline is set up or changed, or their away period ends with this import."""
+    deadline is set up or changed, or their away period ends with this import. With an `actor`, each
+    resident's record that changed is written to the audit list as theirs (registry/record_history.py)."""
     if isinstance(path_or_doc, RegistryDoc):
         doc = path_or_doc
         if problems := check_registry(doc):
@@ -106,13 +109,19 @@ def import_registry(
     report = ImportReport()
     with transaction(sessions) as s:
         at = now or utcnow()
+        before = snapshot(s) if actor is not None else None
         _write(s, doc, report, at)
+        if actor is not None and before is not None:
+            record_changes(s, at, actor, before)
         if also is not None:
             also(s, at)
     structlog.get_logger().info(
         "registry.imported", changed=report.changed, **{t: vars(c) for t, c in report.tables.items() if c.changed}
     )
     return report
+
+
+_CONTACT_FIELDS = {"name", "phone", "notify", "has_key", "country", "timezone", "language"}  # as the columns
 
 
 def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) -> None:
@@ -196,6 +205,13 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             medical_notes=r.medical_notes,
             checkin_deadline=r.checkin.deadline if r.checkin else None,
             visit_every_days=r.visit_every_days,
+            sex=r.sex,
+            birth_year=r.birth_year,
+            care_level=r.care_level,
+            consent_by=r.consent.by if r.consent else None,
+            consent_on=r.consent.given if r.consent else None,
+            household=r.household,
+            id_number=r.id_number,
             **_away_columns(r, zones),
             active=True,
         )
@@ -212,9 +228,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
         key=lambda r: (r.resident_id, r.phone),
         only=lambda r: r.resident_id in resident_ids,
         desired={
-            (r.id, c.phone): dict(
-                resident_id=r.id, phone=c.phone, name=c.name, notify=c.notify, has_key=c.has_key, position=i
-            )
+            (r.id, c.phone): dict(resident_id=r.id, position=i, **c.model_dump(include=_CONTACT_FIELDS))
             for r in doc.residents
             for i, c in enumerate(r.contacts)
         },

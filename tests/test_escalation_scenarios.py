@@ -334,3 +334,27 @@ def test_a_device_alert_pages_only_the_mediator_and_again_every_half_hour_not_ev
     world.later(minutes=1)
     assert world.paged()[2:] == [("med-wang", "sms"), ("med-wang", "voice")]
     assert not world.sms_to("+61400000001", "family")  # the family hears of emergencies only
+
+
+def test_family_abroad_reads_the_call_in_their_language_and_their_time(sessions, example_registry, tmp_path):
+    import yaml
+
+    doc = yaml.safe_load(example_registry.read_text(encoding="utf-8"))
+    son = doc["residents"][0]["contacts"][0]  # 张伟, the son in Sydney
+    son.update(country="澳大利亚", timezone="Australia/Sydney", language="en")
+    doc["residents"][0]["contacts"].append(
+        {"name": "张丽（女儿，上海）", "phone": "+8613800000077", "notify": True, "timezone": "Asia/Shanghai"}
+    )
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    world = World(sessions, path, T0)  # 10:00 in Shanghai is 13:00 in Sydney (summer time)
+    world.press()
+    world.tick()
+    assert world.sms_to("+61400000001", "family") == [
+        "[Jinqiao] Your family member 张秀英 pressed the call button at 13:00 your time. "
+        "Community volunteers are on it. No need to reply."
+    ]
+    # the daughter's zone is the community's: the time needs no "local time"
+    assert world.sms_to("+8613800000077", "family") == [
+        "【金桥】您的家人张秀英于10:00按下了呼叫器，社区志愿者正在联系处理。此短信无需回复。"
+    ]

@@ -48,3 +48,12 @@ def test_what_is_not_on_file_is_said_so():
     zh = text(handoff(phone=None, medical=""), "zh")
     assert "老人电话：无登记" in zh and "健康情况：无登记" in zh and "有钥匙的人：无登记" in zh
     assert "Key holders: none on file" in text(handoff(), "en")
+
+
+def test_sex_and_age_follow_the_name_and_are_left_out_when_unknown():
+    h = Handoff("8150", "alarm", "张秀英", "幸福里3幢2单元201", "", None, (), sex="female", age=84)
+    assert text(h, "zh").splitlines()[0] == "老人：张秀英（女，约84岁）（呼叫 #8150：按键呼救）"
+    assert text(h, "en").splitlines()[0] == "Patient: 张秀英 (female, about 84) (call #8150: pressed the call button)"
+    only_age = Handoff("8150", "alarm", "张秀英", "", "", None, (), age=84)
+    assert text(only_age, "zh").splitlines()[0] == "老人：张秀英（约84岁）（呼叫 #8150：按键呼救）"
+    assert text(handoff(), "zh").splitlines()[0] == "老人：张秀英（呼叫 #8150：跌倒报警）"

@@ -16,6 +16,7 @@ def registry_with_keys(example_registry, tmp_path):
     doc = yaml.safe_load(example_registry.read_text(encoding="utf-8"))
     zhang = next(r for r in doc["residents"] if r["id"] == "r-zhang")
     zhang["contacts"].append({"name": "李阿姨（邻居）", "phone": "+8613800000009", "has_key": True})
+    zhang.update(sex="female", birth_year=1942)
     path = tmp_path / "registry.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
@@ -111,13 +112,16 @@ def test_the_readable_timeline_in_both_languages(api):
 def test_the_120_handoff_names_phones_and_key_holders(api):
     http, dispatcher, tokens = api
     alert_id = open_alert(dispatcher)
-    h = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=bearer(tokens["viewer"])).json()
+    assert http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=bearer(tokens["viewer"])).status_code == 200
+    h = http.get(f"/api/v1/alerts/{alert_id}/handoff").json()  # the operator's: with the medical notes
     assert h["resident"] == "张秀英" and h["address"] == "武林社区 幸福里3幢2单元201"
     assert h["medical_notes"] == "高血压；青霉素过敏" and h["resident_phone"] == "+8613800000001"
     assert [c["phone"] for c in h["contacts"]] == ["+61400000001", "+8613800000009"]
     assert [(c["name"], c["phone"]) for c in h["key_holders"]] == [("李阿姨（邻居）", "+8613800000009")]
+    age = int(http.get(f"/api/v1/alerts/{alert_id}").json()["opened_at"][:4]) - 1942  # in the year of the call
+    assert h["sex"] == "female" and h["age"] == age
     assert h["text"].splitlines() == [
-        f"老人：张秀英（呼叫 #{h['code']}：按键呼救）",
+        f"老人：张秀英（女，约{age}岁）（呼叫 #{h['code']}：按键呼救）",
         "地址：武林社区 幸福里3幢2单元201",
         "健康情况：高血压；青霉素过敏",
         "老人电话：+8613800000001",
@@ -128,6 +132,7 @@ def test_the_120_handoff_names_phones_and_key_holders(api):
     assert "Key holders: 李阿姨（邻居） +8613800000009" in en and en.startswith("Patient: 张秀英")
     liu = open_alert(dispatcher, "r-liu")
     none = http.get(f"/api/v1/alerts/{liu}/handoff").json()
+    assert none["sex"] is None and none["age"] is None
     assert none["key_holders"] == [] and "有钥匙的人：无登记" in none["text"] and "健康情况：无登记" in none["text"]
     assert http.get("/api/v1/alerts/999999/handoff").status_code == 404
     assert http.get(f"/api/v1/alerts/{alert_id}/handoff", params={"lang": "de"}).status_code == 422

@@ -333,3 +333,9 @@ def test_family_is_told_the_outcome(outcome, zh, en):
         assert "（" not in text and "(" not in english
     else:
         assert zh in text and en in english
+
+
+def test_family_abroad_is_told_the_time_is_their_own():
+    assert fam.their_time("17:02") == "当地时间17:02" and fam.their_time("17:02", language="en") == "17:02 your time"
+    zh = fam.family_sms(resident=WHO, at=fam.their_time("17:02"), opened=True, reason="alarm")
+    assert f"您的家人{WHO}于当地时间17:02按下了呼叫器" in zh

@@ -13,10 +13,12 @@ from openpyxl import Workbook, load_workbook
 
 from registry.fields import RegistryError
 from registry.files import import_file, registry_yaml, residents_form
-from registry.resident_sheet import Sheet, column_letter, read_csv, to_rows, write_csv
+from registry.resident_sheet import COLUMNS, Sheet, column_letter, read_csv, to_rows, write_csv
 from registry.store import import_registry
 from tests.test_cli import jinqiao
 from tests.test_registry_import import dump
+
+C = len(COLUMNS)  # the contacts' groups start after the resident's own columns
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def xlsx(rows: list[list]) -> bytes:
 def test_the_form_has_the_offices_headers_and_every_resident(imported):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
-    assert rows[0][:10] == [
+    assert rows[0][:15] == [
         "编号",
         "姓名",
         "楼栋编号",
@@ -53,8 +55,22 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "健康情况",
         "每日报平安截止时间",
         "走访周期（天）",
+        "性别",
+        "出生年份",
+        "照护等级",
+        "同意人",
+        "同意日期",
     ]
-    assert rows[0][10:14] == ["联系人1姓名", "联系人1电话", "联系人1接收通知", "联系人1有钥匙"]
+    assert rows[0][15:C] == ["居住情况", "身份证号"]
+    assert rows[0][C : C + 7] == [
+        "联系人1姓名",
+        "联系人1电话",
+        "联系人1接收通知",
+        "联系人1有钥匙",
+        "联系人1所在国家或地区",
+        "联系人1时区",
+        "联系人1短信语言",
+    ]
     zhang = next(r for r in rows if r[0] == "r-zhang")
     assert zhang[1:10] == [
         "张秀英",
@@ -67,7 +83,8 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "10:00",
         None,  # empty: the default, monthly
     ]
-    assert zhang[10:14] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否"]
+    assert zhang[10:C] == [None] * (C - 10)  # the example's record has none of these yet
+    assert zhang[C : C + 7] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否", None, None, "中文"]
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
@@ -229,14 +246,124 @@ def test_a_key_holder_is_marked_in_the_form_and_read_back(imported, tmp_path):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
     zhang = next(r for r in rows if r[0] == "r-zhang")
-    assert zhang[13] == "是"
-    zhang[13] = "否"  # the key handed back, on the office's form
+    assert zhang[C + 3] == "是"
+    zhang[C + 3] = "否"  # the key handed back, on the office's form
     path = tmp_path / "residents.xlsx"
     path.write_bytes(xlsx(rows))
     assert import_file(imported, path).changed
     with imported() as s:
         assert s.scalars(select(Contact.has_key)).all() == [False]
-    zhang[13] = "也许"
+    zhang[C + 3] = "也许"
     path.write_bytes(xlsx(rows))
     with pytest.raises(RegistryError, match="联系人1有钥匙"):
         import_file(imported, path)
+
+
+def test_the_record_fields_go_out_and_in_with_the_offices_words(imported, tmp_path):
+    import datetime as dt
+
+    from core.schema import Resident
+
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    zhang[10:15] = ["女", 1942, "半失能", "本人", dt.datetime(2026, 11, 1)]  # Excel keeps a typed date as a date
+    path = tmp_path / "record.xlsx"
+    path.write_bytes(xlsx(rows))
+    assert import_file(imported, path).changed
+    with imported() as s:
+        r = s.get(Resident, "r-zhang")
+        assert (r.sex, r.birth_year, r.care_level, r.consent_by, r.consent_on) == (
+            "female",
+            1942,
+            "partly_dependent",
+            "本人",
+            dt.date(2026, 11, 1),
+        )
+        again = workbook_rows(residents_form(s, ".xlsx"))
+        entry = next(e for e in yaml.safe_load(registry_yaml(s))["residents"] if e["id"] == "r-zhang")
+    assert next(r for r in again if r[0] == "r-zhang")[10:15] == ["女", 1942, "半失能", "本人", "2026-11-01"]
+    assert entry["consent"] == {"by": "本人", "given": "2026-11-01"} and entry["care_level"] == "partly_dependent"
+    assert not import_file(imported, path).changed  # a round trip changes nothing
+    zhang[10:15] = ["F", "四二年", "一般", "本人", "十一月"]
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as found:
+        import_file(imported, path)
+    assert found.value.problems == [
+        "第3行 性别（K列）: write 女 or 男, not 'F'",
+        "第3行 出生年份（L列）: write the year of birth, e.g. 1942, not '四二年'",
+        "第3行 照护等级（M列）: write 自理 or 半失能 or 失能, not '一般'",
+        "第3行 同意日期（O列）: write the date as 2026-11-01, not '十一月'",
+    ]
+
+
+def abroad(imported) -> None:
+    """张秀英 lives with her old husband now; her son in Sydney reads his SMS in English, in his time."""
+    from sqlalchemy import update
+
+    from core.schema import Contact, Resident
+
+    with imported.begin() as s:
+        s.execute(
+            update(Resident)
+            .where(Resident.id == "r-zhang")
+            .values(household="empty_nest", lives_alone=False, id_number="11010519491231002X")
+        )
+        s.execute(update(Contact).values(country="澳大利亚", timezone="Australia/Sydney", language="en"))
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".yaml"])
+def test_the_household_and_family_abroad_go_out_and_come_back_unchanged(imported, tmp_path, suffix):
+    abroad(imported)
+    before = dump(imported)
+    path = tmp_path / f"residents{suffix}"
+    with imported() as s:
+        if suffix == ".yaml":
+            path.write_text(registry_yaml(s), encoding="utf-8")
+        else:
+            path.write_bytes(residents_form(s, suffix))
+            rows = workbook_rows(residents_form(s, ".xlsx"))
+            zhang = next(r for r in rows if r[0] == "r-zhang")
+            assert zhang[C - 2 : C] == ["空巢", "11010519491231002X"] and zhang[C + 4 : C + 7] == [
+                "澳大利亚",
+                "Australia/Sydney",
+                "英文",
+            ]
+    assert not import_file(imported, path).changed and dump(imported) == before
+
+
+def test_a_bad_time_zone_or_sms_language_names_the_row_the_resident_and_the_contact(imported, tmp_path):
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    zhang[C + 5] = "Sydney"
+    path = tmp_path / "residents.xlsx"
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as e:
+        import_file(imported, path)
+    assert any("r-zhang" in p and "联系人1时区" in p and "unknown time zone 'Sydney'" in p for p in e.value.problems)
+    zhang[C + 5], zhang[C + 6], zhang[C - 2], zhang[C - 1] = "Australia/Sydney", "法文", "合租", "110105194912310021"
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as e:
+        import_file(imported, path)
+    assert any("联系人1短信语言" in p and "中文 or 英文" in p for p in e.value.problems)
+    assert any("居住情况" in p and "独居 or 空巢" in p for p in e.value.problems)
+    zhang[C + 6], zhang[C - 2] = "英文", "空巢"  # the cells read; the entry's own check finds the number
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as e:
+        import_file(imported, path)
+    assert any("r-zhang" in p and "身份证号" in p and "***0021 does not add up" in p for p in e.value.problems)
+
+
+def test_a_bad_time_zone_in_the_yaml_names_the_resident_and_the_contact(example_registry, tmp_path):
+    from registry.validation import read_yaml, validate_registry
+
+    doc = read_yaml(example_registry.read_bytes())
+    doc["residents"][0]["contacts"][0]["timezone"] = "Sydney"
+    with pytest.raises(RegistryError) as e:
+        validate_registry(doc)
+    assert any(
+        p.startswith("residents[r-zhang].contacts[0].timezone: ")
+        and "unknown time zone 'Sydney' (张伟（儿子，悉尼）)" in p
+        for p in e.value.problems
+    )

@@ -91,6 +91,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/visits"): "page",
     ("GET", "/api/v1/visits"): "viewer",
     ("GET", "/api/v1/residents/{resident_id}/visits"): "viewer",
+    ("GET", "/api/v1/residents/{entry_id}/history"): "admin",
     ("POST", "/api/v1/residents/{resident_id}/visits"): "operator",
     ("GET", "/api/v1/follow-ups"): "viewer",
     ("POST", "/api/v1/follow-ups"): "operator",

@@ -29,6 +29,7 @@ from web.api import (
     mediator_day,
     registry,
     reports,
+    resident_history,
     roster_duty,
     service_team,
     session,
@@ -269,6 +270,7 @@ ROUTERS = [
     in_call.router,  # escalate, repage, notes, the readable timeline, the 120 hand-off
     dispatching.router,
     registry.router,
+    resident_history.router,  # the changes to one resident's record (admin)
     roster_duty.router,
     supervision.router,
     reports.router,

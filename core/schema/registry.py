@@ -66,6 +66,14 @@ class Resident(Base):
     away_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     away_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     visit_every_days: Mapped[int | None] = mapped_column(Integer)  # None: the default (monthly)
+    # the record file's (档案表) uniform fields; health data is sensitive under PIPL: its consent is kept
+    sex: Mapped[str | None] = mapped_column(String(8))  # female | male
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    care_level: Mapped[str | None] = mapped_column(String(24))  # self_care | partly_dependent | dependent
+    consent_by: Mapped[str | None] = mapped_column(String(200))  # who gave consent: the resident, or a guardian
+    consent_on: Mapped[date | None] = mapped_column(Date)
+    id_number: Mapped[str | None] = mapped_column(String(18))  # 身份证号, GB 11643; admins only
+    household: Mapped[str | None] = mapped_column(String(16))  # alone | empty_nest (空巢: with an old spouse)
     # when visits began to count (the resident registered, or back after deactivation); one never
     # visited is due from then
     visits_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -83,6 +91,10 @@ class Contact(Base):
     phone: Mapped[str] = mapped_column(String(32))
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     has_key: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # holds a key to the home
+    # family abroad: where they live, their zone (the SMS says the time in it) and the language of their SMS
+    country: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the community's
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")  # zh | en
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

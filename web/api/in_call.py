@@ -4,6 +4,7 @@ dispatcher.in_call (or a read) and translates the answer: a call taken or closed
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -17,8 +18,10 @@ from dispatcher.in_call_rules import NOTE_MAX
 from dispatcher.timeline_read import readable_timeline
 from web.api.acting import board_actor
 from web.api.alerts import AlertRef, find
+from web.api.record_fields import sees_health
+from web.api.record_opened import note_opened
 from web.auth import Operator, Viewer
-from web.deps import AlertsShell, Reads, ReadSession
+from web.deps import AlertsShell, Clock, Reads, ReadSession, Sessions
 
 router = APIRouter(prefix="/api/v1", tags=["in a call"])
 Lang = Annotated[Literal["zh", "en"], Query(description="the language of the text")]
@@ -65,8 +68,10 @@ class HandoffOut(BaseModel):
     code: str
     resident: str
     address: str
-    medical_notes: str
+    medical_notes: str | None = None  # operators and admins only: a viewer's answer has no such key
     resident_phone: str | None
+    sex: str | None = None
+    age: int | None = None  # from the birth year: a year either way
     contacts: list[PersonOut]
     key_holders: list[PersonOut]
     text: str
@@ -143,17 +148,25 @@ def timeline(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"
     }
 
 
-@router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut)
-def handoff_panel(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"):
-    """What to read aloud to 120: the resident, the full address, medical notes, phones, key holders."""
-    h = handoff.load(s, _alert(s, alert_id))
+@router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut, response_model_exclude_unset=True)
+def handoff_panel(user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, alert_id: AlertRef, lang: Lang = "zh"):
+    """What to read aloud to 120: the resident, the full address, medical notes (operators and admins:
+    their opening is in the audit list), phones, key holders."""
+    alert = _alert(s, alert_id)
+    h = handoff.load(s, alert)
+    if not sees_health(user):
+        h = replace(h, medical_notes=None)
+    else:
+        note_opened(sessions, now(), user.name, alert.resident_id, "handoff")
     people = [vars(c) for c in h.contacts]
     return {
         "code": h.alert_code,
         "resident": h.resident,
         "address": h.address,
-        "medical_notes": h.medical_notes,
+        **({"medical_notes": h.medical_notes} if h.medical_notes is not None else {}),
         "resident_phone": h.resident_phone,
+        "sex": h.sex,
+        "age": h.age,
         "contacts": people,
         "key_holders": [vars(c) for c in h.key_holders],
         "text": handoff.text(h, lang),

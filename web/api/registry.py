@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from core.schema import Building, BuildingPartyMember, Community, Device, Resident, Responder
 from registry import entries, fields
 from registry.edit import EntryExists, EntryNotFound, RegistryEditor, RegistryError, export_registry, to_file_form
+from web.api.record_fields import RECORD_ONLY, for_role, sees_health
+from web.api.record_opened import note_opened
 from web.api.supervision import health_of, open_maintenance
 from web.auth import Admin, Viewer
 from web.deps import Clock, ReadSession, Sessions, SupervisionRules
@@ -162,15 +164,22 @@ def deactivate_building(user: Admin, editor: Editor, entry_id: EntryId):
 
 @router.get("/residents")
 def residents(user: Viewer, s: ReadSession) -> list[dict]:
-    return section(s, "residents")
+    """Active residents in the import file's form, as an index: without health fields and ID numbers
+    (open one resident's record for those, and that opening is audited)."""
+    return [{k: v for k, v in r.items() if k not in RECORD_ONLY} for r in section(s, "residents")]
 
 
 @router.get("/residents/{entry_id}", responses=ERRORS)
-def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: SupervisionRules, entry_id: EntryId) -> dict:
-    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices."""
+def resident_card(
+    user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, supervision: SupervisionRules, entry_id: EntryId
+) -> dict:
+    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices;
+    the health fields for operators and admins (and their opening audited), the ID number for admins."""
     r = s.get(Resident, entry_id)
     if r is None:
         raise HTTPException(404, f"residents: no entry '{entry_id}'")
+    if sees_health(user):
+        note_opened(sessions, now(), user.name, entry_id, "card")
     building = s.get(Building, r.building_id)
     community = s.get(Community, building.community_id) if building else None
     volunteers = (
@@ -189,7 +198,7 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
     maintained = open_maintenance(s, [d.id for d in devices])
     entry = next((e for e in export_residents(s) if e["id"] == entry_id), None)
     return {
-        **(
+        **for_role(
             entry
             or {
                 "id": r.id,
@@ -198,7 +207,8 @@ def resident_card(user: Viewer, s: ReadSession, now: Clock, supervision: Supervi
                 "address": r.address,
                 "medical_notes": r.medical_notes,
                 "contacts": [],
-            }
+            },
+            user,
         ),
         "active": r.active,
         "building_name": building.name if building else None,

@@ -3,6 +3,7 @@
 // shown under the fields they name and the form keeps what was typed.
 "use strict";
 const LANGS = () => [["zh-CN", "中文"], ["en", "English"]];
+const CARE_LEVELS = ["self_care", "partly_dependent", "dependent"];
 const EDITORS = {
   residents: {
     title: (e) => `${e.name} (${e.id})`,
@@ -16,22 +17,37 @@ const EDITORS = {
       inputField("phone", t("phone"), e.phone, { id: "res-phone", type: "tel" }),
       inputField("language", t("language"), e.language || "zh-CN", { id: "res-language", options: LANGS() }),
       inputField("lives_alone", t("lives_alone"), e.lives_alone ?? true, { id: "res-alone", type: "checkbox" }),
+      inputField("household", t("household"), e.household, { id: "res-household", options: [["", "–"], ["alone", t("household_alone")], ["empty_nest", t("household_empty_nest")]] }),
       inputField("checkin.deadline", t("checkin_deadline"), e.checkin && e.checkin.deadline, { id: "res-checkin", type: "time" }),
       inputField("visit_every_days", t("visit_every_days"), e.visit_every_days, { id: "res-visits", type: "number" }),
+      inputField("id_number", t("id_number"), e.id_number, { id: "res-id-number" }),
+      inputField("sex", t("sex"), e.sex, { id: "res-sex", options: [["", "–"], ["female", t("sex_female")], ["male", t("sex_male")]] }),
+      inputField("birth_year", t("birth_year"), e.birth_year, { id: "res-birth-year", type: "number" }),
+      inputField("care_level", t("care_level"), e.care_level, { id: "res-care", options: [["", "–"], ...CARE_LEVELS.map((k) => [k, t(`care_${k}`)])] }),
       inputField("medical_notes", t("medical"), e.medical_notes, { id: "res-medical", type: "textarea", wide: true }),
+      inputField("consent.by", t("consent_by"), e.consent && e.consent.by, { id: "res-consent-by" }),
+      inputField("consent.given", t("consent_given"), e.consent && e.consent.given, { id: "res-consent-given", type: "date" }),
       `<div class="rows" id="contact-rows"><h3>${t("contacts")}</h3>${(e.contacts || []).map(contactRow).join("")}
         <div><button type="button" data-action="addContact" id="contact-add">${t("add_contact")}</button></div>${errorSlot("contacts")}</div>`,
     ],
     collect: (form) => {
-      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days"]);
+      const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days",
+        "sex", "birth_year", "care_level", "household", "id_number"]);
       out.lives_alone = valueOf(form, "lives_alone");
+      const consent = pick(form, ["consent.by", "consent.given"]);
+      if (Object.keys(consent).length) out.consent = { by: consent["consent.by"], given: consent["consent.given"] };
       const deadline = valueOf(form, "checkin.deadline");
       if (deadline) out.checkin = { deadline };
-      out.contacts = [...form.querySelectorAll("[data-contact]")].map((row, i) => ({
-        name: valueOf(row, `contacts.${row.dataset.contact}.name`), phone: valueOf(row, `contacts.${row.dataset.contact}.phone`),
-        notify: valueOf(row, `contacts.${row.dataset.contact}.notify`),
-        has_key: valueOf(row, `contacts.${row.dataset.contact}.has_key`), _i: i,
-      })).map(({ _i, ...c }) => c);
+      out.contacts = [...form.querySelectorAll("[data-contact]")].map((row) => {
+        const k = row.dataset.contact, abroad = pick(row, [`contacts.${k}.country`, `contacts.${k}.timezone`]);
+        return {
+          name: valueOf(row, `contacts.${k}.name`), phone: valueOf(row, `contacts.${k}.phone`),
+          notify: valueOf(row, `contacts.${k}.notify`), has_key: valueOf(row, `contacts.${k}.has_key`),
+          language: valueOf(row, `contacts.${k}.language`),
+          ...(abroad[`contacts.${k}.country`] ? { country: abroad[`contacts.${k}.country`] } : {}),
+          ...(abroad[`contacts.${k}.timezone`] ? { timezone: abroad[`contacts.${k}.timezone`] } : {}),
+        };
+      });
       return out;
     },
   },
@@ -75,6 +91,9 @@ function contactRow(c, i) {
     ${inputField(`contacts.${k}.phone`, t("phone"), c.phone, { id: `contact-${k}-phone`, type: "tel" })}
     ${inputField(`contacts.${k}.notify`, t("notify_contact"), c.notify, { id: `contact-${k}-notify`, type: "checkbox" })}
     ${inputField(`contacts.${k}.has_key`, t("has_key_contact"), c.has_key, { id: `contact-${k}-has_key`, type: "checkbox" })}
+    ${inputField(`contacts.${k}.country`, t("contact_country"), c.country, { id: `contact-${k}-country` })}
+    ${inputField(`contacts.${k}.timezone`, t("contact_timezone"), c.timezone, { id: `contact-${k}-timezone` })}
+    ${inputField(`contacts.${k}.language`, t("contact_language"), c.language || "zh", { id: `contact-${k}-language`, options: [["zh", "中文"], ["en", "English"]] })}
     <button type="button" data-action="removeRow">${t("remove")}</button>${errorSlot(`contacts.${k}`)}</div>`;
 }
 ACTIONS.addContact = (el) => { el.parentElement.insertAdjacentHTML("beforebegin", contactRow({})); };
@@ -102,10 +121,12 @@ async function openEditor(entry) {
     ${ed.fields(entry || {}, await refs()).join("")}
     ${errorSlot("")}
     <div><button type="submit" class="primary" id="entry-save">${t("save")}</button>
-    <button type="button" data-action="closeEditor">${t("cancel")}</button></div></form>`;
+    <button type="button" data-action="closeEditor">${t("cancel")}</button></div></form>
+    ${section === "residents" && !isNew ? `<section id="record-history" class="admin-form"></section>` : ""}`;
   if (!isNew) box.querySelector("[name=id]").readOnly = true;
   box.querySelector("form").addEventListener("submit", saveEntry);
   box.scrollIntoView({ block: "start" });
+  if (section === "residents" && !isNew) await showHistory(entry.id);
 }
 async function saveEntry(ev) {
   ev.preventDefault();
@@ -115,6 +136,10 @@ async function saveEntry(ev) {
   if (!r.ok) { showErrors(form, byRow(form, fieldErrors(r.data))); return; }
   document.getElementById("entry-editor").innerHTML = `<p class="saved" id="entry-saved">${t("saved")}</p>`;
   await loadSection(section);
+  if (section === "residents" && id) {  // the change just made heads the record's history
+    document.getElementById("entry-editor").insertAdjacentHTML("beforeend", `<section id="record-history" class="admin-form"></section>`);
+    await showHistory(id);
+  }
 }
 // the server counts contacts by position; a row added or removed here has its own key: map one to the other
 function byRow(form, errors) {
@@ -125,7 +150,9 @@ function byRow(form, errors) {
   return out;
 }
 ACTIONS.newEntry = () => openEditor(null);
-ACTIONS.editEntry = (el) => openEditor(admin.entries.find((e) => e.id === el.dataset.id));
+// a resident's form loads their whole record (the list has no health fields, no ID number): that opening is audited
+ACTIONS.editEntry = async (el) => openEditor(admin.tab === "residents"
+  ? await load(`/api/v1/residents/${encodeURIComponent(el.dataset.id)}`) : admin.entries.find((e) => e.id === el.dataset.id));
 ACTIONS.closeEditor = () => { document.getElementById("entry-editor").innerHTML = ""; };
 ACTIONS.deactivateEntry = async (el) => {
   if (!confirm(t("confirm_deactivate").replace("{id}", el.dataset.id))) return;

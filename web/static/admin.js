@@ -45,10 +45,15 @@ const MESSAGES_ZH = [
   [/the display name may not hold control characters/, "显示名称不能包含控制字符"],
   [/unknown responder '([^']*)'/, "没有编号为“$1”的人员"],
   [/duplicate phone.*/, "这个电话号码已被其他人使用"],
+  [/an ID number has 18 characters.*/, "身份证号应为18位：17位数字，最后一位是数字或X"],
+  [/the ID number (\S+) does not add up.*/, "身份证号 $1 校验不符，请对照身份证核对"],
+  [/an empty-nest household lives with a spouse.*/, "空巢老人与老伴同住，不是独居：请取消勾选“独居”"],
+  [/household 'alone' but lives_alone is false.*/, "居住情况为独居，却未勾选“独居”：请改正其中一项"],
+  [/unknown time zone '([^']*)'.*/, "没有“$1”这个时区，请写成 Australia/Sydney 这样的时区名称"],
 ];
 function localize(message) {
-  if (lang() !== "zh") return message;
-  const text = String(message).replace(/^Value error, /, "");
+  const text = String(message).replace(/^Value error, /, "");  // pydantic's prefix says nothing to a person
+  if (lang() !== "zh") return text;
   for (const [re, zh] of MESSAGES_ZH) if (re.test(text)) return text.replace(re, zh);
   return text;
 }

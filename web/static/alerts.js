@@ -95,13 +95,24 @@ function dialog(html) {
   const d = document.getElementById("dialog");
   if (!d.open) d.showModal();
 }
+// sex, birth year, care level, household and the consent given (档案表); no consent on file is said so
+function recordLine(r) {
+  const parts = [];
+  if (r.sex) parts.push(t(`sex_${r.sex}`));
+  if (r.birth_year) parts.push(t("born").replace("{y}", r.birth_year));
+  if (r.care_level) parts.push(t(`care_${r.care_level}`));
+  if (r.household) parts.push(t(`hh_${r.household}`));
+  const consent = r.consent ? `${t("consent")}: ${esc(r.consent.by)} ${esc(r.consent.given)}` : t("consent_none");
+  return [...parts, consent].join(" · ");
+}
 async function showCard(residentId) {
   const r = await api(`/api/v1/residents/${encodeURIComponent(residentId)}`);
   dialog(`<h3>${t("card")} · ${esc(r.name)}</h3><dl>
     <dt>${t("address")}</dt><dd>${esc(r.address)} (${esc(r.community_name || "")} ${esc(r.building_name || "")})</dd>
     <dt>${t("resident_phone")}</dt><dd>${r.phone ? `<a href="tel:${esc(r.phone)}">${esc(r.phone)}</a>` : "–"}</dd>
-    <dt>${t("medical")}</dt><dd>${esc(r.medical_notes || "–")}</dd>
-    <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.notify ? " · " + t("notify_family") : ""}${c.has_key ? " · " + t("has_key") : ""}`).join("<br>") || "–"}</dd>
+    <dt>${t("record")}</dt><dd id="card-record">${recordLine(r)}</dd>
+    ${"medical_notes" in r ? `<dt>${t("medical")}</dt><dd id="card-medical">${esc(r.medical_notes || "–")}</dd>` : ""}
+    <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.country ? " · " + esc(c.country) : ""}${c.language === "en" ? " · " + t("sms_in_english") : ""}${c.notify ? " · " + t("notify_family") : ""}${c.has_key ? " · " + t("has_key") : ""}`).join("<br>") || "–"}</dd>
     <dt>${t("volunteers")}</dt><dd>${r.volunteers.map((v) => `${esc(v.name)} <a href="tel:${esc(v.phone)}">${esc(v.phone)}</a>`).join("<br>") || "–"}
       ${r.mediator ? `<br>${t("mediator")}: ${esc(r.mediator.name)} <a href="tel:${esc(r.mediator.phone)}">${esc(r.mediator.phone)}</a>` : ""}</dd>
     <dt>${t("devices_of")}</dt><dd>${r.devices.map((d) => `${esc(d.id)} (${t(d.kind)}) ${deviceCondition(d)}`).join("<br>") || "–"}</dd></dl>`);
