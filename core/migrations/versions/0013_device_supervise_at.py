@@ -3,7 +3,7 @@ an index on residents.checkin_deadline, so it reads only the residents whose dea
 and one on alerts (kind, state), so it finds the open device alerts without reading the history
 
 Revision ID: 0013
-Revises: 0016
+Revises: 0012
 
 The gateway sets the column with every message it stores (devices/health.py says what it is).
 Any other write that changes what a device's health depends on (the registry changing its
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0016"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
