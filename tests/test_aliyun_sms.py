@@ -84,7 +84,8 @@ def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = Fals
         mediator_summary_at="off",
         **twilio_settings,
     )
-    import_registry(session_factory(engine), registry)
+    # on the dispatcher's clock: the example's 10:00 check-in is then no matter of the wall clock
+    import_registry(session_factory(engine), registry, now=NOW)
     dispatcher = build_dispatcher(settings, engine, now=lambda: NOW)
     app = dispatcher_app(Readiness(engine), dispatcher, engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

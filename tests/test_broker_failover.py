@@ -8,12 +8,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from core.schema import Building, Community, Device, Event, Resident, Responder
+from core.schema import Event
 from gateway.service import Gateway
 from simulators.fleet import Fleet, device_ids
 from simulators.services import Mosquitto
+from tests.support.fleet import register_fleet
 from tests.support.waiting import eventually
 
 COUNT = 60
@@ -21,17 +22,7 @@ COUNT = 60
 
 @pytest.fixture
 def registry(engine, sessions):
-    ids = device_ids("fo-", COUNT)
-    with sessions.begin() as s:
-        s.add(Responder(id="med", name="王芳", phone="+8613900000004"))
-        s.flush()
-        s.add(Community(id="c", name="社区", mediator_id="med"))
-        s.flush()
-        s.add(Building(id="b", community_id="c", name="1幢"))
-    with engine.begin() as conn:
-        conn.execute(insert(Resident), [{"id": f"r-{d}", "name": d, "building_id": "b"} for d in ids])
-        conn.execute(insert(Device), [{"id": d, "resident_id": f"r-{d}"} for d in ids])
-    return ids
+    return register_fleet(engine, sessions, device_ids("fo-", COUNT))
 
 
 @pytest.fixture

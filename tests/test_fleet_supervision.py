@@ -7,13 +7,14 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from core.schema import Alert, Building, Community, Device, Resident, Responder
+from core.schema import Alert, Device
 from core.settings import load_settings
 from dispatcher.service import build_dispatcher
 from gateway.service import Gateway
 from simulators.fleet import Fleet, device_ids
+from tests.support.fleet import register_fleet
 
 pytestmark = pytest.mark.slow  # a thousand devices for two minutes: scripts/test.sh runs it once, on the real clock
 
@@ -24,17 +25,7 @@ SLACK_S = 6.0  # supervision's allowance on top of it: a silent device is alerte
 
 @pytest.fixture
 def registry(engine, sessions):
-    ids = device_ids("pgr-", COUNT)
-    with sessions.begin() as s:
-        s.add(Responder(id="med", name="王芳", phone="+8613900000004"))
-        s.flush()
-        s.add(Community(id="c", name="社区", mediator_id="med"))
-        s.flush()
-        s.add(Building(id="b", community_id="c", name="1幢"))
-    with engine.begin() as conn:
-        conn.execute(insert(Resident), [{"id": f"r-{d}", "name": d, "building_id": "b"} for d in ids])
-        conn.execute(insert(Device), [{"id": d, "resident_id": f"r-{d}", "heartbeat_s": HEARTBEAT_S} for d in ids])
-    return ids
+    return register_fleet(engine, sessions, device_ids("pgr-", COUNT), heartbeat_s=HEARTBEAT_S)
 
 
 def device_alerts(engine) -> list[str]:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from core.schema import Building, Community, Device, Event, Resident, Responder
+from core.schema import Event
 from devices.protocol import Topics
 from gateway.mqtt_link import shared
 from simulators.fleet import Fleet, device_ids
+from tests.support.fleet import register_fleet
 from tests.support.mqtt_peer import Peer
 from tests.support.processes import free_ports, kill_quietly
 from tests.support.waiting import eventually
@@ -36,17 +37,7 @@ def test_filters_become_shared_subscriptions_of_the_group():
 
 @pytest.fixture
 def registry(engine, sessions):
-    ids = device_ids("sh-", COUNT)
-    with sessions.begin() as s:
-        s.add(Responder(id="med", name="王芳", phone="+8613900000004"))
-        s.flush()
-        s.add(Community(id="c", name="社区", mediator_id="med"))
-        s.flush()
-        s.add(Building(id="b", community_id="c", name="1幢"))
-    with engine.begin() as conn:
-        conn.execute(insert(Resident), [{"id": f"r-{d}", "name": d, "building_id": "b"} for d in ids])
-        conn.execute(insert(Device), [{"id": d, "resident_id": f"r-{d}"} for d in ids])
-    return ids
+    return register_fleet(engine, sessions, device_ids("sh-", COUNT))
 
 
 def start_gateway(db_url: str, mqtt_url: str, name: str, port: int, log: Path) -> subprocess.Popen:
