@@ -5,16 +5,14 @@ lost. The devices are the fleet simulator's, which resend until told, as real pa
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from core.schema import Event
 from gateway.service import Gateway
-from simulators.fleet import Fleet, device_ids
+from simulators.fleet import device_ids
 from simulators.services import Mosquitto
-from tests.support.fleet import register_fleet
+from tests.support.fleet import burst_in_background, register_fleet
 from tests.support.waiting import eventually
 
 COUNT = 60
@@ -50,21 +48,7 @@ def test_a_broker_killed_mid_burst_loses_nothing(engine, brokers, registry):
     gateway.start()
     try:
         assert gateway.link.wait_connected(10)
-        fleet = Fleet(
-            urls,
-            COUNT,
-            prefix="fo-",
-            heartbeat=1,
-            press_rate=30,
-            duration=10,
-            resend_initial=0.3,
-            drain=90,
-            progress=False,
-            seed=11,
-        )
-        summary: dict = {}
-        runner = threading.Thread(target=lambda: summary.update(fleet.run()), daemon=True)
-        runner.start()
+        runner, summary = burst_in_background(urls, COUNT, "fo-", seed=11)
         eventually(lambda: stored(engine)[0] >= 150, 60, "150 events stored before the kill")
         brokers[0].proc.kill()  # SIGKILL: no goodbye to anyone
         brokers[0].proc.wait(10)

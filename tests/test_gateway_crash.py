@@ -38,13 +38,7 @@ def test_sigkill_mid_stream_loses_nothing(db_url, engine, sessions, mosquitto, t
     peer = Peer(mosquitto.port, "stream", subscribe=["jinqiao/v1/dev/+/feedback"])
     gw = start_gateway(db_url, mosquitto.url, tmp_path / "gw.log")
     try:
-        for _ in range(40):  # like a pager: resend until told, since the gateway may not be subscribed yet
-            peer.publish(T.event("pgr-1"), {"id": "probe", "type": "heartbeat"})
-            try:
-                peer.wait_for(lambda p: p.feedback(), timeout=0.5)
-                break
-            except TimeoutError:
-                continue
+        peer.publish_until_answered(T.event("pgr-1"), {"id": "probe", "type": "heartbeat"}, tries=40)
 
         killed = threading.Event()
 

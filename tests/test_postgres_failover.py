@@ -72,13 +72,7 @@ def test_the_primary_killed_mid_stream_the_standby_promoted_nothing_lost(pair, t
     peer = Peer(broker.port, "stream", subscribe=["jinqiao/v1/dev/+/feedback"])
     gw = start_gateway(url, broker.url, log)
     try:
-        for _ in range(60):  # like a pager: resend until told, since the gateway may not be subscribed yet
-            peer.publish(T.event("pgr-1"), {"id": "probe", "type": "heartbeat"})
-            try:
-                peer.wait_for(lambda p: p.feedback(), timeout=0.5)
-                break
-            except TimeoutError:
-                continue
+        peer.publish_until_answered(T.event("pgr-1"), {"id": "probe", "type": "heartbeat"}, tries=60)
         half = threading.Event()
 
         def stream() -> None:

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
@@ -20,8 +19,8 @@ from sqlalchemy import func, select
 from core.schema import Event
 from devices.protocol import Topics
 from gateway.mqtt_link import shared
-from simulators.fleet import Fleet, device_ids
-from tests.support.fleet import register_fleet
+from simulators.fleet import device_ids
+from tests.support.fleet import burst_in_background, register_fleet
 from tests.support.mqtt_peer import Peer
 from tests.support.processes import free_ports, kill_quietly
 from tests.support.waiting import eventually
@@ -85,21 +84,7 @@ def test_three_gateways_share_and_one_killed_mid_burst_loses_nothing(db_url, eng
     try:
         for port in ports:
             eventually(lambda port=port: ready(port), 60, f"gateway on {port} ready", logs)
-        fleet = Fleet(
-            mosquitto.url,
-            COUNT,
-            heartbeat=1,
-            press_rate=30,
-            duration=10,
-            resend_initial=0.3,
-            drain=90,
-            progress=False,
-            seed=7,
-            prefix="sh-",
-        )
-        summary: dict = {}
-        runner = threading.Thread(target=lambda: summary.update(fleet.run()), daemon=True)
-        runner.start()
+        runner, summary = burst_in_background(mosquitto.url, COUNT, "sh-", seed=7)
         eventually(lambda: stored(engine)[0] >= 150, 60, "150 events stored before the kill", logs)
         victim_share = accepted(ports[0])
         gateways[0].send_signal(signal.SIGKILL)

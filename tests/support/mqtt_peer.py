@@ -51,6 +51,17 @@ class Peer:
                     raise TimeoutError(f"condition not met in {timeout}s; have {self.messages[-5:]}")
                 self._cond.wait(left)
 
+    def publish_until_answered(self, topic: str, payload: dict, tries: int) -> None:
+        """Like a pager: send again every half second until some feedback comes, since the gateway
+        may not be subscribed yet; `tries` times at most (then the test's own wait says what failed)."""
+        for _ in range(tries):
+            self.publish(topic, payload)
+            try:
+                self.wait_for(lambda p: p.feedback(), timeout=0.5)
+                return
+            except TimeoutError:
+                continue
+
     def close(self) -> None:
         self.client.disconnect()
         stop_network_loop(self.client)
