@@ -19,6 +19,14 @@ from web.deps import Clock, ReadSession
 router = APIRouter(prefix="/api/v1", tags=["mediator"])
 
 
+def active_community(s, community_id: str) -> Community:
+    """The community of a route's path, or 404 when there is none or it was taken out of service."""
+    community = s.get(Community, community_id)
+    if community is None or not community.active:
+        raise HTTPException(404, f"no community '{community_id}'")
+    return community
+
+
 @router.get("/communities/{community_id}/summary", responses={404: {}})
 def summary(
     _: Viewer,
@@ -27,9 +35,7 @@ def summary(
     community_id: str,
     day: Annotated[date | None, Query(description="YYYY-MM-DD; default: yesterday, in the community's days")] = None,
 ):
-    community = s.get(Community, community_id)
-    if community is None or not community.active:
-        raise HTTPException(404, f"no community '{community_id}'")
+    community = active_community(s, community_id)
     at = now()
     day = day or at.astimezone(ZoneInfo(community.timezone)).date() - timedelta(days=1)
     facts = day_facts(s, community, day, at)

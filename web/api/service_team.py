@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from core.audit import record
 from core.db import transaction
-from core.schema import Community, FollowUp, Resident, Responder, ServiceMember
+from core.schema import FollowUp, Resident, Responder, ServiceMember
 from dispatcher import visit_messages as texts
 from dispatcher.visit_log import send_sms
 from registry.service_team import SKILL_NAMES, Skill, available, hours_text
 from web.api.follow_ups import FollowUpOut, ItemId, item_out, item_query
+from web.api.mediator_day import active_community
 from web.auth import Operator, Viewer
 from web.deps import Clock, ReadSession, Sessions
 
@@ -39,13 +40,6 @@ class Assign(BaseModel):
     responder_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def _community(s, community_id: str) -> Community:
-    community = s.get(Community, community_id)
-    if community is None or not community.active:
-        raise HTTPException(404, f"no community '{community_id}'")
-    return community
-
-
 @router.get("/communities/{community_id}/service-team", response_model=list[MemberOut], responses={404: {}})
 def service_team(
     _: Viewer,
@@ -55,7 +49,7 @@ def service_team(
     skill: Annotated[Skill | None, Query()] = None,
 ):
     """The members (of one skill), those who can be asked now first, then the least busy."""
-    community = _community(s, community_id)
+    community = active_community(s, community_id)
     local = now().astimezone(ZoneInfo(community.timezone))
     rows = s.execute(
         select(ServiceMember, Responder)
