@@ -230,3 +230,57 @@ def test_the_history_pages_with_more_and_counts_what_matches(system, browser, db
     page.click("#search button")
     expect(page.locator("#history-count")).to_have_text("开始日期不能晚于结束日期")
     page.close()
+
+
+# The board's fetch, wrapped so that the history's unfiltered search (the tab's first load) answers
+# a second and a half late: after the operator's own search and its 更多. Once the board has read that
+# late answer (what it does with it runs at once after), window.lateAnswerRead is set.
+SLOW_FIRST_SEARCH = """
+const fetchNow = window.fetch;
+window.fetch = async (url, ...rest) => {
+  const late = String(url).startsWith("/api/v1/alerts?") && !String(url).includes("outcome=");
+  if (!late) return fetchNow(url, ...rest);
+  await new Promise((r) => setTimeout(r, 1500));
+  const answer = await fetchNow(url, ...rest);
+  const json = answer.json.bind(answer);
+  answer.json = () => json().then((body) => { setTimeout(() => { window.lateAnswerRead = true; }, 0); return body; });
+  return answer;
+};
+"""
+
+
+def test_a_late_answer_to_an_older_search_does_not_replace_the_newer_one(system, browser, db_url):  # noqa: F811
+    server, _ = system
+    at = datetime(2026, 11, 15, 2, 0, tzinfo=UTC)
+    with transaction(server.dispatcher.alerts.sessions) as s:  # 55 helped by family, 3 false alarms
+        for n in range(58):
+            s.add(
+                Alert(
+                    code=f"{6000 + n}",
+                    resident_id="r-liu",
+                    kind="emergency",
+                    reason="alarm",
+                    state="resolved",
+                    opened_at=at + timedelta(minutes=n),
+                    updated_at=at + timedelta(minutes=n),
+                    resolved_at=at + timedelta(minutes=n, seconds=30),
+                    resolved_by="值班员 王芳",
+                    outcome="family_came" if n < 55 else "false_alarm",
+                    note=None if n < 55 else "按错了",
+                )
+            )
+    page = browser.new_page(viewport=SIZES["desktop"], timezone_id="Asia/Shanghai")
+    page.add_init_script(SLOW_FIRST_SEARCH)
+    sign_in(page, server)
+    page.click("button[data-tab=history]")  # the unfiltered search: slow
+    page.select_option("#f-outcome", "family_came")
+    page.click("#search button")
+    cards = page.locator("#history-list article.alert")
+    expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 50 条")
+    page.click("#history-more")
+    expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 55 条")
+    page.wait_for_function("() => window.lateAnswerRead === true")  # the unfiltered answer is back: dropped
+    expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 55 条")
+    expect(cards).to_have_count(55)
+    expect(page.locator("#history-list")).not_to_contain_text("#6057")  # a false alarm: not what was asked
+    page.close()

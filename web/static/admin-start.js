@@ -27,3 +27,4 @@ function showMe() {
   showMe();
   await showAdminTab("users");
 })();
+document.querySelectorAll("[data-until-ready]").forEach((b) => { b.disabled = false; });  // the handlers are in place: the form may be sent

@@ -59,3 +59,4 @@ setInterval(pollBroker, 5000);
   await loadBoard();
   connect(refreshSoon);
 })();
+document.querySelectorAll("[data-until-ready]").forEach((b) => { b.disabled = false; });  // the handlers are in place: the form may be sent

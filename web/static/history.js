@@ -4,6 +4,9 @@
 "use strict";
 const HISTORY_PAGE = 50;
 const historyShown = { items: [], total: 0, params: "" };
+// Each search, and each 更多, answers the newest search only: an answer that comes back after a
+// newer search was started (the tab's first load, slow, after the operator's filter) is dropped.
+let historySearch = 0;
 
 function historyParams() {
   const p = filters();
@@ -38,18 +41,22 @@ function historyError(message) {
 }
 async function loadHistory() {
   const since = document.getElementById("f-since").value, until = document.getElementById("f-until").value;
-  if (since && until && since > until) { historyError(t("range_backwards")); return; }
+  if (since && until && since > until) { historySearch++; historyError(t("range_backwards")); return; }
   const params = historyParams().toString();
+  const search = ++historySearch;
   try {
     const page = await alertPage(params, 0);
+    if (search !== historySearch) return;
     Object.assign(historyShown, { items: page.items, total: page.total, params });
-  } catch (e) { historyError(e.message); return; }
+  } catch (e) { if (search === historySearch) historyError(e.message); return; }
   renderHistory();
 }
 ACTIONS["history-more"] = async (el) => {
   el.disabled = true;
+  const search = historySearch;
   try {
     const page = await alertPage(historyShown.params, historyShown.items.length);
+    if (search !== historySearch) return;
     const known = new Set(historyShown.items.map((a) => a.id));  // a new alert may have shifted the pages
     historyShown.items.push(...page.items.filter((a) => !known.has(a.id)));
     historyShown.total = page.total;

@@ -12,3 +12,4 @@ document.getElementById("signin").addEventListener("submit", async (ev) => {
   if (r.ok) { location.href = "/"; return; }
   error.textContent = r.status === 429 ? t("limited") : t("wrong");
 });
+document.querySelectorAll("[data-until-ready]").forEach((b) => { b.disabled = false; });  // the handlers are in place: the form may be sent

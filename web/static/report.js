@@ -83,6 +83,7 @@ async function start() {
     communities.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join(""));
   if (params.get("community")) document.getElementById("r-community").value = params.get("community");
   document.getElementById("report-form").addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  document.querySelectorAll("[data-until-ready]").forEach((b) => { b.disabled = false; });  // the handlers are in place: the form may be sent
   document.getElementById("r-print").addEventListener("click", () => window.print());
   await load();
 }
