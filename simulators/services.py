@@ -216,12 +216,14 @@ class Postgres:
     def postmaster_pid(self) -> int:
         return int((self._data / "postmaster.pid").read_text().split()[0])
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template` (which nobody may be connected to)."""
         import psycopg
 
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            c.execute(f'CREATE DATABASE "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def stop(self) -> None:
