@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.web import PASSWORD, Served, make_users, web_system
+from tests.support.web import PASSWORD, Served, late_fetch, make_users, web_system
 from tests.test_board_browser import ARTIFACTS, browser  # noqa: F401  (the fixture)
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -166,4 +166,18 @@ def test_an_admin_marks_a_contact_as_holding_a_key_and_it_stays_through_a_save(s
     page.click("#entry-save")
     expect(page.locator("#entry-saved")).to_be_visible()
     assert page.request.get(served.url + "/api/v1/residents/r-zhang").json()["contacts"][0]["has_key"] is True
+    page.close()
+
+
+def test_a_tab_picked_while_the_page_loads_stays_picked(served, browser):  # noqa: F811
+    page = browser.new_page()
+    sign_in(page, served, "admin")
+    page.add_init_script(late_fetch('url === "/api/v1/me"'))  # the page's start answers late
+    page.goto(served.url + "/admin")
+    page.click('[data-tab="residents"]')  # before the page has finished starting
+    page.click("#edit-r-liu")
+    page.wait_for_function("() => window.lateAnswersRead === 1")  # the start has run on since
+    expect(page.locator("#tab-registry")).to_be_visible()
+    expect(page.locator("#tab-users")).to_be_hidden()
+    expect(page.locator("#res-phone")).to_be_visible()  # the resident being edited is still open
     page.close()

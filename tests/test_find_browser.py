@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from core.db import transaction
 from core.schema import Alert, CalendarDay
 from dispatcher.alerts import Actor, Alerts
+from tests.support.web import late_fetch
 from tests.test_board_browser import ARTIFACTS, browser, shot, sign_in, system  # noqa: F401 (fixtures)
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -232,23 +233,6 @@ def test_the_history_pages_with_more_and_counts_what_matches(system, browser, db
     page.close()
 
 
-# The board's fetch, wrapped so that the history's unfiltered search (the tab's first load) answers
-# a second and a half late: after the operator's own search and its 更多. Once the board has read that
-# late answer (what it does with it runs at once after), window.lateAnswerRead is set.
-SLOW_FIRST_SEARCH = """
-const fetchNow = window.fetch;
-window.fetch = async (url, ...rest) => {
-  const late = String(url).startsWith("/api/v1/alerts?") && !String(url).includes("outcome=");
-  if (!late) return fetchNow(url, ...rest);
-  await new Promise((r) => setTimeout(r, 1500));
-  const answer = await fetchNow(url, ...rest);
-  const json = answer.json.bind(answer);
-  answer.json = () => json().then((body) => { setTimeout(() => { window.lateAnswerRead = true; }, 0); return body; });
-  return answer;
-};
-"""
-
-
 def test_a_late_answer_to_an_older_search_does_not_replace_the_newer_one(system, browser, db_url):  # noqa: F811
     server, _ = system
     at = datetime(2026, 11, 15, 2, 0, tzinfo=UTC)
@@ -270,7 +254,8 @@ def test_a_late_answer_to_an_older_search_does_not_replace_the_newer_one(system,
                 )
             )
     page = browser.new_page(viewport=SIZES["desktop"], timezone_id="Asia/Shanghai")
-    page.add_init_script(SLOW_FIRST_SEARCH)
+    # the unfiltered search (the tab's first load) answers after the operator's own search and its 更多
+    page.add_init_script(late_fetch('url.startsWith("/api/v1/alerts?") && !url.includes("outcome=")'))
     sign_in(page, server)
     page.click("button[data-tab=history]")  # the unfiltered search: slow
     page.select_option("#f-outcome", "family_came")
@@ -279,7 +264,7 @@ def test_a_late_answer_to_an_older_search_does_not_replace_the_newer_one(system,
     expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 50 条")
     page.click("#history-more")
     expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 55 条")
-    page.wait_for_function("() => window.lateAnswerRead === true")  # the unfiltered answer is back: dropped
+    page.wait_for_function("() => window.lateAnswersRead === 1")  # the unfiltered answer is back: dropped
     expect(page.locator("#history-count")).to_have_text("共 55 条，已显示 55 条")
     expect(cards).to_have_count(55)
     expect(page.locator("#history-list")).not_to_contain_text("#6057")  # a false alarm: not what was asked

@@ -25,6 +25,7 @@ function showMe() {
   applyWords();
   admin.me = await load("/api/v1/me");
   showMe();
-  await showAdminTab("users");
+  // the page opens on the accounts; a tab the admin picked while this loaded has loaded itself
+  if (admin.tab === "users") await showAdminTab("users");
 })();
 document.querySelectorAll("[data-until-ready]").forEach((b) => { b.disabled = false; });  // the handlers are in place: the form may be sent
