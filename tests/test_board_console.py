@@ -16,7 +16,7 @@ from core.schema import Device, MaintenanceItem
 from devices.protocol import Topics
 from dispatcher.alerts import Actor
 from tests.support.mqtt_peer import Peer
-from tests.support.web import PASSWORD, open_alert
+from tests.support.web import PASSWORD, late_fetch, open_alert
 from tests.test_board_browser import api_json, browser, shot, sign_in, system  # noqa: F401 (fixtures, see pyproject)
 
 T = Topics("jinqiao")
@@ -112,6 +112,24 @@ def test_the_alarm_rings_until_acknowledged_or_muted_and_the_browser_notifies(sy
     expect(page.locator(f"#open-list article[data-alert-id='{second}'][data-state=triggered]")).to_be_visible()
     assert page.evaluate("window.jinqiaoNotified") == 2
     context.close()
+
+
+def test_a_board_answer_from_before_the_ack_that_arrives_after_it_does_not_ring_again(system, browser, db_url):
+    server, _ = system
+    page = browser.new_page(viewport=DESKTOP)
+    page.add_init_script(late_fetch('url.startsWith("/api/v1/board") && window.slowLink === true'))
+    sign_in(page, server)
+    page.click("#sound")
+    sound = page.locator("#sound")
+    first = open_alert(server.dispatcher, resident_id="r-zhang")
+    expect(sound).to_have_attribute("data-state", "sound_ringing", timeout=5000)
+    page.evaluate("() => { window.slowLink = true; loadBoard(); window.slowLink = false; }")  # asked while ringing
+    page.click(f"#open-list article[data-alert-id='{first}'] button[data-action=ack]")
+    expect(sound).to_have_attribute("data-state", "sound_on", timeout=5000)
+    page.wait_for_function("() => window.lateAnswersRead === 1")  # the answer from before the ack is in
+    expect(sound).to_have_attribute("data-state", "sound_on")
+    expect(page.locator(f"#open-list article[data-alert-id='{first}']")).to_have_attribute("data-state", "acknowledged")
+    page.close()
 
 
 # Chromium as Playwright drives it lets a page play sound at once; an office PC's browser does not

@@ -92,7 +92,8 @@ def open_alert(dispatcher, resident_id: str = "r-zhang", kind: str = "emergency"
 
 def late_fetch(matches: str, delay_ms: int = 1500) -> str:
     """A page init script: the page's fetch of a URL for which the JavaScript expression `matches`
-    (over `url`, a string) holds answers `delay_ms` late, as a slow server would. Once the page has
+    (over `url`, a string, at the time of the fetch) is answered by the server at once, and the
+    answer reaches the page `delay_ms` later, as over a slow link. Once the page has
     read such an answer (what it does with it runs at once after), window.lateAnswersRead counts it."""
     return f"""
 window.lateAnswersRead = 0;
@@ -100,8 +101,8 @@ const fetchNow = window.fetch;
 window.fetch = async (address, ...rest) => {{
   const url = String(address);
   if (!({matches})) return fetchNow(address, ...rest);
+  const answer = await fetchNow(address, ...rest);  // the server answers now; the answer arrives late
   await new Promise((r) => setTimeout(r, {delay_ms}));
-  const answer = await fetchNow(address, ...rest);
   const json = answer.json.bind(answer);
   answer.json = () => json().then((body) => {{ setTimeout(() => {{ window.lateAnswersRead += 1; }}, 0); return body; }});
   return answer;

@@ -79,8 +79,14 @@ function flashTitle() {
   window.addEventListener("focus", stop, { once: true });
   document.addEventListener("click", stop, { once: true });
 }
+// The board is asked again on every live event and after every action; answers may come back out of
+// order on a loaded server, and one older than the newest question is dropped: a list from before an
+// 接警 must not start the ringing again, nor show the call as still waiting.
+let boardAsked = 0;
 async function loadBoard() {
+  const asked = ++boardAsked;
   const b = await api("/api/v1/board?" + filters());
+  if (asked !== boardAsked) return;
   for (const a of b.open) {
     if (!state.seen.has(a.id) && state.board && a.kind === "emergency") { flashTitle(); notifyEmergency(a); }
     state.seen.add(a.id);
