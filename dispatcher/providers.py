@@ -1,5 +1,5 @@
 """The notifier port over several providers: each outbox row goes to its own provider
-(`notifications.provider`, from a channel name such as "aliyun_sms"; dispatcher/channels.py) or to the
+(`notifications.provider`, from a channel name such as "aliyun_sms"; core/channels.py) or to the
 deployment's provider for its medium. Aliyun's notifier sends the row's template and values."""
 
 from __future__ import annotations

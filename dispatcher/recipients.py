@@ -30,6 +30,10 @@ class Person:
     name: str
     phone: str
     language: str
+    channels: tuple[str, ...] | None = None  # their own list, used instead of the tier's
+
+    def channels_in(self, tier: TierPolicy) -> tuple[str, ...]:
+        return self.channels or tier.channels
 
 
 @dataclass(frozen=True)
@@ -111,4 +115,7 @@ class Recipients:
             rows = [found[i] for i in ids if i in found]
         else:
             rows = []
-        return [Person(r.id, r.name, r.phone, r.language or "zh-CN") for r in rows]
+        return [
+            Person(r.id, r.name, r.phone, r.language or "zh-CN", tuple(r.channels) if r.channels else None)
+            for r in rows
+        ]

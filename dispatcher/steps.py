@@ -14,9 +14,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.channels import route
 from core.schema import Alert
 from dispatcher import escalation, messages, notices
-from dispatcher.channels import route
 from dispatcher.escalation import (
     OPEN_STATES,
     AlertState,
@@ -249,9 +249,16 @@ def page_rows(
     """The outbox rows paging `people` of `tier` about the alert; `key` names the step (or a repage of it)."""
     priority = PRIORITY.get(f"page-{alert.kind}", PRIORITY["page-wellness"])
     rows = []
-    for name in tier.channels:  # every SMS of the step before the calls: the text lands first
-        channel, provider = route(name)
-        for person in people:
+    # by place in the lists: every first channel of the step before any second one, so with the
+    # tier's [sms, voice] every text is queued before the calls and lands first; a person with a
+    # list of their own (responders.channels) is paged on theirs instead
+    lists = [(person, person.channels_in(tier)) for person in people]
+    for place_in_list in range(max((len(names) for _, names in lists), default=0)):
+        for person, names in lists:
+            if place_in_list >= len(names):
+                continue
+            name = names[place_in_list]
+            channel, provider = route(name)
             body = (
                 messages.page_sms(
                     language=person.language,

@@ -162,7 +162,7 @@ def export_registry(s: Session) -> dict[str, Any]:
             for d in s.scalars(select(Device).where(Device.active.is_(True)).order_by(Device.id))
         ],
         "responders": [
-            {"id": p.id, "name": p.name, "phone": p.phone, "language": p.language}
+            _drop_none({"id": p.id, "name": p.name, "phone": p.phone, "language": p.language, "channels": p.channels})
             for p in s.scalars(select(Responder).where(Responder.active.is_(True)).order_by(Responder.id))
         ],
     }

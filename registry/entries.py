@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from core.channels import known_names, route
 from registry.fields import (
     DaySpan,
     Duration,
@@ -157,11 +158,26 @@ class Device(_Model):
         return v
 
 
+def _channels(value: list[str]) -> list[str]:
+    """A list of channel names (core/channels.py: sms, voice, aliyun_sms, …), each once."""
+    if not value:
+        raise ValueError(f"at least one of {', '.join(known_names())}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"a channel is listed twice in {value}")
+    for name in value:
+        route(name)  # its ValueError names the channels there are
+    return value
+
+
+Channels = Annotated[list[str], AfterValidator(_channels)]
+
+
 class Responder(_Model):
     id: Id
     name: Name
     phone: Phone
     language: Language = "zh-CN"
+    channels: Channels | None = None  # their own, in order, instead of each tier's
 
 
 class Shift(_Model):
@@ -184,17 +200,9 @@ class Hotline(_Model):
     holiday: list[Shift] = []
 
 
-def _channels(value: list[str]) -> list[str]:
-    if not value:
-        raise ValueError("at least one of sms, voice")
-    if len(set(value)) != len(value):
-        raise ValueError(f"a channel is listed twice in {value}")
-    return value
-
-
 class Tier(_Model):
     tier: Literal["building", "mediator", "hotline"]
-    channels: Annotated[list[Literal["sms", "voice"]], AfterValidator(_channels)]
+    channels: Channels
     timeout: Duration  # seconds
 
 

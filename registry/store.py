@@ -133,7 +133,8 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
         report,
         **entity,
         desired={
-            r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, active=True) for r in doc.responders
+            r.id: dict(id=r.id, name=r.name, phone=r.phone, language=r.language, channels=r.channels, active=True)
+            for r in doc.responders
         },
     )
     _sync(

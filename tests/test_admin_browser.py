@@ -181,3 +181,34 @@ def test_a_tab_picked_while_the_page_loads_stays_picked(served, browser):  # noq
     expect(page.locator("#tab-users")).to_be_hidden()
     expect(page.locator("#res-phone")).to_be_visible()  # the resident being edited is still open
     page.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_admin_gives_a_volunteer_channels_of_their_own(served, browser, db_url, size, lang):  # noqa: F811
+    page = browser.new_page(viewport=SIZES[size])
+    sign_in(page, served, "admin")
+    page.goto(served.url + "/admin")
+    if lang == "en":
+        to_english(page)
+    page.click('[data-tab="responders"]')
+    page.click("#edit-pm-zhao")
+    page.fill("#rsp-channels", "aliyun_sms, fax")
+    page.click("#entry-save")
+    error = page.locator('#entry-form [data-error-for="channels"]')
+    expect(error).to_contain_text("channel 'fax': use one of sms, voice")
+    page.fill("#rsp-channels", "aliyun_sms，voice")  # a Chinese comma is read as one too
+    page.click("#entry-save")
+    expect(page.locator("#entry-saved")).to_be_visible()
+    assert page.request.get(served.url + "/api/v1/responders/pm-zhao").json()["channels"] == ["aliyun_sms", "voice"]
+    expect(page.locator("#entry-list")).to_contain_text("aliyun_sms → voice")
+    expect(page.locator("#entry-list")).to_contain_text(
+        "通知方式按各级设置" if lang == "zh" else "Channels: each tier's"
+    )  # the others
+    screenshot(page, f"admin-responder-channels-{size}-{lang}", db_url)
+    page.click("#edit-pm-zhao")
+    page.fill("#rsp-channels", "")  # emptied: the tiers' lists again
+    page.click("#entry-save")
+    expect(page.locator("#entry-saved")).to_be_visible()
+    assert page.request.get(served.url + "/api/v1/responders/pm-zhao").json().get("channels") is None
+    page.close()

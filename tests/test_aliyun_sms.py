@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.db import session_factory, transaction
-from core.schema import Alert, DeliveryReport, Event, InboundSms, Notification, TimelineEntry
+from core.schema import Alert, DeliveryReport, Event, InboundSms, Notification, Responder, TimelineEntry
 from core.settings import load_settings
 from dispatcher import messages as m
 from dispatcher.aliyun_sms import AliyunSmsSender
@@ -263,6 +263,26 @@ def test_over_the_daily_limit_the_sms_goes_by_twilio_and_the_reply_there_acknowl
     with with_twilio["sessions"]() as s:
         li = s.scalars(select(Notification).where(Notification.to_number == LI, Notification.purpose == "page")).one()
     assert not li.failed and li.provider_sid.startswith("SM")
+
+
+def test_a_volunteer_with_channels_of_their_own_is_paged_on_them_and_the_other_by_aliyun(with_twilio):
+    fake, twilio = with_twilio["fake"], with_twilio["twilio"]
+    with transaction(with_twilio["sessions"]) as s:  # 赵玉兰 would rather have a Twilio text and a call
+        s.execute(update(Responder).where(Responder.id == "pm-zhao").values(channels=["twilio_sms", "twilio_voice"]))
+    press(with_twilio)
+    eventually(lambda: texts_to(fake, LI, "张秀英"), what="李建国 paged by Aliyun, the tier's sms")
+    text = twilio.wait_for(lambda: [m for m in twilio.messages if m.to == ZHAO], timeout=10)[0]
+    assert text.body.startswith("【金桥紧急呼叫】张秀英")
+    twilio.wait_for(lambda: [c for c in twilio.calls if c.to == ZHAO], timeout=10)
+    assert fake.sent_to(ZHAO) == [] and [m for m in twilio.messages if m.to == LI] == []
+    assert [c for c in twilio.calls if c.to == LI] == []  # the tier's list has no call here
+    with with_twilio["sessions"]() as s:
+        rows = s.execute(
+            select(Notification.to_number, Notification.channel, Notification.provider)
+            .where(Notification.purpose == "page")
+            .order_by(Notification.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(LI, "sms", None), (ZHAO, "sms", "twilio"), (ZHAO, "voice", "twilio")]
 
 
 def count_failed(system, numbers) -> int:

@@ -106,6 +106,29 @@ def test_the_yaml_export_imports_back_unchanged(imported, tmp_path):
     assert "张秀英" in path.read_text(encoding="utf-8")  # written as Chinese, not \u escapes
 
 
+def test_a_responders_own_channels_go_out_in_the_yaml_and_come_back_unchanged(imported, tmp_path):
+    from core.schema import Responder
+
+    path = tmp_path / "registry.yaml"
+    with imported() as s:
+        doc = yaml.safe_load(registry_yaml(s))
+    assert all("channels" not in r for r in doc["responders"])  # none has a list of their own: the tier's
+    next(r for r in doc["responders"] if r["id"] == "pm-zhao")["channels"] = ["aliyun_sms", "twilio_voice"]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert import_file(imported, path).changed
+    with imported() as s:
+        assert s.get(Responder, "pm-zhao").channels == ["aliyun_sms", "twilio_voice"]
+        assert s.get(Responder, "pm-li").channels is None
+        path.write_text(registry_yaml(s), encoding="utf-8")
+    before = dump(imported)
+    assert not import_file(imported, path).changed and dump(imported) == before
+    written = yaml.safe_load(path.read_text(encoding="utf-8"))["responders"]
+    assert [(r["id"], r.get("channels")) for r in written if r["id"] in ("pm-li", "pm-zhao")] == [
+        ("pm-li", None),
+        ("pm-zhao", ["aliyun_sms", "twilio_voice"]),
+    ]
+
+
 def test_a_form_edits_the_residents_and_leaves_the_rest(imported, tmp_path):
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))

@@ -477,12 +477,22 @@ MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
     (
         "bad channel",
         [_set("escalation.tiers[0].channels", ["sms", "fax"])],
-        ["escalation.tiers[0].channels[1]: input should be 'sms' or 'voice'"],
+        ["escalation.tiers[0].channels: channel 'fax': use one of sms, voice, twilio_sms, twilio_voice, aliyun_sms"],
     ),
     (
         "no channel",
         [_set("escalation.tiers[0].channels", [])],
-        ["escalation.tiers[0].channels: at least one of sms, voice"],
+        ["escalation.tiers[0].channels: at least one of sms, voice, twilio_sms, twilio_voice, aliyun_sms"],
+    ),
+    (
+        "a responder's channel its provider does not carry",
+        [_set("responders[pm-li].channels", ["aliyun_sms", "aliyun_voice"])],
+        ["responders[pm-li].channels: channel 'aliyun_voice': aliyun carries sms only"],
+    ),
+    (
+        "a responder's channel twice",
+        [_set("responders[pm-li].channels", ["voice", "voice"])],
+        ["responders[pm-li].channels: a channel is listed twice in ['voice', 'voice']"],
     ),
     (
         "bad tier",

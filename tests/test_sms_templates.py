@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.channels import Route, route
 from core.settings import SettingsError, load_settings
 from dispatcher import messages as m
 from dispatcher import messages_dispatch as md
 from dispatcher import messages_family as fam
 from dispatcher import visit_messages as vm
-from dispatcher.channels import Route, route
 from dispatcher.service import sms_templates
 from dispatcher.sms_kinds import KINDS, Rendered, template_of
 from dispatcher.sms_templates import TemplateError, check_templates, read_templates
@@ -273,7 +273,11 @@ def test_a_channel_name_is_a_medium_and_maybe_its_provider(name, expected):
 
 @pytest.mark.parametrize(
     ("name", "said"),
-    [("wecom_card", "use sms, voice or one of"), ("aliyun_voice", "aliyun carries sms only"), ("fax", "use sms")],
+    [
+        ("wecom_card", "use one of sms, voice, twilio_sms"),
+        ("aliyun_voice", "aliyun carries sms only"),
+        ("fax", "use one of sms"),
+    ],
 )
 def test_a_channel_name_nobody_carries_is_refused_with_the_names_that_work(name, said):
     with pytest.raises(ValueError, match=said):

@@ -112,7 +112,7 @@ class Notification(Base):
     # the sender process that claimed the row (`sending`), and until when its claim holds unless renewed
     claimed_by: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # who carries it (dispatcher/channels.py): None is the deployment's provider for the channel
+    # who carries it (core/channels.py): None is the deployment's provider for the channel
     provider: Mapped[str | None] = mapped_column(String(16))
     # the message as a template provider sends it (dispatcher/sms_kinds.py): its kind and its values
     template: Mapped[str | None] = mapped_column(String(48))

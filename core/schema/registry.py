@@ -45,6 +45,9 @@ class Responder(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    # the person's own channels, in order (core/channels.py names: ["aliyun_sms", "voice"]), used instead
+    # of the tier's when set; None: the tier's list
+    channels: Mapped[list | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

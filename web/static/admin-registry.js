@@ -67,15 +67,21 @@ const EDITORS = {
   },
   responders: {
     title: (e) => `${e.name} (${e.id})`,
-    columns: (e) => [e.phone, e.language],
-    heads: () => [t("phone"), t("language")],
+    columns: (e) => [e.phone, e.language, (e.channels || []).join(" → ") || t("rsp_channels_tier")],
+    heads: () => [t("phone"), t("language"), t("rsp_channels_head")],
     fields: (e) => [
       inputField("id", t("entry_id"), e.id, { id: "rsp-id" }),
       inputField("name", t("name_person"), e.name, { id: "rsp-name" }),
       inputField("phone", t("phone"), e.phone, { id: "rsp-phone", type: "tel" }),
       inputField("language", t("language"), e.language || "zh-CN", { id: "rsp-language", options: LANGS() }),
+      inputField("channels", t("rsp_channels"), (e.channels || []).join(", "), { id: "rsp-channels", wide: true }),
     ],
-    collect: (form) => pick(form, ["id", "name", "phone", "language"]),
+    collect: (form) => {  // channels typed as "aliyun_sms, voice": a list, or none (each tier's own)
+      const out = pick(form, ["id", "name", "phone", "language"]);
+      const channels = (valueOf(form, "channels") || "").split(/[,，\s]+/).filter(Boolean);
+      if (channels.length) out.channels = channels;
+      return out;
+    },
   },
 };
 function pick(form, names) {  // empty optional text is left out: the server's default applies

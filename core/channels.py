@@ -30,7 +30,7 @@ def route(name: str) -> Route:
         return Route(name, None)
     provider, _, medium = name.rpartition("_")
     if provider not in PROVIDERS:
-        raise ValueError(f"channel {name!r}: use sms, voice or one of {', '.join(known_names())}")
+        raise ValueError(f"channel {name!r}: use one of {', '.join(known_names())}")
     if medium not in PROVIDERS[provider]:
         raise ValueError(f"channel {name!r}: {provider} carries {', '.join(PROVIDERS[provider])} only")
     return Route(medium, provider)
