@@ -17,11 +17,16 @@ import zlib
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.db import make_engine, session_factory, upgrade
 from simulators.services import Mosquitto, Postgres
 
 DATABASES = os.environ.get("JINQIAO_TEST_DATABASES", "sqlite,postgresql").split(",")
+# A browser test waits for what the page shows (`expect`), up to this long: on a loaded machine a
+# live update can take longer than Playwright's default 5 s, and a longer wait costs nothing when
+# the page is right. Only a failing test waits it out.
+expect.set_options(timeout=20_000)
 # The mediator's daily SMS goes out at 08:30 on the wall clock of every dispatcher a test starts, in
 # this process or a child: a test about something else would count it only in Shanghai's daytime.
 # Off for the suite; tests/test_mediator_day.py runs the pass on a fake clock.

@@ -35,7 +35,7 @@ def test_a_note_being_typed_and_an_outcome_picked_survive_live_updates_and_resol
     try:
         peer.publish(T.event("pgr-0001"), {"id": "press-keep-1", "type": "alarm"})
         card = page.locator("#open-list article.alert[data-state=triggered]")
-        expect(card).to_be_visible(timeout=5000)
+        expect(card).to_be_visible()
         alert_id = card.get_attribute("data-alert-id")
         page.evaluate("window.theCard = document.querySelector('#open-list article.alert')")
         page.select_option(f"#outcome-{alert_id}", "helped_at_home")
@@ -48,10 +48,10 @@ def test_a_note_being_typed_and_an_outcome_picked_survive_live_updates_and_resol
         # while the operator is at it: three more presses, and a volunteer acknowledges by SMS
         for n in range(3):
             peer.publish(T.event("pgr-0001"), {"id": f"press-keep-repeat-{n}", "type": "alarm"})
-        expect(card.locator(".repeats")).to_contain_text("3", timeout=5000)
+        expect(card.locator(".repeats")).to_contain_text("3")
         server.dispatcher.alerts.acknowledge(int(alert_id), Actor("李建国", "sms"))
         taken = page.locator(f"#open-list article[data-alert-id='{alert_id}'][data-state=acknowledged]")
-        expect(taken.locator(".by")).to_have_text("李建国", timeout=5000)
+        expect(taken.locator(".by")).to_have_text("李建国")
         expect(taken.locator("button[data-action=ack]")).to_have_count(0)  # the card changed around the note
 
         assert page.evaluate("document.activeElement.id") == f"note-{alert_id}"
@@ -64,7 +64,7 @@ def test_a_note_being_typed_and_an_outcome_picked_survive_live_updates_and_resol
         shot(page, "console-note-kept", db_url)
 
         taken.locator("button[data-action=resolve]").click()
-        expect(page.locator("#open-list")).to_contain_text("目前没有待处理的呼叫", timeout=5000)
+        expect(page.locator("#open-list")).to_contain_text("目前没有待处理的呼叫")
         done = api_json(page, f"{server.url}/api/v1/alerts/{alert_id}", until=lambda a: a["state"] == "resolved")
         assert (done["state"], done["outcome"], done["note"]) == ("resolved", "helped_at_home", "邻居已上门，无碍")
     finally:
@@ -85,7 +85,7 @@ def test_the_alarm_rings_until_acknowledged_or_muted_and_the_browser_notifies(sy
     assert beeps(page) == 0
 
     first = open_alert(server.dispatcher, resident_id="r-zhang")
-    expect(sound).to_have_attribute("data-state", "sound_ringing", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_ringing")
     expect(sound).to_have_text("响铃中")
     page.clock.run_for(12_500)
     assert beeps(page) >= 4  # it rang at once and every few seconds since
@@ -93,14 +93,14 @@ def test_the_alarm_rings_until_acknowledged_or_muted_and_the_browser_notifies(sy
     shot(page, "console-ringing", db_url)
 
     page.click(f"#open-list article[data-alert-id='{first}'] button[data-action=ack]")
-    expect(sound).to_have_attribute("data-state", "sound_on", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_on")
     expect(page.locator("#mute")).to_be_hidden()
     after_ack = beeps(page)
     page.clock.run_for(20_000)
     assert beeps(page) == after_ack  # taken: silent
 
     second = open_alert(server.dispatcher, resident_id="r-liu")  # a new call rings again
-    expect(sound).to_have_attribute("data-state", "sound_ringing", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_ringing")
     page.clock.run_for(8_500)
     assert beeps(page) >= after_ack + 2
     page.click("#mute")
@@ -122,10 +122,10 @@ def test_a_board_answer_from_before_the_ack_that_arrives_after_it_does_not_ring_
     page.click("#sound")
     sound = page.locator("#sound")
     first = open_alert(server.dispatcher, resident_id="r-zhang")
-    expect(sound).to_have_attribute("data-state", "sound_ringing", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_ringing")
     page.evaluate("() => { window.slowLink = true; loadBoard(); window.slowLink = false; }")  # asked while ringing
     page.click(f"#open-list article[data-alert-id='{first}'] button[data-action=ack]")
-    expect(sound).to_have_attribute("data-state", "sound_on", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_on")
     page.wait_for_function("() => window.lateAnswersRead === 1")  # the answer from before the ack is in
     expect(sound).to_have_attribute("data-state", "sound_on")
     expect(page.locator(f"#open-list article[data-alert-id='{first}']")).to_have_attribute("data-state", "acknowledged")
@@ -157,12 +157,12 @@ def test_where_the_browser_allows_sound_only_after_a_click_the_board_asks_for_on
     sound = page.locator("#sound")
     expect(sound).to_have_text("点击开启声音")
     alert_id = open_alert(server.dispatcher, resident_id="r-zhang")
-    expect(page.locator(f"#open-list article[data-alert-id='{alert_id}']")).to_be_visible(timeout=5000)
+    expect(page.locator(f"#open-list article[data-alert-id='{alert_id}']")).to_be_visible()
     expect(sound).to_have_attribute("data-state", "sound_locked")  # it cannot ring, and says so
     assert beeps(page) == 0
     shot(page, "console-sound-locked", db_url)
     sound.click()
-    expect(sound).to_have_attribute("data-state", "sound_ringing", timeout=5000)
+    expect(sound).to_have_attribute("data-state", "sound_ringing")
     assert beeps(page) >= 1
 
 
@@ -185,8 +185,8 @@ def test_devices_by_resident_name_say_what_is_true_and_maintenance_items_come_li
     finally:
         peer.close()
     item = page.locator("#maintenance-list tr[data-item]")
-    expect(item).to_contain_text("张秀英", timeout=5000)
-    expect(pager).to_have_attribute("data-condition", "low_battery", timeout=5000)
+    expect(item).to_contain_text("张秀英")
+    expect(pager).to_have_attribute("data-condition", "low_battery")
     expect(pager).to_contain_text("电量低")
     item_id = item.get_attribute("data-item")
 
@@ -204,7 +204,7 @@ def test_devices_by_resident_name_say_what_is_true_and_maintenance_items_come_li
                 opened_at=datetime.now(timezone.utc),
             )
         )
-    expect(page.locator("#maintenance-list tr[data-item]")).to_have_count(2, timeout=5000)
+    expect(page.locator("#maintenance-list tr[data-item]")).to_have_count(2)
     expect(zigbee).to_contain_text("电量低")  # an open item: low battery, though it never said so itself
     assert note.input_value() == "明天换电池"
     assert page.evaluate("document.activeElement.id") == f"mnote-{item_id}"
@@ -212,7 +212,7 @@ def test_devices_by_resident_name_say_what_is_true_and_maintenance_items_come_li
     shot(page, "console-devices", db_url)
 
     page.click(f"#maintenance-list tr[data-item='{item_id}'] [data-action=close-item]")
-    expect(page.locator("#maintenance-list tr[data-item]")).to_have_count(1, timeout=5000)
+    expect(page.locator("#maintenance-list tr[data-item]")).to_have_count(1)
     closed = page.request.get(server.url + "/api/v1/supervision/maintenance?state=closed").json()
     assert [(c["id"], c["note"]) for c in closed] == [(int(item_id), "明天换电池")]
     expect(pager).to_contain_text("电量低")  # its last reading, 12%, is low all the same
@@ -242,7 +242,7 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
                 page.click("#lang")
                 expect(page.locator("#open-list")).to_contain_text("Acknowledged")
             page.click("button[data-tab=open]")
-            expect(page.locator("#open-list article.alert")).to_have_count(3, timeout=10000)  # and the offline alert
+            expect(page.locator("#open-list article.alert")).to_have_count(3)  # and the offline alert
             expect(page.locator("#open-list .countdown.info")).to_have_count(1)  # the ack's expiry: information
             looks = page.evaluate(
                 """() => ['.countdown.info', '.countdown.urgent'].map((sel) => {
@@ -271,7 +271,7 @@ def test_docs_render_swagger_ui_from_the_apps_own_files_under_its_strict_policy(
     )
     sign_in(page, server)
     page.goto(server.url + "/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Jinqiao", timeout=10000)
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Jinqiao")
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
     shot(page, "console-docs", db_url)
     assert refused == [] and elsewhere == []

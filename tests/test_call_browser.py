@@ -93,14 +93,14 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
     try:
         peer.publish(T.event("pgr-0001"), {"id": f"press-call-{size}-{lang}", "type": "alarm"})
         card = page.locator("#open-list article.alert[data-state=triggered]")
-        expect(card).to_be_visible(timeout=5000)
+        expect(card).to_be_visible()
         alert_id = card.get_attribute("data-alert-id")
         notified = card.locator(".notified li")
-        expect(notified).to_have_count(4, timeout=5000)  # the two volunteers, a text and a call each
+        expect(notified).to_have_count(4)  # the two volunteers, a text and a call each
 
         # 再次通知: four new pages on the card; a double click sends nothing more
         card.locator("button[data-action=repage]").click()
-        expect(notified).to_have_count(8, timeout=5000)
+        expect(notified).to_have_count(8)
         expect(page.locator(f"#callhint-{alert_id}")).to_contain_text(w["again"])
         card.locator("button[data-action=repage]").click()
         expect(page.locator(f"#callhint-{alert_id}")).to_contain_text(w["repeat"])
@@ -112,7 +112,7 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
         page.keyboard.type(w["note"][:6])
         for n in range(2):
             peer.publish(T.event("pgr-0001"), {"id": f"press-call-{size}-{lang}-again-{n}", "type": "alarm"})
-        expect(card.locator(".repeats")).to_contain_text("2", timeout=5000)
+        expect(card.locator(".repeats")).to_contain_text("2")
         assert box.input_value() == w["note"][:6]
         page.keyboard.type(w["note"][6:])
         card.locator("button[data-action=addnote]").click()
@@ -121,8 +121,8 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
 
         # 转下一级: the mediator is paged, the card says so
         card.locator("button[data-action=escalate]").click()
-        expect(card.locator(".meta > span:first-child b")).to_have_text(w["mediator"], timeout=5000)
-        expect(notified).to_have_count(10, timeout=5000)
+        expect(card.locator(".meta > span:first-child b")).to_have_text(w["mediator"])
+        expect(notified).to_have_count(10)
 
         # the resident's card dialog has the resident's own phone
         card.locator("a[data-action=card]").click()
@@ -133,7 +133,7 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
         card.locator("a[data-action=timeline]").click()
         timeline = page.locator("#dialog-body ol.timeline")
         for said in (w["noted"], w["escalated"], w["repaged"], w["sms"]):
-            expect(timeline).to_contain_text(said, timeout=5000)
+            expect(timeline).to_contain_text(said)
         text = timeline.inner_text()
         assert "{" not in text and not PROVIDER_ID.search(text), text
         page.fill("#tl-note", w["follow_up"])
@@ -163,7 +163,7 @@ def test_page_again_escalate_note_timeline_and_the_120_handoff(system, browser, 
 
         # once more to the hotline, the last tier: nobody comes after it, so only 再次通知 is left
         card.locator("button[data-action=escalate]").click()
-        expect(card.locator(".meta > span:first-child b")).to_have_text(w["hotline"], timeout=5000)
+        expect(card.locator(".meta > span:first-child b")).to_have_text(w["hotline"])
         expect(card.locator("button[data-action=escalate]")).to_have_count(0)
         expect(card.locator("button[data-action=repage]")).to_have_count(1)
     finally:

@@ -59,13 +59,13 @@ def test_take_send_and_close_a_call(system, browser, db_url, size, lang):  # noq
     try:
         peer.publish(T.event("pgr-0001"), {"id": f"press-resolve-{size}-{lang}", "type": "alarm"})
         card = page.locator("#open-list article.alert[data-state=triggered]")
-        expect(card).to_be_visible(timeout=5000)
+        expect(card).to_be_visible()
         alert_id = card.get_attribute("data-alert-id")
         card = page.locator(f"#open-list article[data-alert-id='{alert_id}']")
 
         # 接警: the card says the operator has it, by the name the paged were told
         card.locator("button[data-action=ack]").click()
-        expect(card).to_have_attribute("data-state", "acknowledged", timeout=5000)
+        expect(card).to_have_attribute("data-state", "acknowledged")
         expect(card.locator(".by")).to_have_text("值班员 王芳")
         expect(card.locator("button[data-action=ack]")).to_have_count(0)
 
@@ -82,7 +82,7 @@ def test_take_send_and_close_a_call(system, browser, db_url, size, lang):  # noq
         doc_shot(page, f"call-dispatch-{size}-{lang}", db_url)
         li.click()
         expect(page.locator("#dialog")).not_to_be_visible()
-        expect(card.locator(".went")).to_have_text("李建国", timeout=5000)
+        expect(card.locator(".went")).to_have_text("李建国")
         expect(card.locator(".by")).to_have_text("值班员 王芳")
         expect(card.locator(".notified")).to_contain_text(words["ask"])
         sent = api_json(page, f"{server.url}/api/v1/alerts/{alert_id}", until=lambda a: a["dispatched_to"])
@@ -98,7 +98,7 @@ def test_take_send_and_close_a_call(system, browser, db_url, size, lang):  # noq
         expect(hint).to_have_text(words["note_needed"])
         expect(card).to_have_attribute("data-state", "acknowledged")
         peer.publish(T.event("pgr-0001"), {"id": f"press-resolve-again-{size}-{lang}", "type": "alarm"})
-        expect(card.locator(".repeats")).to_contain_text("1", timeout=5000)  # a live update redrew the card
+        expect(card.locator(".repeats")).to_contain_text("1")  # a live update redrew the card
         expect(hint).to_have_text(words["note_needed"])  # and what the operator was told stays
         assert api_json(page, f"{server.url}/api/v1/alerts/{alert_id}", until=lambda a: True)["state"] == "acknowledged"
         doc_shot(page, f"call-resolve-{size}-{lang}", db_url)
@@ -106,7 +106,7 @@ def test_take_send_and_close_a_call(system, browser, db_url, size, lang):  # noq
         expect(hint).to_have_text("")  # what it asked for is being given
         resolve.click()
 
-        expect(page.locator("#open-list")).to_contain_text(words["none_open"], timeout=5000)
+        expect(page.locator("#open-list")).to_contain_text(words["none_open"])
         closed = page.locator(f"#recent-list article[data-alert-id='{alert_id}']")
         expect(closed).to_have_attribute("data-state", "resolved")
         expect(closed.locator(".resolved-by")).to_have_text("值班员 王芳")

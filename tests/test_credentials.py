@@ -42,7 +42,7 @@ def test_disabling_an_account_ends_its_open_stream_and_its_tokens(web):
     try:
         assert events.status == 200 and events.next("hello")[0] == "hello"
         accounts.set_active("viewer", False)
-        assert ends_within(events, 8) == "signed_out"
+        assert ends_within(events, 30) == "signed_out"
     finally:
         events.close()
     assert httpx.get(server.url + "/api/v1/me", headers=bearer(tokens["viewer"])).status_code == 401
@@ -62,7 +62,7 @@ def test_signing_out_ends_the_sessions_open_stream(web):
                 http.delete("/api/v1/session", headers={"X-CSRF-Token": http.cookies["jinqiao_csrf"]}).status_code
                 == 200
             )
-            assert ends_within(events, 8) == "signed_out"
+            assert ends_within(events, 30) == "signed_out"
         finally:
             events.close()
 
@@ -75,7 +75,7 @@ def test_a_revoked_token_gets_401_at_once_and_its_stream_ends(web):
         assert events.next("hello")[0] == "hello"
         assert accounts.revoke_token(token) is True
         assert httpx.get(server.url + "/api/v1/alerts", headers=bearer(token)).status_code == 401
-        assert ends_within(events, 8) == "signed_out"
+        assert ends_within(events, 30) == "signed_out"
     finally:
         events.close()
     assert accounts.revoke_token(token) is False  # twice changes nothing
