@@ -17,6 +17,7 @@ class ConsoleNotifier:
     """No Twilio credentials: every message goes to the log (and so to the board's timeline)."""
 
     sender_id = "console"
+    provider = "console"
     delivers_at_once = True
 
     def __init__(self) -> None:
@@ -38,6 +39,7 @@ class ConsoleNotifier:
 
 
 class TwilioNotifier:
+    provider = "twilio"
     delivers_at_once = False
 
     def __init__(self, sender: TwilioSender, public_url: str, from_number: str) -> None:

@@ -6,7 +6,7 @@ a row that failed for good (or too often) is `failed`, final. An alert's rows ge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import metrics
 from core.schema import Notification, TimelineEntry
+from dispatcher.sending import Refusal
 
 log = structlog.get_logger("jinqiao.outbox")
 
@@ -31,6 +32,7 @@ class Attempt:
     sid: str | None = None
     error: str | None = None
     temporary: bool = False
+    refusals: list[Refusal] = field(default_factory=list)
 
     @property
     def gave_up(self) -> bool:
@@ -46,6 +48,8 @@ def record(s: Session, batch: list[Attempt], now: datetime, delivers_at_once: bo
     timeline: list[TimelineEntry] = []
     for r in batch:
         note = r.note
+        if note.alert_id:
+            timeline.extend(refused(note, r.refusals, now))
         if r.error is None:
             sent.append(
                 dict(
@@ -105,6 +109,21 @@ def record(s: Session, batch: list[Attempt], now: datetime, delivers_at_once: bo
         if rows:
             s.execute(update(Notification), rows)
     s.add_all(timeline)
+
+
+def refused(note: Notification, refusals: list[Refusal], now: datetime) -> list[TimelineEntry]:
+    """A timeline entry for each provider that would not take the row (its limit for the number)."""
+    return [
+        TimelineEntry(
+            alert_id=note.alert_id,
+            at=now,
+            what="channel_refused",
+            actor=note.recipient_name,
+            channel=note.channel,
+            detail={"notification_id": note.id, "by": f.provider, "then": f.then, "reason": f.reason[:300]},
+        )
+        for f in refusals
+    ]
 
 
 def log_attempt(r: Attempt) -> None:

@@ -10,13 +10,14 @@ import structlog
 
 from core.schema import Notification
 from dispatcher.aliyun_sms import LIMIT_CODE, AliyunError, AliyunSmsSender
-from dispatcher.sending import Notifier, SendError
+from dispatcher.sending import Notifier, Refusal, SendError
 from dispatcher.sms_templates import VALUE_MAX, Template
 
 log = structlog.get_logger("jinqiao.notify")
 
 
 class AliyunSmsNotifier:
+    provider = "aliyun"
     delivers_at_once = False
 
     def __init__(self, sender: AliyunSmsSender, templates: Mapping[str, Template]) -> None:
@@ -42,7 +43,9 @@ class AliyunSmsNotifier:
             return self.sender.send(note.to_number, template.code, params, out_id=str(note.id))
         except AliyunError as exc:
             limited = exc.code == LIMIT_CODE  # this number had its 50 of this template today
-            raise SendError(f"{exc} (template {template.code})", temporary=exc.temporary, elsewhere=limited) from None
+            raise SendError(
+                f"{exc} (template {template.code})", temporary=exc.temporary, elsewhere=limited, limit=limited
+            ) from None
 
 
 class RoutedNotifier:
@@ -65,19 +68,32 @@ class RoutedNotifier:
         return self.defaults[note.channel]
 
     def send(self, note: Notification) -> str:
+        return self.send_noting(note, [])
+
+    def send_noting(self, note: Notification, refusals: list[Refusal]) -> str:
+        """Send as `send` does, adding to `refusals` each provider that would not take the row."""
         chain = self.chain_for(note)
         for i, notifier in enumerate(chain):
             try:
                 return notifier.send(note)
             except SendError as exc:
-                if not exc.elsewhere or i == len(chain) - 1:
+                if not exc.elsewhere:
+                    raise
+                then = chain[i + 1] if i + 1 < len(chain) else None
+                if exc.limit or then is None:  # a number abroad going by Twilio is routing, not news
+                    refusals.append(Refusal(provider_of(notifier), str(exc), provider_of(then) if then else None))
+                if then is None:
                     raise
                 log.warning(
                     "notify.fallback",
                     notification_id=note.id,
                     channel=note.channel,
                     refused_by=notifier.sender_id,
-                    next=chain[i + 1].sender_id,
+                    next=then.sender_id,
                     error=str(exc),
                 )
         raise SendError(f"no provider for {note.channel}", temporary=False)  # an empty chain
+
+
+def provider_of(notifier: Notifier) -> str:
+    return getattr(notifier, "provider", None) or notifier.sender_id

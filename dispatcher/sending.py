@@ -12,12 +12,24 @@ from core.schema import Notification
 
 class SendError(Exception):
     """temporary: worth retrying later; elsewhere: this provider will not take it, another may (a
-    daily limit reached), so a routed notifier tries the medium's next provider at once."""
+    daily limit reached, a number abroad), so a routed notifier tries the medium's next provider at
+    once; limit: what it will not take is over its limit for the number, which the timeline shows."""
 
-    def __init__(self, message: str, temporary: bool, elsewhere: bool = False) -> None:
+    def __init__(self, message: str, temporary: bool, elsewhere: bool = False, limit: bool = False) -> None:
         super().__init__(message)
         self.temporary = temporary
         self.elsewhere = elsewhere
+        self.limit = limit  # the provider's limit for this number (and template) is used up
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A provider that would not take a row (`SendError.elsewhere`), and who was tried next: the
+    alert's timeline says so, so that an operator sees a channel running dry before it is dry."""
+
+    provider: str  # aliyun | twilio | console, or the notifier's sender id
+    reason: str
+    then: str | None  # the provider tried next; None: nobody else carries it
 
 
 class Notifier(Protocol):

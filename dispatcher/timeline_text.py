@@ -52,6 +52,7 @@ STATUS = {
     "voice:canceled": ("已取消", "cancelled"),
     "voice:machine": ("答录机接听，视为未接通", "an answering machine took it: not reached"),
 }
+PROVIDER = {"aliyun": ("阿里云", "Aliyun"), "twilio": ("Twilio", "Twilio"), "console": ("控制台", "the console")}
 CHANNEL_OF_ACT = {"sms": ("（短信）", " (by SMS)"), "voice": ("（电话按键）", " (by phone key)")}
 
 
@@ -207,9 +208,25 @@ def entry_text(e: Entry, en: bool, resident: str = "") -> str:  # one sentence p
             if en
             else f"{elder}按了取消；已有人前往，呼叫继续处理"
         )
+    if e.what == "channel_refused":
+        return refused_text(e, en)
     if e.what == "cancelled":
         return f"{elder} cancelled the call" if en else f"{elder}取消了呼叫"
     return f"{who}: {e.what.replace('_', ' ')}" if en else f"{who}：{e.what}"
+
+
+def refused_text(e: Entry, en: bool) -> str:
+    d = e.detail
+    by, then = (_pick(PROVIDER.get(d.get(k) or "", (d.get(k) or "", d.get(k) or "")), en) for k in ("by", "then"))
+    limit = "LIMIT_CONTROL" in str(d.get("reason") or "")
+    what = ("text" if e.channel == "sms" else "call") if en else ("短信" if e.channel == "sms" else "电话")
+    if en:
+        why = "its limit for this number is used up" if limit else "it refused"
+        rest = f"sent by {then} instead" if then else "nobody else carries it"
+        return f"The {what} to {e.actor}: {by} would not take it ({why}); {rest}"
+    why = "对这个号码的额度已用完" if limit else "被拒绝"
+    rest = f"改由 {then} 发送" if then else "没有别的渠道可发"
+    return f"给 {e.actor} 的{what}：{by}不予发送（{why}），{rest}"
 
 
 def status_text(channel: str, status: str, provider_status: str | None, en: bool) -> str:

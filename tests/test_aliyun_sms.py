@@ -247,6 +247,20 @@ def test_the_daily_limit_is_a_failed_send_and_the_step_moves_on(system):
         errors = s.scalars(select(Notification.last_error).where(Notification.to_number == LI)).all()
     assert errors and "isv.BUSINESS_LIMIT_CONTROL" in errors[0]
     fake.wait_for(lambda: texts_to(fake, WANG, "您是调解员"), timeout=15)  # the step moved on at once
+    # on the call's timeline: the volunteers' limit, and the son abroad whom nothing here reaches
+    assert refusals(system) == [
+        ("张伟（儿子，悉尼）", "aliyun", None),
+        ("李建国", "aliyun", None),
+        ("赵玉兰", "aliyun", None),
+    ]
+
+
+def refusals(system) -> list[tuple]:
+    with system["sessions"]() as s:
+        entries = s.scalars(
+            select(TimelineEntry).where(TimelineEntry.what == "channel_refused").order_by(TimelineEntry.actor)
+        ).all()
+    return [(e.actor, e.detail["by"], e.detail["then"]) for e in entries]
 
 
 def test_over_the_daily_limit_the_sms_goes_by_twilio_and_the_reply_there_acknowledges(with_twilio):
@@ -263,6 +277,9 @@ def test_over_the_daily_limit_the_sms_goes_by_twilio_and_the_reply_there_acknowl
     with with_twilio["sessions"]() as s:
         li = s.scalars(select(Notification).where(Notification.to_number == LI, Notification.purpose == "page")).one()
     assert not li.failed and li.provider_sid.startswith("SM")
+    # the volunteers' pages were refused by Aliyun and went by Twilio, which the timeline says; the
+    # family abroad goes by Twilio by design, which is no news
+    assert refusals(with_twilio) == [("李建国", "aliyun", "twilio"), ("赵玉兰", "aliyun", "twilio")]
 
 
 def test_a_volunteer_with_channels_of_their_own_is_paged_on_them_and_the_other_by_aliyun(with_twilio):

@@ -24,7 +24,7 @@ from core.schema import Notification
 from dispatcher import outbox_leases, outbox_results
 from dispatcher.outbox_leases import CHANNELS, LEASE
 from dispatcher.outbox_results import Attempt
-from dispatcher.sending import Notifier, RateLimiter, SendError
+from dispatcher.sending import Notifier, RateLimiter, Refusal, SendError
 
 log = structlog.get_logger("jinqiao.outbox")
 
@@ -144,10 +144,13 @@ class Outbox:
 
     def _attempt(self, note: Notification) -> Attempt:
         started = time.monotonic()
+        refusals: list[Refusal] = []  # providers that would not take it, on the way (a RoutedNotifier)
+        send_noting = getattr(self.notifier, "send_noting", None)
         try:
-            return Attempt(note, sid=self.notifier.send(note))
+            sid = send_noting(note, refusals) if send_noting else self.notifier.send(note)
+            return Attempt(note, sid=sid, refusals=refusals)
         except SendError as exc:
-            return Attempt(note, error=str(exc), temporary=exc.temporary)
+            return Attempt(note, error=str(exc), temporary=exc.temporary, refusals=refusals)
         except Exception as exc:  # a bug in an adapter must not stop the sender; retried like a 5xx
             log.exception("outbox.notifier_crashed", notification_id=note.id)
             return Attempt(note, error=f"internal error: {exc}", temporary=True)
