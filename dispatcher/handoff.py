@@ -60,11 +60,11 @@ class Handoff:
 
 
 SEX_ZH = {"female": "女", "male": "男"}
-MOBILITY = {
-    "walks": ("能自己走动", "walks unaided"),
-    "walks_with_aid": ("要拄拐杖或用助行器", "walks with a stick or a walker"),
+MOBILITY = {  # the board's words (web/static/i18n.js mob_*), so the panel and the text agree
+    "walks": ("自行走动", "walks unaided"),
+    "walks_with_aid": ("借助拐杖或助行器", "walks with a stick or walker"),
     "wheelchair": ("坐轮椅", "uses a wheelchair"),
-    "bedridden": ("长期卧床", "bedridden"),
+    "bedridden": ("卧床", "bedridden"),
 }
 REASON = {"alarm": ("按键呼救", "pressed the call button"), "fall": ("跌倒报警", "a fall was detected")}
 

@@ -91,7 +91,7 @@ def test_the_health_fields_are_read_to_the_crew_each_only_when_on_file():
     only_allergy = text(with_health(allergies="青霉素"), "zh").splitlines()
     assert only_allergy[2:4] == ["过敏：青霉素", "老人电话：无登记"]  # no empty lines, no "其他健康情况"
     bedridden = text(with_health(mobility="bedridden"), "zh").splitlines()
-    assert bedridden[2:4] == ["健康情况：无登记", "行动能力：长期卧床"]  # nothing named: the notes say so
+    assert bedridden[2:4] == ["健康情况：无登记", "行动能力：卧床"]  # nothing named: the notes say so
 
 
 def test_a_viewers_handoff_has_no_health_line_at_all():
