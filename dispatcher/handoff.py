@@ -2,7 +2,9 @@
 
 `load` reads the rows (the resident, the building, the community, the contacts); `text` (pure)
 writes them out in Chinese or English, a line a fact, for reading aloud and for the clipboard.
-The registry has no age or birth date: the hand-off says nothing of age.
+The age is told from the birth year, a year either way. Of the record's health fields the crew
+hears the chronic conditions, allergies, medicines, how the resident gets about (a wheelchair, in
+bed: what to carry them on) and the usual hospital, each only when on file; a viewer's hand-off has none of them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,22 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Health:
+    """The record's health fields an ambulance crew asks about; empty: not on file."""
+
+    conditions: str = ""  # 慢性病
+    allergies: str = ""
+    medicines: str = ""
+    mobility: str | None = None  # walks | walks_with_aid | wheelchair | bedridden
+    hospital: str = ""  # the usual one, where their file is
+
+    @property
+    def named(self) -> bool:
+        """Conditions, allergies or medicines on file: the notes are then the other notes."""
+        return bool(self.conditions or self.allergies or self.medicines)
+
+
+@dataclass(frozen=True)
 class Handoff:
     alert_code: str
     reason: str
@@ -34,6 +52,7 @@ class Handoff:
     contacts: tuple[Person, ...]
     sex: str | None = None  # female | male
     age: int | None = None  # from the birth year, in the year of the call: a year either way
+    health: Health | None = None  # None: not for this reader (a viewer), as medical_notes
 
     @property
     def key_holders(self) -> tuple[Person, ...]:
@@ -41,6 +60,12 @@ class Handoff:
 
 
 SEX_ZH = {"female": "女", "male": "男"}
+MOBILITY = {  # the board's words (web/static/i18n.js mob_*), so the panel and the text agree
+    "walks": ("自行走动", "walks unaided"),
+    "walks_with_aid": ("借助拐杖或助行器", "walks with a stick or walker"),
+    "wheelchair": ("坐轮椅", "uses a wheelchair"),
+    "bedridden": ("卧床", "bedridden"),
+}
 REASON = {"alarm": ("按键呼救", "pressed the call button"), "fall": ("跌倒报警", "a fall was detected")}
 
 
@@ -60,6 +85,9 @@ def load(s: Session, alert: Alert) -> Handoff:
         contacts=tuple(Person(c.name, c.phone, c.has_key, c.notify) for c in contacts),
         sex=resident.sex,
         age=alert.opened_at.year - resident.birth_year if resident.birth_year else None,
+        health=Health(
+            resident.conditions, resident.allergies, resident.medicines, resident.mobility, resident.hospital
+        ),
     )
 
 
@@ -84,7 +112,7 @@ def text(h: Handoff, lang: str) -> str:
         lines = [
             f"Patient: {h.resident}{f' ({who})' if who else ''} (call #{h.alert_code}: {why})",
             f"Address: {h.address}",
-            *([f"Medical notes: {h.medical_notes or none}"] if h.medical_notes is not None else []),
+            *health_lines(h, en),
             f"Patient's phone: {h.resident_phone or none}",
             f"Family and contacts: {'; '.join(contacts) or none}",
             f"Key holders: {'; '.join(keys) or none}",
@@ -94,9 +122,30 @@ def text(h: Handoff, lang: str) -> str:
         lines = [
             f"老人：{h.resident}{f'（{who}）' if who else ''}（呼叫 #{h.alert_code}：{why}）",
             f"地址：{h.address}",
-            *([f"健康情况：{h.medical_notes or none}"] if h.medical_notes is not None else []),
+            *health_lines(h, en),
             f"老人电话：{h.resident_phone or none}",
             f"家属和联系人：{'；'.join(contacts) or none}",
             f"有钥匙的人：{'；'.join(keys) or none}",
         ]
     return "\n".join(lines)
+
+
+def health_lines(h: Handoff, en: bool) -> list[str]:
+    """What the crew needs of the resident's health, each field only when on file. The notes say
+    "none on file" when nothing else is known, and are "other notes" beside named conditions."""
+    if h.medical_notes is None:  # not for this reader
+        return []
+    health = h.health or Health()
+    if not health.named:
+        notes = (("健康情况", "Medical notes"), h.medical_notes or ("none on file" if en else "无登记"))
+    else:
+        notes = (("其他健康情况", "Other medical notes"), h.medical_notes)
+    said = [
+        (("慢性病", "Conditions"), health.conditions),
+        (("过敏", "Allergies"), health.allergies),
+        (("用药", "Medicines"), health.medicines),
+        notes,
+        (("行动能力", "Mobility"), MOBILITY[health.mobility][en] if health.mobility in MOBILITY else ""),
+        (("常去医院", "Usual hospital"), health.hospital),
+    ]
+    return [f"{label[1]}: {v}" if en else f"{label[0]}：{v}" for label, v in said if v]

@@ -31,6 +31,7 @@ from core.schema import (
     RosterShift,
     ServiceMember,
 )
+from registry.entries import HEALTH_TEXTS
 from registry.fields import ACK_EXPIRY_KEY, CALENDAR_KINDS, DAY_KINDS, RegistryError, day_spans, mask_id_number
 from registry.store import import_registry
 from registry.validation import validate_registry
@@ -131,12 +132,13 @@ def export_registry(s: Session) -> dict[str, Any]:
                     "phone": r.phone,
                     "lives_alone": r.lives_alone,
                     "language": r.language,
-                    "medical_notes": r.medical_notes,
+                    **{k: getattr(r, k) for k in HEALTH_TEXTS},
                     "checkin": {"deadline": r.checkin_deadline} if r.checkin_deadline else None,
                     "visit_every_days": r.visit_every_days,
                     "sex": r.sex,
                     "birth_year": r.birth_year,
                     "care_level": r.care_level,
+                    "mobility": r.mobility,
                     "consent": {"by": r.consent_by, "given": r.consent_on.isoformat()}
                     if r.consent_by and r.consent_on
                     else None,

@@ -8,7 +8,7 @@ wrote.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -39,6 +39,12 @@ from registry.fields import (
     _timezone,
 )
 from registry.service_team import ServiceMemberEntry
+
+# how far the resident gets about on their own: 自行走动 | 借助拐杖助行器 | 轮椅 | 卧床
+Mobility = Literal["walks", "walks_with_aid", "wheelchair", "bedridden"]
+MOBILITY: tuple[str, ...] = get_args(Mobility)
+# the record's health fields as free text, one each (empty: not on file); medical_notes holds the rest
+HEALTH_TEXTS = ("medical_notes", "conditions", "allergies", "medicines", "hospital", "needs")
 
 # --- models -------------------------------------------------------------------------------------
 
@@ -120,6 +126,12 @@ class Resident(_Model):
     sex: Literal["female", "male"] | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     care_level: Literal["self_care", "partly_dependent", "dependent"] | None = None  # 自理 | 半失能 | 失能
+    conditions: str = ""  # 慢性病: 高血压、糖尿病
+    allergies: str = ""  # 过敏: 青霉素
+    medicines: str = ""  # 用药: what they take, and how often
+    mobility: Mobility | None = None
+    hospital: Annotated[str, StringConstraints(max_length=200)] = ""  # 常去医院: where their file is
+    needs: str = ""  # 服务需求: needs and services (助餐、助浴)
     consent: Consent | None = None  # the separate consent PIPL asks for before health data is kept
     id_number: IdNumber | None = None  # 身份证号: only admins see it, never the board
     household: Literal["alone", "empty_nest"] | None = None  # 独居 | 空巢 (lives with a spouse who is also old)

@@ -35,6 +35,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("性别", "sex"),
     ("出生年份", "birth_year"),
     ("照护等级", "care_level"),
+    ("慢性病", "conditions"),
+    ("过敏", "allergies"),
+    ("用药", "medicines"),
+    ("行动能力", "mobility"),
+    ("常去医院", "hospital"),
+    ("服务需求", "needs"),  # needs and services: 助餐、助浴
     ("同意人", "consent_by"),  # who gave the separate consent to keep health data (PIPL)
     ("同意日期", "consent_given"),
     ("居住情况", "household"),  # 独居, or 空巢 (with a spouse who is also old)
@@ -42,9 +48,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 SEX = {"female": "女", "male": "男"}
 CARE = {"self_care": "自理", "partly_dependent": "半失能", "dependent": "失能"}
+MOBILITY = {"walks": "自行走动", "walks_with_aid": "借助拐杖助行器", "wheelchair": "轮椅", "bedridden": "卧床"}
 HOUSEHOLD = {"alone": "独居", "empty_nest": "空巢"}
 SMS_LANGUAGE = {"zh": "中文", "en": "英文"}
-NAMED = {"sex": SEX, "care_level": CARE, "household": HOUSEHOLD, "language": SMS_LANGUAGE}  # cells written in words
+# cells written in words (a contact's language too; the resident's own is a code such as zh-CN)
+NAMED = {"sex": SEX, "care_level": CARE, "mobility": MOBILITY, "household": HOUSEHOLD, "language": SMS_LANGUAGE}
+IN_WORDS = ("sex", "care_level", "mobility", "household")  # the resident's own cells written in words
 CONTACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("姓名", "name"),
     ("电话", "phone"),
@@ -94,7 +103,7 @@ def to_rows(residents: Sequence[dict[str, Any]]) -> list[list[Any]]:
                 value = (value or {}).get("deadline")
             elif field.startswith("consent_"):
                 value = (r.get("consent") or {}).get(field.removeprefix("consent_"))
-            elif field in ("sex", "care_level", "household"):
+            elif field in IN_WORDS:
                 value = NAMED[field].get(str(value), value) if value else value
             if isinstance(value, bool):
                 value = YES if value else NO
@@ -234,7 +243,7 @@ def _cell(field: str, raw: Any, contact: int | None = None) -> Any:
         if isinstance(raw, (dt.time, dt.datetime)):
             return raw.strftime("%H:%M")
         return _text(raw)
-    if field in ("sex", "care_level", "household", "language") and not (field == "language" and contact is None):
+    if field in IN_WORDS or (field == "language" and contact is not None):
         names = NAMED[field]
         text = _text(raw)
         found = next((k for k, v in names.items() if text in (k, v)), None)

@@ -47,7 +47,7 @@ from core.schema import (
 from core.schema import (
     Responder as ResponderRow,
 )
-from registry.entries import Hotline, RegistryDoc, Resident
+from registry.entries import HEALTH_TEXTS, Hotline, RegistryDoc, Resident
 from registry.fields import ACK_EXPIRY_KEY, DAY_KINDS, RegistryError, away_bounds
 from registry.record_history import record_changes, snapshot
 from registry.validation import calendar_days, check_registry, load_registry_file
@@ -203,7 +203,7 @@ def _write(s: Session, doc: RegistryDoc, report: ImportReport, now: datetime) ->
             phone=r.phone,
             lives_alone=r.lives_alone,
             language=r.language,
-            medical_notes=r.medical_notes,
+            **r.model_dump(include=set(HEALTH_TEXTS) | {"mobility"}),
             checkin_deadline=r.checkin.deadline if r.checkin else None,
             visit_every_days=r.visit_every_days,
             sex=r.sex,

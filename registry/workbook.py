@@ -16,7 +16,17 @@ from openpyxl.utils.exceptions import InvalidFileException
 from registry.fields import RegistryError
 from registry.resident_sheet import SHEET_TITLE
 
-WIDTHS = {"编号": 12, "姓名": 10, "地址": 28, "健康情况": 28, "本人电话": 16}
+WIDTHS = {
+    "编号": 12,
+    "姓名": 10,
+    "地址": 28,
+    "健康情况": 28,
+    "本人电话": 16,
+    "慢性病": 20,
+    "用药": 24,
+    "常去医院": 18,
+    "服务需求": 18,
+}
 
 
 def write_workbook(rows: Sequence[Sequence[Any]], title: str = SHEET_TITLE) -> bytes:

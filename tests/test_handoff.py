@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.handoff import Handoff, Person, full_address, text
+from dispatcher.handoff import Handoff, Health, Person, full_address, text
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,44 @@ def test_sex_and_age_follow_the_name_and_are_left_out_when_unknown():
     only_age = Handoff("8150", "alarm", "张秀英", "", "", None, (), age=84)
     assert text(only_age, "zh").splitlines()[0] == "老人：张秀英（约84岁）（呼叫 #8150：按键呼救）"
     assert text(handoff(), "zh").splitlines()[0] == "老人：张秀英（呼叫 #8150：跌倒报警）"
+
+
+def with_health(medical="", **fields) -> Handoff:
+    return Handoff("8150", "alarm", "张秀英", "幸福里3幢2单元201", medical, None, (), health=Health(**fields))
+
+
+def test_the_health_fields_are_read_to_the_crew_each_only_when_on_file():
+    h = with_health(
+        "做过心脏搭桥",
+        conditions="高血压、糖尿病",
+        allergies="青霉素",
+        medicines="硝苯地平、二甲双胍",
+        mobility="wheelchair",
+        hospital="浙江省人民医院",
+    )
+    assert text(h, "zh").splitlines()[2:8] == [
+        "慢性病：高血压、糖尿病",
+        "过敏：青霉素",
+        "用药：硝苯地平、二甲双胍",
+        "其他健康情况：做过心脏搭桥",
+        "行动能力：坐轮椅",
+        "常去医院：浙江省人民医院",
+    ]
+    assert text(h, "en").splitlines()[2:8] == [
+        "Conditions: 高血压、糖尿病",
+        "Allergies: 青霉素",
+        "Medicines: 硝苯地平、二甲双胍",
+        "Other medical notes: 做过心脏搭桥",
+        "Mobility: uses a wheelchair",
+        "Usual hospital: 浙江省人民医院",
+    ]
+    only_allergy = text(with_health(allergies="青霉素"), "zh").splitlines()
+    assert only_allergy[2:4] == ["过敏：青霉素", "老人电话：无登记"]  # no empty lines, no "其他健康情况"
+    bedridden = text(with_health(mobility="bedridden"), "zh").splitlines()
+    assert bedridden[2:4] == ["健康情况：无登记", "行动能力：卧床"]  # nothing named: the notes say so
+
+
+def test_a_viewers_handoff_has_no_health_line_at_all():
+    h = Handoff("8150", "alarm", "张秀英", "", None, None, (), health=None)
+    zh = text(h, "zh")
+    assert "健康" not in zh and "过敏" not in zh and "行动能力" not in zh and "Medical" not in text(h, "en")

@@ -136,3 +136,39 @@ def test_the_120_handoff_names_phones_and_key_holders(api):
     assert none["key_holders"] == [] and "有钥匙的人：无登记" in none["text"] and "健康情况：无登记" in none["text"]
     assert http.get("/api/v1/alerts/999999/handoff").status_code == 404
     assert http.get(f"/api/v1/alerts/{alert_id}/handoff", params={"lang": "de"}).status_code == 422
+
+
+def test_the_120_handoff_tells_the_crew_the_health_fields_on_file(api):
+    from sqlalchemy import update
+
+    from core.schema import Resident
+
+    http, dispatcher, tokens = api
+    with dispatcher.alerts.sessions.begin() as s:
+        s.execute(
+            update(Resident)
+            .where(Resident.id == "r-zhang")
+            .values(conditions="高血压、糖尿病", allergies="青霉素", medicines="硝苯地平", mobility="bedridden")
+        )
+    alert_id = open_alert(dispatcher)
+    h = http.get(f"/api/v1/alerts/{alert_id}/handoff").json()
+    assert (h["conditions"], h["allergies"], h["medicines"], h["mobility"], h["hospital"]) == (
+        "高血压、糖尿病",
+        "青霉素",
+        "硝苯地平",
+        "bedridden",
+        "",
+    )
+    assert h["text"].splitlines()[2:7] == [
+        "慢性病：高血压、糖尿病",
+        "过敏：青霉素",
+        "用药：硝苯地平",
+        "其他健康情况：高血压；青霉素过敏",
+        "行动能力：卧床",
+    ]  # no hospital on file: no line for it
+    assert "常去医院" not in h["text"]
+    en = http.get(f"/api/v1/alerts/{alert_id}/handoff", params={"lang": "en"}).json()["text"]
+    assert "Allergies: 青霉素" in en and "Mobility: bedridden" in en
+    seen = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=bearer(tokens["viewer"])).json()
+    assert not {"conditions", "allergies", "medicines", "mobility", "hospital"} & set(seen)
+    assert "青霉素" not in seen["text"] and "卧床" not in seen["text"]

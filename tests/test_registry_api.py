@@ -113,10 +113,26 @@ def test_buildings_communities_devices_residents_policy(admin):
             "building": "hb-1",
             "address": "湖滨1幢101",
             "medical_notes": "高血压",
+            "conditions": "高血压",
+            "allergies": "头孢类",
+            "mobility": "wheelchair",
+            "hospital": "西湖区人民医院",
             "contacts": [{"name": "胡军", "phone": "+8613800000009", "notify": True}],
         },
     )
     assert r.status_code == 201, r.text
+    hu = http.get("/api/v1/residents/r-hu").json()
+    assert (hu["allergies"], hu["mobility"], hu["hospital"], hu["medicines"], hu["needs"]) == (
+        "头孢类",
+        "wheelchair",
+        "西湖区人民医院",
+        "",
+        "",
+    )
+    listed = next(e for e in http.get("/api/v1/residents").json() if e["id"] == "r-hu")
+    assert not {"conditions", "allergies", "mobility", "hospital"} & set(listed)  # the index: no health fields
+    refused = http.put("/api/v1/residents/r-hu", json={**hu_entry(hu), "mobility": "拄拐"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "mobility"]
     assert http.post("/api/v1/devices", json={"id": "pgr-9", "resident": "r-hu", "heartbeat": "10m"}).status_code == 201
     assert http.get("/api/v1/devices/pgr-9").json()["heartbeat"] == "600s"
     assert http.put("/api/v1/communities/c2", json={"id": "c2", "name": "湖滨新社区"}).status_code == 200
@@ -135,6 +151,12 @@ def test_buildings_communities_devices_residents_policy(admin):
     }
     r = http.put("/api/v1/policy", json={"tiers": []})
     assert r.status_code == 422
+
+
+def hu_entry(card: dict) -> dict:
+    """The resident entry of a card (what a PUT takes back)."""
+    keep = ("id", "name", "building", "address", "medical_notes", "conditions", "allergies", "contacts")
+    return {k: card[k] for k in keep}
 
 
 def test_resident_card_and_device_health(admin):

@@ -58,10 +58,10 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "性别",
         "出生年份",
         "照护等级",
-        "同意人",
-        "同意日期",
+        "慢性病",
+        "过敏",
     ]
-    assert rows[0][15:C] == ["居住情况", "身份证号"]
+    assert rows[0][15:C] == ["用药", "行动能力", "常去医院", "服务需求", "同意人", "同意日期", "居住情况", "身份证号"]
     assert rows[0][C : C + 7] == [
         "联系人1姓名",
         "联系人1电话",
@@ -83,7 +83,7 @@ def test_the_form_has_the_offices_headers_and_every_resident(imported):
         "10:00",
         None,  # empty: the default, monthly
     ]
-    assert zhang[10:C] == [None] * (C - 10)  # the example's record has none of these yet
+    assert zhang[10:C] == [None] * (C - 10)  # the example's record has none of these yet (empty text: a blank cell)
     assert zhang[C : C + 7] == ["张伟（儿子，悉尼）", "+61400000001", "是", "否", None, None, "中文"]
 
 
@@ -290,7 +290,8 @@ def test_the_record_fields_go_out_and_in_with_the_offices_words(imported, tmp_pa
     with imported() as s:
         rows = workbook_rows(residents_form(s, ".xlsx"))
     zhang = next(r for r in rows if r[0] == "r-zhang")
-    zhang[10:15] = ["女", 1942, "半失能", "本人", dt.datetime(2026, 11, 1)]  # Excel keeps a typed date as a date
+    zhang[10:13] = ["女", 1942, "半失能"]
+    zhang[C - 4 : C - 2] = ["本人", dt.datetime(2026, 11, 1)]  # Excel keeps a typed date as a date
     path = tmp_path / "record.xlsx"
     path.write_bytes(xlsx(rows))
     assert import_file(imported, path).changed
@@ -305,10 +306,12 @@ def test_the_record_fields_go_out_and_in_with_the_offices_words(imported, tmp_pa
         )
         again = workbook_rows(residents_form(s, ".xlsx"))
         entry = next(e for e in yaml.safe_load(registry_yaml(s))["residents"] if e["id"] == "r-zhang")
-    assert next(r for r in again if r[0] == "r-zhang")[10:15] == ["女", 1942, "半失能", "本人", "2026-11-01"]
+    again_zhang = next(r for r in again if r[0] == "r-zhang")
+    assert again_zhang[10:13] == ["女", 1942, "半失能"] and again_zhang[C - 4 : C - 2] == ["本人", "2026-11-01"]
     assert entry["consent"] == {"by": "本人", "given": "2026-11-01"} and entry["care_level"] == "partly_dependent"
     assert not import_file(imported, path).changed  # a round trip changes nothing
-    zhang[10:15] = ["F", "四二年", "一般", "本人", "十一月"]
+    zhang[10:13] = ["F", "四二年", "一般"]
+    zhang[C - 4 : C - 2] = ["本人", "十一月"]
     path.write_bytes(xlsx(rows))
     with pytest.raises(RegistryError) as found:
         import_file(imported, path)
@@ -316,8 +319,69 @@ def test_the_record_fields_go_out_and_in_with_the_offices_words(imported, tmp_pa
         "第3行 性别（K列）: write 女 or 男, not 'F'",
         "第3行 出生年份（L列）: write the year of birth, e.g. 1942, not '四二年'",
         "第3行 照护等级（M列）: write 自理 or 半失能 or 失能, not '一般'",
-        "第3行 同意日期（O列）: write the date as 2026-11-01, not '十一月'",
+        "第3行 同意日期（U列）: write the date as 2026-11-01, not '十一月'",
     ]
+
+
+HEALTH_CELLS = ["高血压、糖尿病", "青霉素", "硝苯地平 每日一次", "借助拐杖助行器", "浙江省人民医院", "助餐、助浴"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".yaml"])
+def test_the_health_fields_go_out_and_come_back_unchanged_mobility_in_words(imported, tmp_path, suffix):
+    from core.schema import Resident
+
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    zhang = next(r for r in rows if r[0] == "r-zhang")
+    zhang[13:19] = HEALTH_CELLS
+    (tmp_path / "health.xlsx").write_bytes(xlsx(rows))
+    assert import_file(imported, tmp_path / "health.xlsx").changed
+    with imported() as s:
+        r = s.get(Resident, "r-zhang")
+        assert (r.conditions, r.allergies, r.medicines, r.mobility, r.hospital, r.needs) == (
+            "高血压、糖尿病",
+            "青霉素",
+            "硝苯地平 每日一次",
+            "walks_with_aid",
+            "浙江省人民医院",
+            "助餐、助浴",
+        )
+        assert r.medical_notes == "高血压；青霉素过敏"  # the other notes stay as they were
+    before = dump(imported)
+    path = tmp_path / f"residents{suffix}"
+    with imported() as s:
+        if suffix == ".yaml":
+            path.write_text(registry_yaml(s), encoding="utf-8")
+            entry = next(e for e in yaml.safe_load(registry_yaml(s))["residents"] if e["id"] == "r-zhang")
+            assert entry["mobility"] == "walks_with_aid" and entry["allergies"] == "青霉素"
+        else:
+            path.write_bytes(residents_form(s, suffix))
+            again = next(r for r in workbook_rows(residents_form(s, ".xlsx")) if r[0] == "r-zhang")
+            assert again[13:19] == HEALTH_CELLS
+    assert not import_file(imported, path).changed and dump(imported) == before
+
+
+@pytest.mark.parametrize(("word", "code"), [("自行走动", "walks"), ("轮椅", "wheelchair"), ("卧床", "bedridden")])
+def test_each_mobility_word_is_read_and_written_back(word, code):
+    rows = [[h for h, _ in COLUMNS], ["r-1", "王秀兰", "b"] + [""] * (C - 3)]
+    rows[1][16] = word
+    entry = Sheet(rows).residents()[0]
+    assert entry["mobility"] == code and to_rows([entry])[1][16] == word
+
+
+def test_a_mobility_the_form_does_not_know_is_told_by_row_and_column(imported, tmp_path):
+    before = dump(imported)
+    with imported() as s:
+        rows = workbook_rows(residents_form(s, ".xlsx"))
+    next(r for r in rows if r[0] == "r-zhang")[16] = "能走"
+    path = tmp_path / "residents.xlsx"
+    path.write_bytes(xlsx(rows))
+    with pytest.raises(RegistryError) as found:
+        import_file(imported, path)
+    assert found.value.problems == [
+        "第3行 行动能力（Q列）: write 自行走动 or 借助拐杖助行器 or 轮椅 or 卧床, not '能走'"
+    ]
+    assert dump(imported) == before
 
 
 def abroad(imported) -> None:

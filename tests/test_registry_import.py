@@ -259,6 +259,40 @@ def test_a_contact_may_hold_a_key_and_the_export_says_so(sessions, example, writ
         import_registry(sessions, write(example))
 
 
+HEALTH = {
+    "conditions": "高血压、糖尿病",
+    "allergies": "青霉素",
+    "medicines": "硝苯地平 每日一次",
+    "mobility": "wheelchair",
+    "hospital": "浙江省人民医院",
+    "needs": "助餐、助浴",
+}
+
+
+def test_the_health_fields_are_stored_one_each_and_exported_back(sessions, example, write):
+    from registry.edit import export_registry
+
+    by_id(example["residents"], "r-zhang").update(HEALTH)
+    import_registry(sessions, write(example))
+    with sessions() as s:
+        zhang = s.get(schema.Resident, "r-zhang")
+        assert {k: getattr(zhang, k) for k in HEALTH} == HEALTH
+        assert zhang.medical_notes == "高血压；青霉素过敏"  # the other notes, as before
+        liu = s.get(schema.Resident, "r-liu")  # none given: not on file
+        assert (liu.conditions, liu.allergies, liu.medicines, liu.mobility, liu.hospital, liu.needs) == (
+            *("",) * 3,
+            None,
+            "",
+            "",
+        )
+        exported = export_registry(s)["residents"]
+    assert {k: by_id(exported, "r-zhang")[k] for k in HEALTH} == HEALTH
+    assert "mobility" not in by_id(exported, "r-liu")  # as care_level: said only when known
+    assert import_registry(sessions, write(example)).changed == 0
+    by_id(example["residents"], "r-zhang")["mobility"] = "bedridden"
+    assert import_registry(sessions, write(example)).tables["residents"].updated == 1
+
+
 def test_a_resident_left_out_keeps_contacts_and_devices(sessions, example, write):
     import_registry(sessions, write(example))
     before = dump(sessions)
@@ -503,6 +537,16 @@ MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
         "bad check-in deadline",
         [_set("residents[r-zhang].checkin.deadline", "25:00")],
         ["residents[r-zhang].checkin.deadline: bad time '25:00' (HH:MM)"],
+    ),
+    (
+        "bad mobility",
+        [_set("residents[r-zhang].mobility", "crawls")],
+        ["residents[r-zhang].mobility: input should be 'walks', 'walks_with_aid', 'wheelchair' or 'bedridden'"],
+    ),
+    (
+        "hospital name too long",
+        [_set("residents[r-zhang].hospital", "医" * 201)],
+        ["residents[r-zhang].hospital: string should have at most 200 characters"],
     ),
     ("misspelt field", [_set("devices[pgr-0001].hearbeat", "10m")], ["devices[pgr-0001].hearbeat: unknown field"]),
     ("missing field", [_set("residents[r-liu].name", None)], ["residents[r-liu].name: required"]),

@@ -78,13 +78,22 @@ def test_only_an_admin_sees_the_id_number_and_a_wrong_one_is_a_clear_422(api):
     assert GOOD_ID not in audited and "***002X" in audited  # the audit list keeps it masked
 
 
-HEALTH = ("medical_notes", "care_level")
+HEALTH = ("medical_notes", "care_level", "conditions", "allergies", "medicines", "mobility", "hospital", "needs")
+ON_FILE = {
+    "care_level": "dependent",
+    "conditions": "高血压、糖尿病",
+    "allergies": "青霉素",
+    "medicines": "硝苯地平",
+    "mobility": "walks_with_aid",
+    "hospital": "浙江省人民医院",
+    "needs": "助餐、助浴",
+}
 
 
 @pytest.mark.parametrize(("role", "sees"), [("viewer", False), ("operator", True), ("admin", True)])
 def test_health_fields_reach_operators_and_admins_only_in_the_json_itself(api, role, sees):
     http, dispatcher, tokens = api
-    assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), "care_level": "dependent"}).status_code == 200
+    assert http.put("/api/v1/residents/r-zhang", json={**zhang(http), **ON_FILE}).status_code == 200
     alert_id = open_alert(dispatcher)
     who = bearer(tokens[role])
     card = http.get("/api/v1/residents/r-zhang", headers=who).json()
@@ -94,12 +103,14 @@ def test_health_fields_reach_operators_and_admins_only_in_the_json_itself(api, r
     handoff = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who).json()
     english = http.get(f"/api/v1/alerts/{alert_id}/handoff", headers=who, params={"lang": "en"}).json()["text"]
     if sees:
-        assert (card["medical_notes"], card["care_level"]) == ("高血压；青霉素过敏", "dependent")
-        assert handoff["medical_notes"] == "高血压；青霉素过敏"
-        assert "健康情况：高血压；青霉素过敏" in handoff["text"] and "Medical notes: 高血压" in english
+        assert card["medical_notes"] == "高血压；青霉素过敏" and {k: card[k] for k in ON_FILE} == ON_FILE
+        assert handoff["medical_notes"] == "高血压；青霉素过敏" and handoff["allergies"] == "青霉素"
+        assert "其他健康情况：高血压；青霉素过敏" in handoff["text"] and "过敏：青霉素" in handoff["text"]
+        assert "Other medical notes: 高血压" in english and "Usual hospital: 浙江省人民医院" in english
     else:
         assert not any(k in card for k in HEALTH) and "medical_notes" not in handoff
         assert "健康情况" not in handoff["text"] and "Medical" not in english and "青霉素" not in handoff["text"]
+        assert not any(v in handoff["text"] + english for v in ("高血压", "硝苯地平", "浙江省人民医院", "拐杖"))
         assert handoff["address"] and handoff["key_holders"] == []  # what a viewer reads is still there
 
 
@@ -184,6 +195,32 @@ def test_every_change_to_a_record_is_kept_newest_first_with_the_id_number_masked
     assert http.get("/api/v1/residents/r-wang/history").json()[0]["fields"] == {"active": [True, False]}
     assert http.get("/api/v1/residents/r-nobody/history").status_code == 404
     assert http.get("/api/v1/residents/r-wang/history", headers=bearer(tokens["operator"])).status_code == 403
+
+
+def test_the_history_names_each_health_field_changed_and_a_bad_mobility_is_a_clear_422(api):
+    http, _, tokens = api
+    before = zhang(http)
+    assert http.put("/api/v1/residents/r-zhang", json={**before, **ON_FILE}).status_code == 200
+    changed = {**before, **ON_FILE, "allergies": "青霉素、磺胺类", "mobility": "wheelchair", "needs": ""}
+    assert http.put("/api/v1/residents/r-zhang", json=changed).status_code == 200
+    history = http.get("/api/v1/residents/r-zhang/history").json()
+    assert history[0]["fields"] == {
+        "allergies": ["青霉素", "青霉素、磺胺类"],
+        "mobility": ["walks_with_aid", "wheelchair"],
+        "needs": ["助餐、助浴", ""],
+    }
+    assert history[1]["fields"] == {k: [None if k in ("care_level", "mobility") else "", v] for k, v in ON_FILE.items()}
+    bad = http.put("/api/v1/residents/r-zhang", json={**before, "mobility": "crawls"})
+    assert bad.status_code == 422
+    [problem] = bad.json()["detail"]
+    assert (
+        problem["loc"] == ["body", "mobility"]
+        and "'walks', 'walks_with_aid', 'wheelchair' or 'bedridden'" in problem["msg"]
+    )
+    too_long = http.put("/api/v1/residents/r-zhang", json={**before, "hospital": "医" * 201})
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["body", "hospital"]
+    assert http.get("/api/v1/residents/r-zhang").json()["mobility"] == "wheelchair"  # nothing was changed
+    assert http.put("/api/v1/residents/r-zhang", json=changed, headers=bearer(tokens["operator"])).status_code == 403
 
 
 def test_jinqiao_import_records_the_changes_as_the_command_lines(tmp_path, example_registry):

@@ -73,6 +73,13 @@ class Resident(Base):
     sex: Mapped[str | None] = mapped_column(String(8))  # female | male
     birth_year: Mapped[int | None] = mapped_column(Integer)
     care_level: Mapped[str | None] = mapped_column(String(24))  # self_care | partly_dependent | dependent
+    # the record's health fields one by one (medical_notes keeps any other notes); empty: not on file
+    conditions: Mapped[str] = mapped_column(Text, default="", server_default="")  # 慢性病: 高血压、糖尿病
+    allergies: Mapped[str] = mapped_column(Text, default="", server_default="")
+    medicines: Mapped[str] = mapped_column(Text, default="", server_default="")
+    mobility: Mapped[str | None] = mapped_column(String(24))  # walks | walks_with_aid | wheelchair | bedridden
+    hospital: Mapped[str] = mapped_column(String(200), default="", server_default="")  # the usual hospital
+    needs: Mapped[str] = mapped_column(Text, default="", server_default="")  # needs and services: 助餐、助浴
     consent_by: Mapped[str | None] = mapped_column(String(200))  # who gave consent: the resident, or a guardian
     consent_on: Mapped[date | None] = mapped_column(Date)
     id_number: Mapped[str | None] = mapped_column(String(18))  # 身份证号, GB 11643; admins only

@@ -4,7 +4,7 @@ dispatcher.in_call (or a read) and translates the answer: a call taken or closed
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -69,6 +69,11 @@ class HandoffOut(BaseModel):
     resident: str
     address: str
     medical_notes: str | None = None  # operators and admins only: a viewer's answer has no such key
+    conditions: str | None = None  # the same for these five
+    allergies: str | None = None
+    medicines: str | None = None
+    mobility: str | None = None
+    hospital: str | None = None
     resident_phone: str | None
     sex: str | None = None
     age: int | None = None  # from the birth year: a year either way
@@ -150,12 +155,12 @@ def timeline(user: Viewer, s: ReadSession, alert_id: AlertRef, lang: Lang = "zh"
 
 @router.get("/alerts/{alert_id}/handoff", response_model=HandoffOut, response_model_exclude_unset=True)
 def handoff_panel(user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, alert_id: AlertRef, lang: Lang = "zh"):
-    """What to read aloud to 120: the resident, the full address, medical notes (operators and admins:
-    their opening is in the audit list), phones, key holders."""
+    """What to read aloud to 120: the resident, the full address, the health fields (operators and
+    admins: their opening is in the audit list), phones, key holders."""
     alert = _alert(s, alert_id)
     h = handoff.load(s, alert)
     if not sees_health(user):
-        h = replace(h, medical_notes=None)
+        h = replace(h, medical_notes=None, health=None)
     else:
         note_opened(sessions, now(), user.name, alert.resident_id, "handoff")
     people = [vars(c) for c in h.contacts]
@@ -164,6 +169,7 @@ def handoff_panel(user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, 
         "resident": h.resident,
         "address": h.address,
         **({"medical_notes": h.medical_notes} if h.medical_notes is not None else {}),
+        **(asdict(h.health) if h.health is not None else {}),
         "resident_phone": h.resident_phone,
         "sex": h.sex,
         "age": h.age,

@@ -173,7 +173,7 @@ def residents(user: Viewer, s: ReadSession) -> list[dict]:
 def resident_card(
     user: Viewer, s: ReadSession, sessions: Sessions, now: Clock, supervision: SupervisionRules, entry_id: EntryId
 ) -> dict:
-    """The resident's card (档案表): address, medical notes, contacts, responsible volunteers, devices;
+    """The resident's card (档案表): address, health fields, contacts, responsible volunteers, devices;
     the health fields for operators and admins (and their opening audited), the ID number for admins."""
     r = s.get(Resident, entry_id)
     if r is None:
@@ -205,7 +205,9 @@ def resident_card(
                 "name": r.name,
                 "building": r.building_id,
                 "address": r.address,
-                "medical_notes": r.medical_notes,
+                **{k: getattr(r, k) for k in entries.HEALTH_TEXTS},
+                "care_level": r.care_level,
+                "mobility": r.mobility,
                 "contacts": [],
             },
             user,

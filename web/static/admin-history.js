@@ -3,12 +3,13 @@
 "use strict";
 const HISTORY_LABELS = {
   name: "name_person", building_id: "building_col", phone: "phone", address: "address", language: "language",
-  lives_alone: "lives_alone", household: "household", medical_notes: "medical", checkin_deadline: "checkin_deadline",
+  lives_alone: "lives_alone", household: "household", medical_notes: "f_medical", checkin_deadline: "checkin_deadline",
   visit_every_days: "visit_every_days", sex: "sex", birth_year: "birth_year", care_level: "care_level",
   consent_by: "consent_by", consent_on: "consent_given", id_number: "id_number", contacts: "contacts", active: "active",
-  away_from: "away_from", away_to: "away_to",
+  away_from: "away_from", away_to: "away_to", conditions: "conditions", allergies: "allergies", medicines: "medicines",
+  mobility: "mobility", hospital: "hospital", needs: "needs",
 };
-const HISTORY_CODES = { sex: "sex_", care_level: "care_", household: "hh_" };  // stored codes, said in words
+const HISTORY_CODES = { sex: "sex_", care_level: "care_", household: "hh_", mobility: "mob_" };  // stored codes, said in words
 function contactText(c) {
   const more = [c.country, c.timezone, c.language === "en" ? t("sms_in_english") : "",
     c.notify ? t("notify_contact") : "", c.has_key ? t("has_key_contact") : ""].filter(Boolean);

@@ -4,6 +4,8 @@
 "use strict";
 const LANGS = () => [["zh-CN", "中文"], ["en", "English"]];
 const CARE_LEVELS = ["self_care", "partly_dependent", "dependent"];
+const MOBILITY = ["walks", "walks_with_aid", "wheelchair", "bedridden"];
+const HEALTH_FIELDS = ["conditions", "allergies", "medicines", "mobility", "hospital", "needs"];
 const EDITORS = {
   residents: {
     title: (e) => `${e.name} (${e.id})`,
@@ -24,7 +26,13 @@ const EDITORS = {
       inputField("sex", t("sex"), e.sex, { id: "res-sex", options: [["", "–"], ["female", t("sex_female")], ["male", t("sex_male")]] }),
       inputField("birth_year", t("birth_year"), e.birth_year, { id: "res-birth-year", type: "number" }),
       inputField("care_level", t("care_level"), e.care_level, { id: "res-care", options: [["", "–"], ...CARE_LEVELS.map((k) => [k, t(`care_${k}`)])] }),
-      inputField("medical_notes", t("medical"), e.medical_notes, { id: "res-medical", type: "textarea", wide: true }),
+      inputField("mobility", t("mobility"), e.mobility, { id: "res-mobility", options: [["", "–"], ...MOBILITY.map((k) => [k, t(`mob_${k}`)])] }),
+      inputField("hospital", t("f_hospital"), e.hospital, { id: "res-hospital" }),
+      inputField("conditions", t("f_conditions"), e.conditions, { id: "res-conditions", wide: true }),
+      inputField("allergies", t("f_allergies"), e.allergies, { id: "res-allergies", wide: true }),
+      inputField("medicines", t("f_medicines"), e.medicines, { id: "res-medicines", type: "textarea", wide: true }),
+      inputField("needs", t("f_needs"), e.needs, { id: "res-needs", wide: true }),
+      inputField("medical_notes", t("f_medical"), e.medical_notes, { id: "res-medical", type: "textarea", wide: true }),
       inputField("consent.by", t("consent_by"), e.consent && e.consent.by, { id: "res-consent-by" }),
       inputField("consent.given", t("consent_given"), e.consent && e.consent.given, { id: "res-consent-given", type: "date" }),
       `<div class="rows" id="contact-rows"><h3>${t("contacts")}</h3>${(e.contacts || []).map(contactRow).join("")}
@@ -32,7 +40,7 @@ const EDITORS = {
     ],
     collect: (form) => {
       const out = pick(form, ["id", "name", "building", "address", "phone", "language", "medical_notes", "visit_every_days",
-        "sex", "birth_year", "care_level", "household", "id_number"]);
+        "sex", "birth_year", "care_level", "household", "id_number", ...HEALTH_FIELDS]);
       out.lives_alone = valueOf(form, "lives_alone");
       const consent = pick(form, ["consent.by", "consent.given"]);
       if (Object.keys(consent).length) out.consent = { by: consent["consent.by"], given: consent["consent.given"] };

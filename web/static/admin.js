@@ -50,6 +50,7 @@ const MESSAGES_ZH = [
   [/an empty-nest household lives with a spouse.*/, "空巢老人与老伴同住，不是独居：请取消勾选“独居”"],
   [/household 'alone' but lives_alone is false.*/, "居住情况为独居，却未勾选“独居”：请改正其中一项"],
   [/unknown time zone '([^']*)'.*/, "没有“$1”这个时区，请写成 Australia/Sydney 这样的时区名称"],
+  [/^String should have at most (\d+) characters?$/, "最多 $1 个字"],
 ];
 function localize(message) {
   const text = String(message).replace(/^Value error, /, "");  // pydantic's prefix says nothing to a person

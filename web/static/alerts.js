@@ -117,7 +117,7 @@ async function showCard(residentId) {
     <dt>${t("address")}</dt><dd>${esc(r.address)} (${esc(r.community_name || "")} ${esc(r.building_name || "")})</dd>
     <dt>${t("resident_phone")}</dt><dd>${r.phone ? `<a href="tel:${esc(r.phone)}">${esc(r.phone)}</a>` : "–"}</dd>
     <dt>${t("record")}</dt><dd id="card-record">${recordLine(r)}</dd>
-    ${"medical_notes" in r ? `<dt>${t("medical")}</dt><dd id="card-medical">${esc(r.medical_notes || "–")}</dd>` : ""}
+    ${healthRows(r)}
     <dt>${t("contacts")}</dt><dd>${(r.contacts || []).map((c) => `${esc(c.name)} <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>${c.country ? " · " + esc(c.country) : ""}${c.language === "en" ? " · " + t("sms_in_english") : ""}${c.notify ? " · " + t("notify_family") : ""}${c.has_key ? " · " + t("has_key") : ""}`).join("<br>") || "–"}</dd>
     <dt>${t("volunteers")}</dt><dd>${r.volunteers.map((v) => `${esc(v.name)} <a href="tel:${esc(v.phone)}">${esc(v.phone)}</a>`).join("<br>") || "–"}
       ${r.mediator ? `<br>${t("mediator")}: ${esc(r.mediator.name)} <a href="tel:${esc(r.mediator.phone)}">${esc(r.mediator.phone)}</a>` : ""}</dd>

@@ -11,7 +11,7 @@ async function showHandoff(id) {
   dialog(`<div class="handoff-panel"><h3>${t("handoff_title")} · #${esc(h.code)}</h3><dl>
     <dt>${t("resident")}</dt><dd class="big">${esc(h.resident)}${h.sex || h.age ? ` <small>${[h.sex ? t(`sex_${h.sex}`) : "", h.age ? t("about_age").replace("{n}", h.age) : ""].filter(Boolean).join(", ")}</small>` : ""}</dd>
     <dt>${t("address")}</dt><dd class="big">${esc(h.address)}</dd>
-    ${"medical_notes" in h ? `<dt>${t("medical")}</dt><dd>${esc(h.medical_notes || t("none_on_file"))}</dd>` : ""}
+    ${healthRows(h, ["conditions", "allergies", "medicines", "mobility", "hospital"], "handoff")}
     <dt>${t("resident_phone")}</dt><dd class="big">${tel(h.resident_phone)}</dd>
     <dt>${t("contacts")}</dt><dd>${people(h.contacts)}</dd>
     <dt>${t("key_holders")}</dt><dd>${people(h.key_holders)}</dd></dl>
