@@ -1,14 +1,14 @@
 """responders.channels: a person's own list of channels, in order, used instead of the tier's
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
@@ -18,5 +18,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("responders") as batch:
-        batch.drop_column("channels")
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy would drop `responders`, which rows of
+    # other tables refer to
+    op.drop_column("responders", "channels")
