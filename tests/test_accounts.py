@@ -165,7 +165,7 @@ def web(engine, db_url, example_registry):
 
 
 def signed_in(server, name: str) -> httpx.Client:
-    http = httpx.Client(base_url=server.url)
+    http = httpx.Client(timeout=30, base_url=server.url)
     r = http.post("/api/v1/session", json={"name": name, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return http
@@ -174,7 +174,7 @@ def signed_in(server, name: str) -> httpx.Client:
 def test_cookie_flags_and_csrf_for_changes(web):
     server, dispatcher, _ = web
     alert_id = open_alert(dispatcher)
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(timeout=30, base_url=server.url) as http:
         r = http.post("/api/v1/session", json={"name": "operator", "password": PASSWORD})
         cookies = {c.split("=")[0]: c.lower() for c in r.headers.get_list("set-cookie")}
         assert "httponly" in cookies["jinqiao_session"] and "samesite=lax" in cookies["jinqiao_session"]
@@ -217,7 +217,7 @@ def test_cookies_are_secure_behind_https(engine, db_url, example_registry):
 def test_token_requests_need_no_csrf_and_actions_carry_the_persons_name(web):
     server, dispatcher, tokens = web
     alert_id = open_alert(dispatcher)
-    with httpx.Client(base_url=server.url, headers=bearer(tokens["operator"])) as http:
+    with httpx.Client(timeout=30, base_url=server.url, headers=bearer(tokens["operator"])) as http:
         assert (
             http.post(
                 f"/api/v1/alerts/{alert_id}/resolve", json={"outcome": "helped_at_home", "note": "邻居帮忙"}
@@ -233,7 +233,7 @@ def test_token_requests_need_no_csrf_and_actions_carry_the_persons_name(web):
 
 def test_sign_in_over_http_is_rate_limited_with_retry_after(web):
     server, _, _ = web
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(timeout=30, base_url=server.url) as http:
         for _ in range(MAX_FAILURES_PER_NAME):
             assert http.post("/api/v1/session", json={"name": "admin", "password": "wrong!"}).status_code == 401
         r = http.post("/api/v1/session", json={"name": "admin", "password": PASSWORD})

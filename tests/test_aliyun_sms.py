@@ -218,7 +218,7 @@ def test_a_push_without_the_token_is_refused_and_changes_nothing(system, path, t
         if path.endswith("up")
         else [{"biz_id": page.biz_id, "out_id": page.out_id, "success": False, "err_code": "X"}]
     )
-    with httpx.Client(base_url=system["public"]) as http:
+    with httpx.Client(timeout=30, base_url=system["public"]) as http:
         r = http.post(path, params={"token": token} if token else None, json=items)
     assert r.status_code == 403
     assert count(system, InboundSms) == 0
@@ -229,7 +229,7 @@ def test_a_push_without_the_token_is_refused_and_changes_nothing(system, path, t
 
 @pytest.mark.parametrize("body", [b"not json", b'{"phone_number": "1"}', b"[1, 2]"])
 def test_a_push_that_is_no_array_of_reports_is_a_clear_400(system, body):
-    with httpx.Client(base_url=system["public"]) as http:
+    with httpx.Client(timeout=30, base_url=system["public"]) as http:
         r = http.post("/aliyun/sms-up", params={"token": TOKEN}, content=body)
     assert r.status_code == 400 and "JSON array" in r.json()["detail"]
 

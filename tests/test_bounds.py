@@ -107,7 +107,7 @@ def test_a_signed_webhook_with_an_unknown_but_possible_id_is_answered(served):
 
 def test_pages_send_a_strict_content_security_policy(served):
     _, server, tokens = served
-    with httpx.Client(base_url=server.url, headers=bearer(tokens["viewer"])) as http:
+    with httpx.Client(timeout=30, base_url=server.url, headers=bearer(tokens["viewer"])) as http:
         for path in ("/login", "/", "/docs"):
             r = http.get(path)
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), path
@@ -123,7 +123,7 @@ def test_pages_send_a_strict_content_security_policy(served):
 
 def test_docs_loads_swagger_ui_from_the_app_itself_and_names_no_other_host(served):
     _, server, tokens = served
-    with httpx.Client(base_url=server.url, headers=bearer(tokens["viewer"])) as http:
+    with httpx.Client(timeout=30, base_url=server.url, headers=bearer(tokens["viewer"])) as http:
         r = http.get("/docs")
         assert r.status_code == 200
         assert "http://" not in r.text and "https://" not in r.text  # no CDN: /docs works offline
@@ -139,6 +139,6 @@ def test_docs_loads_swagger_ui_from_the_app_itself_and_names_no_other_host(serve
         assert "SwaggerUIBundle" in http.get(script[0]).text
         assert http.get("/static/swagger/index.html").status_code == 404  # only the files /docs names
         assert http.get("/static/swagger/../board.py").status_code == 404
-    with httpx.Client(base_url=server.url) as anonymous:  # behind sign-in like /docs itself
+    with httpx.Client(timeout=30, base_url=server.url) as anonymous:  # behind sign-in like /docs itself
         assert anonymous.get("/static/swagger/swagger-ui-bundle.js").status_code == 401
         assert anonymous.get("/docs").status_code == 401

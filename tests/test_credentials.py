@@ -52,7 +52,7 @@ def test_disabling_an_account_ends_its_open_stream_and_its_tokens(web):
 
 def test_signing_out_ends_the_sessions_open_stream(web):
     server, _, _ = web
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(timeout=30, base_url=server.url) as http:
         assert http.post("/api/v1/session", json={"name": "operator", "password": PASSWORD}).status_code == 200
         cookie = f"jinqiao_session={http.cookies['jinqiao_session']}"
         events = Events(server.url + "/api/v1/stream", {"Cookie": cookie})
@@ -86,7 +86,7 @@ def test_a_revoked_token_gets_401_at_once_and_its_stream_ends(web):
 
 def test_admins_disable_enable_and_revoke_through_the_api_and_nobody_else_may(web):
     server, accounts, tokens = web
-    admin = httpx.Client(base_url=server.url, headers=bearer(tokens["admin"]))
+    admin = httpx.Client(timeout=30, base_url=server.url, headers=bearer(tokens["admin"]))
     for who in ("viewer", "operator"):
         for method, path in (
             ("GET", "/api/v1/users"),

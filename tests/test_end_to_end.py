@@ -98,7 +98,7 @@ def test_press_reaches_the_volunteers_who_reply_1_and_the_device_is_told(system)
             timeout=10,
         )
         assert first_sms < 5
-        with httpx.Client(base_url=system["public"], headers=bearer(system["token"])) as http:
+        with httpx.Client(timeout=30, base_url=system["public"], headers=bearer(system["token"])) as http:
             alert = http.get(f"/api/v1/alerts/{http.get('/api/v1/alerts').json()[0]['id']}").json()
         assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "李建国"
         assert [e["what"] for e in alert["timeline"]][:2] == ["opened", "tier_notified"]
@@ -108,7 +108,7 @@ def test_press_reaches_the_volunteers_who_reply_1_and_the_device_is_told(system)
 
 @pytest.mark.parametrize("path", ["/twilio/sms", "/twilio/status", "/twilio/voice"])
 def test_webhooks_without_a_valid_signature_get_403_and_change_nothing(system, path):
-    with httpx.Client(base_url=system["public"]) as http:
+    with httpx.Client(timeout=30, base_url=system["public"]) as http:
         missing = http.post(path, data={"From": "+8613900000001", "Body": "1", "MessageSid": "SMx"})
         forged = http.post(
             path,
@@ -125,7 +125,7 @@ def test_webhooks_without_a_valid_signature_get_403_and_change_nothing(system, p
 
 
 def test_readiness_reports_database_and_broker(system):
-    with httpx.Client(base_url=system["public"]) as http:
+    with httpx.Client(timeout=30, base_url=system["public"]) as http:
         r = http.get("/readyz")
         assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "broker": "ok"}
         assert http.get("/healthz").json() == {"status": "ok"}

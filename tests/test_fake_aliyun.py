@@ -59,7 +59,7 @@ def test_a_wrong_secret_is_refused_as_aliyun_refuses_a_bad_signature(fake):
 
 
 def test_a_forged_or_missing_authorization_is_refused():
-    with FakeAliyun({KEY: SECRET}) as fake, httpx.Client(base_url=fake.url) as http:
+    with FakeAliyun({KEY: SECRET}) as fake, httpx.Client(timeout=30, base_url=fake.url) as http:
         missing = http.post("/?PhoneNumbers=13900000001", headers={"x-acs-action": "SendSms"})
         forged = http.post(
             "/?PhoneNumbers=13900000001",

@@ -74,7 +74,9 @@ def test_exactly_the_devices_that_fall_silent_raise_device_alerts(engine, db_url
         runner.join(60)
         gateway.stop()
     assert len(fleet.silent_devices) == SILENT
-    assert alerted == fleet.silent_devices
+    # a silent device may have two: on a loaded machine its connection can drop and come back, which
+    # is a sign of life that closes its alert ("device … is back"), and its silence opens another
+    assert sorted(set(alerted)) == fleet.silent_devices
     assert reasons == {"heartbeat_missed"} and kinds == {"device"}
     assert seen == COUNT  # every device was heard from, so every one was supervised
     assert (

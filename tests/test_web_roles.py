@@ -189,7 +189,7 @@ def test_every_route_refuses_whoever_lacks_its_role(served):
 
 def test_sign_in_page_files_are_public_and_the_board_redirects(served):
     _, server, tokens, _ = served
-    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+    with httpx.Client(timeout=30, base_url=server.url, follow_redirects=False) as http:
         for name in ("app.css", "login.js", "i18n.js"):
             assert http.get(f"/static/{name}").status_code == 200
         assert http.get("/static/board.html").status_code == 401
@@ -202,7 +202,7 @@ def test_sign_in_page_files_are_public_and_the_board_redirects(served):
 
 def test_a_resident_name_is_never_served_without_signing_in(served):
     _, server, _, _ = served
-    with httpx.Client(base_url=server.url, follow_redirects=True) as http:
+    with httpx.Client(timeout=30, base_url=server.url, follow_redirects=True) as http:
         for path in (
             "/",
             "/docs",
