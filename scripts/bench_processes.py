@@ -363,7 +363,7 @@ def print_run(r: dict, env: bd.Env) -> None:
             f"{k['commits']} commits ({k['commits'] / n:.1f} a press), {k['rollbacks']} rollbacks, "
             f"server execution {sql['exec_ms']:.0f} ms ({sql['exec_ms'] / n:.2f} ms a press)"
         )
-        for calls, ms, query in sql["top"]:
+        for calls, ms, query in sql["top"][:15]:
             print(f"     {calls:7d} calls {ms:8.1f} ms  {query}")
 
 
@@ -390,7 +390,7 @@ def statements_reset(env: bd.Env) -> None:
         c.execute("SELECT pg_stat_statements_reset()")
 
 
-def statements(env: bd.Env, dbname: str, top: int = 15) -> dict:
+def statements(env: bd.Env, dbname: str, top: int = 40) -> dict:
     """What pg_stat_statements saw in `dbname` since the reset: all calls, the server's time, the top statements."""
     with pg_admin(env) as c:
         rows = c.execute(
@@ -518,7 +518,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--py-spy-top", type=int, default=6, help="lines per thread in the profile summary")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, logs)")
+    ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's --json file")
     args = ap.parse_args(argv)
+    if args.report:
+        for line in report(json.loads(Path(args.report).read_text())["runs"]):
+            print(line)
+        return 0
     topologies = [t.strip() for t in args.topology.split(",")]
     if not topologies or any(t not in ("processes", "up") for t in topologies):
         ap.error("--topology: processes, up, or processes,up")
@@ -565,25 +570,66 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print_table(results["runs"])
+    print()
+    for line in report(results["runs"]):
+        print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False))
     return 0
 
 
-def print_table(runs: list[dict]) -> None:
-    """All runs in one Markdown table (docs/benchmarks.md takes it as it is)."""
+def report(runs: list[dict]) -> list[str]:
+    """All runs as Markdown tables (docs/benchmarks.md takes them as they are)."""
     if not runs:
-        return
-    print("\n| topology | presses/s | answered | requests | press → first request p50 / p95 / **p99** / max ms |")
-    print("|---|---|---|---|---|")
+        return []
+    out = ["| topology | presses/s | answered | API requests | press → first request, ms: p50 / p95 / **p99** / max |"]
+    out.append("|---|---|---|---|---|")
     for r in runs:
         s = r["stages_ms"]["press -> first API request"]
         figures = f"{s['p50']:.1f} / {s['p95']:.1f} / **{s['p99']:.1f}** / {s['max']:.1f}" if s.get("n") else "–"
-        print(
+        out.append(
             f"| {r['topology']} | {r['rate']:g} | {r['answered']}/{r['presses']} | "
             f"{r['requests_seen']}/{r['requests_expected']} | {figures} |"
         )
+    out += ["", "| topology | presses/s | publish → gateway batch | batch → alert opened | opened → first request |"]
+    out.append("|---|---|---|---|---|")
+    for r in runs:
+        cells = []
+        for stage in ("publish -> gateway batch", "gateway batch -> alert opened", "alert opened -> first API request"):
+            s = r["stages_ms"][stage]
+            cells.append(f"{s['p50']:.1f} / {s['p99']:.1f}" if s.get("n") else "–")
+        out.append(f"| {r['topology']} | {r['rate']:g} | {' | '.join(cells)} |")
+    out += [
+        "",
+        "| topology | presses/s | CPU, % of one CPU, over the load window | machine busy |",
+        "|---|---|---|---|",
+    ]
+    for r in runs:
+        wall = r["duration"]  # the window's own length is in cpu_lines; shares here are over the window
+        line = r["cpu_lines"][0]
+        secs = float(line.split("CPU over ", 1)[1].split(" s", 1)[0]) if "CPU over " in line else wall
+        shares = ", ".join(f"{k.split(' (')[0]} {100 * v / secs:.0f}" for k, v in r["cpu"].items())
+        busy = line.rsplit("machine ", 1)[1].split("%", 1)[0] if "machine " in line else "?"
+        out.append(f"| {r['topology']} | {r['rate']:g} | {shares} | {busy}% |")
+    out += [
+        "",
+        "| topology | presses/s | product CPU a press, ms, by thread | SQL statements / commits a press | server time a press |",
+        "|---|---|---|---|---|",
+    ]
+    for r in runs:
+        n = max(r["presses"], 1)
+        total: dict[str, float] = {}
+        for t in r.get("threads", {}).values():
+            for k, v in t["cpu_s"].items():
+                total[k] = total.get(k, 0.0) + v
+        threads = ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in sorted(total.items(), key=lambda kv: -kv[1])[:6])
+        sql = r.get("sql") or {}
+        k = sql.get("counters", {})
+        out.append(
+            f"| {r['topology']} | {r['rate']:g} | {threads} | {sql.get('calls', 0) / n:.1f} / "
+            f"{k.get('commits', 0) / n:.1f} | {sql.get('exec_ms', 0) / n:.2f} ms |"
+        )
+    return out
 
 
 if __name__ == "__main__":
