@@ -164,6 +164,84 @@ def wait_ready(parts: list[Part], timeout: float) -> None:
         raise RuntimeError(f"not ready after {timeout:g} s: {', '.join(p.name for p in waiting)}")
 
 
+# --- an open board -----------------------------------------------------------------------------
+
+
+def _board_main(conn, port: int, token: str) -> None:
+    """One operator board, as web/static/live.js and board.js behave: the live stream open, and after
+    every entry or change (30 ms to gather a burst, one load at a time) GET /api/v1/board again.
+    Commands over the pipe: stop (answers with the loads made and their mean time)."""
+    import http.client
+    import threading
+
+    headers = {"Authorization": f"Bearer {token}"}
+    changed = threading.Event()
+    stop = threading.Event()
+    loads: list[float] = []
+    sizes: list[int] = []
+    events = [0]
+
+    def listen() -> None:
+        while not stop.is_set():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/api/v1/stream", headers=headers | {"Accept": "text/event-stream"})
+                r = c.getresponse()
+                while not stop.is_set():
+                    line = r.fp.readline()
+                    if not line:
+                        break
+                    if line.startswith(b"event:"):
+                        events[0] += 1
+                        changed.set()
+            except OSError:
+                stop.wait(0.5)
+
+    def load() -> None:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop.is_set():
+            if not changed.wait(0.5):
+                continue
+            time.sleep(0.03)  # refreshSoon: many events in a burst make one reload
+            changed.clear()
+            t = time.perf_counter()
+            try:
+                c.request("GET", "/api/v1/board", headers=headers)
+                body = c.getresponse().read()
+            except OSError:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            loads.append(time.perf_counter() - t)
+            sizes.append(len(body))
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (listen, load)]
+    for th in threads:
+        th.start()
+    conn.send("ready")
+    conn.recv()  # stop
+    stop.set()
+    conn.send(
+        {
+            "events": events[0],
+            "loads": len(loads),
+            "load_ms_mean": 1000 * sum(loads) / len(loads) if loads else 0.0,
+            "load_ms_max": 1000 * max(loads) if loads else 0.0,
+            "bytes_mean": sum(sizes) / len(sizes) if sizes else 0.0,
+        }
+    )
+
+
+def board_token(engine) -> str:
+    """A viewer account and its API token, for the simulated boards."""
+    from core.clock import utcnow
+    from core.db import session_factory
+    from web.accounts import Accounts
+
+    accounts = Accounts(session_factory(engine), utcnow)
+    accounts.add_user("bench-board", "viewer", "bench-board-password", "看板", actor="bench")
+    return accounts.create_token("bench-board", "bench_processes", actor="bench")
+
+
 # --- one run -----------------------------------------------------------------------------------
 
 
@@ -214,13 +292,14 @@ def run_one(env: bd.Env, args, topology: str, rate: float) -> dict:
     from core.db import make_engine
 
     n = int(round(rate * args.duration))
-    label = f"{topology}-{rate:g}"
+    label = f"{topology}-{rate:g}" + (f"-boards{args.boards}" if args.boards else "")
     print(f"\n[{label}] {n} presses at {rate:g}/s for {args.duration:g} s ({WARM} warm-up presses first)", flush=True)
     dbname = f"press_{topology}_{int(rate * 1000)}"
     url = env.new_database(dbname)
     engine = make_engine(url)
     doc = bd.build_registry(n + WARM, residents_per_building=1, buildings_per_community=100, family=True, devices=True)
     took = bd.import_doc(engine, doc)
+    token = board_token(engine) if args.boards else ""
     print(f"  registry: {n + WARM} residents, buildings, party members and devices imported in {took:.1f} s")
 
     run_dir = env.tmp / label
@@ -229,6 +308,7 @@ def run_one(env: bd.Env, args, topology: str, rate: float) -> dict:
     ctx = mp.get_context("spawn")
     fake = Fake(ctx).start()
     parts: list[Part] = []
+    boards: list = []
     pub = None
     profilers: list[tuple[str, subprocess.Popen, Path]] = []
     result: dict = {}
@@ -264,6 +344,15 @@ def run_one(env: bd.Env, args, topology: str, rate: float) -> dict:
             print(f"  with no presses, {args.idle_probe:g} s:", flush=True)
             for line in bd.cpu_lines(idle["cpu"], probe)[1:]:
                 print("  " + line, flush=True)
+        for i in range(args.boards):  # open boards, on the web part (up: the one process)
+            web_port = next(p.port for p in parts if p.command in ("web", "up"))
+            b_conn, b_child = ctx.Pipe()
+            b = ctx.Process(target=_board_main, args=(b_child, web_port, token), name=f"board-{i}", daemon=True)
+            b.start()
+            b_conn.recv()
+            boards.append((b, b_conn))
+        if boards:
+            groups["boards (child processes)"] = lambda: [b.pid for b, _c in boards]
         pub_conn, pub_child = ctx.Pipe()
         t0 = time.time() + 3.0
         pub = ctx.Process(
@@ -292,6 +381,12 @@ def run_one(env: bd.Env, args, topology: str, rate: float) -> dict:
         for _name, p, _out in profilers:
             stop_profiler(p)
         pub.join(10)
+        board_results = []
+        for b, b_conn in boards:
+            b_conn.send("stop")
+            board_results.append(b_conn.recv())
+            b.join(5)
+        boards.clear()
         time.sleep(0.5)
         dump = fake.ask("dump")
 
@@ -321,11 +416,14 @@ def run_one(env: bd.Env, args, topology: str, rate: float) -> dict:
             profiles={name: str(out) for name, _p, out in profilers},
             idle=idle,
             threads=threads,
+            boards=board_results,
             sql=sql,
         )
     finally:
         if pub is not None and pub.is_alive():
             pub.terminate()
+        for b, _c in boards:
+            b.terminate()
         for _name, p, _out in profilers:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -350,6 +448,11 @@ def print_run(r: dict, env: bd.Env) -> None:
     bd.print_press(r, env)
     print(f"   alerts opened, by process (log lines, warm-up included): {r['alerts_opened_by_part']}")
     print(f"   notifications, by sending process (claimed_by): {r['notifications_by_sender']}")
+    for b in r.get("boards", []):
+        print(
+            f"   an open board: {b['events']} stream events, {b['loads']} loads of /api/v1/board "
+            f"(mean {b['load_ms_mean']:.0f} ms, max {b['load_ms_max']:.0f} ms, {b['bytes_mean'] / 1000:.0f} kB each)"
+        )
     for name, t in r.get("threads", {}).items():
         shares = ", ".join(
             f"{k} {100 * v / t['wall_s']:.0f}%" for k, v in t["cpu_s"].items() if v >= 0.005 * t["wall_s"]
@@ -504,6 +607,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="first measure each process's CPU for S s of no presses",
     )
+    ap.add_argument(
+        "--boards",
+        type=int,
+        default=0,
+        help="open boards during the load: each keeps the live stream open and reloads /api/v1/board on every change",
+    )
     ap.add_argument("--pg-fsync", choices=("on", "off"), default="on")
     ap.add_argument("--log-level", default="info", help="the product's log level (each process logs to a file)")
     ap.add_argument("--quiet-below", type=float, default=0.0, help="first wait until the machine is less busy (%%)")
@@ -578,6 +687,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def label(r: dict) -> str:
+    boards = len(r.get("boards", []))
+    return r["topology"] + (f" + {boards} board{'s' if boards > 1 else ''}" if boards else "")
+
+
 def report(runs: list[dict]) -> list[str]:
     """All runs as Markdown tables (docs/benchmarks.md takes them as they are)."""
     if not runs:
@@ -588,7 +702,7 @@ def report(runs: list[dict]) -> list[str]:
         s = r["stages_ms"]["press -> first API request"]
         figures = f"{s['p50']:.1f} / {s['p95']:.1f} / **{s['p99']:.1f}** / {s['max']:.1f}" if s.get("n") else "–"
         out.append(
-            f"| {r['topology']} | {r['rate']:g} | {r['answered']}/{r['presses']} | "
+            f"| {label(r)} | {r['rate']:g} | {r['answered']}/{r['presses']} | "
             f"{r['requests_seen']}/{r['requests_expected']} | {figures} |"
         )
     out += ["", "| topology | presses/s | publish → gateway batch | batch → alert opened | opened → first request |"]
@@ -598,7 +712,7 @@ def report(runs: list[dict]) -> list[str]:
         for stage in ("publish -> gateway batch", "gateway batch -> alert opened", "alert opened -> first API request"):
             s = r["stages_ms"][stage]
             cells.append(f"{s['p50']:.1f} / {s['p99']:.1f}" if s.get("n") else "–")
-        out.append(f"| {r['topology']} | {r['rate']:g} | {' | '.join(cells)} |")
+        out.append(f"| {label(r)} | {r['rate']:g} | {' | '.join(cells)} |")
     out += [
         "",
         "| topology | presses/s | CPU, % of one CPU, over the load window | machine busy |",
@@ -610,7 +724,7 @@ def report(runs: list[dict]) -> list[str]:
         secs = float(line.split("CPU over ", 1)[1].split(" s", 1)[0]) if "CPU over " in line else wall
         shares = ", ".join(f"{k.split(' (')[0]} {100 * v / secs:.0f}" for k, v in r["cpu"].items())
         busy = line.rsplit("machine ", 1)[1].split("%", 1)[0] if "machine " in line else "?"
-        out.append(f"| {r['topology']} | {r['rate']:g} | {shares} | {busy}% |")
+        out.append(f"| {label(r)} | {r['rate']:g} | {shares} | {busy}% |")
     out += [
         "",
         "| topology | presses/s | product CPU a press, ms, by thread | SQL statements / commits a press | server time a press |",
@@ -626,7 +740,7 @@ def report(runs: list[dict]) -> list[str]:
         sql = r.get("sql") or {}
         k = sql.get("counters", {})
         out.append(
-            f"| {r['topology']} | {r['rate']:g} | {threads} | {sql.get('calls', 0) / n:.1f} / "
+            f"| {label(r)} | {r['rate']:g} | {threads} | {sql.get('calls', 0) / n:.1f} / "
             f"{k.get('commits', 0) / n:.1f} | {sql.get('exec_ms', 0) / n:.2f} ms |"
         )
     return out
