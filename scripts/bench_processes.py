@@ -546,7 +546,7 @@ def thread_cpu_lines(parts: list[Part], before: dict[str, dict[int, float]], wal
     """Each product process's CPU over the window by thread group (outbox_0..7 together)."""
     out: dict[str, dict] = {}
     for part in parts:
-        if part.proc is None or part.command == "web":
+        if part.proc is None:
             continue
         now = task_cpu(part.proc.pid)
         names = thread_names(part.proc.pid)
