@@ -508,6 +508,48 @@ def statements(env: bd.Env, dbname: str, top: int = 40) -> dict:
     }
 
 
+# --- what a wake-up costs -----------------------------------------------------------------------
+
+
+def wake_costs(env: bd.Env, rounds: int = 300) -> list[tuple[str, float, float]]:
+    """Wall and CPU ms of each pass a wake-up runs when there is nothing to do, one thread, this
+    process: what every NOTIFY, tick and worker's "idle" costs a dispatcher that finds no work."""
+    from core.db import make_engine
+    from core.settings import load_settings
+    from dispatcher.service import build_dispatcher
+
+    url = env.new_database("wake_costs")
+    engine = make_engine(url)
+    bd.import_doc(engine, bd.build_registry(100, 1, 100, family=True, devices=True))
+    d = build_dispatcher(load_settings(database_url=url), engine)
+
+    def bare() -> None:
+        with engine.begin() as c:
+            c.exec_driver_sql("SELECT 1")
+
+    named = {p.name: p.run for p in d.engine.passes}
+    cases = [
+        ("events (escalator), nothing new", d.alerts.process_events),
+        ("escalations (escalator), nothing due", d.alerts.escalate_due),
+        ("the next timer (after a batch that queued)", d.alerts.next_due),
+        ("outbox (sender), nothing queued", d.outbox.send_due),
+        ("supervision (supervisor, every tick)", named["supervision"]),
+        ("backlog (observer, every tick)", named["backlog"]),
+        ("a bare transaction: BEGIN; SELECT 1; COMMIT", bare),
+    ]
+    out = []
+    for label, f in cases:
+        for _ in range(20):
+            f()
+        w, c = time.perf_counter(), time.process_time()
+        for _ in range(rounds):
+            f()
+        out.append((label, 1000 * (time.perf_counter() - w) / rounds, 1000 * (time.process_time() - c) / rounds))
+    d.engine.outbox.close()
+    engine.dispose()
+    return out
+
+
 # --- CPU by thread --------------------------------------------------------------------------------
 
 
@@ -627,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--py-spy-top", type=int, default=6, help="lines per thread in the profile summary")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, logs)")
+    ap.add_argument(
+        "--wake-cost", action="store_true", help="only measure what each pass costs when it finds nothing to do"
+    )
     ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's --json file")
     args = ap.parse_args(argv)
     if args.report:
@@ -658,6 +703,11 @@ def main(argv: list[str] | None = None) -> int:
         with pg_admin(env) as c:
             c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         print(f"  {env.pg.version} on port {env.pg.port}, fsync={args.pg_fsync}", flush=True)
+        if args.wake_cost:
+            print("\n== a pass that finds nothing to do, one thread, ms (wall / CPU):")
+            for what, wall, cpu in wake_costs(env):
+                print(f"   {what:<46} {wall:6.2f} / {cpu:5.2f}")
+            return 0
         for rate in [float(r) for r in str(args.rate).split(",")]:
             for topology in topologies:
                 if args.quiet_below:
