@@ -467,7 +467,12 @@ def print_run(r: dict, env: bd.Env) -> None:
             f"server execution {sql['exec_ms']:.0f} ms ({sql['exec_ms'] / n:.2f} ms a press)"
         )
         for calls, ms, query in sql["top"][:15]:
-            print(f"     {calls:7d} calls {ms:8.1f} ms  {query}")
+            print(f"     {calls:7d} calls {ms:8.1f} ms  {query[:110]}")
+        w = wakes(sql, n)
+        print(
+            f"   a press made {w['events']:.1f} events passes, {w['escalations']:.1f} escalations passes, "
+            f"{w['claims']:.1f} outbox claims, {w['plans']:.1f} next-timer queries (ticks included)"
+        )
 
 
 # --- what the database did ---------------------------------------------------------------------
@@ -504,7 +509,7 @@ def statements(env: bd.Env, dbname: str, top: int = 40) -> dict:
     return {
         "calls": sum(r[0] for r in rows),
         "exec_ms": sum(r[1] for r in rows),
-        "top": [(r[0], round(r[1], 1), r[2][:110]) for r in rows[:top]],
+        "top": [(r[0], round(r[1], 1), r[2][:2000]) for r in rows[:top]],
     }
 
 
@@ -737,6 +742,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def wakes(sql: dict, presses: int) -> dict[str, float]:
+    """The passes run a press, from the statements that only they make (ticks of idle passes included)."""
+
+    def calls(*needles: str) -> int:
+        return sum(c for c, _ms, q in sql.get("top", []) if all(x in q for x in needles))
+
+    n = max(presses, 1)
+    return {
+        "events": calls("FROM events WHERE events.processed_at IS NULL", "SKIP LOCKED") / n,
+        "escalations": calls("FROM alerts WHERE alerts.next_action_at <=", "SKIP LOCKED") / n,
+        # one claim reads each channel (sms, voice) once
+        "claims": calls("FROM notifications WHERE notifications.channel =", "SKIP LOCKED") / n / 2,
+        "plans": calls("SELECT alerts.next_action_at FROM alerts") / n,
+    }
+
+
 def label(r: dict) -> str:
     boards = len(r.get("boards", []))
     return r["topology"] + (f" + {boards} board{'s' if boards > 1 else ''}" if boards else "")
@@ -777,8 +798,9 @@ def report(runs: list[dict]) -> list[str]:
         out.append(f"| {label(r)} | {r['rate']:g} | {shares} | {busy}% |")
     out += [
         "",
-        "| topology | presses/s | product CPU a press, ms, by thread | SQL statements / commits a press | server time a press |",
-        "|---|---|---|---|---|",
+        "| topology | presses/s | product CPU a press, ms, by thread | SQL statements / commits a press | server time a press "
+        "| passes a press: events / escalations / outbox claims |",
+        "|---|---|---|---|---|---|",
     ]
     for r in runs:
         n = max(r["presses"], 1)
@@ -791,7 +813,8 @@ def report(runs: list[dict]) -> list[str]:
         k = sql.get("counters", {})
         out.append(
             f"| {label(r)} | {r['rate']:g} | {threads} | {sql.get('calls', 0) / n:.1f} / "
-            f"{k.get('commits', 0) / n:.1f} | {sql.get('exec_ms', 0) / n:.2f} ms |"
+            f"{k.get('commits', 0) / n:.1f} | {sql.get('exec_ms', 0) / n:.2f} ms | "
+            f"{(w := wakes(sql, n))['events']:.1f} / {w['escalations']:.1f} / {w['claims']:.1f} |"
         )
     return out
 
