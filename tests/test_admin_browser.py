@@ -47,6 +47,16 @@ def to_english(page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
+def open_entry(page, server, lang: str, tab: str, entry_id: str) -> None:
+    """Signed in as admin, /admin in `lang`, and the form of one registry entry open on its tab."""
+    sign_in(page, server, "admin")
+    page.goto(server.url + "/admin")
+    if lang == "en":
+        to_english(page)
+    page.click(f'[data-tab="{tab}"]')
+    page.click(f"#edit-{entry_id}")
+
+
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_an_admin_manages_an_account_and_sees_it_audited(served, browser, db_url, size, lang):  # noqa: F811
@@ -102,12 +112,7 @@ def test_an_admin_manages_an_account_and_sees_it_audited(served, browser, db_url
 def test_a_bad_phone_is_shown_by_its_field_then_fixed_and_a_shift_added(served, browser, db_url, size, lang):  # noqa: F811
     page = browser.new_page(viewport=SIZES[size])
     page.on("dialog", lambda d: d.accept())
-    sign_in(page, served, "admin")
-    page.goto(served.url + "/admin")
-    if lang == "en":
-        to_english(page)
-    page.click('[data-tab="residents"]')
-    page.click("#edit-r-liu")
+    open_entry(page, served, lang, "residents", "r-liu")
     page.fill("#res-medical", "高血压，每天早上服药")
     page.fill("#res-phone", "12345")
     page.click("#contact-add")
@@ -187,12 +192,7 @@ def test_a_tab_picked_while_the_page_loads_stays_picked(served, browser):  # noq
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_an_admin_gives_a_volunteer_channels_of_their_own(served, browser, db_url, size, lang):  # noqa: F811
     page = browser.new_page(viewport=SIZES[size])
-    sign_in(page, served, "admin")
-    page.goto(served.url + "/admin")
-    if lang == "en":
-        to_english(page)
-    page.click('[data-tab="responders"]')
-    page.click("#edit-pm-zhao")
+    open_entry(page, served, lang, "responders", "pm-zhao")
     page.fill("#rsp-channels", "aliyun_sms, fax")
     page.click("#entry-save")
     error = page.locator('#entry-form [data-error-for="channels"]')

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.web import Served, make_users, open_alert, web_system
-from tests.test_admin_browser import SIZES, screenshot, sign_in, to_english
+from tests.test_admin_browser import SIZES, open_entry, screenshot, sign_in
 from tests.test_board_browser import browser  # noqa: F401  (the fixture)
 
 
@@ -27,12 +27,7 @@ def served(engine, example_registry):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_an_admin_fills_in_the_record_and_the_card_of_a_call_shows_it(served, browser, db_url, size, lang):  # noqa: F811
     page = browser.new_page(viewport=SIZES[size])
-    sign_in(page, served, "admin")
-    page.goto(served.url + "/admin")
-    if lang == "en":
-        to_english(page)
-    page.click('[data-tab="residents"]')
-    page.click("#edit-r-zhang")
+    open_entry(page, served, lang, "residents", "r-zhang")
     page.select_option("#res-sex", "female")
     page.fill("#res-birth-year", "1942")
     page.select_option("#res-care", "partly_dependent")
