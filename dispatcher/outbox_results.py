@@ -65,18 +65,11 @@ def record(s: Session, batch: list[Attempt], now: datetime, delivers_at_once: bo
             )
             if note.alert_id:
                 timeline.append(
-                    TimelineEntry(
-                        alert_id=note.alert_id,
-                        at=now,
-                        what=f"{note.channel}_sent",
-                        actor=note.recipient_name,
-                        channel=note.channel,
-                        detail={
-                            "notification_id": note.id,
-                            "purpose": note.purpose,
-                            "to": note.to_number,
-                            "sid": r.sid,
-                        },
+                    note_entry(
+                        note,
+                        now,
+                        f"{note.channel}_sent",
+                        {"notification_id": note.id, "purpose": note.purpose, "to": note.to_number, "sid": r.sid},
                     )
                 )
         elif r.gave_up:
@@ -85,14 +78,7 @@ def record(s: Session, batch: list[Attempt], now: datetime, delivers_at_once: bo
             )
             if note.alert_id:
                 timeline.append(
-                    TimelineEntry(
-                        alert_id=note.alert_id,
-                        at=now,
-                        what="delivery_failed",
-                        actor=note.recipient_name,
-                        channel=note.channel,
-                        detail={"notification_id": note.id, "error": r.error[:300]},
-                    )
+                    note_entry(note, now, "delivery_failed", {"notification_id": note.id, "error": r.error[:300]})
                 )
         else:
             wait = BACKOFF_S[min(note.attempts, len(BACKOFF_S)) - 1]
@@ -111,16 +97,21 @@ def record(s: Session, batch: list[Attempt], now: datetime, delivers_at_once: bo
     s.add_all(timeline)
 
 
+def note_entry(note: Notification, now: datetime, what: str, detail: dict[str, Any]) -> TimelineEntry:
+    """An entry on the alert's timeline about one of its messages, by the recipient's name."""
+    return TimelineEntry(
+        alert_id=note.alert_id, at=now, what=what, actor=note.recipient_name, channel=note.channel, detail=detail
+    )
+
+
 def refused(note: Notification, refusals: list[Refusal], now: datetime) -> list[TimelineEntry]:
     """A timeline entry for each provider that would not take the row (its limit for the number)."""
     return [
-        TimelineEntry(
-            alert_id=note.alert_id,
-            at=now,
-            what="channel_refused",
-            actor=note.recipient_name,
-            channel=note.channel,
-            detail={"notification_id": note.id, "by": f.provider, "then": f.then, "reason": f.reason[:300]},
+        note_entry(
+            note,
+            now,
+            "channel_refused",
+            {"notification_id": note.id, "by": f.provider, "then": f.then, "reason": f.reason[:300]},
         )
         for f in refusals
     ]

@@ -252,39 +252,35 @@ def page_rows(
     # by place in the lists: every first channel of the step before any second one, so with the
     # tier's [sms, voice] every text is queued before the calls and lands first; a person with a
     # list of their own (responders.channels) is paged on theirs instead
-    lists = [(person, person.channels_in(tier)) for person in people]
-    for place_in_list in range(max((len(names) for _, names in lists), default=0)):
-        for person, names in lists:
-            if place_in_list >= len(names):
-                continue
-            name = names[place_in_list]
-            channel, provider = route(name)
-            body = (
-                messages.page_sms(
-                    language=person.language,
-                    resident=place.resident.name,
-                    address=place.resident.address,
-                    reason=alert.reason,
-                    tier=tier.tier,
-                    code=alert.code,
-                    repeats=alert.repeat_presses,
-                )
-                if channel == "sms"
-                else ""
+    paged = [(i, name, person) for person in people for i, name in enumerate(person.channels_in(tier))]
+    for _, name, person in sorted(paged, key=lambda p: p[0]):  # stable: the people in their order
+        channel, provider = route(name)
+        body = (
+            messages.page_sms(
+                language=person.language,
+                resident=place.resident.name,
+                address=place.resident.address,
+                reason=alert.reason,
+                tier=tier.tier,
+                code=alert.code,
+                repeats=alert.repeat_presses,
             )
-            rows.append(
-                notices.row(
-                    alert,
-                    now,
-                    key=f"{alert.id}:{alert.cycle}:{key}:{person.responder_id}:{name}",
-                    person=person,
-                    channel=channel,
-                    provider=provider,
-                    purpose="page",
-                    priority=priority,
-                    body=body,
-                    tier_index=tier_index,
-                    tier_round=tier_round,
-                )
+            if channel == "sms"
+            else ""
+        )
+        rows.append(
+            notices.row(
+                alert,
+                now,
+                key=f"{alert.id}:{alert.cycle}:{key}:{person.responder_id}:{name}",
+                person=person,
+                channel=channel,
+                provider=provider,
+                purpose="page",
+                priority=priority,
+                body=body,
+                tier_index=tier_index,
+                tier_round=tier_round,
             )
+        )
     return rows

@@ -215,9 +215,13 @@ def entry_text(e: Entry, en: bool, resident: str = "") -> str:  # one sentence p
     return f"{who}: {e.what.replace('_', ' ')}" if en else f"{who}：{e.what}"
 
 
+def provider_name(key: str | None, en: bool) -> str:
+    return _pick(PROVIDER[key], en) if key in PROVIDER else key or ""
+
+
 def refused_text(e: Entry, en: bool) -> str:
     d = e.detail
-    by, then = (_pick(PROVIDER.get(d.get(k) or "", (d.get(k) or "", d.get(k) or "")), en) for k in ("by", "then"))
+    by, then = (provider_name(d.get(k), en) for k in ("by", "then"))
     limit = "LIMIT_CONTROL" in str(d.get("reason") or "")
     what = ("text" if e.channel == "sms" else "call") if en else ("短信" if e.channel == "sms" else "电话")
     if en:

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from core.db import reading, transaction
-from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
+from core.schema import Alert, DeliveryReport, InboundSms, Notification, Responder
 from dispatcher import messages, messages_dispatch, notices
 from dispatcher.alerts import Actor, Alerts, Outcome
 from dispatcher.escalation import CLOSED_STATES, State
 from dispatcher.notices import PRIORITY
+from dispatcher.outbox_results import note_entry
 from dispatcher.recipients import load_place
 from dispatcher.replies import parse_reply, should_answer_nonsense
 from dispatcher.twilio_adapter import twiml_alert, twiml_say, twiml_sms_reply, validate_signature
@@ -134,13 +135,11 @@ def handle_status(ctx: WebhookContext, n: str | None, form: dict[str, str]) -> N
             failed_for_good = failed and note.purpose == "page"
         if note.alert_id:
             s.add(
-                TimelineEntry(
-                    alert_id=note.alert_id,
-                    at=now,
-                    what="delivery_status",
-                    actor=note.recipient_name,
-                    channel=note.channel,
-                    detail={
+                note_entry(
+                    note,
+                    now,
+                    "delivery_status",
+                    {
                         "status": status,
                         "sid": sid,
                         "answered_by": answered_by or None,
