@@ -1,7 +1,7 @@
 """What a channel name in a tier's list means: a medium (sms | voice) and who carries it; pure.
 
 A plain medium ("sms", "voice") goes through the deployment's provider for it (JINQIAO_SMS_PROVIDER
-for SMS; calls are Twilio's). A name "<provider>_<medium>" ("aliyun_sms", "twilio_sms") names the
+for SMS, JINQIAO_VOICE_PROVIDER for calls). A name "<provider>_<medium>" ("aliyun_sms", "twilio_sms") names the
 provider too, so that one list can say "WeCom card, then Aliyun SMS, then Aliyun voice" once those
 providers exist: add the provider to PROVIDERS and an adapter behind dispatcher/providers.py.
 docs/channels.md has the whole design.
@@ -14,7 +14,7 @@ from typing import NamedTuple
 MEDIA = ("sms", "voice")  # what the outbox rows, the rate limiter and the timeline know
 PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media it carries
     "twilio": ("sms", "voice"),
-    "aliyun": ("sms",),
+    "aliyun": ("sms", "voice"),
     "console": ("sms", "voice"),
 }
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com"
     aliyun_templates: str | None = None
     aliyun_push_token: str | None = Field(default=None, min_length=16)
+    # Who places calls: twilio (the console without its credentials) or aliyun (the same key, the
+    # voice templates of the same file, the number Aliyun rents us to call from; ivr listens for
+    # keys 1 and 2, tts only speaks, for an account without IVR).
+    voice_provider: str = Field(default="twilio", pattern=r"^(twilio|aliyun)$")
+    aliyun_voice_endpoint: str = "https://dyvmsapi.aliyuncs.com"
+    aliyun_voice_show_number: str | None = Field(default=None, pattern=r"^[0-9]{5,20}$")
+    aliyun_voice_mode: str = Field(default="ivr", pattern=r"^(ivr|tts)$")
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
@@ -141,7 +148,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain topic prefix such as 'jinqiao'")
         return v
 
-    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint")
+    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint", "aliyun_voice_endpoint")
     @classmethod
     def _http_url(cls, v: str) -> str:
         parts = urlsplit(v)
@@ -209,12 +216,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _aliyun_complete(self) -> Settings:
-        if self.sms_provider != "aliyun":
-            return self
-        names = ("access_key_id", "access_key_secret", "sign_name", "templates", "push_token")
-        missing = [f"JINQIAO_ALIYUN_{n.upper()}" for n in names if not getattr(self, f"aliyun_{n}")]
-        if missing:
-            raise ValueError(f"JINQIAO_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
+        needs = {
+            "JINQIAO_SMS_PROVIDER": ("access_key_id", "access_key_secret", "sign_name", "templates", "push_token"),
+            "JINQIAO_VOICE_PROVIDER": ("access_key_id", "access_key_secret", "templates", "push_token", "voice_show_number"),
+        }  # fmt: skip
+        for setting, names in needs.items():
+            if getattr(self, setting.removeprefix("JINQIAO_").lower()) != "aliyun":
+                continue
+            missing = [f"JINQIAO_ALIYUN_{n.upper()}" for n in names if not getattr(self, f"aliyun_{n}")]
+            if missing:
+                raise ValueError(f"{setting}=aliyun needs {', '.join(missing)}")
         return self
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ to that number, which may by then be another one.
 from __future__ import annotations
 
 from dispatcher.escalation import CLOSED_STATES, State
-from dispatcher.sms_kinds import sms_text
+from dispatcher.sms_kinds import sms_text, voice_text
 
 SIGN = "【金桥】"
 SIGN_EN = "[Jinqiao]"
@@ -74,6 +74,13 @@ def page_sms(
     return f"{head}{resident} {where} {what}{times}。{tier_line}回复1确认前往，2转下一级，3已处理。编号{code}"
 
 
+@voice_text(
+    "resident", "address", "what", "tier",
+    shown=lambda **a: dict(
+        resident=a["resident"], address=_where(a["address"], False), tier=_tier(a["tier"], False),
+        what=reason_text(a["reason"]) + _times(a.get("repeats", 0), False),
+    ),
+)  # fmt: skip
 def page_voice(
     *, resident: str, address: str, reason: str, tier: str, repeats: int = 0, language: str | None = None
 ) -> str:
@@ -100,6 +107,23 @@ def voice_acknowledged(*, language: str | None = None) -> str:
         if is_english(language)
         else "已确认，谢谢您。请尽快前往。"
     )
+
+
+@voice_text()
+def ivr_key_accept(*, language: str | None = None) -> str:
+    """What an IVR call (Aliyun's) says to key 1: it cannot know whether the call is still free, so a
+    text message follows with the outcome, as the answer to a reply 1 would."""
+    if is_english(language):
+        return "Key 1 received, thank you. A text message will confirm that the call is yours."
+    return "已收到您的按键1，谢谢您。稍后短信会告诉您是否由您前往。"
+
+
+@voice_text()
+def ivr_key_pass(*, language: str | None = None) -> str:
+    """What an IVR call says to key 2; a text message follows with the outcome."""
+    if is_english(language):
+        return "Key 2 received. The call goes to the next tier; a text message will confirm it."
+    return "已收到您的按键2，呼叫将转给下一级，稍后短信确认。"
 
 
 def voice_machine(*, language: str | None = None) -> str:

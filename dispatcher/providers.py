@@ -1,6 +1,7 @@
 """The notifier port over several providers: each outbox row goes to its own provider
 (`notifications.provider`, from a channel name such as "aliyun_sms"; core/channels.py) or to the
-deployment's provider for its medium. Aliyun's notifier sends the row's template and values."""
+deployment's provider for its medium. Aliyun's notifiers send the row's template and values: an
+SMS template, or the spoken page's TTS template for a call."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Mapping, Sequence
 import structlog
 
 from core.schema import Notification
-from dispatcher.aliyun_sms import LIMIT_CODE, AliyunError, AliyunSmsSender
+from dispatcher.aliyun_api import LIMIT_CODE, AliyunError
+from dispatcher.aliyun_sms import AliyunSmsSender
+from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.sending import Notifier, Refusal, SendError
 from dispatcher.sms_templates import VALUE_MAX, Template
 
@@ -48,11 +51,49 @@ class AliyunSmsNotifier:
             ) from None
 
 
+class AliyunVoiceNotifier:
+    """A call by Aliyun: the page's TTS template; with `ivr` the call listens for keys 1 and 2 and
+    plays their templates, and the key comes back in the call's reports (aliyun_webhooks.py)."""
+
+    provider = "aliyun"
+    delivers_at_once = False
+
+    def __init__(self, sender: AliyunVoiceSender, templates: Mapping[str, Template], ivr: bool = True) -> None:
+        self.sender, self.templates, self.ivr = sender, templates, ivr
+        self.sender_id = f"aliyun-voice:{sender.show_number}"
+
+    def send(self, note: Notification) -> str:
+        if note.channel != "voice":
+            raise SendError(f"aliyun voice carries calls only, not {note.channel}", temporary=False)
+        if not note.to_number.startswith("+86"):  # Aliyun calls mainland numbers only
+            raise SendError(f"aliyun: {note.to_number} is no mainland number", temporary=False, elsewhere=True)
+        page = self.templates.get(note.template or "")
+        if page is None:
+            raise SendError(
+                f"no Aliyun voice template for this call (kind {note.template or 'none'})",
+                temporary=False,
+                elsewhere=True,
+            )
+        values = note.template_params or {}
+        params = {name: str(values.get(name, ""))[:VALUE_MAX] for name in page.variables}
+        try:
+            if self.ivr:
+                menu = {"1": self.templates["ivr_key_accept"].code, "2": self.templates["ivr_key_pass"].code}
+                return self.sender.ivr_call(note.to_number, page.code, params, menu, out_id=str(note.id))
+            return self.sender.tts_call(note.to_number, page.code, params, out_id=str(note.id))
+        except AliyunError as exc:
+            limited = exc.code == LIMIT_CODE  # this callee had their calls of this template for the minute, hour or day
+            raise SendError(
+                f"{exc} (template {page.code})", temporary=exc.temporary, elsewhere=limited, limit=limited
+            ) from None
+
+
 class RoutedNotifier:
     """One Notifier in front of several: by the row's provider, else by its medium's providers in
     order; a refusal that says "elsewhere" (Aliyun's daily limit) goes on to the next of them."""
 
     def __init__(self, defaults: Mapping[str, Sequence[Notifier]], named: Mapping[str, Notifier]) -> None:
+        """`defaults`: by medium, its providers in order; `named`: by channel name ("aliyun_voice")."""
         self.defaults = {medium: list(chain) for medium, chain in defaults.items()}
         self.named = dict(named)
         every = [*(n for chain in self.defaults.values() for n in chain), *self.named.values()]
@@ -61,9 +102,9 @@ class RoutedNotifier:
 
     def chain_for(self, note: Notification) -> list[Notifier]:
         if note.provider:
-            found = self.named.get(note.provider)
+            found = self.named.get(f"{note.provider}_{note.channel}")
             if found is None:
-                raise SendError(f"provider {note.provider} is not set up in this deployment", temporary=False)
+                raise SendError(f"{note.provider} {note.channel} is not set up in this deployment", temporary=False)
             return [found]
         return self.defaults[note.channel]
 

@@ -14,6 +14,7 @@ from core.settings import Settings
 from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.aliyun_sms import AliyunSmsSender
+from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.engine import Engine
 from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
@@ -21,9 +22,9 @@ from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
 from dispatcher.passes.retention import Retention
 from dispatcher.passes.supervision import Supervisor
-from dispatcher.providers import AliyunSmsNotifier, RoutedNotifier
+from dispatcher.providers import AliyunSmsNotifier, AliyunVoiceNotifier, RoutedNotifier
 from dispatcher.sending import Notifier, RateLimiter
-from dispatcher.sms_templates import Template, TemplateError, read_templates
+from dispatcher.sms_templates import Template, TemplateError, read_templates, read_voice_templates
 from dispatcher.supervision import Rules
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.visit_log import VisitReminders
@@ -84,10 +85,25 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
 def sms_templates(settings: Settings) -> dict[str, Template] | None:
     """The Aliyun templates, checked against every SMS the product sends; None without Aliyun.
     Raises TemplateError naming the message and the variable: the process must not start."""
-    if settings.sms_provider != "aliyun" or not settings.aliyun_templates:
+    return _templates(settings, settings.sms_provider, read_templates)
+
+
+def voice_templates(settings: Settings) -> dict[str, Template] | None:
+    """The Aliyun voice templates, checked against every call the product places; None without."""
+    return _templates(settings, settings.voice_provider, read_voice_templates)
+
+
+def check_provider_templates(settings: Settings) -> None:
+    """Before anything starts: every SMS and every call must fit an approved template (TemplateError)."""
+    sms_templates(settings)
+    voice_templates(settings)
+
+
+def _templates(settings: Settings, provider: str, read) -> dict[str, Template] | None:
+    if provider != "aliyun" or not settings.aliyun_templates:
         return None
     try:
-        return read_templates(settings.aliyun_templates)
+        return read(settings.aliyun_templates)
     except TemplateError as exc:
         raise TemplateError(f"JINQIAO_ALIYUN_TEMPLATES: {exc}") from None
 
@@ -101,16 +117,26 @@ def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
         sender = TwilioSender(sid, token, from_number, api_url=settings.twilio_api_url)
         twilio = TwilioNotifier(sender, settings.public_url, from_number)
     limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
-    templates = sms_templates(settings)
-    if templates is None:
+    texts, spoken = sms_templates(settings), voice_templates(settings)
+    if texts is None and spoken is None:
         return (twilio, limiter) if twilio else (ConsoleNotifier(), RateLimiter({}))
-    key_id, secret, sign = settings.aliyun_access_key_id, settings.aliyun_access_key_secret, settings.aliyun_sign_name
-    assert key_id and secret and sign  # Settings refuses aliyun without them
-    aliyun = AliyunSmsNotifier(AliyunSmsSender(key_id, secret, sign, settings.aliyun_endpoint), templates)
-    voice: Notifier = twilio or ConsoleNotifier()
-    named: dict[str, Notifier] = {"aliyun": aliyun, "console": ConsoleNotifier()}
+    key_id, secret = settings.aliyun_access_key_id, settings.aliyun_access_key_secret
+    assert key_id and secret  # Settings refuses aliyun without them
+    console = ConsoleNotifier()
+    named: dict[str, Notifier] = {"console_sms": console, "console_voice": console}
     if twilio:
-        named["twilio"] = twilio
-    # SMS by Aliyun; a number over Aliyun's daily limit gets its SMS by Twilio when Twilio is set up
-    sms: list[Notifier] = [aliyun, twilio] if twilio else [aliyun]
-    return RoutedNotifier({"sms": sms, "voice": [voice]}, named), limiter
+        named |= {"twilio_sms": twilio, "twilio_voice": twilio}
+    # by Aliyun when it is the provider; a number Aliyun will not take now (over its limit, abroad)
+    # goes by Twilio when Twilio is set up
+    defaults: dict[str, list[Notifier]] = {m: [twilio or console] for m in ("sms", "voice")}
+    if texts is not None:
+        assert settings.aliyun_sign_name
+        texter = AliyunSmsSender(key_id, secret, settings.aliyun_sign_name, settings.aliyun_endpoint)
+        named["aliyun_sms"] = AliyunSmsNotifier(texter, texts)
+        defaults["sms"] = [named["aliyun_sms"], *([twilio] if twilio else [])]
+    if spoken is not None:
+        assert settings.aliyun_voice_show_number
+        caller = AliyunVoiceSender(key_id, secret, settings.aliyun_voice_show_number, settings.aliyun_voice_endpoint)
+        named["aliyun_voice"] = AliyunVoiceNotifier(caller, spoken, ivr=settings.aliyun_voice_mode == "ivr")
+        defaults["voice"] = [named["aliyun_voice"], *([twilio] if twilio else [])]
+    return RoutedNotifier(defaults, named), limiter

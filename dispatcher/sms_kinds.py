@@ -19,6 +19,9 @@ from typing import ParamSpec
 P = ParamSpec("P")
 
 KINDS: dict[str, tuple[str, ...]] = {}  # kind -> the names of the values it fills
+# The spoken texts a template provider's calls say (Aliyun's TTS templates): the page, and the
+# answers an IVR menu plays for its keys. Marked `@voice_text(...)` the same way.
+VOICE_KINDS: dict[str, tuple[str, ...]] = {}
 
 
 class Rendered(str):
@@ -54,12 +57,20 @@ DERIVED: dict[str, Callable[[dict[str, str]], str]] = {
 
 def sms_text(*names: str, shown: Callable[..., dict[str, str]] | None = None):
     """Mark an SMS text function; `shown` turns its arguments into the values (default: as given)."""
+    return _marker(KINDS, names, shown)
 
+
+def voice_text(*names: str, shown: Callable[..., dict[str, str]] | None = None):
+    """Mark a spoken text function, as sms_text does an SMS text."""
+    return _marker(VOICE_KINDS, names, shown)
+
+
+def _marker(kinds: dict[str, tuple[str, ...]], names: tuple[str, ...], shown: Callable[..., dict[str, str]] | None):
     def mark(fn: Callable[P, str]) -> Callable[P, str]:
         kind = fn.__name__
-        if kind in KINDS:
-            raise ValueError(f"two SMS texts named {kind}")
-        KINDS[kind] = names
+        if kind in kinds:
+            raise ValueError(f"two texts named {kind}")
+        kinds[kind] = names
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)

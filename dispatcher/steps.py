@@ -255,19 +255,17 @@ def page_rows(
     paged = [(i, name, person) for person in people for i, name in enumerate(person.channels_in(tier))]
     for _, name, person in sorted(paged, key=lambda p: p[0]):  # stable: the people in their order
         channel, provider = route(name)
-        body = (
-            messages.page_sms(
-                language=person.language,
-                resident=place.resident.name,
-                address=place.resident.address,
-                reason=alert.reason,
-                tier=tier.tier,
-                code=alert.code,
-                repeats=alert.repeat_presses,
-            )
-            if channel == "sms"
-            else ""
+        said = dict(
+            language=person.language,
+            resident=place.resident.name,
+            address=place.resident.address,
+            reason=alert.reason,
+            tier=tier.tier,
+            repeats=alert.repeat_presses,
         )
+        # a call's text is what it says (Twilio's is spoken from the alert as it is when it rings);
+        # its kind and values are what a template provider's call fills its TTS template with
+        body = messages.page_sms(code=alert.code, **said) if channel == "sms" else messages.page_voice(**said)
         rows.append(
             notices.row(
                 alert,

@@ -17,7 +17,7 @@ from core.heartbeat import broker_seen_by_gateways
 from core.settings import Settings
 from dispatcher.alerts import Alerts
 from dispatcher.aliyun_webhooks import aliyun_router
-from dispatcher.service import Dispatcher, build_dispatcher, sms_templates
+from dispatcher.service import Dispatcher, build_dispatcher, check_provider_templates
 from dispatcher.supervision import Rules
 from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
@@ -180,7 +180,7 @@ def run_web(settings: Settings) -> int:
 
 def run_dispatcher(settings: Settings) -> int:
     """The escalation passes, the outbox sender and the Twilio webhooks on the HTTP port."""
-    sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
+    check_provider_templates(settings)  # before anything starts: every SMS and call must fit a template
     tune_interpreter()
     ensure_http_port_free(settings, settings.dispatcher_http_port, "JINQIAO_DISPATCHER_HTTP_PORT")
     engine = make_engine(settings.database_url)
@@ -205,7 +205,7 @@ def run_dispatcher(settings: Settings) -> int:
 
 def run_up(settings: Settings) -> int:
     """Everything in one process: the single-site mode and the demo."""
-    sms_templates(settings)  # before anything starts: every SMS must fit a template (TemplateError)
+    check_provider_templates(settings)  # before anything starts: every SMS and call must fit a template
     tune_interpreter()
     ensure_http_port_free(settings)
     upgrade(settings.database_url)

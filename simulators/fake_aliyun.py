@@ -1,5 +1,6 @@
 """A fake Aliyun SMS API (dysmsapi, action SendSms) for tests and the demo, which the REAL
-alibabacloud-dysmsapi20170525 library talks to when its endpoint points here.
+alibabacloud-dysmsapi20170525 library talks to when its endpoint points here; its voice actions
+(dyvmsapi: IvrCall, SingleCallByTts) are in fake_aliyun_voice.py, at the same endpoint.
 
 It checks each request's ACS3-HMAC-SHA256 signature with the shared AccessKey secret (the library's
 default signature: canonical request of method, path, sorted query, the signed headers and the
@@ -36,6 +37,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
+from simulators.fake_aliyun_voice import FakeVoice
+
+VOICE_ACTIONS = ("IvrCall", "SingleCallByTts")
+
 T = TypeVar("T")
 DAILY_LIMIT = 50  # notifications per number, signature and template in 24 hours
 ALGORITHM = "ACS3-HMAC-SHA256"
@@ -62,7 +67,7 @@ class Refusal:
 
 @dataclass
 class Push:
-    kind: str  # SmsReport | SmsUp
+    kind: str  # SmsReport | SmsUp | VoiceReport | VoiceCallReport
     items: list[dict[str, Any]]
     status: int | None  # our webhook's answer
     answer: Any = None
@@ -108,6 +113,9 @@ class FakeAliyun:
         *,
         report_url: str | None = None,
         up_url: str | None = None,
+        voice_report_url: str | None = None,
+        voice_call_report_url: str | None = None,
+        show_numbers: tuple[str, ...] = ("02160000000",),
         sign_names: tuple[str, ...] = ("金桥",),
         templates: dict[str, str] | None = None,  # TemplateCode -> text with ${name}; None: any code
         clock: Callable[[], datetime] = _utcnow,
@@ -117,6 +125,12 @@ class FakeAliyun:
     ):
         self.push_delay = push_delay
         self.keys, self.report_url, self.up_url = keys, report_url, up_url
+        self.push_urls = {
+            "SmsReport": report_url,
+            "SmsUp": up_url,
+            "VoiceReport": voice_report_url,
+            "VoiceCallReport": voice_call_report_url,
+        }
         self.sign_names, self.templates, self.clock, self.daily_limit = sign_names, templates, clock, daily_limit
         self.messages: list[Sent] = []
         self.refusals: list[Refusal] = []
@@ -128,6 +142,7 @@ class FakeAliyun:
         self._outbox: queue.Queue[tuple[str, list[dict[str, Any]]] | None] = queue.Queue()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._threads: list[threading.Thread] = []
+        self.voice = FakeVoice(self, show_numbers=show_numbers)
 
     # --- life -----------------------------------------------------------------------------------
 
@@ -223,12 +238,18 @@ class FakeAliyun:
         refused = self._check_signature(method, parts.path, parts.query, headers, body)
         if refused:
             return refused
-        if headers.get("x-acs-action") != "SendSms" or headers.get("x-acs-version") != "2017-05-25":
+        action = headers.get("x-acs-action")
+        if action not in ("SendSms", *VOICE_ACTIONS) or headers.get("x-acs-version") != "2017-05-25":
             return 400, _aliyun_error(
                 "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
             )  # noqa: E501
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return self._send_sms(query)
+        return self._send_sms(query) if action == "SendSms" else self.voice.call(action, query)
+
+    def _refuse(self, phone: str | None, error: str, message: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.refusals.append(Refusal(200, error, phone))
+        return 200, _aliyun_error(error, message)
 
     def _check_signature(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
@@ -269,9 +290,7 @@ class FakeAliyun:
             params = None
 
         def refuse(error: str, message: str) -> tuple[int, dict[str, Any]]:
-            with self._lock:
-                self.refusals.append(Refusal(200, error, phone))
-            return 200, _aliyun_error(error, message)
+            return self._refuse(phone, error, message)
 
         if not re.fullmatch(r"1[0-9]{10}", phone):
             return refuse("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
@@ -329,7 +348,7 @@ class FakeAliyun:
             while (job := self._outbox.get()) is not None:
                 kind, items = job
                 time.sleep(self.push_delay)  # the world's latency, not a wait for an outcome
-                url = self.report_url if kind == "SmsReport" else self.up_url
+                url = self.push_urls.get(kind)
                 if not url:
                     continue
                 try:
@@ -347,13 +366,15 @@ class FakeAliyun:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Out of process (a demo): python simulators/fake_aliyun.py --port 8090 --secret S --push-base URL --token T"""
+    """Out of process (a demo): python -m simulators.fake_aliyun --port 8090 --secret S --push-base URL --token T"""
     import argparse
     from pathlib import Path
 
     import yaml
 
-    parser = argparse.ArgumentParser(description="A fake Aliyun SMS API (SendSms) that pushes SmsReport and SmsUp.")
+    parser = argparse.ArgumentParser(
+        description="A fake Aliyun SMS and voice API (SendSms, IvrCall, SingleCallByTts) that pushes their reports."
+    )
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--key-id", default="LTAI5tFakeKeyId")
     parser.add_argument("--secret", required=True, help="the AccessKey secret the signatures are checked with")
@@ -361,17 +382,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default="", help="JINQIAO_ALIYUN_PUSH_TOKEN, put in the push URLs")
     parser.add_argument("--templates", help="deploy/templates.aliyun.yaml: only its codes are known")
     parser.add_argument("--sign-name", default="金桥")
+    parser.add_argument("--show-number", default="02160000000", help="the number the account calls from")
     args = parser.parse_args(argv)
     templates = None
     if args.templates:
-        entries = yaml.safe_load(Path(args.templates).read_text(encoding="utf-8"))["templates"]
-        templates = {str(e["code"]): e["text"] for e in entries.values()}
+        loaded = yaml.safe_load(Path(args.templates).read_text(encoding="utf-8"))
+        entries = [*loaded["templates"].values(), *(loaded.get("voice") or {}).values()]  # SMS and TTS
+        templates = {str(e["code"]): e["text"] for e in entries}
     base = (args.push_base or "").rstrip("/")
     fake = FakeAliyun(
         {args.key_id: args.secret},
         report_url=f"{base}/aliyun/sms-report?token={args.token}" if base else None,
         up_url=f"{base}/aliyun/sms-up?token={args.token}" if base else None,
+        voice_report_url=f"{base}/aliyun/voice-report?token={args.token}" if base else None,
+        voice_call_report_url=f"{base}/aliyun/voice-call-report?token={args.token}" if base else None,
         sign_names=(args.sign_name,),
+        show_numbers=(args.show_number,),
         templates=templates,
         port=args.port,
     ).start()

@@ -7,107 +7,19 @@ wrong token → 403 and nothing; the daily limit → a failed send, and the step
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select, update
 
-from core.db import session_factory, transaction
-from core.schema import Alert, DeliveryReport, Event, InboundSms, Notification, Responder, TimelineEntry
-from core.settings import load_settings
+from core.db import transaction
+from core.schema import DeliveryReport, InboundSms, Notification, Responder, TimelineEntry
 from dispatcher import messages as m
 from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_webhooks import e164, report_form
-from dispatcher.service import build_dispatcher
 from dispatcher.sms_templates import read_templates
-from jinqiao.runtime import dispatcher_app
-from registry.store import import_registry
 from simulators.fake_aliyun import FakeAliyun
-from simulators.fake_twilio import FakeTwilio
-from simulators.services import free_port, wait_for_port
+from tests.support.aliyun import KEY, LI, SECRET, TEMPLATES, TOKEN, WANG, ZHAO, alert, press, running, state
 from tests.support.waiting import eventually
-from web.app import Readiness
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "deploy" / "templates.aliyun.yaml"
-KEY, SECRET, TOKEN = "LTAI5tFakeKeyId", "fake-secret", "push-token-0123456789abcdef"
-TWILIO_SID = "AC" + "0" * 32
-LI, ZHAO, WANG = "+8613900000001", "+8613900000002", "+8613900000004"  # building, building, mediator
-NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai; the clock stands still
-
-
-@contextmanager
-def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = False):
-    # the example's tiers page by SMS only here: no voice provider in an Aliyun-only deployment
-    registry = tmp_path / "registry.yaml"
-    registry.write_text(
-        example_registry.read_text(encoding="utf-8").replace("channels: [sms, voice]", "channels: [sms]"),
-        encoding="utf-8",
-    )
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    codes = {t.code: t.text for t in read_templates(TEMPLATES).values()}
-    fake = FakeAliyun(
-        {KEY: SECRET},
-        report_url=f"{public}/aliyun/sms-report?token={TOKEN}",
-        up_url=f"{public}/aliyun/sms-up?token={TOKEN}",
-        templates=codes,
-        clock=lambda: NOW,
-    ).start()
-    twilio = None
-    twilio_settings = {}
-    if with_twilio:
-        twilio = FakeTwilio(auth_token="twilio-token", account_sid=TWILIO_SID, webhook_base=public, speed=20)
-        twilio.start()
-        twilio_settings = dict(
-            twilio_account_sid=TWILIO_SID,
-            twilio_auth_token="twilio-token",
-            twilio_from="+15005550006",
-            twilio_api_url=twilio.url,
-        )
-    settings = load_settings(
-        database_url=db_url,
-        public_url=public,
-        http_port=port,
-        sms_provider="aliyun",
-        aliyun_access_key_id=KEY,
-        aliyun_access_key_secret=SECRET,
-        aliyun_sign_name="金桥",
-        aliyun_endpoint=fake.url,
-        aliyun_templates=str(TEMPLATES),
-        aliyun_push_token=TOKEN,
-        sms_per_second=50,
-        mediator_summary_at="off",
-        **twilio_settings,
-    )
-    # on the dispatcher's clock: the example's 10:00 check-in is then no matter of the wall clock
-    import_registry(session_factory(engine), registry, now=NOW)
-    dispatcher = build_dispatcher(settings, engine, now=lambda: NOW)
-    app = dispatcher_app(Readiness(engine), dispatcher, engine)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    http = threading.Thread(target=server.run, daemon=True)
-    dispatcher.engine.start()
-    http.start()
-    wait_for_port(port)
-    try:
-        yield {
-            "fake": fake,
-            "twilio": twilio,
-            "public": public,
-            "dispatcher": dispatcher,
-            "sessions": session_factory(engine),
-        }
-    finally:
-        server.should_exit = True
-        http.join(5)
-        dispatcher.engine.stop()
-        fake.stop()
-        if twilio:
-            twilio.stop()
 
 
 @pytest.fixture
@@ -120,25 +32,6 @@ def system(db_url, engine, example_registry, tmp_path):
 def with_twilio(db_url, engine, example_registry, tmp_path):
     with running(db_url, engine, example_registry, tmp_path, with_twilio=True) as running_system:
         yield running_system
-
-
-def press(system, event_id: str = "press-1") -> None:
-    with transaction(system["sessions"]) as s:
-        s.add(Event(device_id="pgr-0001", event_id=event_id, type="alarm", received_at=NOW, payload="{}"))
-    system["dispatcher"].engine.wake()
-
-
-def alert(system) -> Alert:
-    with system["sessions"]() as s:
-        found = s.scalars(select(Alert).order_by(Alert.id.desc())).first()
-        assert found is not None
-        s.expunge(found)
-        return found
-
-
-def state(system) -> str | None:
-    with system["sessions"]() as s:
-        return s.scalar(select(Alert.state).order_by(Alert.id.desc()).limit(1))
 
 
 def texts_to(fake: FakeAliyun, number: str, containing: str = "") -> list[str]:

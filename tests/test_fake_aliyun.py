@@ -156,8 +156,9 @@ def test_out_of_process_it_knows_the_shipped_templates_only(tmp_path):
     root = Path(__file__).resolve().parents[1]
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(root / "simulators" / "fake_aliyun.py"), "--port", str(port), "--key-id", KEY]
+        [sys.executable, "-m", "simulators.fake_aliyun", "--port", str(port), "--key-id", KEY]
         + ["--secret", SECRET, "--templates", str(root / "deploy" / "templates.aliyun.yaml")],
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

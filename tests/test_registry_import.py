@@ -511,17 +511,21 @@ MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
     (
         "bad channel",
         [_set("escalation.tiers[0].channels", ["sms", "fax"])],
-        ["escalation.tiers[0].channels: channel 'fax': use one of sms, voice, twilio_sms, twilio_voice, aliyun_sms"],
+        [
+            "escalation.tiers[0].channels: channel 'fax': use one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice"
+        ],
     ),
     (
         "no channel",
         [_set("escalation.tiers[0].channels", [])],
-        ["escalation.tiers[0].channels: at least one of sms, voice, twilio_sms, twilio_voice, aliyun_sms"],
+        [
+            "escalation.tiers[0].channels: at least one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice"
+        ],
     ),
     (
         "a responder's channel its provider does not carry",
-        [_set("responders[pm-li].channels", ["aliyun_sms", "aliyun_voice"])],
-        ["responders[pm-li].channels: channel 'aliyun_voice': aliyun carries sms only"],
+        [_set("responders[pm-li].channels", ["aliyun_sms", "twilio_fax"])],
+        ["responders[pm-li].channels: channel 'twilio_fax': twilio carries sms, voice only"],
     ),
     (
         "a responder's channel twice",

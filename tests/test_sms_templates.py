@@ -275,7 +275,7 @@ def test_a_channel_name_is_a_medium_and_maybe_its_provider(name, expected):
     ("name", "said"),
     [
         ("wecom_card", "use one of sms, voice, twilio_sms"),
-        ("aliyun_voice", "aliyun carries sms only"),
+        ("twilio_fax", "twilio carries sms, voice only"),
         ("fax", "use one of sms"),
     ],
 )
