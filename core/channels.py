@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-MEDIA = ("sms", "voice")  # what the outbox rows, the rate limiter and the timeline know
+PLAIN = ("sms", "voice")  # the media a name may give alone: each deployment has a provider for them
+MEDIA = (*PLAIN, "card")  # what the outbox rows, the rate limiter and the timeline know
 PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media it carries
     "twilio": ("sms", "voice"),
     "aliyun": ("sms", "voice"),
+    "wecom": ("card",),  # a WeCom app message with buttons (dispatcher/wecom_api.py)
     "console": ("sms", "voice"),
 }
 
@@ -26,7 +28,7 @@ class Route(NamedTuple):
 
 def route(name: str) -> Route:
     """The medium and provider of a channel name; ValueError names what is wrong."""
-    if name in MEDIA:
+    if name in PLAIN:
         return Route(name, None)
     provider, _, medium = name.rpartition("_")
     if provider not in PROVIDERS:
@@ -37,4 +39,4 @@ def route(name: str) -> Route:
 
 
 def known_names() -> list[str]:
-    return [*MEDIA, *(f"{p}_{m}" for p, media in PROVIDERS.items() if p != "console" for m in media)]
+    return [*PLAIN, *(f"{p}_{m}" for p, media in PROVIDERS.items() if p != "console" for m in media)]

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     aliyun_voice_endpoint: str = "https://dyvmsapi.aliyuncs.com"
     aliyun_voice_show_number: str | None = Field(default=None, pattern=r"^[0-9]{5,20}$")
     aliyun_voice_mode: str = Field(default="ivr", pattern=r"^(ivr|tts)$")
+    # WeCom (企业微信): the corp, the self-built app that sends the cards (its AgentId and Secret) and
+    # the app's callback (its Token and EncodingAESKey, from 接收消息 → 设置API接收), all or none.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_callback_token: str | None = None
+    wecom_encoding_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{43}$")
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
@@ -148,7 +156,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain topic prefix such as 'jinqiao'")
         return v
 
-    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint", "aliyun_voice_endpoint")
+    @field_validator("public_url", "twilio_api_url", "aliyun_endpoint", "aliyun_voice_endpoint", "wecom_api_url")
     @classmethod
     def _http_url(cls, v: str) -> str:
         parts = urlsplit(v)
@@ -212,6 +220,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JINQIAO_TWILIO_ACCOUNT_SID, JINQIAO_TWILIO_AUTH_TOKEN and JINQIAO_TWILIO_FROM go together"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _wecom_all_or_nothing(self) -> Settings:
+        names = ("corp_id", "agent_id", "secret", "callback_token", "encoding_aes_key")
+        given = [n for n in names if getattr(self, f"wecom_{n}") is not None]
+        if given and len(given) < len(names):
+            missing = ", ".join(f"JINQIAO_WECOM_{n.upper()}" for n in names if n not in given)
+            raise ValueError(f"the WeCom settings go together: {missing} missing")
         return self
 
     @model_validator(mode="after")

@@ -31,7 +31,7 @@ __all__ = ["AlertClosed", "AlertNotFound", "NotOffered", "Offered", "dispatch", 
 log = structlog.get_logger("jinqiao.dispatcher")
 
 OFFERED_TIERS = ("building", "mediator", "hotline")  # the building's volunteers, the mediator, the hotline on duty
-BY_PHONE = frozenset({"sms", "voice"})  # an acknowledgement on these came from a responder who said "I go"
+BY_PHONE = frozenset({"sms", "voice", "card"})  # an acknowledgement on these came from a responder who said "I go"
 
 
 class AlertClosed(ValueError):

@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.channels import MEDIA
 from core.schema import Notification
 from dispatcher.steps import for_update
 
@@ -23,7 +24,7 @@ log = structlog.get_logger("jinqiao.outbox")
 
 LEASE = timedelta(seconds=5)  # a claim not renewed for this long is a dead process's: taken over at once
 SENDING_STALE = timedelta(seconds=60)  # rows claimed before leases existed (no lease_until)
-CHANNELS = ("sms", "voice")
+CHANNELS = MEDIA  # each claimed within its own budget
 
 
 def claim(

@@ -15,6 +15,8 @@ from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.sending import Notifier, Refusal, SendError
 from dispatcher.sms_templates import VALUE_MAX, Template
+from dispatcher.wecom_api import NOT_A_MEMBER, WeComApi, WeComError
+from dispatcher.wecom_cards import page_card, task_id
 
 log = structlog.get_logger("jinqiao.notify")
 
@@ -86,6 +88,32 @@ class AliyunVoiceNotifier:
             raise SendError(
                 f"{exc} (template {page.code})", temporary=exc.temporary, elsewhere=limited, limit=limited
             ) from None
+
+
+class WeComCardNotifier:
+    """A page as a WeCom app card with two buttons (dispatcher/wecom_cards.py), to the member whose
+    mobile number the responder has; the card's task id is the row's provider id."""
+
+    provider = "wecom"
+    delivers_at_once = True  # WeCom gives no delivery report for an app message
+
+    def __init__(self, api: WeComApi) -> None:
+        self.api = api
+        self.sender_id = f"wecom:{api.agent_id}"
+
+    def send(self, note: Notification) -> str:
+        if note.channel != "card":
+            raise SendError(f"wecom carries cards only, not {note.channel}", temporary=False)
+        if note.template != "page_sms" or not note.to_number.startswith("+86"):
+            raise SendError("wecom: only pages to mainland members go as a card", temporary=False, elsewhere=True)
+        task = task_id(note.id)
+        try:
+            userid = self.api.userid_of(note.to_number[3:])
+            self.api.send_card(userid, page_card(note.template_params or {}, task))
+        except WeComError as exc:
+            gone = exc.code in NOT_A_MEMBER  # not in the corp's WeCom: their other channels still go
+            raise SendError(str(exc), temporary=exc.temporary, elsewhere=gone) from None
+        return task
 
 
 class RoutedNotifier:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import APIRouter
 from sqlalchemy import Engine as DbEngine
 
 from core import wakeups
@@ -15,6 +16,7 @@ from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_voice import AliyunVoiceSender
+from dispatcher.aliyun_webhooks import aliyun_router
 from dispatcher.engine import Engine
 from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
@@ -22,13 +24,16 @@ from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
 from dispatcher.passes.retention import Retention
 from dispatcher.passes.supervision import Supervisor
-from dispatcher.providers import AliyunSmsNotifier, AliyunVoiceNotifier, RoutedNotifier
+from dispatcher.providers import AliyunSmsNotifier, AliyunVoiceNotifier, RoutedNotifier, WeComCardNotifier
 from dispatcher.sending import Notifier, RateLimiter
 from dispatcher.sms_templates import Template, TemplateError, read_templates, read_voice_templates
 from dispatcher.supervision import Rules
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.visit_log import VisitReminders
-from dispatcher.webhooks import WebhookContext
+from dispatcher.webhooks import WebhookContext, twilio_router
+from dispatcher.wecom_api import WeComApi
+from dispatcher.wecom_crypto import aes_key
+from dispatcher.wecom_webhooks import WeComHooks, wecom_router
 
 
 @dataclass
@@ -40,6 +45,14 @@ class Dispatcher:
     supervisor: Supervisor | None = None
     listener: Listener | None = None  # PostgreSQL: wakes this dispatcher when another process wrote
     heartbeat: Heartbeat | None = None  # the row the watchdog reads (core/heartbeat.py)
+    wecom: WeComHooks | None = None  # the WeCom app's callback, when WeCom is set up
+
+    def routers(self) -> list[APIRouter]:
+        """The providers' webhooks, served on the dispatcher's HTTP port (or `jinqiao up`'s)."""
+        routers = [twilio_router(self.webhooks), aliyun_router(self.webhooks)]
+        if self.wecom is not None:
+            routers.append(wecom_router(self.webhooks, self.wecom))
+        return routers
 
     def start(self) -> None:
         self.engine.start()
@@ -56,7 +69,8 @@ class Dispatcher:
 
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
     sessions = session_factory(db)
-    notifier, limiter = notifier_of(settings)
+    wecom = wecom_hooks_of(settings)
+    notifier, limiter = notifier_of(settings, wecom.api if wecom else None)
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     supervisor = Supervisor(sessions, alerts, now, Rules.from_settings(settings))
@@ -79,7 +93,7 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
     listener = None
     if db.dialect.name == "postgresql":
         listener = Listener(db, {wakeups.EVENTS: engine.escalator.wake, wakeups.OUTBOX: engine.sender.wake})
-    return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener, heartbeat)
+    return Dispatcher(alerts, outbox, engine, webhooks, supervisor, listener, heartbeat, wecom)
 
 
 def sms_templates(settings: Settings) -> dict[str, Template] | None:
@@ -108,7 +122,18 @@ def _templates(settings: Settings, provider: str, read) -> dict[str, Template] |
         raise TemplateError(f"JINQIAO_ALIYUN_TEMPLATES: {exc}") from None
 
 
-def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
+def wecom_hooks_of(settings: Settings) -> WeComHooks | None:
+    """The WeCom app's API client and callback secrets; None without WeCom (Settings: all or none)."""
+    if settings.wecom_corp_id is None:
+        return None
+    assert settings.wecom_secret and settings.wecom_agent_id is not None
+    assert settings.wecom_callback_token and settings.wecom_encoding_aes_key
+    api = WeComApi(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, settings.wecom_api_url)
+    key = aes_key(settings.wecom_encoding_aes_key)
+    return WeComHooks(api, settings.wecom_callback_token, key, settings.wecom_corp_id)
+
+
+def notifier_of(settings: Settings, wecom: WeComApi | None = None) -> tuple[Notifier, RateLimiter]:
     """The deployment's notifier: Twilio (SMS and calls), Aliyun for SMS, or the console."""
     # Settings takes the three twilio values all or none (twilio_enabled: the first is given).
     sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
@@ -118,10 +143,9 @@ def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
         twilio = TwilioNotifier(sender, settings.public_url, from_number)
     limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
     texts, spoken = sms_templates(settings), voice_templates(settings)
-    if texts is None and spoken is None:
+    if texts is None and spoken is None and wecom is None:
         return (twilio, limiter) if twilio else (ConsoleNotifier(), RateLimiter({}))
-    key_id, secret = settings.aliyun_access_key_id, settings.aliyun_access_key_secret
-    assert key_id and secret  # Settings refuses aliyun without them
+    key_id, secret = settings.aliyun_access_key_id or "", settings.aliyun_access_key_secret or ""
     console = ConsoleNotifier()
     named: dict[str, Notifier] = {"console_sms": console, "console_voice": console}
     if twilio:
@@ -129,13 +153,16 @@ def notifier_of(settings: Settings) -> tuple[Notifier, RateLimiter]:
     # by Aliyun when it is the provider; a number Aliyun will not take now (over its limit, abroad)
     # goes by Twilio when Twilio is set up
     defaults: dict[str, list[Notifier]] = {m: [twilio or console] for m in ("sms", "voice")}
+    if wecom is not None:  # a card is always named (wecom_card): no medium defaults to it
+        named["wecom_card"] = WeComCardNotifier(wecom)
+        defaults["card"] = [named["wecom_card"]]
     if texts is not None:
-        assert settings.aliyun_sign_name
+        assert key_id and secret and settings.aliyun_sign_name  # Settings refuses aliyun without them
         texter = AliyunSmsSender(key_id, secret, settings.aliyun_sign_name, settings.aliyun_endpoint)
         named["aliyun_sms"] = AliyunSmsNotifier(texter, texts)
         defaults["sms"] = [named["aliyun_sms"], *([twilio] if twilio else [])]
     if spoken is not None:
-        assert settings.aliyun_voice_show_number
+        assert key_id and secret and settings.aliyun_voice_show_number
         caller = AliyunVoiceSender(key_id, secret, settings.aliyun_voice_show_number, settings.aliyun_voice_endpoint)
         named["aliyun_voice"] = AliyunVoiceNotifier(caller, spoken, ivr=settings.aliyun_voice_mode == "ivr")
         defaults["voice"] = [named["aliyun_voice"], *([twilio] if twilio else [])]

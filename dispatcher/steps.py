@@ -265,7 +265,8 @@ def page_rows(
         )
         # a call's text is what it says (Twilio's is spoken from the alert as it is when it rings);
         # its kind and values are what a template provider's call fills its TTS template with
-        body = messages.page_sms(code=alert.code, **said) if channel == "sms" else messages.page_voice(**said)
+        # a card says what the page SMS says, in fields of its own (dispatcher/wecom_cards.py)
+        body = messages.page_voice(**said) if channel == "voice" else messages.page_sms(code=alert.code, **said)
         rows.append(
             notices.row(
                 alert,

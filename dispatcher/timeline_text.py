@@ -52,8 +52,17 @@ STATUS = {
     "voice:canceled": ("已取消", "cancelled"),
     "voice:machine": ("答录机接听，视为未接通", "an answering machine took it: not reached"),
 }
-PROVIDER = {"aliyun": ("阿里云", "Aliyun"), "twilio": ("Twilio", "Twilio"), "console": ("控制台", "the console")}
-CHANNEL_OF_ACT = {"sms": ("（短信）", " (by SMS)"), "voice": ("（电话按键）", " (by phone key)")}
+PROVIDER = {
+    "aliyun": ("阿里云", "Aliyun"),
+    "twilio": ("Twilio", "Twilio"),
+    "wecom": ("企业微信", "WeCom"),
+    "console": ("控制台", "the console"),
+}
+CHANNEL_OF_ACT = {
+    "sms": ("（短信）", " (by SMS)"),
+    "voice": ("（电话按键）", " (by phone key)"),
+    "card": ("（企业微信）", " (by WeCom card)"),
+}
 
 
 @dataclass(frozen=True)
@@ -254,6 +263,9 @@ def message_text(m: Message, en: bool) -> str:
         said = (f': "{body}"' if en else f"：“{body}”") if body else ""
         head = f"Called {m.recipient}{tier}" if en else f"电话打给 {m.recipient}{tier}"
         return f"{head}{said} · {status}"
+    if m.channel == "card":  # a WeCom card says the page SMS's words, with two buttons
+        head = f"WeCom card to {m.recipient}{tier}" if en else f"企业微信卡片发给 {m.recipient}{tier}"
+        return f"{head}: {body} · {status}" if en else f"{head}：{body} · {status}"
     to_family = m.purpose == "family"
     if en:
         head = f"SMS to {'family ' if to_family else ''}{m.recipient}{tier}"

@@ -16,10 +16,8 @@ from core.db import make_engine, session_factory, upgrade
 from core.heartbeat import broker_seen_by_gateways
 from core.settings import Settings
 from dispatcher.alerts import Alerts
-from dispatcher.aliyun_webhooks import aliyun_router
 from dispatcher.service import Dispatcher, build_dispatcher, check_provider_templates
 from dispatcher.supervision import Rules
-from dispatcher.webhooks import twilio_router
 from gateway.service import Gateway
 from jinqiao.embedded_broker import EmbeddedBroker
 from jinqiao.ports import ensure_free
@@ -146,7 +144,7 @@ def dispatcher_app(readiness: Readiness, dispatcher: Dispatcher, engine, secure_
         secure_cookies=secure_cookies,
         supervision=dispatcher.supervisor.rules,  # type: ignore[union-attr]  # build_dispatcher makes one
     )
-    return web_app(readiness, web, [twilio_router(dispatcher.webhooks), aliyun_router(dispatcher.webhooks)])
+    return web_app(readiness, web, dispatcher.routers())
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -194,9 +192,7 @@ def run_dispatcher(settings: Settings) -> int:
             raise RuntimeError("a dispatcher worker thread stopped")
 
     try:
-        app = create_app(
-            Readiness(engine), [twilio_router(dispatcher.webhooks), aliyun_router(dispatcher.webhooks)]
-        )  # broker: "not used"
+        app = create_app(Readiness(engine), dispatcher.routers())  # broker: "not used"
         _serve_http(settings, app, stopper, watch, port=settings.dispatcher_http_port)
     finally:
         dispatcher.stop()

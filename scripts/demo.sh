@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The service with a demo: embedded MQTT broker, SQLite, the example registry, and a fake Twilio
 # whose simulated people answer: the building volunteers miss the call, the mediator replies "1".
-# JINQIAO_DEMO_TWILIO=0 uses the console notifier instead (every message in the log).
+# JINQIAO_DEMO_TWILIO=0 uses the console notifier instead (every message in the log);
+# JINQIAO_DEMO_PROVIDER=aliyun a fake Aliyun instead (SMS and IVR calls, no Twilio at all).
 # JINQIAO_HTTP_PORT and JINQIAO_EMBEDDED_BROKER_PORT move it off ports 8000 and 1883.
 source "$(dirname "$0")/setup.sh"
 ensure_venv  # the service and its simulators only; scripts/test.sh installs the test tools
@@ -33,7 +34,23 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-if [ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ]; then
+PROVIDER="${JINQIAO_DEMO_PROVIDER:-twilio}"
+[ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ] || PROVIDER=console
+if [ "$PROVIDER" = "aliyun" ]; then
+  export JINQIAO_SMS_PROVIDER=aliyun JINQIAO_VOICE_PROVIDER=aliyun JINQIAO_ALIYUN_SIGN_NAME="金桥"
+  export JINQIAO_ALIYUN_ACCESS_KEY_ID="LTAI5tDemoKeyId" JINQIAO_ALIYUN_ACCESS_KEY_SECRET="demo-secret"
+  export JINQIAO_ALIYUN_ENDPOINT="http://127.0.0.1:8090" JINQIAO_ALIYUN_VOICE_ENDPOINT="http://127.0.0.1:8090"
+  export JINQIAO_ALIYUN_TEMPLATES="$ROOT/deploy/templates.aliyun.yaml" JINQIAO_ALIYUN_VOICE_SHOW_NUMBER="02160000000"
+  export JINQIAO_ALIYUN_PUSH_TOKEN="demo-push-token-0123456789"
+  .venv/bin/python -m simulators.fake_aliyun --port 8090 --key-id "$JINQIAO_ALIYUN_ACCESS_KEY_ID" \
+    --secret "$JINQIAO_ALIYUN_ACCESS_KEY_SECRET" --push-base "$JINQIAO_PUBLIC_URL" --token "$JINQIAO_ALIYUN_PUSH_TOKEN" \
+    --templates deploy/templates.aliyun.yaml \
+    --call-behaviour '{"number": "+8613900000001", "status_code": "200003"}' \
+    --call-behaviour '{"number": "+8613900000002", "status_code": "200003"}' \
+    --call-behaviour '{"number": "+8613900000004", "keys": "1"}' \
+    > var/fake_aliyun.log 2>&1 &
+  pids+=($!)
+elif [ "$PROVIDER" = "twilio" ]; then
   export JINQIAO_TWILIO_ACCOUNT_SID="AC00000000000000000000000000000000"
   export JINQIAO_TWILIO_AUTH_TOKEN="demo-token"
   export JINQIAO_TWILIO_FROM="+15005550006"
@@ -50,7 +67,11 @@ fi
 ( sleep 6 && .venv/bin/python simulators/pager.py --mqtt 3 --url "$PAGER_URL" --device pgr-0001 press ) &
 pids+=($!)
 
-if [ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ]; then
+if [ "$PROVIDER" = "aliyun" ]; then
+  NOTIFIER="SMS and calls go to a fake Aliyun on 127.0.0.1:8090 (its log: var/fake_aliyun.log), no Twilio at all;
+the building volunteers (李建国, 赵玉兰) do not answer the call, two minutes later the mediator 王芳 is
+called, presses 1, gets a text saying the call is hers, and the pager is told \"acknowledged\"."
+elif [ "$PROVIDER" = "twilio" ]; then
   NOTIFIER="SMS and calls go to a fake Twilio on 127.0.0.1:8089 (what it was sent: var/fake_twilio.log); its
 simulated people answer: the building volunteers (李建国, 赵玉兰) miss the call, two minutes later the
 mediator 王芳 is paged and replies \"1\", and the pager is told \"acknowledged\"."

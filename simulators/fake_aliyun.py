@@ -383,6 +383,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--templates", help="deploy/templates.aliyun.yaml: only its codes are known")
     parser.add_argument("--sign-name", default="金桥")
     parser.add_argument("--show-number", default="02160000000", help="the number the account calls from")
+    parser.add_argument(
+        "--behaviour", action="append", default=[], help='an SMS recipient, JSON: {"number": "+86…", "reply": "1"}'
+    )
+    parser.add_argument(
+        "--call-behaviour", action="append", default=[], help='a callee, JSON: {"number": "+86…", "keys": "1"}'
+    )
     args = parser.parse_args(argv)
     templates = None
     if args.templates:
@@ -401,6 +407,10 @@ def main(argv: list[str] | None = None) -> None:
         templates=templates,
         port=args.port,
     ).start()
+    for given, behave in ((args.behaviour, fake.set_behaviour), (args.call_behaviour, fake.voice.set_behaviour)):
+        for raw in given:
+            fields = json.loads(raw)
+            behave(fields.pop("number"), **fields)
     print(f"fake aliyun on {fake.url}", flush=True)
     try:
         threading.Event().wait()

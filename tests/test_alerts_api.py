@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from dispatcher.alerts import Actor
-from tests.support.web import Served, bearer, make_users, open_alert, web_system
+from tests.support.web import Served, bearer, make_users, open_alert, refused_to, web_system
 
 
 @pytest.fixture
@@ -48,6 +48,18 @@ def test_board_puts_emergencies_first_then_oldest(api):
     paged = {n["recipient_name"] for n in board["open"][0]["notifications"]}
     assert paged == {"李建国", "赵玉兰"}
     assert [a["id"] for a in http.get("/api/v1/board", params={"kind": "wellness"}).json()["open"]] == [wellness]
+
+
+def test_the_board_marks_a_message_a_provider_would_not_take_and_who_carried_it(api):
+    http, dispatcher = api
+    alert_id = open_alert(dispatcher)
+    refused = refused_to(dispatcher.alerts.sessions, alert_id, "李建国")
+    nobody = refused_to(dispatcher.alerts.sessions, alert_id, "赵玉兰", then=None)
+    [card] = http.get("/api/v1/board").json()["open"]
+    marks = {n["id"]: n["refused"] for n in card["notifications"]}
+    assert marks[refused] == [{"by": "aliyun", "then": "twilio", "limit": True}]
+    assert marks[nobody] == [{"by": "aliyun", "then": None, "limit": True}]
+    assert sum(1 for m in marks.values() if m) == 2  # the other pages carry no mark
 
 
 def test_one_alert_ack_twice_and_unknown_ids(api):

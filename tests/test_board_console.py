@@ -16,7 +16,7 @@ from core.schema import Device, MaintenanceItem
 from devices.protocol import Topics
 from dispatcher.alerts import Actor
 from tests.support.mqtt_peer import Peer
-from tests.support.web import PASSWORD, late_fetch, open_alert
+from tests.support.web import PASSWORD, late_fetch, open_alert, refused_to
 from tests.test_board_browser import api_json, browser, shot, sign_in, system  # noqa: F401 (fixtures, see pyproject)
 
 T = Topics("jinqiao")
@@ -231,9 +231,10 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
             .where(Device.id == "z2m-sos-liu")
             .values(status="offline", status_at=now - timedelta(minutes=20), last_seen_at=now - timedelta(minutes=20))
         )
-    open_alert(server.dispatcher, resident_id="r-zhang")
+    zhang = open_alert(server.dispatcher, resident_id="r-zhang")
     acked = open_alert(server.dispatcher, resident_id="r-liu")
     server.dispatcher.alerts.acknowledge(acked, Actor("李建国", "sms"))
+    refused_to(server.dispatcher.alerts.sessions, zhang, "李建国")  # as the outbox records a provider's refusal
     for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = browser.new_page(viewport=viewport, is_mobile=size == "phone")
         sign_in(page, server)
@@ -251,6 +252,12 @@ def test_screenshots_of_the_board_and_the_devices_tab_at_desktop_and_phone_size_
             )
             (info_color, info_weight), (urgent_color, urgent_weight) = looks
             assert info_color != urgent_color and int(info_weight) < 600 <= int(urgent_weight), looks
+            said = (
+                "阿里云对此号码的额度已用完，改由Twilio发送"
+                if lang == "zh"
+                else "Aliyun's limit for this number is used up; sent by Twilio instead"
+            )
+            expect(page.locator("#open-list .refused")).to_have_text([said])
             shot(page, f"board-{size}-{lang}", db_url)
             page.click("button[data-tab=devices]")
             expect(page.locator("tr[data-device]")).to_have_count(2)

@@ -35,8 +35,9 @@ ADAPTERS = {  # each outside library with a world of its own types is imported b
     "amqtt": "jinqiao/embedded_broker.py",
     "openpyxl": "registry/workbook.py",
     "alibabacloud_dysmsapi20170525": "dispatcher/aliyun_sms.py",
-    "alibabacloud_tea_openapi": "dispatcher/aliyun_sms.py",
-    "darabonba": "dispatcher/aliyun_sms.py",
+    "alibabacloud_dyvmsapi20170525": "dispatcher/aliyun_voice.py",
+    "alibabacloud_tea_openapi": "dispatcher/aliyun_api.py",  # the client and errors both adapters share
+    "darabonba": "dispatcher/aliyun_api.py",
 }
 
 

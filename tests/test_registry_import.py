@@ -512,14 +512,14 @@ MISTAKES: list[tuple[str, list[Callable[[dict], None]] | str, list[str]]] = [
         "bad channel",
         [_set("escalation.tiers[0].channels", ["sms", "fax"])],
         [
-            "escalation.tiers[0].channels: channel 'fax': use one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice"
+            "escalation.tiers[0].channels: channel 'fax': use one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice, wecom_card"
         ],
     ),
     (
         "no channel",
         [_set("escalation.tiers[0].channels", [])],
         [
-            "escalation.tiers[0].channels: at least one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice"
+            "escalation.tiers[0].channels: at least one of sms, voice, twilio_sms, twilio_voice, aliyun_sms, aliyun_voice, wecom_card"
         ],
     ),
     (

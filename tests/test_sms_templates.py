@@ -265,6 +265,8 @@ def test_aliyun_settings_go_together():
         ("voice", Route("voice", None)),
         ("aliyun_sms", Route("sms", "aliyun")),
         ("twilio_voice", Route("voice", "twilio")),
+        ("aliyun_voice", Route("voice", "aliyun")),
+        ("wecom_card", Route("card", "wecom")),
     ],
 )
 def test_a_channel_name_is_a_medium_and_maybe_its_provider(name, expected):
@@ -274,7 +276,8 @@ def test_a_channel_name_is_a_medium_and_maybe_its_provider(name, expected):
 @pytest.mark.parametrize(
     ("name", "said"),
     [
-        ("wecom_card", "use one of sms, voice, twilio_sms"),
+        ("wecom_robot", "wecom carries card only"),
+        ("card", "use one of sms, voice"),  # a card needs its provider named
         ("twilio_fax", "twilio carries sms, voice only"),
         ("fax", "use one of sms"),
     ],

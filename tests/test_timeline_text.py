@@ -242,6 +242,11 @@ SMS = "【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按键呼叫。
             'Called 王芳 (mediator): "x" · calling',
         ),
         (
+            Message(T, "李建国", "card", "page", "张秀英 按键呼叫", "sent", None, "building"),
+            "企业微信卡片发给 李建国（楼道党员）：张秀英 按键呼叫 · 已发出",
+            "WeCom card to 李建国 (building volunteers): 张秀英 按键呼叫 · sent",
+        ),
+        (
             Message(T, "赵玉兰", "sms", "notice", "已有人接警", "queued", None),
             "短信发给 赵玉兰：已有人接警 · 排队中",
             "SMS to 赵玉兰: 已有人接警 · queued",

@@ -20,6 +20,7 @@ from jinqiao.runtime import dispatcher_app
 from registry.store import import_registry
 from simulators.fake_aliyun import FakeAliyun
 from simulators.fake_twilio import FakeTwilio
+from simulators.fake_wecom import FakeWeCom
 from simulators.services import free_port, wait_for_port
 from web.app import Readiness
 
@@ -29,12 +30,17 @@ TWILIO_SID = "AC" + "0" * 32
 LI, ZHAO, WANG = "+8613900000001", "+8613900000002", "+8613900000004"  # building, building, mediator
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai; the clock stands still
 SHOW_NUMBER = "02160000000"  # the number the fake Aliyun account calls from
+CORP, CORP_SECRET, AGENT = "ww0123456789abcdef", "wecom-app-secret", 1000002
+CALLBACK_TOKEN, AES_KEY = "wecom-callback-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+MEMBERS = {LI: "LiJianGuo", ZHAO: "ZhaoYuLan", WANG: "WangFang"}  # the community's WeCom members
 
 
 @contextmanager
-def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = False, voice: str | None = None):
+def running(
+    db_url, engine, example_registry, tmp_path, with_twilio: bool = False, voice: str | None = None, wecom: bool = False
+):
     """The dispatcher and its webhooks with Aliyun for SMS (and with `voice`, ivr or tts, for calls)
-    against the fake Aliyun; Twilio too with `with_twilio`."""
+    against the fake Aliyun; Twilio too with `with_twilio`, the fake WeCom's cards with `wecom`."""
     registry = tmp_path / "registry.yaml"
     text = example_registry.read_text(encoding="utf-8")
     if voice is None:  # the example's tiers page by SMS only then: no voice provider in the deployment
@@ -72,6 +78,21 @@ def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = Fals
             twilio_from="+15005550006",
             twilio_api_url=twilio.url,
         )
+    wecom_fake = None
+    wecom_settings: dict = {}
+    if wecom:
+        wecom_fake = FakeWeCom(
+            CORP, CORP_SECRET, AGENT, members=MEMBERS, callback_url=f"{public}/wecom/callback",
+            token=CALLBACK_TOKEN, aes_key=AES_KEY, clock=lambda: NOW,
+        ).start()  # fmt: skip
+        wecom_settings = dict(
+            wecom_corp_id=CORP,
+            wecom_agent_id=AGENT,
+            wecom_secret=CORP_SECRET,
+            wecom_callback_token=CALLBACK_TOKEN,
+            wecom_encoding_aes_key=AES_KEY,
+            wecom_api_url=wecom_fake.url,
+        )
     settings = load_settings(
         database_url=db_url,
         public_url=public,
@@ -87,6 +108,7 @@ def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = Fals
         mediator_summary_at="off",
         **twilio_settings,
         **voice_settings,
+        **wecom_settings,
     )
     # on the dispatcher's clock: the example's 10:00 check-in is then no matter of the wall clock
     import_registry(session_factory(engine), registry, now=NOW)
@@ -101,6 +123,7 @@ def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = Fals
         yield {
             "fake": fake,
             "twilio": twilio,
+            "wecom": wecom_fake,
             "public": public,
             "dispatcher": dispatcher,
             "sessions": session_factory(engine),
@@ -110,8 +133,9 @@ def running(db_url, engine, example_registry, tmp_path, with_twilio: bool = Fals
         http.join(5)
         dispatcher.engine.stop()
         fake.stop()
-        if twilio:
-            twilio.stop()
+        for other in (twilio, wecom_fake):
+            if other:
+                other.stop()
 
 
 def press(system, event_id: str = "press-1") -> None:

@@ -90,6 +90,32 @@ def open_alert(dispatcher, resident_id: str = "r-zhang", kind: str = "emergency"
         return dispatcher.alerts.open_alert(s, resident_id=resident_id, kind=kind, reason="alarm", now=utcnow()).id
 
 
+def refused_to(sessions, alert_id: int, name: str, then: str | None = "twilio") -> int:
+    """A `channel_refused` entry, as the outbox records Aliyun's refusal over its limit, for the
+    alert's first page to `name` (queued when the alert opened); returns that page's id."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from core.db import transaction
+    from core.schema import Notification, TimelineEntry
+
+    with transaction(sessions) as s:
+        n = s.scalars(
+            select(Notification.id)
+            .where(Notification.alert_id == alert_id, Notification.recipient_name == name)
+            .order_by(Notification.id)
+            .limit(1)
+        ).one()
+        reason = "aliyun refused: isv.BUSINESS_LIMIT_CONTROL: 触发天级流控Permits:50"
+        detail = {"notification_id": n, "by": "aliyun", "then": then, "reason": reason}
+        now = datetime.now(timezone.utc)
+        s.add(
+            TimelineEntry(alert_id=alert_id, at=now, what="channel_refused", actor=name, channel="sms", detail=detail)
+        )
+        return n
+
+
 def late_fetch(matches: str, delay_ms: int = 1500) -> str:
     """A page init script: the page's fetch of a URL for which the JavaScript expression `matches`
     (over `url`, a string, at the time of the fetch) is answered by the server at once, and the

@@ -89,13 +89,26 @@ class NotificationOut(BaseModel):
     model_config = {"from_attributes": True}
 
 
+class Refused(BaseModel):
+    """A provider would not take this message (over its limit for the number, or it refused): who
+    did, and who carried it instead (None: nobody); from the alert's `channel_refused` entries."""
+
+    by: str
+    then: str | None
+    limit: bool
+
+
+class BoardNotification(NotificationOut):
+    refused: list[Refused] = []
+
+
 class AlertDetail(AlertOut):
     timeline: list[TimelineOut]
     notifications: list[NotificationOut]
 
 
 class BoardAlert(AlertOut):
-    notifications: list[NotificationOut]
+    notifications: list[BoardNotification]
     next_tier_people: list[TierPerson] = []  # who the next step pages, by name (web/api/next_tier.py)
 
 
@@ -220,12 +233,13 @@ def board(
     # keyed as the column is typed (nullable); the query below reads only these alerts' notifications
     notes: defaultdict[int | None, list[dict]] = defaultdict(list)
     if ids:
+        refused = refusals(s, ids)
         for n in s.scalars(
             select(Notification)
             .where(Notification.alert_id.in_(ids), Notification.purpose.in_(("page", "confirm")))
             .order_by(Notification.id)
         ):
-            notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump())
+            notes[n.alert_id].append(NotificationOut.model_validate(n).model_dump() | {"refused": refused[n.id]})
     recent = _enriched(s, s.execute(recent_stmt.order_by(Alert.updated_at.desc()).limit(20)).all())
     tiers = [t.tier for t in s.scalars(select(EscalationTier).order_by(EscalationTier.position))]
     upcoming = people_by_alert(s, open_rows, now())
@@ -234,6 +248,21 @@ def board(
         "recent": recent,
         "tiers": tiers,
     }
+
+
+def refusals(s: Session, alert_ids: list[int]) -> defaultdict[int, list[dict]]:
+    """By notification id: the providers that would not take it (the board marks the channel)."""
+    found: defaultdict[int, list[dict]] = defaultdict(list)
+    for e in s.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.alert_id.in_(alert_ids), TimelineEntry.what == "channel_refused")
+        .order_by(TimelineEntry.id)
+    ):
+        d = e.detail or {}
+        if isinstance(d.get("notification_id"), int):
+            limit = "LIMIT_CONTROL" in str(d.get("reason") or "")
+            found[d["notification_id"]].append({"by": str(d.get("by")), "then": d.get("then"), "limit": limit})
+    return found
 
 
 def find(s: Session, ref: str) -> int:

@@ -44,7 +44,7 @@ function alertActions(a) {
 // `list`: which list the card is in (a key is unique within it); actions only on the open list
 function alertCard(a, list) {
   const notes = (a.notifications || []).map((n) =>
-    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)}${askToGo(n)} · <span class="st st-${esc(n.status)}">${statusWord(n)}</span></li>`).join("");
+    `<li data-key="n-${n.id}">${esc(n.recipient_name || n.to_number)} · ${t(n.channel)}${askToGo(n)} · <span class="st st-${esc(n.status)}">${statusWord(n)}</span>${refusedWords(n)}</li>`).join("");
   return `<article class="alert kind-${esc(a.kind)} state-${esc(a.state)}" data-key="${list}-${a.id}" data-alert-id="${a.id}" data-state="${esc(a.state)}">
     <div class="head"><span class="badge">${t(a.kind)}</span><span class="badge st">${t(a.state)}</span>
       <span class="code">#${esc(a.code)}</span><span class="time">${t("opened_at")} ${when(a.opened_at)}</span></div>

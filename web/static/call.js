@@ -23,6 +23,15 @@ function statusWord(n) {
   const own = n.channel === "voice" ? WORDS[lang()]["voice_" + n.status] : null;
   return own || t(n.status);
 }
+// a provider that would not take the message (its limit for the number used up): who, and who carried it instead
+function providerWord(p) { return (WORDS[lang()] || WORDS.zh)["provider_" + p] ?? p; }
+function refusedWords(n) {
+  return (n.refused || []).map((r) => {
+    const by = providerWord(r.by);
+    const then = r.then ? t("refused_then").replace("{p}", providerWord(r.then)) : t("refused_nobody");
+    return ` · <span class="refused">${esc(t(r.limit ? "refused_limit" : "refused_by").replace("{p}", by))}${esc(then)}</span>`;
+  }).join("");
+}
 function callHint(id, text) {
   CALL_HINTS[id] = text;
   const h = document.getElementById(`callhint-${id}`);
