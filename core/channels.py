@@ -1,10 +1,10 @@
-"""What a channel name in a tier's list means: a medium (sms | voice) and who carries it; pure.
+"""What a channel name in a tier's list means: a medium (sms | voice | card) and who carries it; pure.
 
 A plain medium ("sms", "voice") goes through the deployment's provider for it (JINQIAO_SMS_PROVIDER
-for SMS, JINQIAO_VOICE_PROVIDER for calls). A name "<provider>_<medium>" ("aliyun_sms", "twilio_sms") names the
-provider too, so that one list can say "WeCom card, then Aliyun SMS, then Aliyun voice" once those
-providers exist: add the provider to PROVIDERS and an adapter behind dispatcher/providers.py.
-docs/channels.md has the whole design.
+for SMS, JINQIAO_VOICE_PROVIDER for calls). A name "<provider>_<medium>" ("aliyun_sms", "wecom_card")
+names the provider too, so that one list says "WeCom card, then Aliyun SMS, then Aliyun voice". A
+new provider: add it to PROVIDERS and an adapter behind dispatcher/providers.py. docs/channels.md
+has the whole design.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Aliyun too, and no Twilio account unless a test says so.
 
 press → an IVR call (the page's TTS template, keys 1 and 2) → key 1 acknowledges, and a text
 confirms; key 2 passes to the mediator at once; a push repeated → nothing more; a TTS-only call
-speaks and the SMS reply acknowledges; a busy line is a failed call; a callee over Aliyun's call
-limit → the call goes by Twilio, or the timeline says nobody carries it; a wrong token → 403."""
+speaks and the SMS reply acknowledges; a busy line is a failed call; a key 1 after someone else took
+the call → an SMS saying who did; every call and text of the tier failing → the next tier at once;
+a callee over Aliyun's call limit → the call goes by Twilio, or the timeline says nobody carries
+it; a wrong token → 403."""
 
 from __future__ import annotations
 
@@ -243,3 +245,27 @@ def test_aliyun_voice_needs_its_number_and_the_voice_templates_before_it_starts(
     with pytest.raises(TemplateError, match=r"message page_voice: its template uses \$\{name\}, which it cannot fill"):
         check_provider_templates(load_settings(**(given | complete | {"aliyun_templates": str(wrong)})))
     check_provider_templates(load_settings(**given, aliyun_voice_show_number=SHOW_NUMBER))  # the shipped file fits
+
+
+def test_a_key_1_after_someone_else_took_the_call_is_answered_by_sms_with_who_did(ivr):
+    fake = ivr["fake"]
+    fake.set_behaviour(ZHAO, reply="1")  # 赵玉兰 replies 1 to her SMS first
+    press(ivr)
+    eventually(lambda: state(ivr) == "acknowledged", what="acknowledged by 赵玉兰's reply")
+    call = fake.wait_for(lambda: fake.voice.calls_to(LI))[0]
+    late = [{"call_id": call.call_id, "out_id": call.out_id, "status_code": "300000", "dtmf": "1"}]
+    with httpx.Client(timeout=30, base_url=ivr["public"]) as http:
+        assert http.post("/aliyun/voice-call-report", params={"token": TOKEN}, json=late).status_code == 200
+    fake.wait_for(lambda: texts_to(ivr, LI, "已由赵玉兰于14:00确认，无需前往"))
+    assert alert(ivr).acknowledged_by == "赵玉兰" and len(entries(ivr, "acknowledged")) == 1
+
+
+def test_when_every_call_and_text_of_the_building_fails_the_mediator_is_called_at_once(ivr):
+    fake = ivr["fake"]
+    for number in (LI, ZHAO):
+        fake.set_behaviour(number, success=False, err_code="MOBILE_NOT_ON_SERVICE")
+        fake.voice.set_behaviour(number, status_code="200011")  # out of service
+    press(ivr)
+    fake.wait_for(lambda: fake.voice.calls_to(WANG), timeout=15)  # long before the tier's 2 minutes
+    assert alert(ivr).state == "triggered" and alert(ivr).tier_index == 1
+    assert call_row(ivr, LI).provider_status == "failed" and call_row(ivr, ZHAO).failed
