@@ -17,6 +17,14 @@ def task_id(notification_id: int) -> str:
     return f"jq-{notification_id}"
 
 
+def notification_of(task: str) -> int | None:
+    """Our notification id in a card's task id; None for a task id that is not ours."""
+    digits = task.removeprefix("jq-")
+    return (
+        int(digits) if task.startswith("jq-") and digits.isascii() and digits.isdigit() and len(digits) <= 10 else None
+    )
+
+
 def page_card(values: Mapping[str, str], task: str) -> dict:
     """The page as a card: who and where, what happened, the code; two buttons."""
     return {

@@ -27,7 +27,7 @@ from dispatcher.escalation import State
 from dispatcher.recipients import load_place
 from dispatcher.webhooks import WebhookContext
 from dispatcher.wecom_api import WeComApi, WeComError
-from dispatcher.wecom_cards import ACK, PASS, pressed_line
+from dispatcher.wecom_cards import ACK, PASS, notification_of, pressed_line
 from dispatcher.wecom_crypto import CallbackRefused, open_message
 
 log = structlog.get_logger("jinqiao.webhooks")
@@ -97,19 +97,17 @@ def handle_button(ctx: WebhookContext, api: WeComApi, task: str, key: str, useri
             select(DeliveryReport.id).where(DeliveryReport.provider_sid == task, DeliveryReport.status == status)
         ):
             return  # WeCom sent the event again
-        note = s.scalars(select(Notification).where(Notification.provider_sid == task)).first()
-        s.add(
-            DeliveryReport(
-                notification_id=note.id if note else None,
-                provider_sid=task,
-                status=status,
-                at=ctx.now(),
-                detail={"userid": userid[:64]},
-            )
-        )
-        if note is None or note.alert_id is None:
+        # the task id names our row ("jq-17"): a press may come before the send's result is stored
+        n = notification_of(task)
+        note = s.get(Notification, n) if n is not None else None
+        if note is None or note.alert_id is None or note.channel != "card":
             log.warning("webhook.wecom_unknown_card", task=task)
             return
+        s.add(
+            DeliveryReport(
+                notification_id=note.id, provider_sid=task, status=status, at=ctx.now(), detail={"userid": userid[:64]}
+            )
+        )
         alert = s.get(Alert, note.alert_id)
         assert alert is not None
         tz = load_place(s, alert.resident_id).tz

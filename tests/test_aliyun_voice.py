@@ -123,6 +123,7 @@ def test_a_key_pushed_again_and_again_is_acted_on_once(ivr):
     )
     fake.wait_for(lambda: len([p for p in fake.pushes if p.kind == "VoiceCallReport"]) == 3)
     assert len(entries(ivr, "acknowledged")) == 1
+    fake.wait_for(lambda: texts_to(ivr, LI, "已确认"))
     assert len(texts_to(ivr, LI, "已确认")) == 1  # one confirmation, not six
     with ivr["sessions"]() as s:
         keys = s.scalars(select(DeliveryReport).where(DeliveryReport.status == "key 1")).all()
@@ -166,10 +167,11 @@ def test_over_the_call_limit_the_call_goes_by_twilio_and_the_timeline_says_so(iv
     twilio.wait_for(lambda: [c for c in twilio.calls if c.to == LI], timeout=15)
     assert [r.code for r in fake.refusals if r.phone == LI[3:]] == ["isv.BUSINESS_LIMIT_CONTROL"]
     fake.wait_for(lambda: fake.voice.calls_to(ZHAO))  # 赵玉兰 had no call this minute: by Aliyun
-    refused = [e for e in entries(system, "channel_refused") if e.actor == "李建国"]
+    # the row's result (and its refusal) is written once Twilio has answered the call's request
+    refused = eventually(lambda: [e for e in entries(system, "channel_refused") if e.actor == "李建国"], what="refusal")
     assert [(e.detail["by"], e.detail["then"]) for e in refused] == [("aliyun", "twilio")]
     assert "isv.BUSINESS_LIMIT_CONTROL" in refused[0].detail["reason"]
-    assert call_row(system, LI).provider_sid.startswith("CA")  # Twilio's call
+    eventually(lambda: (call_row(system, LI).provider_sid or "").startswith("CA"), what="Twilio's call on the row")
 
 
 def test_over_the_call_limit_with_no_other_provider_the_timeline_says_nobody_carries_it(ivr):

@@ -11,6 +11,7 @@ try:
 except ImportError:  # older FastAPI: app.routes is already flat
     iter_route_contexts = None
 
+from core.settings import load_settings
 from tests.support.web import Served, bearer, make_users, open_alert, web_system
 
 # who may: public | page (redirects to sign-in) | admin page (a page, and 403 below admin) | webhook (Twilio signature, Aliyun push token) | viewer | operator | admin
@@ -25,6 +26,10 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/twilio/voice"): "webhook",
     ("POST", "/aliyun/sms-report"): "webhook",  # Aliyun's pushes: the token in the URL (dispatcher/aliyun_webhooks.py)
     ("POST", "/aliyun/sms-up"): "webhook",
+    ("POST", "/aliyun/voice-report"): "webhook",
+    ("POST", "/aliyun/voice-call-report"): "webhook",
+    ("GET", "/wecom/callback"): "webhook",  # WeCom's: signed and encrypted (dispatcher/wecom_webhooks.py)
+    ("POST", "/wecom/callback"): "webhook",
     ("GET", "/"): "page",
     ("GET", "/admin"): "admin page",  # anonymous: to sign-in; signed in below admin: a 403 page
     ("GET", "/static/{name}"): "viewer",  # board.js here; the sign-in page's own files are public (below)
@@ -137,7 +142,16 @@ def concrete(path: str, alert_id: int) -> str:
 
 @pytest.fixture
 def served(engine, example_registry):
-    app, dispatcher = web_system(engine, example_registry)
+    wecom = dict(  # so that its callback is among the routes (the dispatcher never starts: nothing is sent)
+        wecom_corp_id="ww-test",
+        wecom_agent_id=1,
+        wecom_secret="secret",
+        wecom_callback_token="token",
+        wecom_encoding_aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        wecom_api_url="http://127.0.0.1:9",
+    )
+    settings = load_settings(database_url=engine.url.render_as_string(hide_password=False), **wecom)
+    app, dispatcher = web_system(engine, example_registry, settings)
     tokens = make_users(dispatcher.alerts.sessions)
     alert_id = open_alert(dispatcher)
     server = Served(app).start()
@@ -171,7 +185,7 @@ def test_every_route_refuses_whoever_lacks_its_role(served):
                 if rule == "public":
                     ok = status not in (401, 403)
                 elif rule == "webhook":
-                    ok = status == 403  # nobody, signed in or not, without Twilio's signature or Aliyun's token
+                    ok = status == 403  # nobody, signed in or not, without the provider's signature or token
                 elif rule == "page":
                     ok = (status == 303) if who == "anonymous" else (status == 200)
                 elif rule == "admin page":

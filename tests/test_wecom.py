@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from core.db import transaction
 from core.schema import DeliveryReport, Notification, Responder, TimelineEntry
 from dispatcher.wecom_api import WeComApi, WeComError
-from dispatcher.wecom_cards import task_id
+from dispatcher.wecom_cards import notification_of, task_id
 from dispatcher.wecom_crypto import CallbackRefused, aes_key, open_message, seal, signature
 from simulators.fake_wecom import PER_MINUTE, FakeWeCom, wecom_encrypt, wecom_signature
 from tests.support.aliyun import (
@@ -76,15 +76,21 @@ def test_a_press_sends_each_volunteer_a_card_and_woqu_chuli_acknowledges_and_the
     [card] = wecom.wait_for(lambda: wecom.cards_to(LI))
     assert card.card["main_title"]["title"] == "张秀英 按下呼叫器"
     assert [b["text"] for b in card.card["button_list"]] == ["我去处理", "无法前往"]
-    assert {c.userid for c in wecom.cards} == {"LiJianGuo", "ZhaoYuLan"}
+    wecom.wait_for(lambda: {c.userid for c in wecom.cards} == {"LiJianGuo", "ZhaoYuLan"})  # one card each
     eventually(lambda: state(system) == "acknowledged", what="acknowledged by the card's button")
     assert alert(system).acknowledged_by == "李建国"
     [ack] = entries(system, "acknowledged")
     assert (ack.actor, ack.channel) == ("李建国", "card")
     wecom.wait_for(lambda: card.updates == ["已由您接下，请前往"])
     system["fake"].wait_for(lambda: texts_to(system, LI, "张秀英"))  # the SMS of the list went too
-    with system["sessions"]() as s:
-        row = s.scalars(select(Notification).where(Notification.to_number == LI, Notification.channel == "card")).one()
+
+    def card_row() -> Notification:
+        with system["sessions"]() as s:
+            return s.scalars(
+                select(Notification).where(Notification.to_number == LI, Notification.channel == "card")
+            ).one()
+
+    row = eventually(lambda: (r := card_row()).provider_sid and r, what="the card's id on its row")
     assert row.provider_sid == task_id(row.id) == card.task_id and row.provider == "wecom"
 
 
@@ -243,3 +249,11 @@ def test_the_fake_drops_a_members_31st_card_in_a_minute_without_a_word(fake_weco
     assert len(fake_wecom.cards) == PER_MINUTE and len(fake_wecom.dropped) == 1
     with pytest.raises(WeComError, match="40058"):
         api.send_card("LiJianGuo", CARD | {"task_id": "jq-0"})  # a task id once only
+
+
+@pytest.mark.parametrize(
+    ("task", "n"),
+    [("jq-17", 17), ("jq-x", None), ("other-17", None), ("jq-99999999999", None), ("jq-²", None), ("jq-0", None)],
+)
+def test_a_cards_task_id_names_our_row_or_nothing(task, n):
+    assert notification_of(task) == n
