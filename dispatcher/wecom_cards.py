@@ -20,9 +20,9 @@ def task_id(notification_id: int) -> str:
 def notification_of(task: str) -> int | None:
     """Our notification id in a card's task id; None for a task id that is not ours."""
     digits = task.removeprefix("jq-")
-    return (
-        int(digits) if task.startswith("jq-") and digits.isascii() and digits.isdigit() and len(digits) <= 10 else None
-    )
+    if not (task.startswith("jq-") and digits.isascii() and digits.isdigit() and len(digits) <= 10):
+        return None
+    return int(digits) if 1 <= int(digits) <= 2**31 - 1 else None  # the id column's range
 
 
 def page_card(values: Mapping[str, str], task: str) -> dict:
