@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 PLAIN = ("sms", "voice")  # the media a name may give alone: each deployment has a provider for them
-MEDIA = (*PLAIN, "card")  # what the outbox rows, the rate limiter and the timeline know
+MEDIA = (*PLAIN, "card", "robot")  # what the outbox rows, the rate limiter and the timeline know
 PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media it carries
     "twilio": ("sms", "voice"),
     "aliyun": ("sms", "voice"),
-    "wecom": ("card",),  # a WeCom app message with buttons (dispatcher/wecom_api.py)
+    "wecom": ("card", "robot"),  # an app message with buttons; the work group's robot (dispatcher/wecom_api.py)
     "console": ("sms", "voice"),
 }
 

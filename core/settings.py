@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     wecom_callback_token: str | None = None
     wecom_encoding_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{43}$")
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    # The community work group's robot (群机器人): its webhook URL, with its key. Alone, or with the app.
+    wecom_robot_url: str | None = None
     # Beyond SPEC section 6: an instance name, so several gateways keep distinct MQTT sessions.
     gateway_id: str = Field(default="main", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     # Several gateways sharing the load (docs/deployment.md): the MQTT shared-subscription group
@@ -163,6 +165,13 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL")
         return v.rstrip("/")
+
+    @field_validator("wecom_robot_url")
+    @classmethod
+    def _robot_url(cls, v: str | None) -> str | None:
+        if v is not None and (urlsplit(v).scheme not in ("http", "https") or "key=" not in urlsplit(v).query):
+            raise ValueError("must be the robot's webhook URL, with its key (…/cgi-bin/webhook/send?key=…)")
+        return v
 
     @field_validator("log_level")
     @classmethod

@@ -15,7 +15,7 @@ from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.sending import Notifier, Refusal, SendError
 from dispatcher.sms_templates import VALUE_MAX, Template
-from dispatcher.wecom_api import NOT_A_MEMBER, WeComApi, WeComError
+from dispatcher.wecom_api import NOT_A_MEMBER, WeComApi, WeComError, WeComRobot
 from dispatcher.wecom_cards import page_card, task_id
 
 log = structlog.get_logger("jinqiao.notify")
@@ -114,6 +114,26 @@ class WeComCardNotifier:
             gone = exc.code in NOT_A_MEMBER  # not in the corp's WeCom: their other channels still go
             raise SendError(str(exc), temporary=exc.temporary, elsewhere=gone) from None
         return task
+
+
+class WeComRobotNotifier:
+    """The community work group's robot: a notice as text (dispatcher/work_group.py writes them)."""
+
+    provider = "wecom"
+    delivers_at_once = True
+
+    def __init__(self, robot: WeComRobot) -> None:
+        self.robot = robot
+        self.sender_id = "wecom-robot"
+
+    def send(self, note: Notification) -> str:
+        if note.channel != "robot":
+            raise SendError(f"the wecom robot carries group notices only, not {note.channel}", temporary=False)
+        try:
+            self.robot.send_text(note.body)
+        except WeComError as exc:
+            raise SendError(str(exc), temporary=exc.temporary) from None
+        return f"robot-{note.id}"
 
 
 class RoutedNotifier:

@@ -24,16 +24,24 @@ from dispatcher.passes import passes
 from dispatcher.passes.outbox import Outbox
 from dispatcher.passes.retention import Retention
 from dispatcher.passes.supervision import Supervisor
-from dispatcher.providers import AliyunSmsNotifier, AliyunVoiceNotifier, RoutedNotifier, WeComCardNotifier
+from dispatcher.providers import (
+    AliyunSmsNotifier,
+    AliyunVoiceNotifier,
+    RoutedNotifier,
+    WeComCardNotifier,
+    WeComRobotNotifier,
+)
 from dispatcher.sending import Notifier, RateLimiter
 from dispatcher.sms_templates import Template, TemplateError, read_templates, read_voice_templates
 from dispatcher.supervision import Rules
 from dispatcher.twilio_adapter import TwilioSender
 from dispatcher.visit_log import VisitReminders
 from dispatcher.webhooks import WebhookContext, twilio_router
-from dispatcher.wecom_api import WeComApi
+from dispatcher.wecom_api import WeComApi, WeComRobot
 from dispatcher.wecom_crypto import aes_key
 from dispatcher.wecom_webhooks import WeComHooks, wecom_router
+from dispatcher.work_group import PER_MINUTE as ROBOT_PER_MINUTE
+from dispatcher.work_group import WorkGroupNotices
 
 
 @dataclass
@@ -86,7 +94,8 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         MediatorSummaries(sessions, now, settings.mediator_summary_at),
         Retention(sessions, now, settings.events_keep_days),
     )
-    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily))
+    group = WorkGroupNotices(sessions, now) if settings.wecom_robot_url else None
+    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily, work_group=group))
     webhooks = WebhookContext(
         sessions, alerts, settings.twilio_auth_token, settings.public_url, now, settings.aliyun_push_token
     )
@@ -141,9 +150,11 @@ def notifier_of(settings: Settings, wecom: WeComApi | None = None) -> tuple[Noti
     if sid and token and from_number:
         sender = TwilioSender(sid, token, from_number, api_url=settings.twilio_api_url)
         twilio = TwilioNotifier(sender, settings.public_url, from_number)
-    limiter = RateLimiter({"sms": settings.sms_per_second, "voice": settings.calls_per_second})
+    limiter = RateLimiter(
+        {"sms": settings.sms_per_second, "voice": settings.calls_per_second, "robot": ROBOT_PER_MINUTE / 60}
+    )
     texts, spoken = sms_templates(settings), voice_templates(settings)
-    if texts is None and spoken is None and wecom is None:
+    if texts is None and spoken is None and wecom is None and not settings.wecom_robot_url:
         return (twilio, limiter) if twilio else (ConsoleNotifier(), RateLimiter({}))
     key_id, secret = settings.aliyun_access_key_id or "", settings.aliyun_access_key_secret or ""
     console = ConsoleNotifier()
@@ -156,6 +167,9 @@ def notifier_of(settings: Settings, wecom: WeComApi | None = None) -> tuple[Noti
     if wecom is not None:  # a card is always named (wecom_card): no medium defaults to it
         named["wecom_card"] = WeComCardNotifier(wecom)
         defaults["card"] = [named["wecom_card"]]
+    if settings.wecom_robot_url:
+        named["wecom_robot"] = WeComRobotNotifier(WeComRobot(settings.wecom_robot_url))
+        defaults["robot"] = [named["wecom_robot"]]
     if texts is not None:
         assert key_id and secret and settings.aliyun_sign_name  # Settings refuses aliyun without them
         texter = AliyunSmsSender(key_id, secret, settings.aliyun_sign_name, settings.aliyun_endpoint)

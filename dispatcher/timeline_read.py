@@ -11,7 +11,7 @@ from dispatcher import messages
 from dispatcher.recipients import load_place, load_policy
 from dispatcher.timeline_text import Entry, Line, Message, Reply, render
 
-SHOWN_PURPOSES = ("page", "notice", "family", "confirm")
+SHOWN_PURPOSES = ("page", "notice", "family", "confirm", "group")
 
 
 def readable_timeline(s: Session, alert: Alert, lang: str) -> list[Line]:

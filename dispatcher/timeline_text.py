@@ -263,6 +263,8 @@ def message_text(m: Message, en: bool) -> str:
         said = (f': "{body}"' if en else f"：“{body}”") if body else ""
         head = f"Called {m.recipient}{tier}" if en else f"电话打给 {m.recipient}{tier}"
         return f"{head}{said} · {status}"
+    if m.channel == "robot":  # the community work group, by its WeCom robot
+        return f"To the work group by WeCom: {body} · {status}" if en else f"企业微信工作群：{body} · {status}"
     if m.channel == "card":  # a WeCom card says the page SMS's words, with two buttons
         head = f"WeCom card to {m.recipient}{tier}" if en else f"企业微信卡片发给 {m.recipient}{tier}"
         return f"{head}: {body} · {status}" if en else f"{head}：{body} · {status}"

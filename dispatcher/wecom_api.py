@@ -1,6 +1,7 @@
 """Our one adapter over WeCom's server API (企业微信 服务端API, documented HTTP and JSON; WeCom ships
 no Python library): the access token, a member's userid by mobile number, an app message with a
-button card (template_card, button_interaction), and the update of a card after a button press.
+button card (template_card, button_interaction), the update of a card after a button press, and
+the text of a group robot (群机器人 webhook).
 
 Every answer carries `errcode` (0: done). An expired token (42001, 40014) is fetched again once;
 -1 (busy) and 45009 (over a frequency limit) are worth retrying later; every other code is final
@@ -24,6 +25,27 @@ class WeComError(Exception):
     def __init__(self, message: str, *, temporary: bool, code: int | None = None):
         super().__init__(message)
         self.temporary, self.code = temporary, code
+
+
+class WeComRobot:
+    """A group robot of the community work group (群机器人): its webhook URL holds its key; one way,
+    text only here, about 20 messages a minute (errcode 45009 beyond)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._http = httpx.Client(timeout=10)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send_text(self, content: str) -> None:
+        try:
+            answer = self._http.post(self.url, json={"msgtype": "text", "text": {"content": content}}).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise WeComError(f"wecom robot unreachable: {type(exc).__name__}: {exc}", temporary=True) from None
+        code = int(answer.get("errcode", -1))
+        if code != 0:
+            raise WeComError(f"wecom robot {code}: {answer.get('errmsg')}", temporary=code in TEMPORARY, code=code)
 
 
 class WeComApi:

@@ -7,7 +7,8 @@ What it checks and refuses as WeCom does (errcode): the corp id and secret (4001
 access token (40014, 42001 once expired), the agent id (40056), a mobile number of no member
 (46004), a card that is no button_interaction card or a task id used before (40058), a response
 code unknown or used (40165: each may update a card once). About 30 messages a minute reach one
-member; more are answered errcode 0 and dropped silently, as WeCom drops them (see `dropped`).
+member; more are answered errcode 0 and dropped silently, as WeCom drops them (see `dropped`). The
+group robot (`robot_url`) takes 20 texts a minute and refuses more with 45009.
 
     with FakeWeCom("ww-corp", "secret", 1000002, members={"+8613900000001": "lijianguo"},
                    callback_url=..., token=..., aes_key=...) as fake:
@@ -37,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 T = TypeVar("T")
 PER_MINUTE = 30  # messages one member gets in a minute; the rest are dropped without a word
+ROBOT_PER_MINUTE = 20  # messages a group robot takes in a minute; the rest are refused (45009)
 
 
 @dataclass
@@ -51,6 +53,12 @@ class Card:
     @property
     def task_id(self) -> str:
         return str(self.card.get("task_id"))
+
+
+@dataclass
+class RobotMessage:
+    content: str
+    at: datetime
 
 
 @dataclass
@@ -100,6 +108,7 @@ class FakeWeCom:
         aes_key: str = "",
         clock: Callable[[], datetime] = _utcnow,
         press_delay: float = 0.3,
+        robot_key: str = "robot-key-0001",
         port: int = 0,
     ):
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
@@ -110,6 +119,8 @@ class FakeWeCom:
         self.dropped: list[Card] = []
         self.presses: list[Press] = []
         self.errors: list[tuple[str, int]] = []  # (path, errcode) of each refusal
+        self.robot_key = robot_key
+        self.robot: list[RobotMessage] = []  # what the work group read
         self.tokens: dict[str, datetime] = {}  # access token -> expiry
         self._behaviour: dict[str, Behaviour] = {}
         self._codes: dict[str, Card] = {}  # unused response codes
@@ -203,9 +214,15 @@ class FakeWeCom:
 
         return Handler
 
+    @property
+    def robot_url(self) -> str:
+        return f"{self.url}/cgi-bin/webhook/send?key={self.robot_key}"
+
     def handle(self, path: str, query: dict[str, str], body: Any) -> dict[str, Any]:
         if path == "/cgi-bin/gettoken":
             return self._gettoken(query)
+        if path == "/cgi-bin/webhook/send":
+            return self._robot(query, body)
         expiry = self.tokens.get(query.get("access_token", ""))
         if expiry is None:
             return self._error(path, 40014, "invalid access_token")
@@ -226,6 +243,19 @@ class FakeWeCom:
         with self._lock:
             self.errors.append((path, code))
         return {"errcode": code, "errmsg": message}
+
+    def _robot(self, q: dict[str, str], body: Any) -> dict[str, Any]:
+        path = "/cgi-bin/webhook/send"
+        if q.get("key") != self.robot_key:
+            return self._error(path, 93000, "invalid webhook url")
+        if not isinstance(body, dict) or body.get("msgtype") != "text" or not (body.get("text") or {}).get("content"):
+            return self._error(path, 40008, "invalid message type")
+        now = self.clock()
+        with self._lock:
+            if len([m for m in self.robot if now - m.at < timedelta(minutes=1)]) >= ROBOT_PER_MINUTE:
+                return self._error(path, 45009, "api freq out of limit")
+            self.robot.append(RobotMessage(str(body["text"]["content"]), now))
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _gettoken(self, q: dict[str, str]) -> dict[str, Any]:
         if q.get("corpid") != self.corp_id:

@@ -247,6 +247,11 @@ SMS = "【金桥紧急呼叫】张秀英 幸福里3幢2单元201 按键呼叫。
             "WeCom card to 李建国 (building volunteers): 张秀英 按键呼叫 · sent",
         ),
         (
+            Message(T, "社区工作群", "robot", "group", "【金桥】紧急呼叫", "sent", None),
+            "企业微信工作群：【金桥】紧急呼叫 · 已发出",
+            "To the work group by WeCom: 【金桥】紧急呼叫 · sent",
+        ),
+        (
             Message(T, "赵玉兰", "sms", "notice", "已有人接警", "queued", None),
             "短信发给 赵玉兰：已有人接警 · 排队中",
             "SMS to 赵玉兰: 已有人接警 · queued",

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from core.db import transaction
 from core.schema import DeliveryReport, Notification, Responder, TimelineEntry
+from dispatcher.alerts import Actor
 from dispatcher.wecom_api import WeComApi, WeComError
 from dispatcher.wecom_cards import notification_of, task_id
 from dispatcher.wecom_crypto import CallbackRefused, aes_key, open_message, seal, signature
@@ -257,3 +258,35 @@ def test_the_fake_drops_a_members_31st_card_in_a_minute_without_a_word(fake_weco
 )
 def test_a_cards_task_id_names_our_row_or_nothing(task, n):
     assert notification_of(task) == n
+
+
+def test_the_work_group_hears_of_the_call_when_it_opens_is_taken_and_is_over(system):
+    wecom = system["wecom"]
+    wecom.set_behaviour(LI, press="ack")
+    press(system)
+    eventually(lambda: state(system) == "acknowledged", what="acknowledged")
+    code = alert(system).code
+    wecom.wait_for(lambda: len(wecom.robot) == 2, timeout=20)
+    assert [m.content for m in wecom.robot] == [
+        f"【金桥】紧急呼叫 {code}：张秀英（幸福里3幢2单元201）按下呼叫器，14:00。正在联系楼道党员。",
+        f"【金桥】{code} 张秀英的呼叫已由李建国于14:00接下。",
+    ]
+    system["dispatcher"].alerts.resolve(alert(system).id, Actor("王芳", "web"), "helped_at_home", "")
+    wecom.wait_for(lambda: len(wecom.robot) == 3, timeout=20)
+    assert wecom.robot[2].content.startswith(f"【金桥】{code} 张秀英的呼叫已于14:00处理完毕")
+    with system["sessions"]() as s:  # each notice once, however often the pass ran
+        rows = s.scalars(select(Notification.dedupe_key).where(Notification.purpose == "group")).all()
+    assert sorted(k.rsplit(":", 1)[1] for k in rows) == ["group-acknowledged", "group-opened", "group-resolved"]
+
+
+def test_the_robot_refuses_a_21st_text_in_a_minute_and_a_wrong_key(fake_wecom):
+    from dispatcher.wecom_api import WeComRobot
+
+    robot = WeComRobot(fake_wecom.robot_url)
+    for i in range(20):
+        robot.send_text(f"notice {i}")
+    with pytest.raises(WeComError) as busy:
+        robot.send_text("one too many")
+    assert busy.value.code == 45009 and busy.value.temporary  # the outbox tries it again later
+    with pytest.raises(WeComError, match="93000"):
+        WeComRobot(fake_wecom.url + "/cgi-bin/webhook/send?key=wrong").send_text("x")

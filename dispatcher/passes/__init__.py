@@ -8,6 +8,7 @@ Each pass is one load -> decide -> write step in its own transaction:
 - visits       (dispatcher/visit_log.py, rules in dispatcher/visits.py)  visit reminders and overdue visits
 - summaries    (dispatcher/mediator_day.py, text in dispatcher/summary_text.py)  the mediator's daily SMS
 - retention    (passes/retention.py)    old heartbeats compacted into device_days and deleted
+- work_group   (dispatcher/work_group.py)  the community work group's robot hears of each emergency
 - outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from dispatcher.passes.retention import Retention
     from dispatcher.passes.supervision import Supervisor
     from dispatcher.visit_log import VisitReminders
+    from dispatcher.work_group import WorkGroupNotices
 
 log = structlog.get_logger("jinqiao.dispatcher")
 
@@ -56,6 +58,7 @@ def passes(
     visits: VisitReminders | None = None,
     summaries: MediatorSummaries | None = None,
     retention: Retention | None = None,
+    work_group: WorkGroupNotices | None = None,
 ) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
@@ -71,6 +74,7 @@ def passes(
         *([Pass("visits", visits.run, SUPERVISOR)] if visits else []),
         *([Pass("summaries", summaries.run, SUPERVISOR)] if summaries else []),
         *([Pass("retention", retention.run, SUPERVISOR)] if retention else []),
+        *([Pass("work_group", work_group.run, SUPERVISOR)] if work_group else []),
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]

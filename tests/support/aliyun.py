@@ -92,6 +92,7 @@ def running(
             wecom_callback_token=CALLBACK_TOKEN,
             wecom_encoding_aes_key=AES_KEY,
             wecom_api_url=wecom_fake.url,
+            wecom_robot_url=wecom_fake.robot_url,
         )
     settings = load_settings(
         database_url=db_url,
