@@ -13,12 +13,14 @@ from typing import NamedTuple
 
 PLAIN = ("sms", "voice")  # the media a name may give alone: each deployment has a provider for them
 MEDIA = (*PLAIN, "card", "robot")  # what the outbox rows, the rate limiter and the timeline know
-PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media it carries
+PROVIDERS: dict[str, tuple[str, ...]] = {  # provider -> the media that reach a person by it
     "twilio": ("sms", "voice"),
     "aliyun": ("sms", "voice"),
-    "wecom": ("card", "robot"),  # an app message with buttons; the work group's robot (dispatcher/wecom_api.py)
+    "wecom": ("card",),  # an app message with buttons (dispatcher/wecom_api.py)
     "console": ("sms", "voice"),
 }
+# The work group's robot reaches a group, never a person: no tier or responder lists it (its rows
+# are written by dispatcher/work_group.py, which names its medium itself).
 
 
 class Route(NamedTuple):

@@ -15,7 +15,9 @@ import structlog
 
 # Chatty libraries: their routine lines ("Running job …", "executed successfully", "Added job") were
 # most of a demo's log; their warnings and errors still show.
-QUIET = ("amqtt", "transitions", "apscheduler")
+# libraries whose INFO lines are noise, or worse: httpx logs each request's URL, and WeCom's API
+# takes its access token in the URL
+QUIET = ("amqtt", "transitions", "apscheduler", "httpx", "httpcore")
 
 
 def configure_logging(level: str = "info", fmt: str = "auto", stream=None) -> None:

@@ -5,7 +5,7 @@ SMS template, or the spoken page's TTS template for a call."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -97,8 +97,9 @@ class WeComCardNotifier:
     provider = "wecom"
     delivers_at_once = True  # WeCom gives no delivery report for an app message
 
-    def __init__(self, api: WeComApi) -> None:
+    def __init__(self, api: WeComApi, keep: Callable[[Notification, str, str], None] = lambda *a: None) -> None:
         self.api = api
+        self.keep = keep  # stores the card's response code, for updating it later (dispatcher/card_updates.py)
         self.sender_id = f"wecom:{api.agent_id}"
 
     def send(self, note: Notification) -> str:
@@ -109,10 +110,15 @@ class WeComCardNotifier:
         task = task_id(note.id)
         try:
             userid = self.api.userid_of(note.to_number[3:])
-            self.api.send_card(userid, page_card(note.template_params or {}, task))
+            code = self.api.send_card(userid, page_card(note.template_params or {}, task))
         except WeComError as exc:
             gone = exc.code in NOT_A_MEMBER  # not in the corp's WeCom: their other channels still go
             raise SendError(str(exc), temporary=exc.temporary, elsewhere=gone) from None
+        if code:
+            try:
+                self.keep(note, userid, code)
+            except Exception as exc:  # the card is out: that it cannot be updated later is no failed send
+                log.warning("wecom.card_code_not_kept", notification_id=note.id, error=str(exc))
         return task
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter
@@ -11,12 +12,14 @@ from core import wakeups
 from core.clock import utcnow
 from core.db import session_factory
 from core.heartbeat import Heartbeat, instance_name
+from core.schema import Notification
 from core.settings import Settings
 from core.wakeups import Listener
 from dispatcher.alerts import Alerts
 from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.aliyun_webhooks import aliyun_router
+from dispatcher.card_updates import CardUpdates, keeper
 from dispatcher.engine import Engine
 from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
@@ -78,7 +81,7 @@ class Dispatcher:
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
     sessions = session_factory(db)
     wecom = wecom_hooks_of(settings)
-    notifier, limiter = notifier_of(settings, wecom.api if wecom else None)
+    notifier, limiter = notifier_of(settings, wecom.api if wecom else None, keeper(sessions, now))
     alerts = Alerts(sessions, now)
     outbox = Outbox(sessions, notifier, now, limiter, workers=settings.send_workers)
     supervisor = Supervisor(sessions, alerts, now, Rules.from_settings(settings))
@@ -95,7 +98,9 @@ def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher
         Retention(sessions, now, settings.events_keep_days),
     )
     group = WorkGroupNotices(sessions, now) if settings.wecom_robot_url else None
-    engine = Engine(alerts, outbox, now, passes(alerts, outbox, supervisor, heartbeat, *daily, work_group=group))
+    cards = CardUpdates(sessions, now, wecom.api) if wecom else None
+    every = passes(alerts, outbox, supervisor, heartbeat, *daily, work_group=group, card_updates=cards)
+    engine = Engine(alerts, outbox, now, every)
     webhooks = WebhookContext(
         sessions, alerts, settings.twilio_auth_token, settings.public_url, now, settings.aliyun_push_token
     )
@@ -142,7 +147,9 @@ def wecom_hooks_of(settings: Settings) -> WeComHooks | None:
     return WeComHooks(api, settings.wecom_callback_token, key, settings.wecom_corp_id)
 
 
-def notifier_of(settings: Settings, wecom: WeComApi | None = None) -> tuple[Notifier, RateLimiter]:
+def notifier_of(
+    settings: Settings, wecom: WeComApi | None = None, keep_card: Callable[[Notification, str, str], None] | None = None
+) -> tuple[Notifier, RateLimiter]:
     """The deployment's notifier: Twilio (SMS and calls), Aliyun for SMS, or the console."""
     # Settings takes the three twilio values all or none (twilio_enabled: the first is given).
     sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
@@ -165,7 +172,7 @@ def notifier_of(settings: Settings, wecom: WeComApi | None = None) -> tuple[Noti
     # goes by Twilio when Twilio is set up
     defaults: dict[str, list[Notifier]] = {m: [twilio or console] for m in ("sms", "voice")}
     if wecom is not None:  # a card is always named (wecom_card): no medium defaults to it
-        named["wecom_card"] = WeComCardNotifier(wecom)
+        named["wecom_card"] = WeComCardNotifier(wecom, **({"keep": keep_card} if keep_card else {}))
         defaults["card"] = [named["wecom_card"]]
     if settings.wecom_robot_url:
         named["wecom_robot"] = WeComRobotNotifier(WeComRobot(settings.wecom_robot_url))

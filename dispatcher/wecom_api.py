@@ -19,6 +19,7 @@ import httpx
 TOKEN_EXPIRED = frozenset({42001, 40014, 40001})
 TEMPORARY = frozenset({-1, 45009, 45033})
 NOT_A_MEMBER = frozenset({46004, 60111, 60103})  # no member with this mobile number
+CODE_USED = 40165  # a response code unknown, used or older than 72 hours: that card cannot change now
 
 
 class WeComError(Exception):
@@ -68,12 +69,13 @@ class WeComApi:
         return self._userids[mobile]
 
     def send_card(self, userid: str, card: dict[str, Any]) -> str:
-        """An app message with `card` (a template_card) to one member; WeCom's msgid."""
+        """An app message with `card` (a template_card) to one member; the response code with which
+        the card may be updated once within 72 hours ("" when WeCom gave none)."""
         body = {"touser": userid, "msgtype": "template_card", "agentid": self.agent_id, "template_card": card}
         answer = self._call("/cgi-bin/message/send", body)
         if answer.get("invaliduser"):  # WeCom answers 0 and names whom it did not reach
             raise WeComError(f"wecom: {userid} cannot get the app's messages", temporary=False)
-        return str(answer.get("msgid") or "")
+        return str(answer.get("response_code") or "")
 
     def update_card(self, userid: str, response_code: str, replace_name: str) -> None:
         """Turn a card's buttons into one unclickable line (e.g. "已由李建国接下")."""

@@ -40,23 +40,26 @@ def group_notices(alert: Alert, place: Place) -> list[tuple[str, str]]:
     said = [
         (
             "opened",
-            f"【金桥】紧急呼叫 {alert.code}：{who}{reason_text(alert.reason)}，{at(alert.opened_at)}。正在联系楼道党员。",
+            f"【金桥】紧急呼叫（编号{alert.code}）：{who}{reason_text(alert.reason)}，{at(alert.opened_at)}。正在联系楼道党员。",
         )
     ]
     if alert.acknowledged_at and alert.acknowledged_by:
         said.append(
             (
                 "acknowledged",
-                f"【金桥】{alert.code} {place.resident.name}的呼叫已由{alert.acknowledged_by}于{at(alert.acknowledged_at)}接下。",
+                f"【金桥】{place.resident.name}的呼叫（编号{alert.code}）已由{alert.acknowledged_by}于{at(alert.acknowledged_at)}接下。",
             )
         )
     if alert.state == "resolved" and alert.resolved_at:
         how = f"（{OUTCOME[alert.outcome][0]}）" if alert.outcome in OUTCOME else ""
         said.append(
-            ("resolved", f"【金桥】{alert.code} {place.resident.name}的呼叫已于{at(alert.resolved_at)}处理完毕{how}。")
+            (
+                "resolved",
+                f"【金桥】{place.resident.name}的呼叫（编号{alert.code}）已于{at(alert.resolved_at)}处理完毕{how}。",
+            )
         )
     if alert.state == "cancelled":
-        said.append(("cancelled", f"【金桥】{alert.code} {place.resident.name}已取消呼叫。"))
+        said.append(("cancelled", f"【金桥】{place.resident.name}已取消呼叫（编号{alert.code}）。"))
     return said
 
 

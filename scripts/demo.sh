@@ -2,7 +2,9 @@
 # The service with a demo: embedded MQTT broker, SQLite, the example registry, and a fake Twilio
 # whose simulated people answer: the building volunteers miss the call, the mediator replies "1".
 # JINQIAO_DEMO_TWILIO=0 uses the console notifier instead (every message in the log);
-# JINQIAO_DEMO_PROVIDER=aliyun a fake Aliyun instead (SMS and IVR calls, no Twilio at all).
+# JINQIAO_DEMO_PROVIDER=aliyun a fake Aliyun instead (SMS and IVR calls, no Twilio at all);
+# JINQIAO_DEMO_PROVIDER=wecom that, and a fake WeCom: the building volunteers' pages as cards, the
+# community work group's robot.
 # JINQIAO_HTTP_PORT and JINQIAO_EMBEDDED_BROKER_PORT move it off ports 8000 and 1883.
 source "$(dirname "$0")/setup.sh"
 ensure_venv  # the service and its simulators only; scripts/test.sh installs the test tools
@@ -22,7 +24,14 @@ export JINQIAO_DATABASE_URL="$DEMO_DATABASE"
 HTTP_PORT="${JINQIAO_HTTP_PORT:-8000}"
 export JINQIAO_PUBLIC_URL="${JINQIAO_PUBLIC_URL:-http://127.0.0.1:$HTTP_PORT}"  # the fake Twilio signs for it
 PAGER_URL="${JINQIAO_MQTT_URL:-mqtt://127.0.0.1:${JINQIAO_EMBEDDED_BROKER_PORT:-1883}}"
-.venv/bin/jinqiao import deploy/demo/registry.yaml
+PROVIDER="${JINQIAO_DEMO_PROVIDER:-twilio}"
+[ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ] || PROVIDER=console
+DEMO_REGISTRY=deploy/demo/registry.yaml
+if [ "$PROVIDER" = "wecom" ]; then  # the building volunteers take their pages as WeCom cards, then SMS
+  DEMO_REGISTRY=var/demo-registry-wecom.yaml
+  sed -E 's/^(  - \{id: pm-(li|zhao), .*)\}$/\1, channels: [wecom_card, aliyun_sms]}/' deploy/demo/registry.yaml > "$DEMO_REGISTRY"
+fi
+.venv/bin/jinqiao import "$DEMO_REGISTRY"
 # a demo administrator for the board (a real deployment creates its own: see the README)
 DEMO_USER="${JINQIAO_DEMO_USER:-demo}"
 DEMO_PASSWORD="${JINQIAO_DEMO_PASSWORD:-jinqiao-demo}"
@@ -34,9 +43,21 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-PROVIDER="${JINQIAO_DEMO_PROVIDER:-twilio}"
-[ "${JINQIAO_DEMO_TWILIO:-1}" = "1" ] || PROVIDER=console
-if [ "$PROVIDER" = "aliyun" ]; then
+if [ "$PROVIDER" = "wecom" ]; then
+  export JINQIAO_WECOM_CORP_ID="wwdemo0123456789" JINQIAO_WECOM_AGENT_ID=1000002 JINQIAO_WECOM_SECRET="demo-app-secret"
+  export JINQIAO_WECOM_CALLBACK_TOKEN="demo-callback-token" JINQIAO_WECOM_API_URL="http://127.0.0.1:8091"
+  export JINQIAO_WECOM_ENCODING_AES_KEY="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+  export JINQIAO_WECOM_ROBOT_URL="http://127.0.0.1:8091/cgi-bin/webhook/send?key=robot-key-0001"
+  .venv/bin/python -m simulators.fake_wecom --port 8091 --corp-id "$JINQIAO_WECOM_CORP_ID" \
+    --secret "$JINQIAO_WECOM_SECRET" --agent-id "$JINQIAO_WECOM_AGENT_ID" \
+    --callback-url "$JINQIAO_PUBLIC_URL/wecom/callback" --token "$JINQIAO_WECOM_CALLBACK_TOKEN" \
+    --aes-key "$JINQIAO_WECOM_ENCODING_AES_KEY" \
+    --member '{"number": "+8613900000001", "userid": "LiJianGuo", "press": "ack"}' \
+    --member '{"number": "+8613900000002", "userid": "ZhaoYuLan"}' \
+    > var/fake_wecom.log 2>&1 &
+  pids+=($!)
+fi
+if [ "$PROVIDER" = "aliyun" ] || [ "$PROVIDER" = "wecom" ]; then
   export JINQIAO_SMS_PROVIDER=aliyun JINQIAO_VOICE_PROVIDER=aliyun JINQIAO_ALIYUN_SIGN_NAME="金桥"
   export JINQIAO_ALIYUN_ACCESS_KEY_ID="LTAI5tDemoKeyId" JINQIAO_ALIYUN_ACCESS_KEY_SECRET="demo-secret"
   export JINQIAO_ALIYUN_ENDPOINT="http://127.0.0.1:8090" JINQIAO_ALIYUN_VOICE_ENDPOINT="http://127.0.0.1:8090"
@@ -67,7 +88,11 @@ fi
 ( sleep 6 && .venv/bin/python simulators/pager.py --mqtt 3 --url "$PAGER_URL" --device pgr-0001 press ) &
 pids+=($!)
 
-if [ "$PROVIDER" = "aliyun" ]; then
+if [ "$PROVIDER" = "wecom" ]; then
+  NOTIFIER="SMS and calls go to a fake Aliyun on 127.0.0.1:8090, cards to a fake WeCom on 127.0.0.1:8091, no Twilio:
+the building volunteers get the page as a WeCom card (and an SMS); five seconds later 李建国 presses
+我去处理, the card says the call is his, and the work group's robot tells the group (var/fake_wecom.log)."
+elif [ "$PROVIDER" = "aliyun" ]; then
   NOTIFIER="SMS and calls go to a fake Aliyun on 127.0.0.1:8090 (its log: var/fake_aliyun.log), no Twilio at all;
 the building volunteers (李建国, 赵玉兰) do not answer the call, two minutes later the mediator 王芳 is
 called, presses 1, gets a text saying the call is hers, and the pager is told \"acknowledged\"."

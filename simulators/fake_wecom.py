@@ -349,3 +349,47 @@ class FakeWeCom:
             return http.post(self.callback_url, params=params, content=body.encode()).status_code
         except httpx.HTTPError:
             return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Out of process (the demo): python -m simulators.fake_wecom --port 8091 --callback-url URL …"""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake WeCom: app cards with buttons, their callbacks, a robot.")
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--corp-id", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--agent-id", type=int, required=True)
+    parser.add_argument("--callback-url", help="our /wecom/callback (no presses without it)")
+    parser.add_argument("--token", default="", help="the app's callback Token")
+    parser.add_argument("--aes-key", default="", help="the app's EncodingAESKey (43 characters)")
+    parser.add_argument("--robot-key", default="robot-key-0001")
+    parser.add_argument(
+        "--member", action="append", default=[], help='JSON: {"number": "+86…", "userid": "…", "press": "ack"}'
+    )
+    args = parser.parse_args(argv)
+    people = [json.loads(raw) for raw in args.member]
+    fake = FakeWeCom(
+        args.corp_id, args.secret, args.agent_id,
+        members={p["number"]: p["userid"] for p in people},
+        callback_url=args.callback_url, token=args.token, aes_key=args.aes_key,
+        robot_key=args.robot_key, press_delay=5.0, port=args.port,
+    ).start()  # fmt: skip
+    for p in people:
+        if p.get("press"):
+            fake.set_behaviour(p["number"], press=p["press"])
+    print(f"fake wecom on {fake.url}; robot {fake.robot_url}", flush=True)
+    seen = 0
+    try:
+        while True:  # the work group's robot, as the group reads it
+            time.sleep(1)
+            with fake._lock:
+                new, seen = fake.robot[seen:], len(fake.robot)
+            for m in new:
+                print(f"work group: {m.content}", flush=True)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -95,3 +95,13 @@ def test_every_state_change_of_an_alert_is_one_line_with_its_code(sessions, exam
     ]
     steps = [e for e in logs if e["event"] == "escalation.tier_notified"]
     assert steps and all(e["alert_code"] in (code, second) for e in steps)
+
+
+def test_a_providers_request_url_is_not_logged_for_it_may_carry_a_token(restore_logging):
+    out = Pipe()
+    configure_logging("info", stream=out)
+    logging.getLogger("httpx").info(
+        "HTTP Request: POST https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=s3cr3t"
+    )
+    logging.getLogger("jinqiao.test").info("still here")
+    assert "s3cr3t" not in out.getvalue() and "still here" in out.getvalue()

@@ -83,6 +83,8 @@ def test_a_press_sends_each_volunteer_a_card_and_woqu_chuli_acknowledges_and_the
     [ack] = entries(system, "acknowledged")
     assert (ack.actor, ack.channel) == ("李建国", "card")
     wecom.wait_for(lambda: card.updates == ["已由您接下，请前往"])
+    [other] = wecom.cards_to(ZHAO)  # nobody pressed it: its buttons say who went, with the send's code
+    wecom.wait_for(lambda: other.updates == ["已由李建国于14:00接下，无需前往"])
     system["fake"].wait_for(lambda: texts_to(system, LI, "张秀英"))  # the SMS of the list went too
 
     def card_row() -> Notification:
@@ -107,16 +109,22 @@ def test_wufa_qianwang_passes_to_the_mediator_at_once(system):
     assert (passed.actor, passed.channel) == ("李建国", "card")
 
 
-def test_a_press_after_someone_else_took_the_call_says_who_did(system):
+def test_a_call_taken_by_sms_turns_the_cards_into_who_took_it_and_a_late_press_says_so_too(system):
     wecom, fake = system["wecom"], system["fake"]
     fake.set_behaviour(ZHAO, reply="1")  # 赵玉兰 replies 1 to her SMS
     press(system)
     eventually(lambda: state(system) == "acknowledged", what="acknowledged by 赵玉兰's reply")
     assert alert(system).acknowledged_by == "赵玉兰"
     [card] = wecom.wait_for(lambda: wecom.cards_to(LI))
-    wecom.press(card, "ack")
-    wecom.wait_for(lambda: card.updates == ["已由赵玉兰于14:00接下，无需前往"])
+    [hers] = wecom.cards_to(ZHAO)
+    wecom.wait_for(lambda: card.updates == ["已由赵玉兰于14:00接下，无需前往"])  # nobody pressed a button
+    wecom.wait_for(lambda: hers.updates == ["已由您接下，请前往"])
+    wecom.press(card, "ack")  # a press on the old card before it changed on the phone
+    wecom.wait_for(lambda: card.updates == ["已由赵玉兰于14:00接下，无需前往"] * 2)
     assert alert(system).acknowledged_by == "赵玉兰"
+    with system["sessions"]() as s:  # each card updated once by the pass, however often it ran
+        marks = s.scalars(select(DeliveryReport.provider_sid).where(DeliveryReport.status == "card updated")).all()
+    assert sorted(marks) == sorted({c.task_id for c in (card, hers)})
 
 
 def test_an_event_posted_again_acts_once(system):
@@ -268,12 +276,12 @@ def test_the_work_group_hears_of_the_call_when_it_opens_is_taken_and_is_over(sys
     code = alert(system).code
     wecom.wait_for(lambda: len(wecom.robot) == 2, timeout=20)
     assert [m.content for m in wecom.robot] == [
-        f"【金桥】紧急呼叫 {code}：张秀英（幸福里3幢2单元201）按下呼叫器，14:00。正在联系楼道党员。",
-        f"【金桥】{code} 张秀英的呼叫已由李建国于14:00接下。",
+        f"【金桥】紧急呼叫（编号{code}）：张秀英（幸福里3幢2单元201）按下呼叫器，14:00。正在联系楼道党员。",
+        f"【金桥】张秀英的呼叫（编号{code}）已由李建国于14:00接下。",
     ]
     system["dispatcher"].alerts.resolve(alert(system).id, Actor("王芳", "web"), "helped_at_home", "")
     wecom.wait_for(lambda: len(wecom.robot) == 3, timeout=20)
-    assert wecom.robot[2].content.startswith(f"【金桥】{code} 张秀英的呼叫已于14:00处理完毕")
+    assert wecom.robot[2].content == f"【金桥】张秀英的呼叫（编号{code}）已于14:00处理完毕（已在家中得到帮助）。"
     with system["sessions"]() as s:  # each notice once, however often the pass ran
         rows = s.scalars(select(Notification.dedupe_key).where(Notification.purpose == "group")).all()
     assert sorted(k.rsplit(":", 1)[1] for k in rows) == ["group-acknowledged", "group-opened", "group-resolved"]

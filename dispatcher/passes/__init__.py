@@ -9,6 +9,7 @@ Each pass is one load -> decide -> write step in its own transaction:
 - summaries    (dispatcher/mediator_day.py, text in dispatcher/summary_text.py)  the mediator's daily SMS
 - retention    (passes/retention.py)    old heartbeats compacted into device_days and deleted
 - work_group   (dispatcher/work_group.py)  the community work group's robot hears of each emergency
+- card_updates (dispatcher/card_updates.py)  WeCom cards of a call taken or over say so
 - outbox       (passes/outbox.py, rows in dispatcher/outbox_*.py)  queued notifications go out
 - backlog      (passes/backlog.py)      gauges only; writes nothing
 
@@ -31,6 +32,7 @@ from dispatcher.passes.backlog import Backlog
 if TYPE_CHECKING:
     from core.heartbeat import Heartbeat
     from dispatcher.alerts import Alerts
+    from dispatcher.card_updates import CardUpdates
     from dispatcher.mediator_day import MediatorSummaries
     from dispatcher.passes.outbox import Outbox
     from dispatcher.passes.retention import Retention
@@ -59,6 +61,7 @@ def passes(
     summaries: MediatorSummaries | None = None,
     retention: Retention | None = None,
     work_group: WorkGroupNotices | None = None,
+    card_updates: CardUpdates | None = None,
 ) -> list[Pass]:
     """Every pass of the dispatcher. Each is safe to run twice and on two processes at once.
 
@@ -75,6 +78,7 @@ def passes(
         *([Pass("summaries", summaries.run, SUPERVISOR)] if summaries else []),
         *([Pass("retention", retention.run, SUPERVISOR)] if retention else []),
         *([Pass("work_group", work_group.run, SUPERVISOR)] if work_group else []),
+        *([Pass("card_updates", card_updates.run, SENDER)] if card_updates else []),  # calls WeCom
         Pass("outbox", outbox.send_due, SENDER),
         Pass("backlog", Backlog(alerts.sessions, alerts.now).observe, OBSERVER),  # gauges only; writes nothing
     ]
