@@ -3,6 +3,7 @@ what the Aliyun SMS and voice tests share."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from registry.store import import_registry
 from simulators.fake_aliyun import FakeAliyun
 from simulators.fake_twilio import FakeTwilio
 from simulators.fake_wecom import FakeWeCom
-from simulators.services import free_port, wait_for_port
+from simulators.services import wait_for_port
 from web.app import Readiness
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "templates.aliyun.yaml"
@@ -46,7 +47,11 @@ def running(
     if voice is None:  # the example's tiers page by SMS only then: no voice provider in the deployment
         text = text.replace("channels: [sms, voice]", "channels: [sms]")
     registry.write_text(text, encoding="utf-8")
-    port = free_port()
+    # the dispatcher's socket is bound first and handed to uvicorn: a port only picked here could be
+    # given to one of the fakes below (each binds port 0) before uvicorn bound it
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     public = f"http://127.0.0.1:{port}"
     codes = {t.code: t.text for t in [*read_templates(TEMPLATES).values(), *read_voice_templates(TEMPLATES).values()]}
     fake = FakeAliyun(
@@ -116,7 +121,7 @@ def running(
     dispatcher = build_dispatcher(settings, engine, now=lambda: NOW)
     app = dispatcher_app(Readiness(engine), dispatcher, engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    http = threading.Thread(target=server.run, daemon=True)
+    http = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     dispatcher.engine.start()
     http.start()
     wait_for_port(port)
@@ -132,6 +137,7 @@ def running(
     finally:
         server.should_exit = True
         http.join(5)
+        listening.close()
         dispatcher.engine.stop()
         fake.stop()
         for other in (twilio, wecom_fake):
