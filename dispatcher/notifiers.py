@@ -25,7 +25,7 @@ class ConsoleNotifier:
 
     def send(self, note: Notification) -> str:
         sid = f"console-{next(self._ids)}"
-        text = note.body if note.channel == "sms" else "(phone call: the alert read aloud, 1 acknowledges, 2 passes)"
+        text = note.body if note.channel != "voice" else "(phone call: the alert read aloud, 1 acknowledges, 2 passes)"
         log.info(
             "console.notification",
             channel=note.channel,
@@ -48,6 +48,10 @@ class TwilioNotifier:
         self.sender_id = from_number
 
     def send(self, note: Notification) -> str:
+        if note.channel not in ("sms", "voice"):  # a WeCom card in a deployment without WeCom
+            raise SendError(
+                f"{note.channel} is not set up in this deployment (Twilio carries SMS and calls)", temporary=False
+            )
         callback = f"{self.public_url}/twilio/status?n={note.id}"
         try:
             if note.channel == "sms":

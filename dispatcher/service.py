@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import APIRouter
 from sqlalchemy import Engine as DbEngine
 
 from core import wakeups
 from core.clock import utcnow
-from core.db import session_factory
+from core.db import reading, session_factory
 from core.heartbeat import Heartbeat, instance_name
 from core.schema import Notification
 from core.settings import Settings
@@ -20,6 +21,7 @@ from dispatcher.aliyun_sms import AliyunSmsSender
 from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.aliyun_webhooks import aliyun_router
 from dispatcher.card_updates import CardUpdates, keeper
+from dispatcher.channel_check import unserved
 from dispatcher.engine import Engine
 from dispatcher.mediator_day import MediatorSummaries
 from dispatcher.notifiers import ConsoleNotifier, TwilioNotifier
@@ -46,6 +48,8 @@ from dispatcher.wecom_webhooks import WeComHooks, wecom_router
 from dispatcher.work_group import PER_MINUTE as ROBOT_PER_MINUTE
 from dispatcher.work_group import WorkGroupNotices
 
+log = structlog.get_logger("jinqiao.dispatcher")
+
 
 @dataclass
 class Dispatcher:
@@ -66,7 +70,21 @@ class Dispatcher:
         return routers
 
     def start(self) -> None:
+        try:
+            self.warn_unserved_channels()
+        except Exception as exc:  # the database not there yet: the passes wait for it; so can this check
+            log.warning(
+                "channels.check_failed", error=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            )
         self.engine.start()
+
+    def warn_unserved_channels(self) -> list[str]:
+        """Once, at start: the lists naming a provider this deployment lacks (their rows fail)."""
+        with reading(self.alerts.sessions) as s:
+            missing = unserved(s, served_channels(self.outbox.notifier))
+        if missing:
+            log.warning("channels.not_set_up", lists=missing, see="docs/channels.md: their rows fail when sent")
+        return missing
         if self.listener:
             self.listener.start()
 
@@ -134,6 +152,16 @@ def _templates(settings: Settings, provider: str, read) -> dict[str, Template] |
         return read(settings.aliyun_templates)
     except TemplateError as exc:
         raise TemplateError(f"JINQIAO_ALIYUN_TEMPLATES: {exc}") from None
+
+
+def served_channels(notifier: Notifier) -> set[str]:
+    """The channel names with a provider behind them ("aliyun_voice", …): the named notifiers of a
+    routed one; Twilio's two alone; the console of the demo prints what any list names."""
+    if isinstance(notifier, RoutedNotifier):
+        return set(notifier.named)
+    provider = getattr(notifier, "provider", "")
+    media = ("sms", "voice")
+    return {f"{p}_{m}" for p in ({provider} | ({"twilio"} if provider == "console" else set())) for m in media}
 
 
 def wecom_hooks_of(settings: Settings) -> WeComHooks | None:

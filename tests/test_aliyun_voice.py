@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from structlog.testing import capture_logs
 
-from core.schema import DeliveryReport, Notification, TimelineEntry
+from core.db import transaction
+from core.schema import DeliveryReport, EscalationTier, Notification, Responder, TimelineEntry
 from core.settings import SettingsError, load_settings
 from dispatcher.aliyun_voice import AliyunVoiceSender
 from dispatcher.aliyun_webhooks import call_form
 from dispatcher.call_keys import first_key
-from dispatcher.service import check_provider_templates
+from dispatcher.channel_check import unserved
+from dispatcher.notifiers import TwilioNotifier
+from dispatcher.sending import SendError
+from dispatcher.service import check_provider_templates, served_channels
 from dispatcher.sms_templates import TemplateError, read_voice_templates
+from dispatcher.twilio_adapter import TwilioSender
 from tests.support.aliyun import (
     KEY,
     LI,
@@ -271,3 +277,26 @@ def test_when_every_call_and_text_of_the_building_fails_the_mediator_is_called_a
     fake.wait_for(lambda: fake.voice.calls_to(WANG), timeout=15)  # long before the tier's 2 minutes
     assert alert(ivr).state == "triggered" and alert(ivr).tier_index == 1
     assert call_row(ivr, LI).provider_status == "failed" and call_row(ivr, ZHAO).failed
+
+
+def test_lists_naming_a_provider_this_deployment_lacks_are_named_at_start_up(ivr):
+    with transaction(ivr["sessions"]) as s:  # WeCom is not set up here; Aliyun voice is
+        s.execute(update(Responder).where(Responder.id == "pm-li").values(channels=["wecom_card", "aliyun_voice"]))
+        s.execute(update(EscalationTier).where(EscalationTier.position == 2).values(channels=["sms", "twilio_voice"]))
+    with ivr["sessions"]() as s:
+        missing = unserved(s, served_channels(ivr["dispatcher"].outbox.notifier))
+    assert missing == ["tier hotline: twilio_voice", "responder pm-li: wecom_card"]
+    with capture_logs() as logs:  # what Dispatcher.start says before it starts all the same
+        assert ivr["dispatcher"].warn_unserved_channels() == missing
+    [said] = [e for e in logs if e["event"] == "channels.not_set_up"]
+    assert said["lists"] == missing
+
+
+def test_a_twilio_only_deployment_refuses_a_card_instead_of_calling_the_person():
+    twilio = TwilioNotifier(
+        TwilioSender("AC" + "0" * 32, "token", "+15005550006"), "http://127.0.0.1:1", "+15005550006"
+    )
+    with pytest.raises(SendError, match="card is not set up in this deployment") as refused:
+        twilio.send(Notification(id=1, channel="card", to_number=LI, body="x"))
+    assert not refused.value.temporary
+    assert served_channels(twilio) == {"twilio_sms", "twilio_voice"}
