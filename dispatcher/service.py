@@ -77,6 +77,8 @@ class Dispatcher:
                 "channels.check_failed", error=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             )
         self.engine.start()
+        if self.listener:
+            self.listener.start()
 
     def warn_unserved_channels(self) -> list[str]:
         """Once, at start: the lists naming a provider this deployment lacks (their rows fail)."""
@@ -85,8 +87,6 @@ class Dispatcher:
         if missing:
             log.warning("channels.not_set_up", lists=missing, see="docs/channels.md: their rows fail when sent")
         return missing
-        if self.listener:
-            self.listener.start()
 
     def stop(self) -> None:
         if self.listener:
