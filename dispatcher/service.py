@@ -91,9 +91,10 @@ class Dispatcher:
     def stop(self) -> None:
         if self.listener:
             self.listener.stop()
-        if self.heartbeat and self.engine.alive():  # a worker that died is no clean stop: let it be seen
+        alive = self.engine.alive()  # a worker that died is no clean stop: let it be seen
+        self.engine.stop()  # first: a beat of its last round would clear the mark below
+        if self.heartbeat and alive:
             self.heartbeat.stopped()
-        self.engine.stop()
 
 
 def build_dispatcher(settings: Settings, db: DbEngine, now=utcnow) -> Dispatcher:
