@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import queue
 import re
 import threading
 import time
@@ -31,13 +30,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
 from simulators.fake_aliyun_voice import FakeVoice
+from simulators.fake_server import FakeServer
 
 VOICE_ACTIONS = ("IvrCall", "SingleCallByTts")
 
@@ -106,7 +106,9 @@ def _aliyun_error(code: str, message: str) -> dict[str, Any]:
     return {"RequestId": str(uuid.uuid4()).upper(), "HostId": "dysmsapi.aliyuncs.com", "Code": code, "Message": message}
 
 
-class FakeAliyun:
+class FakeAliyun(FakeServer):
+    name = "fake aliyun"
+
     def __init__(
         self,
         keys: dict[str, str],
@@ -136,54 +138,16 @@ class FakeAliyun:
         self.refusals: list[Refusal] = []
         self.pushes: list[Push] = []
         self._behaviour: dict[str, Behaviour] = {}
-        self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._sequence = itertools.count(1000)
-        self._outbox: queue.Queue[tuple[str, list[dict[str, Any]]] | None] = queue.Queue()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._threads: list[threading.Thread] = []
+        self._serve(port, self._handler(), threading.Lock())
         self.voice = FakeVoice(self, show_numbers=show_numbers)
 
     # --- life -----------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> FakeAliyun:
-        for target in (self._server.serve_forever, self._push_loop):
-            thread = threading.Thread(target=target, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        return self
-
-    def stop(self) -> None:
-        self._outbox.put(None)
-        self._server.shutdown()
-        self._server.server_close()
-        for thread in self._threads:
-            thread.join(5)
-
-    def __enter__(self) -> FakeAliyun:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def set_behaviour(self, number: str, **fields: Any) -> None:
         with self._lock:
             self._behaviour[self._digits(number)] = Behaviour(**fields)
-
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                found = predicate()
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError("fake aliyun: the condition did not come true")
-            time.sleep(0.02)
 
     def sent_to(self, number: str) -> list[Sent]:
         digits = self._digits(number)
@@ -343,7 +307,7 @@ class FakeAliyun:
 
     # --- pushes -----------------------------------------------------------------------------------
 
-    def _push_loop(self) -> None:
+    def _world(self) -> None:
         with httpx.Client(timeout=10) as http:
             while (job := self._outbox.get()) is not None:
                 kind, items = job

@@ -21,20 +21,21 @@ import base64
 import hashlib
 import itertools
 import json
-import queue
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from simulators.fake_server import FakeServer
 
 T = TypeVar("T")
 PER_MINUTE = 30  # messages one member gets in a minute; the rest are dropped without a word
@@ -95,7 +96,9 @@ def wecom_signature(token: str, timestamp: str, nonce: str, encrypted: str) -> s
     return hashlib.sha1("".join(sorted((token, timestamp, nonce, encrypted))).encode("utf-8")).hexdigest()
 
 
-class FakeWeCom:
+class FakeWeCom(FakeServer):
+    name = "fake wecom"
+
     def __init__(
         self,
         corp_id: str,
@@ -124,35 +127,8 @@ class FakeWeCom:
         self.tokens: dict[str, datetime] = {}  # access token -> expiry
         self._behaviour: dict[str, Behaviour] = {}
         self._codes: dict[str, Card] = {}  # unused response codes
-        self._lock = threading.RLock()  # a refusal is recorded under the lock it was found in
         self._ids = itertools.count(1)
-        self._outbox: queue.Queue[tuple[Card, str, int] | None] = queue.Queue()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> FakeWeCom:
-        for target in (self._server.serve_forever, self._press_loop):
-            thread = threading.Thread(target=target, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        return self
-
-    def stop(self) -> None:
-        self._outbox.put(None)
-        self._server.shutdown()
-        self._server.server_close()
-        for thread in self._threads:
-            thread.join(5)
-
-    def __enter__(self) -> FakeWeCom:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._serve(port, self._handler(), threading.RLock())  # a refusal is recorded under the lock it was found in
 
     def set_behaviour(self, mobile: str, **fields: Any) -> None:
         with self._lock:
@@ -161,17 +137,6 @@ class FakeWeCom:
     def cards_to(self, mobile: str) -> list[Card]:
         userid = self.members.get(mobile.removeprefix("+86"))
         return [c for c in self.cards if c.userid == userid]
-
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                found = predicate()
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError("fake wecom: the condition did not come true")
-            time.sleep(0.02)
 
     def press(self, card: Card, key: str, repeat: int = 1) -> None:
         """The member presses a button of the card: WeCom posts the event to our callback."""
@@ -312,7 +277,7 @@ class FakeWeCom:
 
     # --- the members press buttons: events to our callback ------------------------------------
 
-    def _press_loop(self) -> None:
+    def _world(self) -> None:
         with httpx.Client(timeout=10) as http:
             while (job := self._outbox.get()) is not None:
                 card, key, _ = job
